@@ -1,0 +1,90 @@
+# SG Watch — every target installs what it needs from scratch.
+SHELL        := /bin/bash
+PYTHON       ?= python3
+VENV         := .venv
+PY           := $(VENV)/bin/python
+CHECKOV_VENV := .venv-checkov
+TF_EXAMPLES  := $(wildcard examples/*)
+
+.PHONY: help venv package package-check fmt fmt-check validate docs docs-check unit module checkov \
+        browser test bench demo review-signoff clean
+
+help:
+	@echo "make demo           run the inventory end to end on a local AWS emulator (no account needed)"
+	@echo "make test           the whole suite: packaging, fmt, validate, docs, unit, module tests, checkov"
+	@echo "make bench          performance benchmark of the inventory pipeline"
+	@echo "make package        rebuild functions/dist/*.zip reproducibly"
+	@echo "make docs           regenerate the README inputs/outputs tables"
+	@echo "make review-signoff record a PCI DSS 1.2.7 review sign-off (see README)"
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+package: venv
+	$(PY) tools/package.py
+
+package-check: venv
+	$(PY) tools/package.py --check
+
+fmt:
+	terraform fmt -recursive .
+
+fmt-check:
+	terraform fmt -check -recursive .
+
+validate: venv
+	@set -e; cfg=$$($(PY) -c 'import tempfile,pathlib,sys; sys.path.insert(0,"."); from tests.module.emulator import write_cli_config; print(write_cli_config(pathlib.Path(tempfile.mkdtemp())))'); \
+	for ex in $(TF_EXAMPLES); do \
+	  echo "validate $$ex"; \
+	  TF_CLI_CONFIG_FILE=$$cfg terraform -chdir=$$ex init -backend=false -input=false -no-color >/dev/null; \
+	  TF_CLI_CONFIG_FILE=$$cfg terraform -chdir=$$ex validate -no-color; \
+	done
+
+docs: venv
+	$(PY) tools/tfdocs.py
+
+docs-check: venv
+	$(PY) tools/tfdocs.py --check
+
+# Headless Chromium from the distribution, for the review-pack rendering test.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed: its rendering test will skip"; \
+	  else echo "chromium missing and not root: its rendering test will skip"; fi; }
+
+unit: venv
+	$(PY) -m pytest tests/unit
+
+module: venv
+	$(PY) -m pytest tests/module
+
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform \
+	  --config-file .checkov.yaml --directory .
+
+test: venv browser package-check fmt-check validate docs-check checkov
+	$(PY) -m pytest tests
+
+bench: venv
+	$(PY) tools/bench.py
+
+demo: venv
+	$(PY) tools/demo.py
+
+review-signoff: venv
+	$(PY) tools/review_signoff.py $(ARGS)
+
+clean:
+	rm -rf .cache .pytest_cache .hypothesis build
+	find . -name .terraform -type d -prune -exec rm -rf {} +

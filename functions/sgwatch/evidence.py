@@ -1,0 +1,106 @@
+"""The evidence bucket: key layout and write-once objects.
+
+Time-series objects are keyed ``<inverted-millis>-<UTC timestamp>`` so that S3's
+ascending listing returns the newest first: finding the latest object is one
+``ListObjectsV2`` call with ``MaxKeys=1`` however long the history.
+Nothing is ever overwritten (conditional puts) or deleted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import aws
+
+DEFAULT_PREFIX = "security-groups/"
+_INVERT = 10**13
+_STAMP = re.compile(r"(\d{13})-(\d{8}T\d{6}\d{3}Z)")
+
+
+def normalise_prefix(prefix: str | None, default: str = DEFAULT_PREFIX) -> str:
+    prefix = default if prefix is None else prefix
+    prefix = prefix.lstrip("/")
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def stamp(now: datetime) -> str:
+    """Sortable newest-first key stem for ``now`` (UTC, millisecond precision)."""
+    now = now.astimezone(timezone.utc)
+    millis = int(now.timestamp() * 1000)
+    return f"{_INVERT - millis:013d}-{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z"
+
+
+def stamp_time(key: str) -> datetime | None:
+    """The UTC time encoded in a key made with :func:`stamp`."""
+    found = _STAMP.search(key)
+    if not found:
+        return None
+    return datetime.fromtimestamp((_INVERT - int(found.group(1))) / 1000, tz=timezone.utc)
+
+
+def series_prefix(prefix: str, account_id: str, region: str, kind: str) -> str:
+    """``{prefix}{account}/{region}/{kind}/`` — kind is snapshots, diffs, unused, ..."""
+    return f"{prefix}{account_id}/{region}/{kind}/"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    body: bytes
+    metadata: dict[str, str]
+
+
+class EvidenceStore:
+    """Write-once access to one bucket."""
+
+    def __init__(self, bucket: str, s3: Any | None = None) -> None:
+        self.bucket = bucket
+        self._s3 = s3
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = aws.client("s3")
+        return self._s3
+
+    def put_new(
+        self,
+        key: str,
+        body: bytes,
+        content_type: str = "text/csv",
+        metadata: dict[str, str] | None = None,
+    ) -> bool:
+        """Create ``key``; return False, writing nothing, when it already exists."""
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                Metadata=metadata or {},
+                IfNoneMatch="*",
+            )
+        except ClientError as exc:
+            if aws.error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict"):
+                return False
+            raise
+        return True
+
+    def latest_key(self, series: str) -> str | None:
+        """Newest object of a series written with :func:`stamp` keys: one request."""
+        page = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=series, MaxKeys=1)
+        contents = page.get("Contents") or []
+        return contents[0]["Key"] if contents else None
+
+    def get(self, key: str) -> StoredObject:
+        found = self.s3.get_object(Bucket=self.bucket, Key=key)
+        return StoredObject(key, found["Body"].read(), dict(found.get("Metadata") or {}))
+
+    def keys(self, prefix: str) -> list[str]:
+        paginator = self.s3.get_paginator("list_objects_v2")
+        return [o["Key"] for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix) for o in page.get("Contents") or ()]

@@ -1,0 +1,216 @@
+"""The rule model: one row per security-group rule and peer.
+
+Every field is a string, exactly as it appears in the snapshot CSV, so a snapshot
+read back from S3 compares equal to one just flattened from the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+SNAPSHOT_HEADER = (
+    "AccountId",
+    "Region",
+    "VpcId",
+    "GroupId",
+    "GroupName",
+    "GroupDescription",
+    "Direction",
+    "RuleId",
+    "Protocol",
+    "FromPort",
+    "ToPort",
+    "PeerType",
+    "Peer",
+    "RuleDescription",
+)
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+WORLD = ("0.0.0.0/0", "::/0")
+
+
+class Rule(NamedTuple):
+    """One snapshot row. A group without rules has empty rule fields."""
+
+    account_id: str
+    region: str
+    vpc_id: str
+    group_id: str
+    group_name: str
+    group_description: str
+    direction: str
+    rule_id: str
+    protocol: str
+    from_port: str
+    to_port: str
+    peer_type: str
+    peer: str
+    description: str
+
+    @property
+    def is_placeholder(self) -> bool:
+        return not self.direction
+
+    def natural_key(self) -> tuple[str, ...]:
+        """Identity of a rule when no rule id is available on both sides."""
+        return (
+            self.account_id,
+            self.region,
+            self.group_id,
+            self.direction,
+            self.protocol,
+            self.from_port,
+            self.to_port,
+            self.peer_type,
+            self.peer,
+        )
+
+
+def neutralise(text: str | None) -> str:
+    """Prefix free text that a spreadsheet would run as a formula with a quote."""
+    if not text:
+        return ""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def unneutralise(text: str) -> str:
+    """Undo :func:`neutralise` for display outside a spreadsheet."""
+    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
+        return text[1:]
+    return text
+
+
+def _port(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _referenced_peer(pair: Mapping[str, Any], owner_id: str) -> str:
+    group_id = pair.get("GroupId") or pair.get("GroupName") or ""
+    user_id = pair.get("UserId") or ""
+    if user_id and owner_id and user_id != owner_id:
+        return f"{user_id}/{group_id}"
+    return group_id
+
+
+def _group_columns(account_id: str, region: str, group: Mapping[str, Any]) -> tuple[str, ...]:
+    return (
+        account_id,
+        region,
+        group.get("VpcId") or "",
+        group.get("GroupId") or "",
+        neutralise(group.get("GroupName")),
+        neutralise(group.get("Description")),
+    )
+
+
+def placeholder(account_id: str, region: str, group: Mapping[str, Any]) -> Rule:
+    """The single row of a group that has no rules."""
+    return Rule(*_group_columns(account_id, region, group), "", "", "", "", "", "", "", "")
+
+
+def flatten_rules(
+    account_id: str,
+    region: str,
+    groups: Iterable[Mapping[str, Any]],
+    rules: Iterable[Mapping[str, Any]],
+) -> list[Rule]:
+    """Rows from DescribeSecurityGroups (group facts) and DescribeSecurityGroupRules.
+
+    Every group appears, with a placeholder row when it has no rules. The result is
+    sorted, so the same estate always gives the same rows in the same order.
+    """
+    columns = {g["GroupId"]: _group_columns(account_id, region, g) for g in groups}
+    rows: list[Rule] = []
+    append = rows.append
+    seen = set()
+    new = tuple.__new__
+    for r in rules:
+        group_id = r["GroupId"]
+        head = columns.get(group_id)
+        if head is None:  # a rule of a group created between the two calls
+            head = (account_id, region, "", group_id, "", "")
+            columns[group_id] = head
+        seen.add(group_id)
+        if "CidrIpv4" in r:
+            peer_type, peer = "ipv4", r["CidrIpv4"]
+        elif "CidrIpv6" in r:
+            peer_type, peer = "ipv6", r["CidrIpv6"]
+        elif "PrefixListId" in r:
+            peer_type, peer = "prefix-list", r["PrefixListId"]
+        else:
+            peer_type = "security-group"
+            peer = _referenced_peer(r.get("ReferencedGroupInfo") or {}, r.get("GroupOwnerId") or account_id)
+        append(
+            new(
+                Rule,
+                head
+                + (
+                    "egress" if r.get("IsEgress") else "ingress",
+                    r.get("SecurityGroupRuleId") or "",
+                    str(r.get("IpProtocol", "")),
+                    _port(r.get("FromPort")),
+                    _port(r.get("ToPort")),
+                    peer_type,
+                    peer,
+                    neutralise(r.get("Description")),
+                ),
+            )
+        )
+    for group_id, head in columns.items():
+        if group_id not in seen:
+            append(new(Rule, head + ("",) * 8))
+    rows.sort()
+    return rows
+
+
+def permission_peers(permission: Mapping[str, Any], owner_id: str = "") -> Iterator[tuple[str, str, str]]:
+    """(peer type, peer, description) for each peer of an ``IpPermissions`` item."""
+    for r in permission.get("IpRanges") or ():
+        yield "ipv4", r.get("CidrIp", ""), r.get("Description") or ""
+    for r in permission.get("Ipv6Ranges") or ():
+        yield "ipv6", r.get("CidrIpv6", ""), r.get("Description") or ""
+    for r in permission.get("PrefixListIds") or ():
+        yield "prefix-list", r.get("PrefixListId", ""), r.get("Description") or ""
+    for r in permission.get("UserIdGroupPairs") or ():
+        yield "security-group", _referenced_peer(r, owner_id), r.get("Description") or ""
+
+
+def flatten_groups(account_id: str, region: str, groups: Iterable[Mapping[str, Any]]) -> list[Rule]:
+    """Rows from DescribeSecurityGroups alone (no rule ids: that API does not return them)."""
+    rows: list[Rule] = []
+    for g in groups:
+        head = _group_columns(account_id, region, g)
+        owner = g.get("OwnerId") or account_id
+        count = len(rows)
+        for direction, key in (("ingress", "IpPermissions"), ("egress", "IpPermissionsEgress")):
+            for p in g.get(key) or ():
+                protocol = str(p.get("IpProtocol", ""))
+                from_port, to_port = _port(p.get("FromPort")), _port(p.get("ToPort"))
+                for peer_type, peer, description in permission_peers(p, owner):
+                    rows.append(
+                        Rule(*head, direction, "", protocol, from_port, to_port, peer_type, peer, neutralise(description))
+                    )
+        if len(rows) == count:
+            rows.append(Rule(*head, *("",) * 8))
+    rows.sort()
+    return rows
+
+
+def is_world(peer: str) -> bool:
+    return peer in WORLD
+
+
+def covers_port(rule: Rule, port: int) -> bool:
+    """Whether the rule admits ``port`` (all-traffic rules admit every port)."""
+    if rule.protocol in ("-1", "all"):
+        return True
+    if rule.protocol not in ("tcp", "6", "udp", "17"):
+        return False
+    try:
+        low, high = int(rule.from_port), int(rule.to_port)
+    except ValueError:
+        return True
+    if low == -1:
+        return True
+    return low <= port <= high

@@ -1,0 +1,87 @@
+"""Slack Web API access shared by every function that posts to Slack.
+
+The bot token lives in Secrets Manager; it is read at run time, never logged and
+never placed in the environment. ``SLACK_API_URL`` overrides the API base URL (proxies,
+tests).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from . import aws
+
+
+class SlackConfigError(RuntimeError):
+    """The Slack token secret is missing, empty or unreadable."""
+
+
+def read_token(secret_arn: str, secrets: Any | None = None) -> str:
+    """The bot token from the secret: a bare token or JSON with a ``token`` key."""
+    client = secrets or aws.client("secretsmanager")
+    try:
+        value = client.get_secret_value(SecretId=secret_arn).get("SecretString")
+    except Exception as exc:
+        raise SlackConfigError(
+            f"cannot read the Slack token secret {secret_arn}: {aws.error_code(exc)}"
+        ) from None
+    value = (value or "").strip()
+    if value.startswith("{"):
+        try:
+            value = str(json.loads(value).get("token") or "").strip()
+        except (ValueError, AttributeError):
+            raise SlackConfigError(f"the Slack token secret {secret_arn} holds JSON without a 'token' key") from None
+    if not value:
+        raise SlackConfigError(
+            f"the Slack token secret {secret_arn} is empty: set its value to the bot token (xoxb-...)"
+        )
+    return value
+
+
+def web_client(secret_arn: str, base_url: str | None = None, secrets: Any | None = None) -> Any:
+    """A slack_sdk WebClient with retry handlers for rate limits, 5xx and connection errors."""
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import (
+        ConnectionErrorRetryHandler,
+        RateLimitErrorRetryHandler,
+        ServerErrorRetryHandler,
+    )
+
+    kwargs: dict[str, Any] = {"token": read_token(secret_arn, secrets), "timeout": 15}
+    if base_url:
+        kwargs["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
+    client = WebClient(**kwargs)
+    client.retry_handlers.extend(
+        [
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ]
+    )
+    return client
+
+
+_CONTROL = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_BROADCAST = re.compile(r"@(?=(channel|here|everyone)\b)", re.IGNORECASE)
+_FORMATTING = re.compile(r"([*_~`])")
+
+
+def escape(text: Any) -> str:
+    """User-controlled text made inert in Slack mrkdwn.
+
+    ``&``, ``<`` and ``>`` are entity-escaped (so ``<!channel>`` and ``<@U123>`` cannot
+    be formed), a bare ``@channel``/``@here``/``@everyone`` gets a zero-width joiner
+    so it does not notify, and mrkdwn emphasis characters are neutralised.
+    """
+    value = "".join(_CONTROL.get(ch, ch) for ch in str(text))
+    value = _BROADCAST.sub("@\u2060", value)
+    return _FORMATTING.sub("\u200b\\1\u200b", value)
+
+
+def mention(user_id: str) -> str:
+    """A real mention of a Slack user id (only ids we map ourselves, never free text)."""
+    if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user_id or ""):
+        raise ValueError(f"not a Slack user id: {user_id!r}")
+    return f"<@{user_id}>"

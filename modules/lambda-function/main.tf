@@ -1,0 +1,140 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  function_name = "${var.name_prefix}-${replace(var.function_key, "_", "-")}"
+  package_path  = "${path.module}/../../functions/dist/${var.function_key}.zip"
+  account_id    = data.aws_caller_identity.current.account_id
+  partition     = data.aws_partition.current.partition
+  region        = data.aws_region.current.name
+  log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.function_name}"
+  tags          = merge(var.settings.tags, { "sgwatch:function" = var.function_key })
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  name                 = local.function_name
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.settings.permissions_boundary_arn
+  tags                 = local.tags
+}
+
+data "aws_iam_policy_document" "runtime" {
+  source_policy_documents = [var.policy_json]
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${local.log_group_arn}:*"]
+  }
+
+  statement {
+    sid       = "DeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+
+  statement {
+    sid       = "ModuleKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.settings.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  name   = local.function_name
+  role   = aws_iam_role.function.id
+  policy = data.aws_iam_policy_document.runtime.json
+}
+
+resource "aws_cloudwatch_log_group" "function" {
+  name              = "/aws/lambda/${local.function_name}"
+  retention_in_days = var.settings.log_retention_days
+  kms_key_id        = var.settings.kms_key_arn
+  tags              = local.tags
+}
+
+resource "aws_sqs_queue" "dlq" {
+  name                              = "${local.function_name}-dlq"
+  kms_master_key_id                 = var.settings.kms_key_arn
+  kms_data_key_reuse_period_seconds = 3600
+  message_retention_seconds         = 1209600
+  tags                              = local.tags
+}
+
+resource "aws_lambda_function" "this" {
+  function_name                  = local.function_name
+  description                    = var.description
+  role                           = aws_iam_role.function.arn
+  filename                       = local.package_path
+  source_code_hash               = filebase64sha256(local.package_path)
+  handler                        = "${var.function_key}.handler.lambda_handler"
+  runtime                        = var.settings.runtime
+  architectures                  = [var.settings.architecture]
+  timeout                        = var.timeout
+  memory_size                    = var.memory_size
+  kms_key_arn                    = var.settings.kms_key_arn
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+  tags                           = local.tags
+
+  environment {
+    variables = var.environment
+  }
+
+  dead_letter_config {
+    target_arn = aws_sqs_queue.dlq.arn
+  }
+
+  tracing_config {
+    mode = "PassThrough"
+  }
+
+  depends_on = [aws_cloudwatch_log_group.function, aws_iam_role_policy.function]
+}
+
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  alarm_name          = "${local.function_name}-errors"
+  alarm_description   = "SG Watch function ${local.function_name} reported errors; see its log group."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = compact([var.settings.alarm_topic_arn])
+  tags                = local.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "dead_letters" {
+  alarm_name          = "${local.function_name}-dead-letters"
+  alarm_description   = "Events for ${local.function_name} landed in its dead-letter queue ${aws_sqs_queue.dlq.name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = compact([var.settings.alarm_topic_arn])
+  tags                = local.tags
+}

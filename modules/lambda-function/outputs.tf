@@ -1,0 +1,34 @@
+output "function_name" {
+  description = "Deployed function name."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "Deployed function ARN."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_arn" {
+  description = "Execution role ARN."
+  value       = aws_iam_role.function.arn
+}
+
+output "role_name" {
+  description = "Execution role name."
+  value       = aws_iam_role.function.name
+}
+
+output "dlq_arn" {
+  description = "Dead-letter queue ARN (async invocations and schedule deliveries)."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "dlq_url" {
+  description = "Dead-letter queue URL."
+  value       = aws_sqs_queue.dlq.url
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the function."
+  value       = aws_cloudwatch_log_group.function.name
+}

@@ -1,0 +1,50 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+}
+
+variable "lambda_settings" {
+  description = "Settings shared by every function (see modules/lambda-function)."
+  type = object({
+    runtime                  = string
+    architecture             = string
+    log_retention_days       = number
+    permissions_boundary_arn = optional(string)
+    kms_key_arn              = string
+    alarm_topic_arn          = optional(string)
+    tags                     = optional(map(string), {})
+  })
+}
+
+variable "evidence_bucket_name" {
+  description = "Evidence bucket receiving snapshots and diffs."
+  type        = string
+}
+
+variable "evidence_bucket_arn" {
+  description = "ARN of the evidence bucket."
+  type        = string
+}
+
+variable "evidence_prefix" {
+  description = "Key prefix of the evidence (ends with /)."
+  type        = string
+}
+
+variable "regions" {
+  description = "Regions to snapshot; empty means the function's own region."
+  type        = list(string)
+  default     = []
+}
+
+variable "schedule_expression" {
+  description = "EventBridge Scheduler expression of the snapshot run."
+  type        = string
+  default     = "rate(1 day)"
+}
+
+variable "schedule_timezone" {
+  description = "Time zone of cron schedule expressions."
+  type        = string
+  default     = "UTC"
+}

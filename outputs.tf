@@ -1,0 +1,23 @@
+output "evidence_bucket_name" {
+  description = "Bucket holding snapshots, diffs, change events and reports."
+  value       = local.evidence_bucket_name
+}
+
+output "alert_topic_arn" {
+  description = "SNS topic receiving alerts and function error alarms."
+  value       = local.alert_topic_arn
+}
+
+output "kms_key_arn" {
+  description = "KMS key encrypting evidence, logs, queues, the topic and secrets."
+  value       = local.kms_key_arn
+}
+
+output "lambda_function_names" {
+  description = "Deployed function name per capability (e.g. sg_inventory); only enabled capabilities appear."
+  value = {
+    for name, function_name in {
+      sg_inventory = try(module.sg_inventory[0].function_name, null)
+    } : name => function_name if function_name != null
+  }
+}

@@ -1,0 +1,62 @@
+"""Module tests: Terraform applies against a local moto_server, then the shipped zips run.
+
+The emulator starts once per session; its endpoint and fake credentials are exported
+so that pytest-terraform's ``terraform`` commands and the handlers reach it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from pytest_terraform import tf
+
+from tests.module.emulator import Emulator, find_plugin_mirror, prepare_example, write_cli_config
+
+# Examples applied by the tests, as fixtures named example_<name>.
+EXAMPLE_VARIABLES: dict[str, dict[str, object]] = {
+    "minimal": {"evidence_force_destroy": True},
+    "complete": {"evidence_force_destroy": True},
+}
+
+_state: dict[str, object] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if shutil.which("terraform") is None:
+        raise pytest.UsageError("terraform CLI not found on PATH: module tests need it")
+    work = Path(tempfile.mkdtemp(prefix="sgwatch-module-tests-"))
+    os.environ["TF_CLI_CONFIG_FILE"] = str(write_cli_config(work))
+    emulator = Emulator(work / "moto.log")
+    os.environ.update(emulator.environment())
+    os.environ.pop("AWS_PROFILE", None)
+    _state.update(emulator=emulator, work=work)
+    examples = work / "examples"
+    for name, variables in EXAMPLE_VARIABLES.items():
+        prepare_example(name, examples, variables)
+    _state["examples"] = examples
+    sys.stderr.write(
+        f"emulator {emulator.url}; provider mirror {find_plugin_mirror() or 'none (registry)'}; log {work}/moto.log\n"
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    emulator = _state.get("emulator")
+    if isinstance(emulator, Emulator):
+        emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Emulator:
+    return _state["emulator"]  # type: ignore[return-value]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # pytest-terraform looks for fixture directories in --tf-mod-dir first, then next to the tests.
+    if "examples" in _state:
+        tf.LazyModuleDir.value = str(_state["examples"])

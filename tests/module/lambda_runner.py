@@ -1,0 +1,80 @@
+"""Run one Lambda handler from a shipped zip, as the Lambda runtime would.
+
+    lambda_runner.py ZIP HANDLER RESULT_FILE < event.json
+
+The zip goes first on sys.path (zipimport), so the code under test is exactly what
+Terraform deploys. Every AWS API call is recorded (service, operation, parameters)
+for the least-privilege check. The environment is the caller's: the deployed
+function's variables plus emulator endpoint and fake credentials.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+import uuid
+from typing import Any
+
+calls: list[dict[str, Any]] = []
+
+
+def _record(params: dict[str, Any], model: Any, **_: Any) -> None:
+    service = model.service_model
+    prefix = service.metadata.get("signingName") or service.endpoint_prefix
+    calls.append({"service": prefix, "operation": model.name, "params": params})
+
+
+def _install_recorder() -> None:
+    import botocore.session
+
+    original = botocore.session.Session.create_client
+
+    def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+        client = original(self, *args, **kwargs)
+        client.meta.events.register("before-parameter-build", _record)
+        return client
+
+    botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+
+
+class Context:
+    def __init__(self, timeout_s: float) -> None:
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "test")
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:{self.function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = 256
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def main() -> int:
+    zip_path, handler, result_file = sys.argv[1:4]
+    timeout_s = float(os.environ.get("SGWATCH_TEST_TIMEOUT", "300"))
+    sys.path.insert(0, zip_path)
+    _install_recorder()
+    module_name, function_name = handler.rsplit(".", 1)
+    outcome: dict[str, Any] = {"result": None, "error": None}
+    try:
+        event = json.load(sys.stdin)
+        module = importlib.import_module(module_name)
+        if not getattr(module, "__file__", "").startswith(zip_path):
+            raise RuntimeError(f"{module_name} was not loaded from {zip_path}")
+        outcome["result"] = getattr(module, function_name)(event, Context(timeout_s))
+    except Exception as exc:  # reported to the test, as Lambda reports it
+        outcome["error"] = f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    outcome["calls"] = calls
+    with open(result_file, "w") as f:
+        json.dump(outcome, f, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

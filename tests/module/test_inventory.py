@@ -1,0 +1,143 @@
+"""examples/minimal applied to the emulator; the shipped sg_inventory zip run with the deployed settings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from pytest_terraform import terraform
+
+from tests.module.harness import assert_least_privilege, client, deployed_configuration, run_lambda
+
+terraform("example_minimal", scope="session")
+
+
+@pytest.fixture(scope="module")
+def deployed(example_minimal):
+    outputs = {k: v["value"] for k, v in example_minimal.outputs.items()}
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def estate(deployed):
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    web = ec2.create_security_group(GroupName="web", Description="web tier", VpcId=vpc)["GroupId"]
+    db = ec2.create_security_group(GroupName="db", Description="=HYPERLINK(evil)", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=web,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                        "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "https"}]}],
+    )
+    ec2.authorize_security_group_ingress(
+        GroupId=db,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+                        "UserIdGroupPairs": [{"GroupId": web, "Description": "app"}]}],
+    )
+    return {"vpc": vpc, "web": web, "db": db}
+
+
+def _rows(key: str, bucket: str) -> list[dict[str, str]]:
+    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def _rule_id(group_id: str, port: int) -> str:
+    rules = client("ec2").describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])
+    return next(r["SecurityGroupRuleId"] for r in rules["SecurityGroupRules"]
+                if not r["IsEgress"] and r.get("FromPort") == port)
+
+
+def test_deployed_configuration_matches_the_packaging_contract(deployed):
+    name = deployed["lambda_function_names"]["sg_inventory"]
+    config = deployed_configuration(name)
+    assert config["Handler"] == "sg_inventory.handler.lambda_handler"
+    assert config["Runtime"] == "python3.13"
+    assert config["Architectures"] == ["arm64"]
+    assert config["Environment"]["Variables"]["EVIDENCE_BUCKET"] == deployed["evidence_bucket_name"]
+    assert config["Environment"]["Variables"]["EVIDENCE_PREFIX"] == "security-groups/"
+    dlq = client("sqs").get_queue_url(QueueName=f"{name}-dlq")["QueueUrl"]
+    attributes = client("sqs").get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
+    assert attributes["KmsMasterKeyId"].startswith("arn:aws:kms:")
+    schedule = client("scheduler").get_schedule(Name=name)
+    assert schedule["ScheduleExpression"] == "rate(1 day)"
+    assert schedule["Target"]["Arn"] == config["FunctionArn"]
+
+
+def test_evidence_bucket_is_hardened(deployed):
+    s3, bucket = client("s3"), deployed["evidence_bucket_name"]
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    tls = next(s for s in policy["Statement"] if s["Sid"] == "DenyInsecureTransport")
+    assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]
+    assert lifecycle["Expiration"]["Days"] >= 400
+
+
+def test_snapshot_then_diff_from_the_shipped_zip(deployed, estate):
+    name = deployed["lambda_function_names"]["sg_inventory"]
+    bucket = deployed["evidence_bucket_name"]
+
+    # First run: a baseline, no diff.
+    first = run_lambda(name, {})
+    assert first.error is None, first.logs
+    (baseline,) = first.result["results"]
+    assert baseline["diff_key"] is None
+    assert baseline["snapshot_key"].startswith("security-groups/123456789012/us-east-1/snapshots/")
+    rows = _rows(baseline["snapshot_key"], bucket)
+    db_row = next(r for r in rows if r["GroupId"] == estate["db"] and r["Direction"] == "ingress")
+    assert db_row["PeerType"] == "security-group" and db_row["Peer"] == estate["web"]
+    assert db_row["GroupDescription"] == "'=HYPERLINK(evil)"
+    assert_least_privilege(name, first)
+
+    # Changes: authorize, revoke, modify in place, edit a description.
+    ec2 = client("ec2")
+    ec2.authorize_security_group_ingress(
+        GroupId=estate["web"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    ec2.revoke_security_group_ingress(GroupId=estate["db"], SecurityGroupRuleIds=[_rule_id(estate["db"], 5432)])
+    ec2.update_security_group_rule_descriptions_ingress(
+        GroupId=estate["web"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                        "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "https from anywhere"}]}],
+    )
+
+    second = run_lambda(name, {})
+    assert second.error is None, second.logs
+    (result,) = second.result["results"]
+    assert result["diff_key"].startswith("security-groups/123456789012/us-east-1/diffs/")
+    assert (result["added"], result["removed"], result["updated"]) == (1, 1, 1)
+    diff = _rows(result["diff_key"], bucket)
+    kinds = sorted((r["ChangeType"], r["FromPort"]) for r in diff)
+    assert kinds == [("Added", "22"), ("Removed", "5432"), ("Updated (Current)", "443"), ("Updated (Previous)", "443")]
+    current = next(r for r in diff if r["ChangeType"] == "Updated (Current)")
+    assert current["RuleDescription"] == "https from anywhere"
+    # The baseline is still there, untouched.
+    assert _rows(baseline["snapshot_key"], bucket) == rows
+    assert_least_privilege(name, second)
+
+
+def test_unreadable_previous_snapshot_starts_a_new_baseline(deployed, estate):
+    name = deployed["lambda_function_names"]["sg_inventory"]
+    bucket = deployed["evidence_bucket_name"]
+    s3 = client("s3")
+    # Given the newest snapshot is truncated (written by someone else, without our metadata)
+    latest = s3.list_objects_v2(Bucket=bucket, Prefix="security-groups/123456789012/us-east-1/snapshots/",
+                                MaxKeys=1)["Contents"][0]["Key"]
+    body = s3.get_object(Bucket=bucket, Key=latest)["Body"].read()
+    bogus = latest.replace("/snapshots/0", "/snapshots/00")  # sorts first: newest
+    s3.put_object(Bucket=bucket, Key=bogus, Body=body[: len(body) // 2])
+    # When the inventory runs
+    run = run_lambda(name, {})
+    # Then it writes a new baseline, reports the problem and leaves the bad object as it was
+    assert run.error is None, run.logs
+    assert run.result["results"][0]["diff_key"] is None
+    assert any(r.get("step") == "previous_snapshot_unusable" for r in run.log_records())
+    assert s3.get_object(Bucket=bucket, Key=bogus)["Body"].read() == body[: len(body) // 2]

@@ -1,0 +1,85 @@
+"""Start moto_server with bucket-policy conditions evaluated like AWS does for them.
+
+moto turns a condition operator it does not know (``Bool``, ``NumericLessThan``)
+into "holds", so a TLS-only bucket policy (Deny when ``aws:SecureTransport`` is
+false) denies every request. And a statement whose condition fails becomes a Deny.
+Real AWS endpoints are TLS-only, so here:
+
+* ``aws:SecureTransport`` is ``true`` and ``s3:TlsVersion`` is ``1.3`` for every request;
+* ``Bool``, ``StringEquals``, ``StringNotEquals``, ``NumericLessThan`` and their
+  ``IfExists`` forms are evaluated against those values;
+* a statement whose condition does not hold simply does not apply (NEUTRAL).
+
+The policies under test are never weakened: a Deny whose condition holds still denies
+(tests/module/test_emulator.py proves it).
+
+    python tests/moto_launcher.py --port 5000
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from moto.iam import access_control
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+REQUEST_CONTEXT = {"aws:securetransport": "true", "s3:tlsversion": "1.3"}
+
+
+def _values(expected: Any) -> list[str]:
+    return [str(v).lower() for v in (expected if isinstance(expected, list) else [expected])]
+
+
+def _holds(operator: str, key: str, expected: Any) -> bool | None:
+    """True/False when we can evaluate the condition, None when the key is unknown."""
+    if_exists = operator.endswith("IfExists")
+    base = operator[: -len("IfExists")] if if_exists else operator
+    actual = REQUEST_CONTEXT.get(key.lower())
+    if actual is None:
+        return True if if_exists else None
+    wanted = _values(expected)
+    if base in ("Bool", "StringEquals", "StringEqualsIgnoreCase"):
+        return actual in wanted
+    if base in ("StringNotEquals", "StringNotEqualsIgnoreCase"):
+        return actual not in wanted
+    if base == "NumericLessThan":
+        return any(float(actual) < float(w) for w in wanted)
+    return None
+
+
+def conditions_hold(statement: dict[str, Any]) -> bool:
+    for operator, pairs in (statement.get("Condition") or {}).items():
+        for key, expected in pairs.items():
+            if not _holds(operator, key, expected):
+                # Unknown keys (aws:SourceArn, aws:PrincipalOrgID...) carry no request value
+                # here: the statement does not apply, as in AWS for a missing key.
+                return False
+    return True
+
+
+_original = IAMPolicyStatement.is_action_permitted
+
+
+def is_action_permitted(self: IAMPolicyStatement, action: str, resource: str = "*", principal: Any = None,
+                        incoming_condition_values: Any = None) -> PermissionResult:
+    if not conditions_hold(self._statement):
+        return PermissionResult.NEUTRAL
+    statement = {k: v for k, v in self._statement.items() if k != "Condition"}
+    return _original(IAMPolicyStatement(statement), action, resource, principal, incoming_condition_values)
+
+
+def install() -> None:
+    IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+    access_control.IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+
+
+def main(argv: list[str]) -> None:
+    install()
+    from moto.server import main as moto_main
+
+    moto_main(argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

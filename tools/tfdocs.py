@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Generate the README inputs/outputs tables from the root module's .tf files.
+
+    tfdocs.py [--check] [README]
+
+Writes the tables between ``<!-- BEGIN_TF_DOCS -->`` and ``<!-- END_TF_DOCS -->``;
+with ``--check`` it changes nothing and exits 1 when the README is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN, END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
+
+
+def _unquote(value: Any) -> Any:
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def _expression(value: Any) -> str:
+    if isinstance(value, str):
+        found = re.fullmatch(r"\$\{(.*)\}", value, flags=re.S)
+        return found.group(1) if found else value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(_strip_quotes(value), separators=(", ", ": "))
+
+
+def _strip_quotes(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_unquote(k): _strip_quotes(v) for k, v in value.items() if k != "__is_block__"}
+    if isinstance(value, list):
+        return [_strip_quotes(v) for v in value]
+    return _unquote(value)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _blocks(kind: str) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for path in sorted(ROOT.glob("*.tf")):
+        with path.open() as f:
+            parsed = hcl2.load(f)
+        for block in parsed.get(kind, []):
+            for name, body in block.items():
+                found.append((_unquote(name), body))
+    return sorted(found)
+
+
+def render() -> str:
+    lines = ["## Inputs", "", "| Name | Description | Type | Default | Required |", "|------|-------------|------|---------|:--------:|"]
+    for name, body in _blocks("variable"):
+        required = "default" not in body
+        default = "n/a" if required else f"`{_cell(_expression(body['default']))}`"
+        lines.append(
+            f"| <a name=\"input_{name}\"></a> [{name}](#input_{name}) | {_cell(_unquote(body.get('description', '')))} "
+            f"| `{_cell(_expression(body.get('type', 'any')))}` | {default} | {'yes' if required else 'no'} |"
+        )
+    lines += ["", "## Outputs", "", "| Name | Description |", "|------|-------------|"]
+    for name, body in _blocks("output"):
+        lines.append(f"| <a name=\"output_{name}\"></a> [{name}](#output_{name}) | {_cell(_unquote(body.get('description', '')))} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true")
+    parser.add_argument("readme", nargs="?", type=Path, default=ROOT / "README.md")
+    args = parser.parse_args()
+    text = args.readme.read_text()
+    if BEGIN not in text or END not in text:
+        print(f"{args.readme}: markers {BEGIN} / {END} missing", file=sys.stderr)
+        return 1
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    updated = f"{head}{BEGIN}\n{render()}\n{END}{tail}"
+    if args.check:
+        if updated != text:
+            print(f"{args.readme}: inputs/outputs tables are stale; run 'make docs'", file=sys.stderr)
+            return 1
+        return 0
+    args.readme.write_text(updated)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

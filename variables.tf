@@ -1,0 +1,171 @@
+# --- Naming and common settings -------------------------------------------------------------
+
+variable "name_prefix" {
+  description = "Prefix of every resource name; two instances of the module in one account need different prefixes."
+  type        = string
+  default     = "sgwatch"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,23}$", var.name_prefix))
+    error_message = "name_prefix must be 2-24 characters of lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every taggable resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "kms_key_arn" {
+  description = "Bring your own KMS key (ARN) for logs, queues, topic, bucket and secrets; null creates one with rotation."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", coalesce(var.kms_key_arn, "-")))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary applied to every IAM role the module creates (landing zones often require one)."
+  type        = string
+  default     = null
+}
+
+variable "lambda_runtime" {
+  description = "Python runtime of the functions."
+  type        = string
+  default     = "python3.13"
+  validation {
+    condition     = contains(["python3.11", "python3.12", "python3.13"], var.lambda_runtime)
+    error_message = "lambda_runtime must be python3.11, python3.12 or python3.13."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the functions (the code is pure Python)."
+  type        = string
+  default     = "arm64"
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' CloudWatch log groups."
+  type        = number
+  default     = 400
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (e.g. 30, 90, 365, 400, 731)."
+  }
+}
+
+variable "regions" {
+  description = "Regions the inventory and the unused-group audit cover; empty means the deployment region."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for r in var.regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", r))])
+    error_message = "regions must be region names such as eu-west-1."
+  }
+}
+
+# --- Evidence bucket -------------------------------------------------------------------------
+
+variable "existing_evidence_bucket_name" {
+  description = "Use this existing bucket for evidence instead of creating one (it must use SSE-KMS with kms_key_arn)."
+  type        = string
+  default     = null
+}
+
+variable "evidence_prefix" {
+  description = "Key prefix of all evidence in the bucket."
+  type        = string
+  default     = "security-groups/"
+  validation {
+    condition     = can(regex("^([A-Za-z0-9!_.*'()-]+/)*$", var.evidence_prefix))
+    error_message = "evidence_prefix must be empty or end with '/', without a leading '/'."
+  }
+}
+
+variable "evidence_retention_days" {
+  description = "Days evidence is kept before lifecycle expiry (PCI DSS 10.5.1 asks for 12 months at least)."
+  type        = number
+  default     = 400
+  validation {
+    condition     = var.evidence_retention_days >= 365
+    error_message = "evidence_retention_days must be at least 365."
+  }
+}
+
+variable "evidence_object_lock_mode" {
+  description = "S3 Object Lock mode for immutable evidence (GOVERNANCE or COMPLIANCE); null disables it. Only for a new bucket."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.evidence_object_lock_mode == null || contains(["GOVERNANCE", "COMPLIANCE"], coalesce(var.evidence_object_lock_mode, "-"))
+    error_message = "evidence_object_lock_mode must be GOVERNANCE, COMPLIANCE or null."
+  }
+}
+
+variable "evidence_object_lock_days" {
+  description = "Default Object Lock retention in days."
+  type        = number
+  default     = 400
+}
+
+variable "evidence_access_log_bucket" {
+  description = "Bucket receiving S3 server access logs of the evidence bucket; null disables them."
+  type        = string
+  default     = null
+}
+
+variable "evidence_force_destroy" {
+  description = "Let terraform destroy a non-empty evidence bucket. Only for demos and tests."
+  type        = bool
+  default     = false
+}
+
+# --- Alert topic -----------------------------------------------------------------------------
+
+variable "existing_alert_topic_arn" {
+  description = "Publish alerts to this existing SNS topic instead of creating one."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.existing_alert_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:", coalesce(var.existing_alert_topic_arn, "-")))
+    error_message = "existing_alert_topic_arn must be an SNS topic ARN."
+  }
+}
+
+variable "alert_emails" {
+  description = "E-mail addresses subscribed to the created alert topic."
+  type        = list(string)
+  default     = []
+}
+
+# --- Inventory -------------------------------------------------------------------------------
+
+variable "enable_sg_inventory" {
+  description = "Snapshot every security-group rule on a schedule and diff it against the previous snapshot."
+  type        = bool
+  default     = true
+}
+
+variable "inventory_schedule_expression" {
+  description = "EventBridge Scheduler expression of the inventory (rate(...) or cron(...))."
+  type        = string
+  default     = "rate(1 day)"
+  validation {
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\))$", var.inventory_schedule_expression))
+    error_message = "inventory_schedule_expression must be rate(N unit) or cron(...)."
+  }
+}
+
+variable "inventory_schedule_timezone" {
+  description = "Time zone of a cron inventory schedule (IANA name)."
+  type        = string
+  default     = "UTC"
+}
