@@ -19,6 +19,15 @@ class CsvDocument:
     rows: int
     sha256: str
 
+    def data_lines(self) -> list[str]:
+        """The lines after the header, without line breaks."""
+        return data_lines(self.body)
+
+
+def data_lines(body: bytes) -> list[str]:
+    lines = body.decode("utf-8").split("\n")
+    return lines[1:-1] if lines and lines[-1] == "" else lines[1:]
+
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> CsvDocument:
     buffer = io.StringIO()
@@ -47,12 +56,23 @@ def _chunks(rows: Iterable[Sequence[str]], size: int) -> Iterable[list[Sequence[
         yield chunk
 
 
+def verify(body: bytes, header: Sequence[str], rows: int, sha256: str) -> None:
+    """Cheap integrity check of a document whose row count and digest were recorded at write time."""
+    if hashlib.sha256(body).hexdigest() != sha256:
+        raise CsvFormatError("content digest differs from the one recorded at write time (truncated or altered)")
+    expected_header = to_csv(header, []).body
+    if not body.startswith(expected_header):
+        raise CsvFormatError("unexpected header")
+    if body.count(b"\n") != rows + 1:
+        raise CsvFormatError(f"row count differs from the {rows} recorded at write time")
+
+
 def from_csv(
     body: bytes,
     header: Sequence[str],
     expected_rows: int | None = None,
     expected_sha256: str | None = None,
-) -> list[list[str]]:
+) -> list[tuple[str, ...]]:
     """Parse ``body``; raise :class:`CsvFormatError` unless it is exactly a document of ``header``."""
     if expected_sha256 and hashlib.sha256(body).hexdigest() != expected_sha256:
         raise CsvFormatError("content digest differs from the one recorded at write time (truncated or altered)")
@@ -67,13 +87,13 @@ def from_csv(
         found = next(reader, None)
         if found is None or tuple(found) != tuple(header):
             raise CsvFormatError(f"unexpected header {found!r}")
-        rows = list(reader)
+        rows = list(map(tuple, reader))
     except csv.Error as exc:
         raise CsvFormatError(f"malformed CSV: {exc}") from None
     width = len(header)
-    for number, row in enumerate(rows, start=2):
-        if len(row) != width:
-            raise CsvFormatError(f"line {number} has {len(row)} fields, expected {width}")
+    if rows and set(map(len, rows)) != {width}:
+        number = next(i for i, row in enumerate(rows, start=2) if len(row) != width)
+        raise CsvFormatError(f"line {number} has {len(rows[number - 2])} fields, expected {width}")
     if expected_rows is not None and len(rows) != expected_rows:
         raise CsvFormatError(f"{len(rows)} rows, {expected_rows} recorded at write time (truncated)")
     return rows

@@ -8,9 +8,12 @@ one, otherwise on the natural key (group, direction, protocol, ports, peer).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import csv
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from dataclasses import dataclass, field
 
+from .csvio import CsvFormatError
 from .rules import SNAPSHOT_HEADER, Rule
 
 DIFF_HEADER = ("ChangeType", *SNAPSHOT_HEADER)
@@ -33,79 +36,118 @@ class Diff:
     groups_removed: int = 0
 
 
-def _group_row(rule: Rule) -> Rule:
+def _group_row(rule: Sequence[str]) -> Rule:
     return Rule(*rule[:6], *("",) * 8)
 
 
-def diff_snapshots(previous: Iterable[Rule], current: Iterable[Rule]) -> Diff:
-    prev_groups: dict[str, Rule] = {}
-    cur_groups: dict[str, Rule] = {}
-    prev_by_id: dict[str, Rule] = {}
-    cur_by_id: dict[str, Rule] = {}
-    prev_plain: list[Rule] = []
-    cur_plain: list[Rule] = []
-    for rows, groups, by_id, plain in (
-        (previous, prev_groups, prev_by_id, prev_plain),
-        (current, cur_groups, cur_by_id, cur_plain),
-    ):
+def natural_key(row: Sequence[str]) -> tuple[str, ...]:
+    """Identity of a rule when no rule id is available on both sides."""
+    return (row[0], row[1], row[3], row[6], row[8], row[9], row[10], row[11], row[12])
+
+
+def diff_snapshots(previous: Iterable[Sequence[str]], current: Iterable[Sequence[str]]) -> Diff:
+    """Diff two snapshots given as rows; identical rows cost one set lookup."""
+    previous = [tuple(r) for r in previous] if not isinstance(previous, list) else previous
+    current = [tuple(r) for r in current] if not isinstance(current, list) else current
+    prev_set, cur_set = set(previous), set(current)
+    group_id = itemgetter(3)
+    return _diff_changed(
+        sorted(prev_set - cur_set),
+        sorted(cur_set - prev_set),
+        set(map(group_id, previous)),
+        set(map(group_id, current)),
+    )
+
+
+def diff_snapshot_lines(previous_lines: Sequence[str], current_lines: Sequence[str]) -> Diff:
+    """Diff two snapshots given as the data lines of CSVs written by :func:`sgwatch.csvio.to_csv`.
+
+    Only lines that differ are parsed, so a run pays for the changes, not the estate.
+    The first four columns are AWS ids (never quoted), which gives the group of a line
+    without parsing it. Raises :class:`sgwatch.csvio.CsvFormatError` when a differing
+    line is not a whole row.
+    """
+    prev_set, cur_set = set(previous_lines), set(current_lines)
+    width = len(DIFF_HEADER) - 1
+    gone, new = (_parse_lines(sorted(lines), width) for lines in (prev_set - cur_set, cur_set - prev_set))
+
+    def groups(lines: Iterable[str]) -> set[str]:
+        return {line.split(",", 4)[3] for line in lines}
+
+    return _diff_changed(gone, new, groups(prev_set), groups(cur_set))
+
+
+def _parse_lines(lines: list[str], width: int) -> list[tuple[str, ...]]:
+    rows = [tuple(r) for r in csv.reader(lines)]
+    if any(len(r) != width for r in rows):
+        raise CsvFormatError("a snapshot line is not a whole row")
+    return rows
+
+
+def _diff_changed(
+    gone: list[Sequence[str]],
+    new: list[Sequence[str]],
+    prev_groups: set[str],
+    cur_groups: set[str],
+) -> Diff:
+    """Match the rows found only in the previous (``gone``) or current (``new``) snapshot."""
+    out = Diff()
+    changes: list[tuple[tuple[str, ...], int, str, Sequence[str]]] = []
+
+    def rule_order(row: Sequence[str]) -> tuple[str, ...]:
+        return (*row[:4], *row[6:])
+
+    for rows, groups, others, kind in ((new, cur_groups, prev_groups, GROUP_ADDED),
+                                       (gone, prev_groups, cur_groups, GROUP_REMOVED)):
+        reported: set[str] = set()
         for r in rows:
             gid = r[3]
-            if gid not in groups:
-                groups[gid] = r
-            if not r[6]:
-                continue
-            if r[7]:
-                by_id[r[7]] = r
-            else:
-                plain.append(r)
+            if gid not in others and gid not in reported:
+                reported.add(gid)
+                changes.append((tuple(r[:4]), 0, kind, _group_row(r)))
+    out.groups_added = sum(1 for c in changes if c[2] == GROUP_ADDED)
+    out.groups_removed = len(changes) - out.groups_added
 
-    out = Diff()
-    changes: list[tuple[tuple[str, ...], int, str, Rule]] = []
-
-    for gid, r in cur_groups.items():
-        if gid not in prev_groups:
-            changes.append((r[:4], 0, GROUP_ADDED, _group_row(r)))
-            out.groups_added += 1
-    for gid, r in prev_groups.items():
-        if gid not in cur_groups:
-            changes.append((r[:4], 0, GROUP_REMOVED, _group_row(r)))
-            out.groups_removed += 1
-
-    def updated(before: Rule, after: Rule) -> None:
-        changes.append((after[:4] + after[6:], 1, UPDATED_PREVIOUS, before))
-        changes.append((after[:4] + after[6:], 2, UPDATED_CURRENT, after))
+    def updated(before: Sequence[str], after: Sequence[str]) -> None:
+        changes.append((rule_order(after), 1, UPDATED_PREVIOUS, before))
+        changes.append((rule_order(after), 2, UPDATED_CURRENT, after))
         out.updated += 1
 
-    for rule_id, before in prev_by_id.items():
-        after = cur_by_id.pop(rule_id, None)
+    # First by rule id, then by natural key where at least one side has no id.
+    after_by_id = {r[7]: r for r in new if r[6] and r[7]}
+    left_before: list[Sequence[str]] = []
+    for before in gone:
+        if not before[6]:
+            continue
+        after = after_by_id.pop(before[7], None) if before[7] else None
         if after is None:
-            prev_plain.append(before)
-        elif after != before:
+            left_before.append(before)
+        else:
             updated(before, after)
-    cur_plain.extend(cur_by_id.values())
+    matched_ids = {r[7] for r in new if r[6] and r[7]} - set(after_by_id)
+    left_after = [r for r in new if r[6] and not (r[7] and r[7] in matched_ids)]
 
-    if prev_plain or cur_plain:
-        waiting: dict[tuple[str, ...], list[Rule]] = {}
-        for before in prev_plain:
-            waiting.setdefault(before.natural_key(), []).append(before)
-        for after in cur_plain:
-            candidates = waiting.get(after.natural_key())
-            match = None
-            if candidates:
-                # Rows that both carry (different) rule ids are different rules.
-                for i, before in enumerate(candidates):
-                    if not (before[7] and after[7]):
-                        match = candidates.pop(i)
-                        break
-            if match is None:
-                changes.append((after[:4] + after[6:], 3, ADDED, after))
-                out.added += 1
-            elif match != after:
-                updated(match, after)
-        for left in waiting.values():
-            for before in left:
-                changes.append((before[:4] + before[6:], 3, REMOVED, before))
-                out.removed += 1
+    waiting: dict[tuple[str, ...], list[Sequence[str]]] = {}
+    for before in left_before:
+        waiting.setdefault(natural_key(before), []).append(before)
+    for after in left_after:
+        candidates = waiting.get(natural_key(after))
+        match = None
+        if candidates:
+            # Rows that both carry (different) rule ids are different rules.
+            for i, before in enumerate(candidates):
+                if not (before[7] and after[7]):
+                    match = candidates.pop(i)
+                    break
+        if match is None:
+            changes.append((rule_order(after), 3, ADDED, after))
+            out.added += 1
+        else:
+            updated(match, after)
+    for left in waiting.values():
+        for before in left:
+            changes.append((rule_order(before), 3, REMOVED, before))
+            out.removed += 1
 
     changes.sort(key=lambda c: (c[0], c[1], c[2]))
     out.rows = [(kind, *rule) for _, _, kind, rule in changes]

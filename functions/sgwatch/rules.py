@@ -6,7 +6,7 @@ read back from S3 compares equal to one just flattened from the API.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 SNAPSHOT_HEADER = (
@@ -52,19 +52,6 @@ class Rule(NamedTuple):
     def is_placeholder(self) -> bool:
         return not self.direction
 
-    def natural_key(self) -> tuple[str, ...]:
-        """Identity of a rule when no rule id is available on both sides."""
-        return (
-            self.account_id,
-            self.region,
-            self.group_id,
-            self.direction,
-            self.protocol,
-            self.from_port,
-            self.to_port,
-            self.peer_type,
-            self.peer,
-        )
 
 
 def neutralise(text: str | None) -> str:
@@ -119,49 +106,69 @@ def flatten_rules(
 
     Every group appears, with a placeholder row when it has no rules. The result is
     sorted, so the same estate always gives the same rows in the same order.
+    ``rules`` may be a generator (pages as they arrive): only the rows are kept.
     """
     columns = {g["GroupId"]: _group_columns(account_id, region, g) for g in groups}
     rows: list[Rule] = []
     append = rows.append
-    seen = set()
+    seen: set[str] = set()
     new = tuple.__new__
+    ports: dict[Any, str] = {None: ""}  # one string object per distinct port value
     for r in rules:
+        get = r.get
         group_id = r["GroupId"]
         head = columns.get(group_id)
         if head is None:  # a rule of a group created between the two calls
-            head = (account_id, region, "", group_id, "", "")
-            columns[group_id] = head
+            head = columns[group_id] = (account_id, region, "", group_id, "", "")
         seen.add(group_id)
-        if "CidrIpv4" in r:
-            peer_type, peer = "ipv4", r["CidrIpv4"]
-        elif "CidrIpv6" in r:
-            peer_type, peer = "ipv6", r["CidrIpv6"]
-        elif "PrefixListId" in r:
-            peer_type, peer = "prefix-list", r["PrefixListId"]
+        peer = get("CidrIpv4")
+        if peer is not None:
+            peer_type = "ipv4"
+        elif (peer := get("CidrIpv6")) is not None:
+            peer_type = "ipv6"
+        elif (peer := get("PrefixListId")) is not None:
+            peer_type = "prefix-list"
         else:
             peer_type = "security-group"
-            peer = _referenced_peer(r.get("ReferencedGroupInfo") or {}, r.get("GroupOwnerId") or account_id)
+            peer = _referenced_peer(get("ReferencedGroupInfo") or {}, get("GroupOwnerId") or account_id)
+        low, high = get("FromPort"), get("ToPort")
+        low_text = ports.get(low)
+        if low_text is None:
+            low_text = ports[low] = str(low)
+        high_text = ports.get(high)
+        if high_text is None:
+            high_text = ports[high] = str(high)
+        description = get("Description")
         append(
             new(
                 Rule,
                 head
                 + (
-                    "egress" if r.get("IsEgress") else "ingress",
-                    r.get("SecurityGroupRuleId") or "",
-                    str(r.get("IpProtocol", "")),
-                    _port(r.get("FromPort")),
-                    _port(r.get("ToPort")),
+                    "egress" if get("IsEgress") else "ingress",
+                    get("SecurityGroupRuleId") or "",
+                    str(get("IpProtocol", "")),
+                    low_text,
+                    high_text,
                     peer_type,
                     peer,
-                    neutralise(r.get("Description")),
+                    neutralise(description) if description else "",
                 ),
             )
         )
     for group_id, head in columns.items():
         if group_id not in seen:
-            append(new(Rule, head + ("",) * 8))
+            append(new(Rule, head + _EMPTY_RULE))
     rows.sort()
     return rows
+
+
+_EMPTY_RULE = ("",) * 8
+
+
+def as_rules(rows: Iterable[Sequence[str]]) -> list[Rule]:
+    """Typed rows from plain sequences (e.g. parsed CSV) without per-row validation cost."""
+    new = tuple.__new__
+    return [new(Rule, r) for r in rows]
 
 
 def permission_peers(permission: Mapping[str, Any], owner_id: str = "") -> Iterator[tuple[str, str, str]]:
