@@ -84,3 +84,44 @@ module "sg_inventory" {
   schedule_expression  = var.inventory_schedule_expression
   schedule_timezone    = var.inventory_schedule_timezone
 }
+
+module "securityhub_report" {
+  source = "./modules/securityhub-report"
+  count  = var.enable_securityhub_report ? 1 : 0
+
+  name_prefix               = var.name_prefix
+  lambda_settings           = local.lambda_settings
+  alert_topic_arn           = local.alert_topic_arn
+  control_ids               = var.securityhub_control_ids
+  severities                = var.securityhub_severities
+  slack_token_secret_arn    = var.create_slack_token_secret ? null : var.slack_token_secret_arn
+  create_slack_token_secret = var.create_slack_token_secret
+  slack_channel_id          = var.slack_channel_id
+  owner_tag_key             = var.owner_tag_key
+  owner_slack_ids           = var.owner_slack_ids
+  report_when_empty         = var.report_when_empty
+  schedule_expression       = var.report_schedule_expression
+  schedule_timezone         = var.report_timezone
+  # Once merged with the change-alerts wiring (which declares these two root variables):
+  # slack_token_secret_kms_key_arn = var.slack_secret_kms_key_arn
+  # slack_api_url                  = var.slack_api_url
+}
+
+module "unused_sg_audit" {
+  source = "./modules/unused-sg-audit"
+  count  = var.enable_unused_sg_audit ? 1 : 0
+
+  name_prefix             = var.name_prefix
+  lambda_settings         = local.lambda_settings
+  evidence_bucket_name    = local.evidence_bucket_name
+  evidence_bucket_arn     = local.evidence_bucket_arn
+  evidence_prefix         = var.evidence_prefix
+  alert_topic_arn         = local.alert_topic_arn
+  regions                 = var.regions
+  schedule_expression     = var.unused_sg_schedule_expression
+  exempt_tag_key          = var.unused_sg_exempt_tag_key
+  grace_days              = var.unused_sg_grace_days
+  allow_partial           = var.unused_sg_allow_partial
+  securityhub_sync        = var.unused_sg_securityhub_sync
+  securityhub_control_ids = var.unused_sg_securityhub_control_ids
+}

@@ -17,7 +17,15 @@ output "lambda_function_names" {
   description = "Deployed function name per capability (e.g. sg_inventory); only enabled capabilities appear."
   value = {
     for name, function_name in {
-      sg_inventory = try(module.sg_inventory[0].function_name, null)
+      sg_inventory       = try(module.sg_inventory[0].function_name, null)
+      securityhub_report = try(module.securityhub_report[0].function_name, null)
+      unused_sg_audit    = try(module.unused_sg_audit[0].function_name, null)
     } : name => function_name if function_name != null
   }
 }
+
+output "securityhub_report_slack_token_secret_arn" {
+  description = "Secret the Security Hub report reads the Slack token from (set its value when create_slack_token_secret = true); null when the report is off."
+  value       = try(module.securityhub_report[0].slack_token_secret_arn, null)
+}
+

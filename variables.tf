@@ -169,3 +169,165 @@ variable "inventory_schedule_timezone" {
   type        = string
   default     = "UTC"
 }
+
+# --- Security Hub report -----------------------------------------------------------------------
+
+variable "enable_securityhub_report" {
+  description = "Post the open failed Security Hub control findings to Slack as a CSV on a schedule (needs a Slack app: slack_channel_id and a token secret)."
+  type        = bool
+  default     = false
+}
+
+variable "securityhub_control_ids" {
+  description = "Security Hub control ids in the report (e.g. [\"S3.1\", \"IAM.1\", \"EC2.2\", \"EC2.18\", \"EC2.19\"]); empty reports every control."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.securityhub_control_ids : can(regex("^[A-Za-z0-9][A-Za-z0-9.-]*$", c))])
+    error_message = "Each control id must look like a Security Hub control id, e.g. EC2.19."
+  }
+}
+
+variable "securityhub_severities" {
+  description = "Severity labels in the report (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL); empty reports every severity."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.securityhub_severities : contains(["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"], s)])
+    error_message = "Severities must be among CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL."
+  }
+}
+
+variable "slack_token_secret_arn" {
+  description = "ARN of an existing Secrets Manager secret holding the Slack bot token (bare xoxb-... or JSON {\"token\": \"xoxb-...\"}). The module never takes the token itself."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_token_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.slack_token_secret_arn))
+    error_message = "slack_token_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "create_slack_token_secret" {
+  description = "Create an empty Secrets Manager secret (encrypted with the module key) for the Slack token of the Security Hub report; set its value out of band (see README)."
+  type        = bool
+  default     = false
+}
+
+variable "slack_channel_id" {
+  description = "Slack channel id (C...) receiving the Security Hub report; the Slack app must be a member."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_channel_id == null || can(regex("^[CGD][A-Z0-9]{2,}$", var.slack_channel_id))
+    error_message = "slack_channel_id must be a Slack channel id such as C0123456789 (not a channel name)."
+  }
+}
+
+variable "owner_tag_key" {
+  description = "Resource tag naming a resource's owner, mentioned in the Security Hub report."
+  type        = string
+  default     = "Owner"
+}
+
+variable "owner_slack_ids" {
+  description = "Owner tag value -> Slack user id (U...) to mention; owner tags holding an e-mail address are looked up in Slack instead (users:read.email scope)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for id in values(var.owner_slack_ids) : can(regex("^[UW][A-Z0-9]{2,}$", id))])
+    error_message = "owner_slack_ids values must be Slack user ids such as U0123456789."
+  }
+}
+
+variable "report_when_empty" {
+  description = "Post a short all-clear message to Slack when no Security Hub finding failed."
+  type        = bool
+  default     = true
+}
+
+variable "report_schedule_expression" {
+  description = "EventBridge Scheduler expression of the Security Hub report (default: Mondays 09:00 in report_timezone)."
+  type        = string
+  default     = "cron(0 9 ? * MON *)"
+
+  validation {
+    condition     = can(regex("^(rate|cron|at)\\(.+\\)$", var.report_schedule_expression))
+    error_message = "report_schedule_expression must be a rate(...), cron(...) or at(...) expression."
+  }
+}
+
+variable "report_timezone" {
+  description = "Time zone (IANA name, e.g. Europe/Paris) of report_schedule_expression."
+  type        = string
+  default     = "UTC"
+}
+
+# --- Unused-group audit ------------------------------------------------------------------------
+
+variable "enable_unused_sg_audit" {
+  description = "Deploy the weekly truly-unused security group audit."
+  type        = bool
+  default     = true
+}
+
+variable "unused_sg_schedule_expression" {
+  description = "EventBridge Scheduler expression of the unused-group audit."
+  type        = string
+  default     = "rate(7 days)"
+
+  validation {
+    condition     = can(regex("^(rate|cron|at)\\(.+\\)$", var.unused_sg_schedule_expression))
+    error_message = "unused_sg_schedule_expression must be a rate(...), cron(...) or at(...) expression."
+  }
+}
+
+variable "unused_sg_exempt_tag_key" {
+  description = "Tag key that exempts a security group from the unused report (any value)."
+  type        = string
+  default     = "sgwatch:keep"
+
+  validation {
+    condition     = length(trimspace(var.unused_sg_exempt_tag_key)) > 0 && length(var.unused_sg_exempt_tag_key) <= 128
+    error_message = "unused_sg_exempt_tag_key must be a non-empty tag key of at most 128 characters."
+  }
+}
+
+variable "unused_sg_grace_days" {
+  description = "Security groups younger than this many days are not reported as unused (when their creation time is known)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.unused_sg_grace_days >= 0 && floor(var.unused_sg_grace_days) == var.unused_sg_grace_days
+    error_message = "unused_sg_grace_days must be a whole number of days, 0 or more."
+  }
+}
+
+variable "unused_sg_allow_partial" {
+  description = "Declare groups unused even when a source could not be scanned (AccessDenied, service not in the region)."
+  type        = bool
+  default     = false
+}
+
+variable "unused_sg_securityhub_sync" {
+  description = "Suppress Security Hub findings (unused_sg_securityhub_control_ids) on groups that are in use, with the reasons, and re-open the ones SG Watch suppressed once the reasons are gone."
+  type        = bool
+  default     = false
+}
+
+variable "unused_sg_securityhub_control_ids" {
+  description = "Security Hub control ids synchronised by the unused-group audit."
+  type        = list(string)
+  default     = ["EC2.22"]
+
+  validation {
+    condition     = length(var.unused_sg_securityhub_control_ids) > 0 && alltrue([for c in var.unused_sg_securityhub_control_ids : can(regex("^[A-Za-z0-9]+\\.[0-9]+$", c))])
+    error_message = "unused_sg_securityhub_control_ids must be non-empty control ids such as EC2.22."
+  }
+}

@@ -17,6 +17,17 @@ module "sgwatch" {
 
   evidence_retention_days = 400
   evidence_force_destroy  = var.evidence_force_destroy
+
+  # Weekly audit of groups nothing uses, with the reasons the others are in use.
+  enable_unused_sg_audit = true
+  unused_sg_grace_days   = 7
+
+  # Security Hub report to Slack: on when a channel is given. The module creates an empty
+  # secret; put the bot token in it out of band (see the README).
+  enable_securityhub_report = var.slack_channel_id != null
+  create_slack_token_secret = var.slack_channel_id != null
+  slack_channel_id          = var.slack_channel_id
+  securityhub_control_ids   = ["EC2.2", "EC2.18", "EC2.19", "S3.1", "IAM.1"]
 }
 
 variable "region" {
@@ -41,6 +52,12 @@ variable "alert_emails" {
   description = "E-mail addresses receiving alerts."
   type        = list(string)
   default     = []
+}
+
+variable "slack_channel_id" {
+  description = "Slack channel id (C...) for reports and alerts; null leaves Slack off."
+  type        = string
+  default     = null
 }
 
 variable "evidence_force_destroy" {

@@ -9,6 +9,9 @@ module "sgwatch" {
 
   name_prefix            = var.name_prefix
   evidence_force_destroy = var.evidence_force_destroy
+
+  enable_sg_inventory    = true
+  enable_unused_sg_audit = false
 }
 
 variable "region" {

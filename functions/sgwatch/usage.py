@@ -1,0 +1,523 @@
+"""Which security groups are truly unused, and why the others are in use.
+
+Pure logic: the handler fetches describe/list responses; the ``refs_from_*``
+functions turn each source's items into :class:`Reference` s (group id + a reason
+naming the referrer) and :func:`classify` decides. Nothing here touches AWS.
+
+A group is *in use* when anything refers to it: a network interface (including
+requester-managed ones), any launch template version, a launch configuration,
+another group's ingress or egress rule (a self-reference does not count), a
+peered VPC, or a service that keeps the group in its configuration while idle
+(Lambda, ECS services and task sets, EventBridge rule and Scheduler targets with
+ECS network configuration, CodeBuild, Batch, Glue, RDS, ElastiCache, Redshift, DMS,
+MSK, SageMaker notebooks, load balancers, EFS mount targets).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
+
+from .rules import neutralise, permission_peers
+
+SCHEMA = 1
+DEFAULT_EXEMPT_TAG_KEY = "sgwatch:keep"
+# Tags some teams (or their IaC) set with a group's creation time, ISO 8601.
+CREATED_AT_TAG_KEYS = ("sgwatch:created-at", "createdat", "created-at", "created_at", "creationdate", "creation-date")
+
+REPORT_CSV_HEADER = (
+    "AccountId",
+    "Region",
+    "GroupId",
+    "GroupName",
+    "VpcId",
+    "Status",
+    "AgeDays",
+    "RuleCount",
+    "Reasons",
+    "DeleteCommand",
+)
+
+UNUSED = "unused"
+IN_USE = "in-use"
+EXEMPT = "exempt"
+IN_GRACE = "in-grace"
+DEFAULT = "default"
+UNDETERMINED = "undetermined"
+
+
+class Reference(NamedTuple):
+    """``group_id`` is used by the referrer named in ``reason``."""
+
+    group_id: str
+    reason: str
+
+
+# --------------------------------------------------------------------------- groups
+
+
+@dataclass(frozen=True)
+class GroupFacts:
+    group_id: str
+    group_name: str
+    vpc_id: str
+    rule_count: int
+    tags: Mapping[str, str]
+
+    @property
+    def is_default(self) -> bool:
+        # Every VPC's default group is named "default"; no other group may take that name.
+        return self.group_name == "default"
+
+
+def group_facts(group: Mapping[str, Any]) -> GroupFacts:
+    owner = group.get("OwnerId") or ""
+    rules = sum(
+        1
+        for key in ("IpPermissions", "IpPermissionsEgress")
+        for permission in group.get(key) or ()
+        for _ in permission_peers(permission, owner)
+    )
+    return GroupFacts(
+        group_id=group["GroupId"],
+        group_name=group.get("GroupName") or "",
+        vpc_id=group.get("VpcId") or "",
+        rule_count=rules,
+        tags={t.get("Key", ""): t.get("Value", "") for t in group.get("Tags") or ()},
+    )
+
+
+class GroupIndex:
+    """Resolves group ids and names (launch templates/configurations may use names)."""
+
+    def __init__(self, groups: Iterable[Mapping[str, Any]]) -> None:
+        self.by_name: dict[str, list[str]] = {}
+        for g in groups:
+            self.by_name.setdefault(g.get("GroupName") or "", []).append(g["GroupId"])
+
+    def resolve(self, token: str) -> list[str]:
+        if token.startswith("sg-"):
+            return [token]
+        # A name is only meaningful in the default VPC; when several VPCs hold a group of
+        # that name, all of them are counted as used (never declare unused on a guess).
+        return sorted(self.by_name.get(token, ()))
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _each(ids: Iterable[str] | None, reason: str) -> Iterator[Reference]:
+    for group_id in ids or ():
+        if group_id:
+            yield Reference(group_id, reason)
+
+
+def refs_from_network_interfaces(interfaces: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    """All interfaces, requester-managed ones included (RDS, ELB, endpoints, EKS...)."""
+    for eni in interfaces:
+        instance = (eni.get("Attachment") or {}).get("InstanceId")
+        if instance:
+            detail = f"instance {instance}"
+        else:
+            detail = eni.get("RequesterId") or eni.get("InterfaceType") or eni.get("Status") or ""
+        reason = f"network-interface {eni.get('NetworkInterfaceId', '?')}" + (f" ({detail})" if detail else "")
+        yield from _each((g.get("GroupId") for g in eni.get("Groups") or ()), reason)
+
+
+def refs_from_launch_template_versions(versions: Iterable[Mapping[str, Any]], index: GroupIndex) -> Iterator[Reference]:
+    """Every version counts: an Auto Scaling group may pin an old one, and it can be launched any time."""
+    for v in versions:
+        data = v.get("LaunchTemplateData") or {}
+        reason = f"launch-template {v.get('LaunchTemplateId', '?')} (version {v.get('VersionNumber', '?')})"
+        tokens: list[str] = list(data.get("SecurityGroupIds") or ())
+        tokens += data.get("SecurityGroups") or ()
+        for nic in data.get("NetworkInterfaces") or ():
+            tokens += nic.get("Groups") or ()
+        for token in tokens:
+            yield from _each(index.resolve(token), reason)
+
+
+def refs_from_launch_configurations(
+    configurations: Iterable[Mapping[str, Any]], index: GroupIndex
+) -> Iterator[Reference]:
+    for lc in configurations:
+        reason = f"launch-configuration {lc.get('LaunchConfigurationName', '?')}"
+        for token in lc.get("SecurityGroups") or ():
+            yield from _each(index.resolve(token), reason)
+
+
+def refs_from_group_rules(groups: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    """Other groups' ingress and egress rules; a group referring to itself is not a use."""
+    for g in groups:
+        own = g["GroupId"]
+        for direction, key in (("ingress", "IpPermissions"), ("egress", "IpPermissionsEgress")):
+            for permission in g.get(key) or ():
+                for pair in permission.get("UserIdGroupPairs") or ():
+                    target = pair.get("GroupId")
+                    if not target or target == own:
+                        continue
+                    via = pair.get("VpcPeeringConnectionId")
+                    detail = f"{direction}, via {via}" if via else direction
+                    yield Reference(target, f"sg-rule {own} ({detail})")
+
+
+def refs_from_security_group_references(references: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    """DescribeSecurityGroupReferences: groups referenced from a peered VPC or through a transit gateway."""
+    for r in references:
+        link = r.get("VpcPeeringConnectionId") or r.get("TransitGatewayId") or ""
+        reason = f"peered-vpc-reference {r.get('ReferencingVpcId', '?')}" + (f" ({link})" if link else "")
+        yield from _each([r.get("GroupId")], reason)
+
+
+def refs_from_lambda_functions(functions: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    """ListFunctions(FunctionVersion=ALL): a published version keeps the VPC config it was published with."""
+    for f in functions:
+        ids = (f.get("VpcConfig") or {}).get("SecurityGroupIds")
+        version = f.get("Version") or "$LATEST"
+        name = f.get("FunctionName", "?") + ("" if version == "$LATEST" else f":{version}")
+        yield from _each(ids, f"lambda-function {name}")
+
+
+def _awsvpc_groups(network_configuration: Mapping[str, Any] | None) -> list[str]:
+    config = (network_configuration or {}).get("awsvpcConfiguration") or {}
+    return list(config.get("securityGroups") or config.get("SecurityGroups") or ())
+
+
+def refs_from_ecs_services(cluster: str, services: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    """Services (even scaled to zero) and their task sets (external/CodeDeploy deployments)."""
+    for s in services:
+        name = f"{cluster}/{s.get('serviceName', '?')}"
+        yield from _each(_awsvpc_groups(s.get("networkConfiguration")), f"ecs-service {name}")
+        for ts in s.get("taskSets") or ():
+            reason = f"ecs-task-set {name}/{ts.get('id', '?')}"
+            yield from _each(_awsvpc_groups(ts.get("networkConfiguration")), reason)
+
+
+def _ecs_target_groups(target: Mapping[str, Any]) -> list[str]:
+    ecs = target.get("EcsParameters") or {}
+    config = (ecs.get("NetworkConfiguration") or {}).get("awsvpcConfiguration") or {}
+    return list(config.get("SecurityGroups") or ())
+
+
+def rule_label(rule: Mapping[str, Any]) -> str:
+    """``rule/<name>`` on the default bus, ``rule/<bus>/<name>`` otherwise (as in the rule ARN)."""
+    bus = rule.get("EventBusName") or "default"
+    name = rule.get("Name", "?")
+    return f"rule/{name}" if bus == "default" else f"rule/{bus}/{name}"
+
+
+def refs_from_eventbridge_targets(rule: Mapping[str, Any], targets: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    """Scheduled ECS tasks run by EventBridge rules (no ENI exists between runs)."""
+    for t in targets:
+        yield from _each(_ecs_target_groups(t), f"eventbridge-target {rule_label(rule)}")
+
+
+def refs_from_scheduler_schedules(schedules: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    """EventBridge Scheduler schedules (GetSchedule) whose target runs an ECS task."""
+    for s in schedules:
+        reason = f"scheduler-schedule {s.get('GroupName') or 'default'}/{s.get('Name', '?')}"
+        yield from _each(_ecs_target_groups(s.get("Target") or {}), reason)
+
+
+def refs_from_codebuild_projects(projects: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    for p in projects:
+        ids = (p.get("vpcConfig") or {}).get("securityGroupIds")
+        yield from _each(ids, f"codebuild-project {p.get('name', '?')}")
+
+
+def refs_from_batch_compute_environments(environments: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    for env in environments:
+        ids = (env.get("computeResources") or {}).get("securityGroupIds")
+        yield from _each(ids, f"batch-compute-environment {env.get('computeEnvironmentName', '?')}")
+
+
+def refs_from_glue_connections(connections: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    for c in connections:
+        ids = (c.get("PhysicalConnectionRequirements") or {}).get("SecurityGroupIdList")
+        yield from _each(ids, f"glue-connection {c.get('Name', '?')}")
+
+
+def _vpc_security_groups(items: Iterable[Mapping[str, Any]] | None) -> list[str]:
+    return [i.get("VpcSecurityGroupId", "") for i in items or ()]
+
+
+def refs_from_rds_instances(instances: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    """RDS, Aurora, DocumentDB and Neptune instances (stopped ones included)."""
+    for i in instances:
+        ids = _vpc_security_groups(i.get("VpcSecurityGroups"))
+        yield from _each(ids, f"rds-instance {i.get('DBInstanceIdentifier', '?')}")
+
+
+def refs_from_rds_clusters(clusters: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    """Clusters hold groups even with no instance (and so no ENI)."""
+    for c in clusters:
+        ids = _vpc_security_groups(c.get("VpcSecurityGroups"))
+        yield from _each(ids, f"rds-cluster {c.get('DBClusterIdentifier', '?')}")
+
+
+def refs_from_elasticache_clusters(clusters: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    for c in clusters:
+        ids = [g.get("SecurityGroupId", "") for g in c.get("SecurityGroups") or ()]
+        yield from _each(ids, f"elasticache-cluster {c.get('CacheClusterId', '?')}")
+
+
+def refs_from_redshift_clusters(clusters: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    """Redshift clusters (paused ones included)."""
+    for c in clusters:
+        ids = _vpc_security_groups(c.get("VpcSecurityGroups"))
+        yield from _each(ids, f"redshift-cluster {c.get('ClusterIdentifier', '?')}")
+
+
+def refs_from_dms_replication_instances(instances: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    for i in instances:
+        ids = _vpc_security_groups(i.get("VpcSecurityGroups"))
+        yield from _each(ids, f"dms-replication-instance {i.get('ReplicationInstanceIdentifier', '?')}")
+
+
+def refs_from_msk_clusters(clusters: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    for c in clusters:
+        reason = f"msk-cluster {c.get('ClusterName', '?')}"
+        broker = (c.get("Provisioned") or {}).get("BrokerNodeGroupInfo") or c.get("BrokerNodeGroupInfo") or {}
+        yield from _each(broker.get("SecurityGroups"), reason)
+        for vpc in (c.get("Serverless") or {}).get("VpcConfigs") or ():
+            yield from _each(vpc.get("SecurityGroupIds"), reason)
+
+
+def refs_from_sagemaker_notebooks(notebooks: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    """DescribeNotebookInstance results: a stopped notebook has no ENI but keeps its groups."""
+    for n in notebooks:
+        yield from _each(n.get("SecurityGroups"), f"sagemaker-notebook {n.get('NotebookInstanceName', '?')}")
+
+
+def refs_from_load_balancers(kind: str, balancers: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+    """``kind`` is ``elbv2`` (application/network/gateway) or ``elb`` (classic)."""
+    for lb in balancers:
+        yield from _each(lb.get("SecurityGroups"), f"load-balancer {lb.get('LoadBalancerName', '?')} ({kind})")
+
+
+def refs_from_efs_mount_target(file_system_id: str, mount_target_id: str, groups: Sequence[str]) -> Iterator[Reference]:
+    yield from _each(groups, f"efs-mount-target {mount_target_id} ({file_system_id})")
+
+
+# --------------------------------------------------------------------------- creation times
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A timezone-aware UTC datetime from an ISO 8601 string (date or date-time) or a datetime."""
+    if isinstance(value, datetime):
+        found = value
+    else:
+        text = str(value or "").strip()
+        if not text:
+            return None
+        try:
+            found = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if found.tzinfo is None:
+        found = found.replace(tzinfo=timezone.utc)
+    return found.astimezone(timezone.utc)
+
+
+def creation_time_from_tags(tags: Mapping[str, str]) -> datetime | None:
+    for key, value in tags.items():
+        if key.lower() in CREATED_AT_TAG_KEYS:
+            found = parse_time(value)
+            if found:
+                return found
+    return None
+
+
+def creation_times_from_cloudtrail(events: Iterable[Mapping[str, Any]]) -> dict[str, datetime]:
+    """``group id -> creation time`` from CloudTrail ``LookupEvents`` results for CreateSecurityGroup."""
+    found: dict[str, datetime] = {}
+    for event in events:
+        try:
+            record = json.loads(event.get("CloudTrailEvent") or "{}")
+        except ValueError:
+            continue
+        if record.get("errorCode"):
+            continue
+        group_id = (record.get("responseElements") or {}).get("groupId")
+        when = parse_time(record.get("eventTime")) or parse_time(event.get("EventTime"))
+        if group_id and when and (group_id not in found or when < found[group_id]):
+            found[group_id] = when
+    return found
+
+
+# --------------------------------------------------------------------------- classification
+
+
+@dataclass
+class Audit:
+    account_id: str
+    region: str
+    generated_at: datetime
+    unused: list[dict[str, Any]] = field(default_factory=list)
+    in_use: dict[str, list[str]] = field(default_factory=dict)
+    not_scanned: dict[str, str] = field(default_factory=dict)
+    exempt: list[str] = field(default_factory=list)
+    in_grace: list[str] = field(default_factory=list)
+    defaults: list[str] = field(default_factory=list)
+    undetermined: list[str] = field(default_factory=list)
+    facts: dict[str, GroupFacts] = field(default_factory=dict)
+    ages: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def unused_ids(self) -> list[str]:
+        return [u["group_id"] for u in self.unused]
+
+    @property
+    def unreferenced(self) -> set[str]:
+        """Groups nothing refers to, on complete (or explicitly accepted partial) evidence."""
+        return set(self.unused_ids) | set(self.exempt) | set(self.in_grace) | set(self.defaults)
+
+
+def delete_command(group_id: str, region: str) -> str:
+    return f"aws ec2 delete-security-group --group-id {group_id} --region {region}"
+
+
+def age_days(created: datetime | None, now: datetime) -> int | None:
+    if created is None:
+        return None
+    return max(0, int((now - created).total_seconds() // 86400))
+
+
+def classify(
+    account_id: str,
+    region: str,
+    groups: Iterable[Mapping[str, Any]],
+    references: Iterable[Reference],
+    not_scanned: Mapping[str, str],
+    *,
+    now: datetime,
+    exempt_tag_key: str = DEFAULT_EXEMPT_TAG_KEY,
+    grace_days: int = 0,
+    created_at: Mapping[str, datetime] | None = None,
+    allow_partial: bool = False,
+) -> Audit:
+    """Sort every group into exactly one of: in use, unused, exempt, in grace, default, undetermined.
+
+    A group with no reference is only declared unused when every source was scanned,
+    or ``allow_partial`` accepts incomplete evidence; otherwise it is *undetermined*.
+    """
+    facts = {f.group_id: f for f in map(group_facts, groups)}
+    reasons: dict[str, set[str]] = {}
+    for ref in references:
+        if ref.group_id in facts:  # references to other accounts' or deleted groups are not ours to judge
+            reasons.setdefault(ref.group_id, set()).add(ref.reason)
+
+    audit = Audit(account_id, region, now, not_scanned=dict(sorted(not_scanned.items())), facts=facts)
+    created_at = created_at or {}
+    complete = not not_scanned or allow_partial
+    for group_id in sorted(facts):
+        f = facts[group_id]
+        created = created_at.get(group_id) or creation_time_from_tags(f.tags)
+        age = age_days(created, now)
+        audit.ages[group_id] = age
+        if group_id in reasons:
+            audit.in_use[group_id] = sorted(reasons[group_id])
+        elif f.is_default:
+            audit.defaults.append(group_id)
+        elif exempt_tag_key and exempt_tag_key in f.tags:
+            audit.exempt.append(group_id)
+        elif created is not None and grace_days > 0 and (now - created).total_seconds() < grace_days * 86400:
+            audit.in_grace.append(group_id)
+        elif not complete:
+            audit.undetermined.append(group_id)
+        else:
+            audit.unused.append(
+                {
+                    "group_id": group_id,
+                    "group_name": f.group_name,
+                    "vpc_id": f.vpc_id,
+                    "age_days": age,
+                    "rule_count": f.rule_count,
+                    "delete_command": delete_command(group_id, region),
+                }
+            )
+    return audit
+
+
+def newly_unused(audit: Audit, previous_report: Mapping[str, Any] | None) -> list[str]:
+    """Groups unused now that the previous report did not list as unused (all of them on a first run)."""
+    before = {u.get("group_id") for u in (previous_report or {}).get("unused") or () if isinstance(u, Mapping)}
+    return sorted(set(audit.unused_ids) - before)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def report_json(audit: Audit) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "account_id": audit.account_id,
+        "region": audit.region,
+        "generated_at": audit.generated_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "unused": audit.unused,
+        "in_use": audit.in_use,
+        "not_scanned": audit.not_scanned,
+        "exempt": audit.exempt,
+        "in_grace": audit.in_grace,
+        "default": audit.defaults,
+        "undetermined": audit.undetermined,
+    }
+
+
+def report_rows(audit: Audit) -> list[tuple[str, ...]]:
+    """One CSV row per group, free text neutralised against formula injection."""
+    status: dict[str, str] = {}
+    for group_id in audit.in_use:
+        status[group_id] = IN_USE
+    for label, ids in (
+        (UNUSED, audit.unused_ids),
+        (EXEMPT, audit.exempt),
+        (IN_GRACE, audit.in_grace),
+        (DEFAULT, audit.defaults),
+        (UNDETERMINED, audit.undetermined),
+    ):
+        for group_id in ids:
+            status[group_id] = label
+    rows = []
+    for group_id in sorted(audit.facts):
+        f = audit.facts[group_id]
+        age = audit.ages.get(group_id)
+        rows.append(
+            (
+                audit.account_id,
+                audit.region,
+                group_id,
+                neutralise(f.group_name),
+                f.vpc_id,
+                status[group_id],
+                "" if age is None else str(age),
+                str(f.rule_count),
+                neutralise("; ".join(audit.in_use.get(group_id, ()))),
+                delete_command(group_id, audit.region) if status[group_id] == UNUSED else "",
+            )
+        )
+    return rows
+
+
+def summary_message(audit: Audit, new_ids: Sequence[str], report_key: str) -> tuple[str, str]:
+    """SNS subject and body for groups that became unused since the previous run."""
+    subject = f"SG Watch: {len(new_ids)} newly unused security group(s) in {audit.account_id} {audit.region}"
+    by_id = {u["group_id"]: u for u in audit.unused}
+    lines = [
+        f"{len(new_ids)} security group(s) in account {audit.account_id}, region {audit.region} "
+        "became unused since the previous audit (nothing refers to them any more).",
+        "SG Watch never deletes a group; review and delete by hand:",
+        "",
+    ]
+    for group_id in new_ids:
+        u = by_id[group_id]
+        age = "unknown age" if u["age_days"] is None else f"{u['age_days']} days old"
+        lines.append(f"- {group_id} {u['group_name']!r} in {u['vpc_id'] or 'no VPC'} ({age}, {u['rule_count']} rules)")
+        lines.append(f"    {u['delete_command']}")
+    lines += ["", f"Total unused: {len(audit.unused)}. Full report: {report_key}"]
+    if audit.not_scanned:
+        lines.append("Not scanned: " + "; ".join(f"{k} ({v})" for k, v in audit.not_scanned.items()))
+    return subject, "\n".join(lines)

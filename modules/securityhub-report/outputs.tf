@@ -1,0 +1,19 @@
+output "function_name" {
+  description = "Name of the securityhub_report function."
+  value       = module.function.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the securityhub_report function."
+  value       = module.function.function_arn
+}
+
+output "role_name" {
+  description = "Execution role of the securityhub_report function."
+  value       = module.function.role_name
+}
+
+output "slack_token_secret_arn" {
+  description = "Secret the function reads the Slack token from (the created one when create_slack_token_secret = true)."
+  value       = local.token_secret_arn
+}

@@ -1,0 +1,161 @@
+"""A fake Slack Web API: a real HTTP server on loopback.
+
+It implements what the report calls through slack_sdk: ``files.getUploadURLExternal``,
+the upload URL it hands out (a raw POST of the file bytes), ``files.completeUploadExternal``
+(the three steps of ``files_upload_v2``), ``chat.postMessage`` and ``users.lookupByEmail``.
+Every request is recorded. Faults can be scripted per method: answer with an HTTP status
+(429 with ``Retry-After``, 500, ...) a number of times, or refuse with a Slack error code
+(``invalid_auth``, ``not_in_channel``) every time.
+
+Used by the unit tests and by the module test (the handler runs in a subprocess there and
+reaches the server through ``SLACK_API_URL``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass
+class Request:
+    method: str  # Slack API method ("chat.postMessage") or "upload"
+    path: str
+    headers: dict[str, str]
+    params: dict[str, Any]  # query string, form body and JSON body merged
+    body: bytes
+
+
+@dataclass
+class Fault:
+    status: int = 200
+    error: str | None = None
+    times: int | None = None  # None: every time
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlack:
+    """``with FakeSlack(token="xoxb-test") as slack: ... slack.url ...``"""
+
+    def __init__(self, token: str = "xoxb-test", users_by_email: dict[str, str] | None = None) -> None:
+        self.token = token
+        self.users_by_email = dict(users_by_email or {})
+        self.requests: list[Request] = []
+        self.uploads: dict[str, bytes] = {}
+        self.faults: dict[str, list[Fault]] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # -- lifecycle
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        """The base URL to give slack_sdk (``SLACK_API_URL``)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/api/"
+
+    # -- scripting
+    def fail(self, method: str, status: int = 200, error: str | None = None, times: int | None = None,
+             headers: dict[str, str] | None = None) -> None:
+        """Answer ``method`` with ``status`` (and ``{"ok": false, "error": error}``) ``times`` times."""
+        self.faults.setdefault(method, []).append(Fault(status, error, times, dict(headers or {})))
+
+    # -- inspection
+    def calls(self, method: str) -> list[Request]:
+        return [r for r in self.requests if r.method == method]
+
+    # -- serving
+    def _next_fault(self, method: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults.get(method, []):
+                if fault.times is None:
+                    return fault
+                if fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def _answer(self, request: Request) -> tuple[int, dict[str, str], dict[str, Any]]:
+        fault = self._next_fault(request.method)
+        if fault is not None:
+            payload: dict[str, Any] = {"ok": False, "error": fault.error or f"http_{fault.status}"}
+            return fault.status, fault.headers, payload
+        if request.method == "upload":
+            file_id = request.path.rsplit("/", 1)[-1]
+            with self._lock:
+                self.uploads[file_id] = request.body
+            return 200, {}, {"ok": True}
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return 200, {}, {"ok": False, "error": "invalid_auth"}
+        params = request.params
+        if request.method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ids):08d}"
+            host, port = self._server.server_address[:2]
+            return 200, {}, {"ok": True, "file_id": file_id, "upload_url": f"http://{host}:{port}/upload/{file_id}"}
+        if request.method == "files.completeUploadExternal":
+            files = json.loads(params.get("files") or "[]")
+            missing = [f["id"] for f in files if f["id"] not in self.uploads]
+            if missing:
+                return 200, {}, {"ok": False, "error": "file_not_found"}
+            return 200, {}, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+        if request.method == "chat.postMessage":
+            return 200, {}, {"ok": True, "channel": params.get("channel"), "ts": f"{next(self._ids)}.000100"}
+        if request.method == "users.lookupByEmail":
+            user = self.users_by_email.get(str(params.get("email", "")))
+            if user is None:
+                return 200, {}, {"ok": False, "error": "users_not_found"}
+            return 200, {}, {"ok": True, "user": {"id": user}}
+        return 200, {}, {"ok": False, "error": "unknown_method"}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server API)
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                split = urlsplit(self.path)
+                params: dict[str, Any] = dict(parse_qsl(split.query))
+                content_type = self.headers.get("content-type") or ""
+                if split.path.startswith("/upload/"):
+                    method = "upload"
+                else:
+                    method = split.path.rsplit("/", 1)[-1]
+                    if "json" in content_type and body:
+                        params.update(json.loads(body))
+                    elif "x-www-form-urlencoded" in content_type and body:
+                        params.update(parse_qsl(body.decode("utf-8")))
+                request = Request(method, split.path, {k.lower(): v for k, v in self.headers.items()}, params, body)
+                with fake._lock:
+                    fake.requests.append(request)
+                status, headers, payload = fake._answer(request)
+                data = json.dumps(payload).encode("utf-8")
+                self.send_response(status)
+                self.send_header("content-type", "application/json; charset=utf-8")
+                self.send_header("content-length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST  # noqa: N815
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
