@@ -125,3 +125,25 @@ module "unused_sg_audit" {
   securityhub_sync        = var.unused_sg_securityhub_sync
   securityhub_control_ids = var.unused_sg_securityhub_control_ids
 }
+
+module "reachability_check" {
+  source = "./modules/reachability-check"
+  count  = var.enable_reachability_check ? 1 : 0
+
+  name_prefix          = var.name_prefix
+  lambda_settings      = local.lambda_settings
+  evidence_bucket_name = local.evidence_bucket_name
+  evidence_bucket_arn  = local.evidence_bucket_arn
+  evidence_prefix      = var.evidence_prefix
+  alert_topic_arn      = local.alert_topic_arn
+  event_pattern        = local.sg_change_event_pattern
+  event_bus_name       = local.event_bus_name
+  path_ids             = var.reachability_path_ids
+  paths                = var.reachability_paths
+  batch_window_seconds = var.reachability_batch_window_seconds
+  schedule_expression  = var.reachability_schedule_expression
+
+  # Shared with the change alerts (issue 3 defines these root variables).
+  slack_token_secret_arn = var.slack_token_secret_arn
+  slack_channel_id       = var.slack_channel_id
+}

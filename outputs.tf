@@ -20,6 +20,7 @@ output "lambda_function_names" {
       sg_inventory       = try(module.sg_inventory[0].function_name, null)
       securityhub_report = try(module.securityhub_report[0].function_name, null)
       unused_sg_audit    = try(module.unused_sg_audit[0].function_name, null)
+      reachability_check = try(module.reachability_check[0].function_name, null)
     } : name => function_name if function_name != null
   }
 }
@@ -29,3 +30,8 @@ output "securityhub_report_slack_token_secret_arn" {
   value       = try(module.securityhub_report[0].slack_token_secret_arn, null)
 }
 
+
+output "reachability_path_ids" {
+  description = "Paths the reachability guard checks (given and created); null when it is disabled."
+  value       = try(module.reachability_check[0].path_ids, null)
+}

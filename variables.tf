@@ -331,3 +331,68 @@ variable "unused_sg_securityhub_control_ids" {
     error_message = "unused_sg_securityhub_control_ids must be non-empty control ids such as EC2.22."
   }
 }
+
+# --- Reachability guard ------------------------------------------------------------------------
+
+variable "enable_reachability_check" {
+  description = "Re-check required network paths with VPC Reachability Analyzer after security-group changes (each analysis is billed)."
+  type        = bool
+  default     = false
+}
+
+variable "reachability_path_ids" {
+  description = "Existing Reachability Analyzer paths (nip-...) that must keep working."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.reachability_path_ids : can(regex("^nip-[0-9a-f]{8,17}$", id))])
+    error_message = "Each path id must look like nip-0123456789abcdef0."
+  }
+}
+
+variable "reachability_paths" {
+  description = "Paths to create and check: name, source, destination (resource ids or ARNs), protocol (tcp/udp), destination_port, optional source_ip/destination_ip."
+  type = list(object({
+    name             = string
+    source           = string
+    destination      = string
+    protocol         = optional(string, "tcp")
+    destination_port = optional(number)
+    source_ip        = optional(string)
+    destination_ip   = optional(string)
+  }))
+  default = []
+
+  validation {
+    condition     = length(distinct([for p in var.reachability_paths : p.name])) == length(var.reachability_paths)
+    error_message = "Path names must be unique."
+  }
+
+  validation {
+    condition     = alltrue([for p in var.reachability_paths : contains(["tcp", "udp"], p.protocol)])
+    error_message = "protocol must be tcp or udp."
+  }
+}
+
+variable "reachability_batch_window_seconds" {
+  description = "Debounce window: security-group changes within it cost one analysis per affected path."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.reachability_batch_window_seconds >= 0 && var.reachability_batch_window_seconds <= 300 && floor(var.reachability_batch_window_seconds) == var.reachability_batch_window_seconds
+    error_message = "reachability_batch_window_seconds must be a whole number between 0 and 300."
+  }
+}
+
+variable "reachability_schedule_expression" {
+  description = "Optional periodic re-check of every path (rate/cron expression) for drift not caused by SG API calls; null disables it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.reachability_schedule_expression == null || can(regex("^(rate\\(\\d+ (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$", var.reachability_schedule_expression))
+    error_message = "reachability_schedule_expression must be rate(...) or cron(...), or null."
+  }
+}

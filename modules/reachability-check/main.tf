@@ -1,0 +1,335 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  name       = "${var.name_prefix}-reachability"
+  tags       = merge(var.lambda_settings.tags, { "sgwatch:capability" = "reachability-check" })
+  kms_key    = var.lambda_settings.kms_key_arn
+
+  path_ids   = distinct(concat(var.path_ids, [for p in aws_ec2_network_insights_path.this : p.id]))
+  path_arns  = [for id in local.path_ids : "arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-insights-path/${id}"]
+  state_keys = "${var.evidence_prefix}${local.account_id}/${local.region}/reachability/"
+  use_slack  = var.slack_token_secret_arn != null && var.slack_channel_id != null
+}
+
+# ---------------------------------------------------------------- paths
+
+resource "aws_ec2_network_insights_path" "this" {
+  for_each = { for p in var.paths : p.name => p }
+
+  source           = each.value.source
+  destination      = each.value.destination
+  protocol         = each.value.protocol
+  destination_port = each.value.destination_port
+  source_ip        = each.value.source_ip
+  destination_ip   = each.value.destination_ip
+  tags             = merge(local.tags, { Name = each.key })
+}
+
+# ---------------------------------------------------------------- debounce queue
+
+resource "aws_sqs_queue" "dlq" {
+  name                              = "${local.name}-events-dlq"
+  kms_master_key_id                 = local.kms_key
+  kms_data_key_reuse_period_seconds = 3600
+  message_retention_seconds         = 1209600
+  tags                              = local.tags
+}
+
+resource "aws_sqs_queue" "events" {
+  name                              = "${local.name}-events"
+  kms_master_key_id                 = local.kms_key
+  kms_data_key_reuse_period_seconds = 3600
+  message_retention_seconds         = 345600
+  # AWS advises at least six times the function timeout for an SQS event source.
+  visibility_timeout_seconds = 6 * var.timeout
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = 5
+  })
+  tags = local.tags
+}
+
+data "aws_iam_policy_document" "queue" {
+  for_each = {
+    events = aws_sqs_queue.events.arn
+    dlq    = aws_sqs_queue.dlq.arn
+  }
+
+  statement {
+    sid       = "EventBridgeRuleSends"
+    actions   = ["sqs:SendMessage"]
+    resources = [each.value]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.sg_changes.arn]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "events" {
+  queue_url = aws_sqs_queue.events.id
+  policy    = data.aws_iam_policy_document.queue["events"].json
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+  policy    = data.aws_iam_policy_document.queue["dlq"].json
+}
+
+resource "aws_cloudwatch_event_rule" "sg_changes" {
+  name           = "${local.name}-sg-changes"
+  description    = "SG Watch: security-group changes that may block a required network path."
+  event_bus_name = var.event_bus_name
+  event_pattern  = var.event_pattern
+  tags           = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "queue" {
+  rule           = aws_cloudwatch_event_rule.sg_changes.name
+  event_bus_name = var.event_bus_name
+  target_id      = "reachability-queue"
+  arn            = aws_sqs_queue.events.arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 10
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq.arn
+  }
+}
+
+# Records that failed repeatedly (malformed events, persistent throttling) or that
+# EventBridge could not deliver end up here: someone should look.
+resource "aws_cloudwatch_metric_alarm" "dead_letters" {
+  alarm_name          = "${local.name}-events-dead-letters"
+  alarm_description   = "SG change events for the reachability guard landed in ${aws_sqs_queue.dlq.name}; paths may not have been re-checked."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.lambda_settings.alarm_topic_arn == null ? [] : [var.lambda_settings.alarm_topic_arn]
+  tags                = local.tags
+}
+
+# ---------------------------------------------------------------- function
+
+data "aws_iam_policy_document" "function" {
+  dynamic "statement" {
+    for_each = length(local.path_ids) > 0 ? [1] : []
+    content {
+      sid     = "StartAnalysesOfTheConfiguredPaths"
+      actions = ["ec2:StartNetworkInsightsAnalysis"]
+      resources = concat(
+        local.path_arns,
+        ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-insights-analysis/*"],
+      )
+    }
+  }
+
+  statement {
+    sid = "ReadPathsAnalysesAndInterfaces"
+    # Describe calls have no resource-level permissions.
+    actions = [
+      "ec2:DescribeNetworkInsightsAnalyses",
+      "ec2:DescribeNetworkInsightsPaths",
+      "ec2:DescribeNetworkInterfaces",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "AnalyzerReadsPathComponents"
+    # Reachability Analyzer evaluates a path with the caller's permissions: it must read every
+    # component a path can traverse (the read-only part of AWS's
+    # AmazonVPCReachabilityAnalyzerFullAccessPolicy, without create/delete/tag or cross-account).
+    # These actions have no resource-level permissions; tiros is the analyzer's backend.
+    actions = [
+      "directconnect:DescribeVirtualGateways",
+      "ec2:DescribeAddresses",
+      "ec2:DescribeAvailabilityZones",
+      "ec2:DescribeCustomerGateways",
+      "ec2:DescribeInstances",
+      "ec2:DescribeInternetGateways",
+      "ec2:DescribeManagedPrefixLists",
+      "ec2:DescribeNatGateways",
+      "ec2:DescribeNetworkAcls",
+      "ec2:DescribePrefixLists",
+      "ec2:DescribeRegions",
+      "ec2:DescribeRouteTables",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeSubnets",
+      "ec2:DescribeTransitGatewayAttachments",
+      "ec2:DescribeTransitGatewayConnects",
+      "ec2:DescribeTransitGatewayPeeringAttachments",
+      "ec2:DescribeTransitGatewayPolicyTables",
+      "ec2:DescribeTransitGatewayRouteTables",
+      "ec2:DescribeTransitGateways",
+      "ec2:DescribeTransitGatewayVpcAttachments",
+      "ec2:DescribeVpcEndpoints",
+      "ec2:DescribeVpcEndpointServiceConfigurations",
+      "ec2:DescribeVpcPeeringConnections",
+      "ec2:DescribeVpcs",
+      "ec2:DescribeVpnConnections",
+      "ec2:DescribeVpnGateways",
+      "ec2:GetTransitGatewayRouteTablePropagations",
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeLoadBalancerAttributes",
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeRules",
+      "elasticloadbalancing:DescribeTags",
+      "elasticloadbalancing:DescribeTargetGroupAttributes",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeTargetHealth",
+      "globalaccelerator:ListAccelerators",
+      "globalaccelerator:ListCustomRoutingAccelerators",
+      "network-firewall:DescribeFirewallMetadata",
+      "network-firewall:ListRuleGroups",
+      "tiros:CreateQuery",
+      "tiros:GetQueryAnswer",
+      "tiros:GetQueryExplanation",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "AnalyzerReadsScopedPathComponents"
+    # The same need, for actions that accept resource ARNs: any owner (AWS-managed prefix
+    # lists and rule groups, shared transit gateways), this region where resources are regional.
+    actions = [
+      "directconnect:DescribeConnections",
+      "directconnect:DescribeDirectConnectGatewayAssociations",
+      "directconnect:DescribeDirectConnectGatewayAttachments",
+      "directconnect:DescribeDirectConnectGateways",
+      "directconnect:DescribeVirtualInterfaces",
+      "ec2:GetManagedPrefixListEntries",
+      "ec2:GetTransitGatewayPolicyTableAssociations",
+      "ec2:GetTransitGatewayPolicyTableEntries",
+      "ec2:SearchTransitGatewayRoutes",
+      "globalaccelerator:ListCustomRoutingEndpointGroups",
+      "globalaccelerator:ListCustomRoutingListeners",
+      "globalaccelerator:ListCustomRoutingPortMappings",
+      "globalaccelerator:ListEndpointGroups",
+      "globalaccelerator:ListListeners",
+      "network-firewall:DescribeFirewall",
+      "network-firewall:DescribeFirewallPolicy",
+      "network-firewall:DescribeResourcePolicy",
+      "network-firewall:DescribeRuleGroup",
+      "network-firewall:ListFirewallPolicies",
+      "network-firewall:ListFirewalls",
+    ]
+    resources = [
+      "arn:${local.partition}:directconnect:${local.region}:*:dxcon/*",
+      "arn:${local.partition}:directconnect:${local.region}:*:dxlag/*",
+      "arn:${local.partition}:directconnect:${local.region}:*:dxvif/*",
+      "arn:${local.partition}:directconnect::*:dx-gateway/*",
+      "arn:${local.partition}:ec2:${local.region}:*:prefix-list/*",
+      "arn:${local.partition}:ec2:${local.region}:*:transit-gateway-policy-table/*",
+      "arn:${local.partition}:ec2:${local.region}:*:transit-gateway-route-table/*",
+      "arn:${local.partition}:globalaccelerator::*:accelerator/*",
+      "arn:${local.partition}:network-firewall:${local.region}:*:firewall/*",
+      "arn:${local.partition}:network-firewall:${local.region}:*:firewall-policy/*",
+      "arn:${local.partition}:network-firewall:${local.region}:*:stateful-rulegroup/*",
+      "arn:${local.partition}:network-firewall:${local.region}:*:stateless-rulegroup/*",
+      "arn:${local.partition}:network-firewall:${local.region}:*:tls-configuration/*",
+    ]
+  }
+
+  statement {
+    sid       = "ConsumeChangeQueue"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+    resources = [aws_sqs_queue.events.arn]
+  }
+
+  statement {
+    sid       = "FindLatestPathState"
+    actions   = ["s3:ListBucket"]
+    resources = [var.evidence_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.state_keys}*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadAndWritePathState"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${var.evidence_bucket_arn}/${local.state_keys}*"]
+  }
+
+  statement {
+    sid       = "PublishAlerts"
+    actions   = ["sns:Publish"]
+    resources = [var.alert_topic_arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.use_slack ? [1] : []
+    content {
+      sid       = "ReadSlackToken"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [var.slack_token_secret_arn]
+    }
+  }
+}
+
+module "function" {
+  source = "../lambda-function"
+
+  name_prefix  = var.name_prefix
+  function_key = "reachability_check"
+  description  = "SG Watch: re-check required network paths with VPC Reachability Analyzer after SG changes."
+  settings     = var.lambda_settings
+  policy_json  = data.aws_iam_policy_document.function.json
+  timeout      = var.timeout
+  memory_size  = 256
+
+  environment = merge(
+    {
+      PATH_IDS        = join(",", local.path_ids)
+      ALERT_TOPIC_ARN = var.alert_topic_arn
+      EVIDENCE_BUCKET = var.evidence_bucket_name
+      EVIDENCE_PREFIX = var.evidence_prefix
+    },
+    local.use_slack ? {
+      SLACK_TOKEN_SECRET_ARN = var.slack_token_secret_arn
+      SLACK_CHANNEL_ID       = var.slack_channel_id
+    } : {},
+  )
+
+  schedule = var.schedule_expression == null ? null : {
+    expression = var.schedule_expression
+    timezone   = "UTC"
+    input      = jsonencode({ source = "sgwatch.schedule", action = "check-all-paths" })
+  }
+}
+
+resource "aws_lambda_event_source_mapping" "events" {
+  event_source_arn                   = aws_sqs_queue.events.arn
+  function_name                      = module.function.function_arn
+  batch_size                         = 1000
+  maximum_batching_window_in_seconds = var.batch_window_seconds
+  function_response_types            = ["ReportBatchItemFailures"]
+
+  # At most two batches at once (the minimum SQS allows): analyses cost money.
+  scaling_config {
+    maximum_concurrency = 2
+  }
+}
