@@ -82,8 +82,14 @@ bench: venv
 demo: venv
 	$(PY) tools/demo.py
 
+# Record the sign-off of a review pack with your AWS identity (STS), e.g.
+#   make review-signoff PACK=2026-01-01_2026-06-30 DECISION=approved COMMENTS='reviewed with the network team'
+# BUCKET defaults to the evidence bucket of the Terraform state in TF_DIR (default: this directory).
+TF_DIR ?= .
 review-signoff: venv
-	$(PY) tools/review_signoff.py $(ARGS)
+	@bucket="$(BUCKET)"; [ -n "$$bucket" ] || bucket=$$(terraform -chdir=$(TF_DIR) output -raw evidence_bucket_name); \
+	PYTHONPATH=functions $(PY) -m review_pack.signoff --bucket "$$bucket" --prefix "$(or $(PREFIX),security-groups/)" \
+	  --pack "$(PACK)" --decision "$(DECISION)" --comments "$(COMMENTS)" $(if $(NAME),--name "$(NAME)")
 
 clean:
 	rm -rf .cache .pytest_cache .hypothesis build

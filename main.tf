@@ -14,6 +14,14 @@ locals {
   create_alert_topic = var.existing_alert_topic_arn == null
   alert_topic_arn    = local.create_alert_topic ? module.alert_topic[0].topic_arn : var.existing_alert_topic_arn
 
+  account_settings = {
+    ids                = var.accounts
+    from_organizations = var.accounts_from_organizations
+    excluded           = var.excluded_accounts
+    member_role_name   = var.member_role_name
+    max_workers        = var.max_workers
+  }
+
   lambda_settings = {
     runtime                  = var.lambda_runtime
     architecture             = var.lambda_architecture
@@ -44,7 +52,6 @@ locals {
       eventName   = local.sg_change_event_names
     }
   })
-  event_bus_name = "default"
 }
 
 module "evidence_bucket" {
@@ -83,6 +90,7 @@ module "sg_inventory" {
   regions              = var.regions
   schedule_expression  = var.inventory_schedule_expression
   schedule_timezone    = var.inventory_schedule_timezone
+  accounts             = local.account_settings
 }
 
 module "securityhub_report" {
@@ -124,6 +132,7 @@ module "unused_sg_audit" {
   allow_partial           = var.unused_sg_allow_partial
   securityhub_sync        = var.unused_sg_securityhub_sync
   securityhub_control_ids = var.unused_sg_securityhub_control_ids
+  accounts                = local.account_settings
 }
 
 module "reachability_check" {
@@ -146,4 +155,24 @@ module "reachability_check" {
   # Shared with the change alerts (issue 3 defines these root variables).
   slack_token_secret_arn = var.slack_token_secret_arn
   slack_channel_id       = var.slack_channel_id
+}
+
+locals {
+  enable_review_pack = coalesce(var.enable_review_pack, var.enable_sg_inventory)
+}
+
+module "review_pack" {
+  source = "./modules/review-pack"
+  count  = local.enable_review_pack ? 1 : 0
+
+  name_prefix            = var.name_prefix
+  lambda_settings        = local.lambda_settings
+  evidence_bucket_name   = local.evidence_bucket_name
+  evidence_bucket_arn    = local.evidence_bucket_arn
+  evidence_prefix        = var.evidence_prefix
+  alert_topic_arn        = local.alert_topic_arn
+  slack_token_secret_arn = var.slack_token_secret_arn
+  slack_channel_id       = var.slack_channel_id
+  schedule_expression    = var.review_schedule_expression
+  schedule_timezone      = var.review_schedule_timezone
 }

@@ -21,6 +21,7 @@ output "lambda_function_names" {
       securityhub_report = try(module.securityhub_report[0].function_name, null)
       unused_sg_audit    = try(module.unused_sg_audit[0].function_name, null)
       reachability_check = try(module.reachability_check[0].function_name, null)
+      review_pack        = try(module.review_pack[0].function_name, null)
     } : name => function_name if function_name != null
   }
 }
@@ -34,4 +35,20 @@ output "securityhub_report_slack_token_secret_arn" {
 output "reachability_path_ids" {
   description = "Paths the reachability guard checks (given and created); null when it is disabled."
   value       = try(module.reachability_check[0].path_ids, null)
+}
+
+
+output "function_role_arns" {
+  description = "Execution role ARN per capability that reads member accounts; trust these in modules/member-role."
+  value = {
+    for name, arn in {
+      sg_inventory    = try(module.sg_inventory[0].role_arn, null)
+      unused_sg_audit = try(module.unused_sg_audit[0].role_arn, null)
+    } : name => arn if arn != null
+  }
+}
+
+output "event_bus_arn" {
+  description = "Event bus the change alerts and the reachability guard listen on; member accounts forward to it (modules/event-forwarder)."
+  value       = local.event_bus_arn
 }

@@ -396,3 +396,97 @@ variable "reachability_schedule_expression" {
     error_message = "reachability_schedule_expression must be rate(...) or cron(...), or null."
   }
 }
+
+# --- Review pack -------------------------------------------------------------------------------
+
+variable "enable_review_pack" {
+  description = "Write the six-monthly PCI DSS 1.2.7 review pack (report, CSVs, manifest, sign-off record) to the evidence bucket. Null (default) follows enable_sg_inventory."
+  type        = bool
+  default     = null
+}
+
+variable "review_schedule_expression" {
+  description = "EventBridge Scheduler expression of the review pack; each scheduled run covers the six months ending the day before. Default: 06:00 on 1 January and 1 July."
+  type        = string
+  default     = "cron(0 6 1 1,7 ? *)"
+  validation {
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\)|at\\([^)]+\\))$", var.review_schedule_expression))
+    error_message = "review_schedule_expression must be cron(...), rate(N unit) or at(...)."
+  }
+}
+
+variable "review_schedule_timezone" {
+  description = "Time zone of the review pack's cron schedule (IANA name)."
+  type        = string
+  default     = "UTC"
+}
+
+# --- Many accounts and regions --------------------------------------------------------------
+
+variable "accounts" {
+  description = "Member accounts the inventory and the unused-group audit cover (besides this one when listed); each needs modules/member-role."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for a in var.accounts : can(regex("^[0-9]{12}$", a))])
+    error_message = "accounts must be 12-digit AWS account ids."
+  }
+}
+
+variable "accounts_from_organizations" {
+  description = "Cover every ACTIVE account of the AWS Organization (the module must run in the management or a delegated administrator account)."
+  type        = bool
+  default     = false
+}
+
+variable "excluded_accounts" {
+  description = "Account ids left out of accounts / the organisation list."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for a in var.excluded_accounts : can(regex("^[0-9]{12}$", a))])
+    error_message = "excluded_accounts must be 12-digit AWS account ids."
+  }
+}
+
+variable "member_role_name" {
+  description = "Name of the read-only role (modules/member-role) assumed in member accounts."
+  type        = string
+  default     = "sgwatch-member-read"
+}
+
+variable "max_workers" {
+  description = "How many (account, region) pairs one inventory or audit run processes at once."
+  type        = number
+  default     = 8
+  validation {
+    condition     = var.max_workers >= 1 && var.max_workers <= 64
+    error_message = "max_workers must be between 1 and 64."
+  }
+}
+
+variable "organization_id" {
+  description = "AWS Organizations id (o-...): events are accepted on the central bus from its accounts only."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", coalesce(var.organization_id, "-")))
+    error_message = "organization_id must look like o-abcdefghij."
+  }
+}
+
+variable "create_event_bus" {
+  description = "Create a central custom event bus receiving security-group events forwarded from member accounts and regions (modules/event-forwarder)."
+  type        = bool
+  default     = false
+}
+
+variable "event_bus_source_accounts" {
+  description = "Accounts allowed to put events on the central bus when organization_id is not set."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for a in var.event_bus_source_accounts : can(regex("^[0-9]{12}$", a))])
+    error_message = "event_bus_source_accounts must be 12-digit AWS account ids."
+  }
+}

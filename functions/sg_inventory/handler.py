@@ -1,18 +1,18 @@
-"""Scheduled snapshot of every security-group rule, with a diff against the previous one."""
+"""Scheduled snapshot of every security-group rule, with a diff against the previous one.
+
+Covers every account and region of the run (see :mod:`sgwatch.accounts`).
+"""
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
 from sgwatch import aws, log
+from sgwatch.accounts import run_everywhere
 from sgwatch.evidence import EvidenceStore, normalise_prefix
 from sgwatch.snapshots import current_rules, record_snapshot
-
-MAX_REGION_WORKERS = 8
-
 
 class InventoryFailed(RuntimeError):
     """Some regions could not be snapshotted; the others were written."""
@@ -49,23 +49,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not bucket:
         raise ValueError("EVIDENCE_BUCKET is not set: the inventory needs an evidence bucket")
     prefix = normalise_prefix(os.environ.get("EVIDENCE_PREFIX"))
-    regions = aws.regions_from_env(os.environ.get("REGIONS"))
-    store = EvidenceStore(bucket)
-    account_id = aws.account_id()
-
-    results: list[dict[str, Any]] = []
-    failures: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=min(MAX_REGION_WORKERS, len(regions))) as pool:
-        futures = {r: pool.submit(snapshot_region, store, prefix, account_id, r) for r in regions}
-        for region, future in futures.items():
-            try:
-                results.append(future.result())
-            except Exception as exc:
-                failures[region] = f"{aws.error_code(exc)}: {exc}"
-                log.error("region_failed", account_id=account_id, region=region, error=failures[region])
-    if failures:
-        raise InventoryFailed(
-            f"inventory failed in {len(failures)} of {len(regions)} region(s): "
-            + "; ".join(f"{region} ({why})" for region, why in sorted(failures.items()))
-        )
-    return {"bucket": bucket, "results": results}
+    store = EvidenceStore(bucket, aws.central_client("s3"))
+    outcome = run_everywhere(lambda account_id, region: snapshot_region(store, prefix, account_id, region))
+    if outcome.failures:
+        raise InventoryFailed(outcome.error_message("inventory"))
+    return {"bucket": bucket, "results": outcome.results}

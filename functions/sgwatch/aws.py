@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import boto3
@@ -17,6 +20,22 @@ RETRY_CONFIG = Config(retries={"max_attempts": 8, "mode": "standard"})
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None, int], Any] = {}
+# The account a piece of work looks at (a member account's assumed-role session);
+# unset means the function's own account.
+_target_session: ContextVar[boto3.session.Session | None] = ContextVar("sgwatch_target_session", default=None)
+
+
+@contextmanager
+def target_account(sess: boto3.session.Session | None) -> Iterator[None]:
+    """Within the block, :func:`client` reads the account of ``sess`` (None: the own account).
+
+    Worker threads inherit it only through ``contextvars.copy_context().run``.
+    """
+    token = _target_session.set(sess)
+    try:
+        yield
+    finally:
+        _target_session.reset(token)
 
 
 def session(credentials: dict[str, str] | None = None) -> boto3.session.Session:
@@ -34,8 +53,11 @@ def session(credentials: dict[str, str] | None = None) -> boto3.session.Session:
 
 
 def client(service: str, region: str | None = None, sess: boto3.session.Session | None = None) -> Any:
-    """A cached client; creation is serialised because sessions are not thread-safe."""
-    sess = sess or session()
+    """A cached client of the account being looked at (see :func:`target_account`).
+
+    Creation is serialised because sessions are not thread-safe.
+    """
+    sess = sess or _target_session.get() or session()
     key = (service, region, id(sess))
     with _lock:
         found = _clients.get(key)
@@ -43,6 +65,11 @@ def client(service: str, region: str | None = None, sess: boto3.session.Session 
             found = sess.client(service, region_name=region, config=RETRY_CONFIG)
             _clients[key] = found
         return found
+
+
+def central_client(service: str, region: str | None = None) -> Any:
+    """A client of the function's own account: evidence, alerts, secrets, Security Hub."""
+    return client(service, region, session())
 
 
 def own_region() -> str:
@@ -56,6 +83,7 @@ def regions_from_env(value: str | None) -> list[str]:
 
 
 def account_id(sess: boto3.session.Session | None = None) -> str:
+    """The account of ``sess``, else of the account being looked at, else the own account."""
     return client("sts", sess=sess).get_caller_identity()["Account"]
 
 

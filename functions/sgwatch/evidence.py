@@ -65,8 +65,20 @@ class EvidenceStore:
     @property
     def s3(self) -> Any:
         if self._s3 is None:
-            self._s3 = aws.client("s3")
+            self._s3 = aws.central_client("s3")
         return self._s3
+
+    def _conditional_put_args(self) -> dict[str, str]:
+        """``IfNoneMatch`` as a parameter, or as a header where the runtime's botocore predates it."""
+        members = self.s3.meta.service_model.operation_model("PutObject").input_shape.members
+        if "IfNoneMatch" in members:
+            return {"IfNoneMatch": "*"}
+        if not getattr(self.s3.meta, "_sgwatch_if_none_match", False):
+            self.s3.meta.events.register(
+                "before-sign.s3.PutObject", lambda request, **_: request.headers.__setitem__("If-None-Match", "*")
+            )
+            self.s3.meta._sgwatch_if_none_match = True
+        return {}
 
     def put_new(
         self,
@@ -83,7 +95,9 @@ class EvidenceStore:
                 Body=body,
                 ContentType=content_type,
                 Metadata=metadata or {},
-                IfNoneMatch="*",
+                # Object Lock buckets require a checksum; older botocore does not add one by itself.
+                ChecksumAlgorithm="SHA256",
+                **self._conditional_put_args(),
             )
         except ClientError as exc:
             if aws.error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict"):

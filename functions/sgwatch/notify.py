@@ -30,7 +30,7 @@ def publish(
     """Publish one alert; return its message id. Raises when delivery fails."""
     if len(body.encode("utf-8")) > BODY_LIMIT:
         body = body.encode("utf-8")[: BODY_LIMIT - 40].decode("utf-8", "ignore") + "\n\n[message truncated]"
-    response = (sns or aws.client("sns")).publish(
+    response = (sns or aws.central_client("sns")).publish(
         TopicArn=topic_arn,
         Subject=sns_subject(subject),
         Message=body,

@@ -20,7 +20,7 @@ class SlackConfigError(RuntimeError):
 
 def read_token(secret_arn: str, secrets: Any | None = None) -> str:
     """The bot token from the secret: a bare token or JSON with a ``token`` key."""
-    client = secrets or aws.client("secretsmanager")
+    client = secrets or aws.central_client("secretsmanager")
     try:
         value = client.get_secret_value(SecretId=secret_arn).get("SecretString")
     except Exception as exc:

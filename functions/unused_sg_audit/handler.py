@@ -14,6 +14,7 @@ there is older than the window); otherwise it is unknown and the grace period ca
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -24,10 +25,10 @@ from typing import Any
 from botocore.exceptions import ClientError, EndpointConnectionError, UnknownServiceError
 
 from sgwatch import aws, log, notify, securityhub_sync, usage
+from sgwatch.accounts import run_everywhere
 from sgwatch.csvio import to_csv
 from sgwatch.evidence import EvidenceStore, normalise_prefix, series_prefix, stamp
 
-MAX_REGION_WORKERS = 8
 MAX_SOURCE_WORKERS = 6
 PAGE_SIZE = 1000
 CLOUDTRAIL_WINDOW_DAYS = 90  # LookupEvents keeps 90 days of management events
@@ -321,7 +322,10 @@ def scan_sources(
     references = list(usage.refs_from_group_rules(groups))
     not_scanned: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=MAX_SOURCE_WORKERS) as pool:
-        futures = {name: pool.submit(scan, region, groups, index) for name, scan in SOURCES.items()}
+        futures = {
+            name: pool.submit(contextvars.copy_context().run, scan, region, groups, index)
+            for name, scan in SOURCES.items()
+        }
         for name, future in futures.items():
             try:
                 found = list(future.result())
@@ -382,7 +386,7 @@ def _previous_report(store: EvidenceStore, key: str | None, account_id: str, reg
 
 
 def sync_securityhub(account_id: str, region: str, audit: usage.Audit, control_ids: list[str]) -> dict[str, int]:
-    hub = aws.client("securityhub", region)
+    hub = aws.central_client("securityhub", region)
     findings = _pages(
         hub,
         "get_findings",
@@ -511,24 +515,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not bucket:
         raise ValueError("EVIDENCE_BUCKET is not set: the audit needs an evidence bucket")
     prefix = normalise_prefix(os.environ.get("EVIDENCE_PREFIX"))
-    regions = aws.regions_from_env(os.environ.get("REGIONS"))
     settings = settings_from_env()
-    store = EvidenceStore(bucket)
-    account_id = aws.account_id()
-
-    results: list[dict[str, Any]] = []
-    failures: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=min(MAX_REGION_WORKERS, len(regions))) as pool:
-        futures = {r: pool.submit(audit_region, store, prefix, account_id, r, settings) for r in regions}
-        for region, future in futures.items():
-            try:
-                results.append(future.result())
-            except Exception as exc:
-                failures[region] = f"{aws.error_code(exc)}: {exc}"
-                log.error("region_failed", account_id=account_id, region=region, error=failures[region])
-    if failures:
-        raise AuditFailed(
-            f"unused-group audit failed in {len(failures)} of {len(regions)} region(s): "
-            + "; ".join(f"{region} ({why})" for region, why in sorted(failures.items()))
-        )
-    return {"results": results}
+    store = EvidenceStore(bucket, aws.central_client("s3"))
+    outcome = run_everywhere(lambda account_id, region: audit_region(store, prefix, account_id, region, settings))
+    if outcome.failures:
+        raise AuditFailed(outcome.error_message("unused-group audit"))
+    return {"results": outcome.results}

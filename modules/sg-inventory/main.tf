@@ -1,3 +1,5 @@
+data "aws_partition" "current" {}
+
 data "aws_iam_policy_document" "function" {
   statement {
     sid = "DescribeSecurityGroups"
@@ -22,6 +24,32 @@ data "aws_iam_policy_document" "function" {
     actions   = ["s3:GetObject", "s3:PutObject"]
     resources = ["${var.evidence_bucket_arn}/${var.evidence_prefix}*"]
   }
+
+  dynamic "statement" {
+    for_each = local.multi_account ? [1] : []
+    content {
+      sid     = "ReadMemberAccounts"
+      actions = ["sts:AssumeRole"]
+      # Exactly the listed accounts' member role; any account's when the list comes from Organizations.
+      resources = var.accounts.from_organizations ? ["arn:${data.aws_partition.current.partition}:iam::*:role/${var.accounts.member_role_name}"] : [
+        for id in var.accounts.ids : "arn:${data.aws_partition.current.partition}:iam::${id}:role/${var.accounts.member_role_name}"
+      ]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.accounts.from_organizations ? [1] : []
+    content {
+      sid = "ListOrganizationAccounts"
+      # ListAccounts has no resource-level permissions.
+      actions   = ["organizations:ListAccounts"]
+      resources = ["*"]
+    }
+  }
+}
+
+locals {
+  multi_account = length(var.accounts.ids) > 0 || var.accounts.from_organizations
 }
 
 module "function" {
@@ -36,9 +64,14 @@ module "function" {
   memory_size  = 512
 
   environment = {
-    EVIDENCE_BUCKET = var.evidence_bucket_name
-    EVIDENCE_PREFIX = var.evidence_prefix
-    REGIONS         = join(",", var.regions)
+    ACCOUNTS                    = join(",", var.accounts.ids)
+    ACCOUNTS_FROM_ORGANIZATIONS = tostring(var.accounts.from_organizations)
+    EXCLUDED_ACCOUNTS           = join(",", var.accounts.excluded)
+    MEMBER_ROLE_NAME            = var.accounts.member_role_name
+    MAX_WORKERS                 = tostring(var.accounts.max_workers)
+    EVIDENCE_BUCKET             = var.evidence_bucket_name
+    EVIDENCE_PREFIX             = var.evidence_prefix
+    REGIONS                     = join(",", var.regions)
   }
 
   schedule = {

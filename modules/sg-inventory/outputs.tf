@@ -12,3 +12,8 @@ output "role_name" {
   description = "Execution role of the sg_inventory function."
   value       = module.function.role_name
 }
+
+output "role_arn" {
+  description = "Execution role ARN (trusted by modules/member-role in member accounts)."
+  value       = module.function.role_arn
+}

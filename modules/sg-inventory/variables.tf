@@ -48,3 +48,15 @@ variable "schedule_timezone" {
   type        = string
   default     = "UTC"
 }
+
+variable "accounts" {
+  description = "Accounts covered besides the own one: ids, the whole organisation, exclusions, the member role to assume and how many (account, region) pairs run at once."
+  type = object({
+    ids                = optional(list(string), [])
+    from_organizations = optional(bool, false)
+    excluded           = optional(list(string), [])
+    member_role_name   = optional(string, "sgwatch-member-read")
+    max_workers        = optional(number, 8)
+  })
+  default = {}
+}

@@ -114,6 +114,32 @@ data "aws_iam_policy_document" "function" {
       resources = ["${local.arn}:securityhub:*:${local.acc}:hub/default"]
     }
   }
+
+  dynamic "statement" {
+    for_each = local.multi_account ? [1] : []
+    content {
+      sid     = "ReadMemberAccounts"
+      actions = ["sts:AssumeRole"]
+      # Exactly the listed accounts' member role; any account's when the list comes from Organizations.
+      resources = var.accounts.from_organizations ? ["arn:${data.aws_partition.current.partition}:iam::*:role/${var.accounts.member_role_name}"] : [
+        for id in var.accounts.ids : "arn:${data.aws_partition.current.partition}:iam::${id}:role/${var.accounts.member_role_name}"
+      ]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.accounts.from_organizations ? [1] : []
+    content {
+      sid = "ListOrganizationAccounts"
+      # ListAccounts has no resource-level permissions.
+      actions   = ["organizations:ListAccounts"]
+      resources = ["*"]
+    }
+  }
+}
+
+locals {
+  multi_account = length(var.accounts.ids) > 0 || var.accounts.from_organizations
 }
 
 module "function" {
@@ -128,15 +154,20 @@ module "function" {
   memory_size  = var.memory_size
 
   environment = {
-    EVIDENCE_BUCKET         = var.evidence_bucket_name
-    EVIDENCE_PREFIX         = var.evidence_prefix
-    ALERT_TOPIC_ARN         = var.alert_topic_arn
-    REGIONS                 = join(",", var.regions)
-    EXEMPT_TAG_KEY          = var.exempt_tag_key
-    GRACE_DAYS              = tostring(var.grace_days)
-    ALLOW_PARTIAL           = tostring(var.allow_partial)
-    SECURITYHUB_SYNC        = tostring(var.securityhub_sync)
-    SECURITYHUB_CONTROL_IDS = join(",", var.securityhub_control_ids)
+    ACCOUNTS                    = join(",", var.accounts.ids)
+    ACCOUNTS_FROM_ORGANIZATIONS = tostring(var.accounts.from_organizations)
+    EXCLUDED_ACCOUNTS           = join(",", var.accounts.excluded)
+    MEMBER_ROLE_NAME            = var.accounts.member_role_name
+    MAX_WORKERS                 = tostring(var.accounts.max_workers)
+    EVIDENCE_BUCKET             = var.evidence_bucket_name
+    EVIDENCE_PREFIX             = var.evidence_prefix
+    ALERT_TOPIC_ARN             = var.alert_topic_arn
+    REGIONS                     = join(",", var.regions)
+    EXEMPT_TAG_KEY              = var.exempt_tag_key
+    GRACE_DAYS                  = tostring(var.grace_days)
+    ALLOW_PARTIAL               = tostring(var.allow_partial)
+    SECURITYHUB_SYNC            = tostring(var.securityhub_sync)
+    SECURITYHUB_CONTROL_IDS     = join(",", var.securityhub_control_ids)
   }
 
   schedule = {

@@ -116,3 +116,15 @@ variable "memory_size" {
   type        = number
   default     = 512
 }
+
+variable "accounts" {
+  description = "Accounts covered besides the own one: ids, the whole organisation, exclusions, the member role to assume and how many (account, region) pairs run at once."
+  type = object({
+    ids                = optional(list(string), [])
+    from_organizations = optional(bool, false)
+    excluded           = optional(list(string), [])
+    member_role_name   = optional(string, "sgwatch-member-read")
+    max_workers        = optional(number, 8)
+  })
+  default = {}
+}

@@ -1,0 +1,176 @@
+"""The PCI DSS 1.2.7 review pack: one readable report per period, with hashes and a sign-off record.
+
+Event: ``{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`` (UTC days, both included) for an
+on-demand run; an empty event (the schedule) covers the six months ending yesterday, where
+"yesterday" is taken in ``SCHEDULE_TIMEZONE`` (the schedule's time zone, default UTC).
+
+Output, write-once, under ``{prefix}reviews/<from>_<to>/``: report.html, changes.csv,
+current-rules.csv, risky-rules.csv, unused-groups.csv, review-record.json (template) and
+manifest.json (written last: a pack is complete when its manifest exists). When a pack
+of the same period already exists, the run writes ``{prefix}reviews/<from>_<to>-r2/``
+(then ``-r3``...): evidence is never overwritten, so it works with Object Lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sgwatch import aws, log, notify, review
+from sgwatch.evidence import EvidenceStore, StoredObject, normalise_prefix
+
+READ_WORKERS = 16
+MAX_RUNS = 50
+
+
+def _read_all(store: EvidenceStore, keys: list[str], digest_only: set[str]) -> dict[str, Any]:
+    """Every object, read concurrently; snapshots needed only for coverage are verified and
+    kept as digests, so a half-year of large snapshots never sits in memory at once."""
+
+    def read(key: str) -> tuple[str, StoredObject | review.Digest | None]:
+        try:
+            found = store.get(key)
+            return key, review.digest_snapshot(found) if key in digest_only else found
+        except Exception as exc:  # recorded as an integrity gap, never a silent omission
+            log.warning("evidence_unreadable", key=key, error=f"{aws.error_code(exc)}: {exc}")
+            return key, None
+
+    if not keys:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(keys))) as pool:
+        return dict(pool.map(read, keys))
+
+
+def _claim_pack(store: EvidenceStore, prefix: str, built: review.Review) -> tuple[str, bytes]:
+    """The pack folder, claimed by writing its review-record template write-once."""
+    for run in range(1, MAX_RUNS + 1):
+        name = built.period.name if run == 1 else f"{built.period.name}-r{run}"
+        pack_prefix = f"{prefix}{review.REVIEWS}{name}/"
+        template = review.review_record_template(built, pack_prefix)
+        if store.put_new(pack_prefix + "review-record.json", template, "application/json"):
+            return pack_prefix, template
+        log.info("pack_exists", pack=pack_prefix, action="trying the next run suffix")
+    raise RuntimeError(f"{MAX_RUNS} packs already exist for {built.period.name}; refusing to write more")
+
+
+def _put(store: EvidenceStore, key: str, body: bytes, content_type: str) -> None:
+    digest = hashlib.sha256(body).hexdigest()
+    if not store.put_new(key, body, content_type, {"sha256": digest}):
+        raise RuntimeError(f"{key} already exists; refusing to overwrite evidence")
+
+
+def _post_slack(text: str) -> None:
+    secret, channel = os.environ.get("SLACK_TOKEN_SECRET_ARN"), os.environ.get("SLACK_CHANNEL_ID")
+    if not (secret and channel):
+        return
+    from sgwatch import slack
+
+    try:
+        slack.web_client(secret, os.environ.get("SLACK_API_URL") or None).chat_postMessage(
+            # Our own text (keys, counts): entity-escaped only, so keys stay copyable.
+            channel=channel,
+            text=text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+            unfurl_links=False,
+        )
+    except Exception as exc:  # Slack never loses the SNS notification
+        log.error("slack_failed", error=f"{aws.error_code(exc)}: {exc}")
+
+
+def _message(bucket: str, built: review.Review, pack_prefix: str, manifest_sha: str) -> str:
+    t = built.totals()
+    console = f"https://s3.console.aws.amazon.com/s3/buckets/{quote(bucket)}?prefix={quote(pack_prefix)}"
+    return "\n".join(
+        [
+            f"The security group review pack for {built.period.start} to {built.period.end} is ready (PCI DSS 1.2.7).",
+            "",
+            f"Report:   s3://{bucket}/{pack_prefix}report.html",
+            f"Manifest: s3://{bucket}/{pack_prefix}manifest.json (SHA-256 {manifest_sha})",
+            f"Console:  {console}",
+            "",
+            f"Accounts: {t['accounts']}, account-regions: {t['regions']}",
+            f"Rule changes: {t['changes']} ({t['attributed']} with who/when); "
+            f"groups created: {t['groups_created']}, deleted: {t['groups_deleted']}",
+            f"Rules open to the internet: {t['world_open']}; high severity: {t['high']}",
+            f"Unused groups: {t['unused']}",
+            f"Evidence gaps: {t['gaps']}",
+            "",
+            "Review it, then record the decision: make review-signoff "
+            f"PACK={pack_prefix.rstrip('/').rsplit('/', 1)[-1]} DECISION=approved COMMENTS='...'",
+        ]
+    )
+
+
+def _today(now: datetime, zone: str | None) -> Any:
+    """The date in the schedule's time zone: a run at 06:00 on 1 July in Tokyo is still 30 June in UTC."""
+    if not zone or zone == "UTC":
+        return now.date()
+    try:
+        return now.astimezone(ZoneInfo(zone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown_time_zone", time_zone=zone, action="using UTC")
+        return now.date()
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    bucket = os.environ.get("EVIDENCE_BUCKET")
+    if not bucket:
+        raise ValueError("EVIDENCE_BUCKET is not set: the review pack reads and writes the evidence bucket")
+    prefix = normalise_prefix(os.environ.get("EVIDENCE_PREFIX"))
+    now = datetime.now(timezone.utc)
+    period = review.parse_period(event, _today(now, os.environ.get("SCHEDULE_TIMEZONE")))
+    store = EvidenceStore(bucket)
+
+    keys = store.keys(prefix)
+    selection = review.select(prefix, keys, period)
+    log.info("evidence_listed", period=period.name, keys=len(keys), to_read=len(selection.to_read),
+             scopes=len(selection.scopes))
+    objects = _read_all(store, selection.to_read, selection.digest_only)
+    built = review.build(period, bucket, prefix, selection, objects, now)
+
+    pack_prefix, template = _claim_pack(store, prefix, built)
+    built.pack = pack_prefix
+    outputs: dict[str, bytes] = {"review-record.json": template}
+    outputs["report.html"] = review.render_html(built, pack_prefix).encode("utf-8")
+    outputs.update(review.render_csvs(built))
+    for name, body in outputs.items():
+        if name == "review-record.json":
+            continue
+        content_type = "text/html; charset=utf-8" if name.endswith(".html") else "text/csv"
+        _put(store, pack_prefix + name, body, content_type)
+    manifest = review.manifest(built, pack_prefix, outputs)
+    _put(store, pack_prefix + "manifest.json", manifest, "application/json")
+    manifest_sha = hashlib.sha256(manifest).hexdigest()
+
+    totals = built.totals()
+    result = {
+        "period": period.name,
+        "pack_prefix": pack_prefix,
+        "report_key": pack_prefix + "report.html",
+        "manifest_key": pack_prefix + "manifest.json",
+        "manifest_sha256": manifest_sha,
+        "accounts": totals["accounts"],
+        "regions": totals["regions"],
+        "changes": totals["changes"],
+        "risky": len(built.risky),
+        "unused": totals["unused"],
+        "gaps": totals["gaps"],
+        "evidence_objects": len(built.used),
+    }
+    log.info("pack_written", **result)
+
+    topic = os.environ.get("ALERT_TOPIC_ARN")
+    text = _message(bucket, built, pack_prefix, manifest_sha)
+    if topic:
+        notify.publish(
+            topic,
+            f"SG Watch review pack {period.start} to {period.end}: {totals['changes']} changes, {totals['gaps']} gaps",
+            text,
+            {"event_name": "ReviewPack", "severity": "INFO"},
+        )
+    _post_slack(text)
+    return result

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""How long one inventory run takes over 100 accounts x 4 regions (in-process emulator).
+
+Each account gets 5 security groups with 3 rules in each of 4 regions. The run assumes
+the member role in every account (once), snapshots every (account, region) pair with
+MAX_WORKERS pairs at a time, and writes the evidence centrally. Wall time is reported
+per worker count together with the emulator's own cost per AWS call, from which the
+estimate for real AWS (where each call waits on the network) is derived.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
+for key, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+                   "AWS_REGION": "us-east-1"}.items():
+    os.environ[key] = value
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+import boto3  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+ACCOUNTS, REGIONS, GROUPS, RULES = 100, ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"], 5, 3
+CALLS_PER_PAIR = 6  # DescribeSecurityGroups, DescribeSecurityGroupRules, ListObjectsV2, GetObject, 2 x PutObject
+REAL_CALL_SECONDS = 0.25  # a typical API round trip from Lambda, incl. TLS reuse
+
+
+def populate(account_ids: list[str]) -> None:
+    for account in account_ids:
+        credentials = boto3.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/sgwatch-member-read", RoleSessionName="seed")["Credentials"]
+        session = boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"],
+                                        aws_secret_access_key=credentials["SecretAccessKey"],
+                                        aws_session_token=credentials["SessionToken"])
+        for region in REGIONS:
+            ec2 = session.client("ec2", region_name=region)
+            vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+            for g in range(GROUPS):
+                gid = ec2.create_security_group(GroupName=f"g{g}", Description="bench", VpcId=vpc)["GroupId"]
+                ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+                    {"IpProtocol": "tcp", "FromPort": 443 + r, "ToPort": 443 + r, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+                    for r in range(RULES)])
+
+
+def main() -> int:
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket="bench-evidence")
+        account_ids = [f"{100000000000 + i:012d}" for i in range(ACCOUNTS)]
+        start = time.monotonic()
+        populate(account_ids)
+        print(f"seeded {ACCOUNTS} accounts x {len(REGIONS)} regions x {GROUPS} groups in {time.monotonic() - start:.0f} s")
+        os.environ.update({"EVIDENCE_BUCKET": "bench-evidence", "ACCOUNTS": ",".join(account_ids),
+                           "REGIONS": ",".join(REGIONS)})
+        from sg_inventory import handler
+        from sgwatch import aws
+
+        pairs = ACCOUNTS * len(REGIONS)
+        for workers in (8, 16):
+            aws._clients.clear()
+            os.environ["MAX_WORKERS"] = str(workers)
+            start = time.monotonic()
+            result = handler.lambda_handler({}, None)
+            elapsed = time.monotonic() - start
+            assert len(result["results"]) == pairs
+            per_pair = elapsed * workers / pairs
+            print(f"MAX_WORKERS={workers:2}: {pairs} pairs in {elapsed:.1f} s wall "
+                  f"({per_pair:.2f} s per pair per worker on the emulator)")
+        real_pair = CALLS_PER_PAIR * REAL_CALL_SECONDS
+        for workers in (8, 16, 32):
+            ceiling = int(840 / real_pair * workers)  # 14 of Lambda's 15 minutes
+            print(f"estimate on AWS at {REAL_CALL_SECONDS * 1000:.0f} ms per call, MAX_WORKERS={workers}: "
+                  f"{pairs} pairs in ~{pairs / workers * real_pair:.0f} s; ceiling of one run ~{ceiling} pairs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
