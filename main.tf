@@ -32,26 +32,9 @@ locals {
     tags                     = var.tags
   }
 
-  # CloudTrail API calls that change security groups, as EventBridge delivers them.
-  sg_change_event_names = [
-    "CreateSecurityGroup",
-    "DeleteSecurityGroup",
-    "AuthorizeSecurityGroupIngress",
-    "AuthorizeSecurityGroupEgress",
-    "RevokeSecurityGroupIngress",
-    "RevokeSecurityGroupEgress",
-    "ModifySecurityGroupRules",
-    "UpdateSecurityGroupRuleDescriptionsIngress",
-    "UpdateSecurityGroupRuleDescriptionsEgress",
-  ]
-  sg_change_event_pattern = jsonencode({
-    source        = ["aws.ec2"]
-    "detail-type" = ["AWS API Call via CloudTrail"]
-    detail = {
-      eventSource = ["ec2.amazonaws.com"]
-      eventName   = local.sg_change_event_names
-    }
-  })
+  # CloudTrail API calls that change security groups, as EventBridge delivers them: one
+  # pattern file serves the change alerts, the reachability guard and the event forwarders.
+  sg_change_event_pattern = jsonencode(jsondecode(file("${path.module}/modules/sg-change-alerts/event-pattern.json")))
 }
 
 module "evidence_bucket" {
@@ -97,22 +80,21 @@ module "securityhub_report" {
   source = "./modules/securityhub-report"
   count  = var.enable_securityhub_report ? 1 : 0
 
-  name_prefix               = var.name_prefix
-  lambda_settings           = local.lambda_settings
-  alert_topic_arn           = local.alert_topic_arn
-  control_ids               = var.securityhub_control_ids
-  severities                = var.securityhub_severities
-  slack_token_secret_arn    = var.create_slack_token_secret ? null : var.slack_token_secret_arn
-  create_slack_token_secret = var.create_slack_token_secret
-  slack_channel_id          = var.slack_channel_id
-  owner_tag_key             = var.owner_tag_key
-  owner_slack_ids           = var.owner_slack_ids
-  report_when_empty         = var.report_when_empty
-  schedule_expression       = var.report_schedule_expression
-  schedule_timezone         = var.report_timezone
-  # Once merged with the change-alerts wiring (which declares these two root variables):
-  # slack_token_secret_kms_key_arn = var.slack_secret_kms_key_arn
-  # slack_api_url                  = var.slack_api_url
+  name_prefix                    = var.name_prefix
+  lambda_settings                = local.lambda_settings
+  alert_topic_arn                = local.alert_topic_arn
+  control_ids                    = var.securityhub_control_ids
+  severities                     = var.securityhub_severities
+  slack_token_secret_arn         = local.slack_token_secret_arn
+  create_slack_token_secret      = false
+  slack_channel_id               = var.slack_channel_id
+  owner_tag_key                  = var.owner_tag_key
+  owner_slack_ids                = var.owner_slack_ids
+  report_when_empty              = var.report_when_empty
+  schedule_expression            = var.report_schedule_expression
+  schedule_timezone              = var.report_timezone
+  slack_token_secret_kms_key_arn = var.slack_secret_kms_key_arn
+  slack_api_url                  = var.slack_api_url
 }
 
 module "unused_sg_audit" {
@@ -152,9 +134,8 @@ module "reachability_check" {
   batch_window_seconds = var.reachability_batch_window_seconds
   schedule_expression  = var.reachability_schedule_expression
 
-  # Shared with the change alerts (issue 3 defines these root variables).
-  slack_token_secret_arn = var.slack_token_secret_arn
-  slack_channel_id       = var.slack_channel_id
+  slack_token_secret_arn = local.slack.token_secret_arn
+  slack_channel_id       = local.slack.channel_id
 }
 
 locals {
@@ -171,8 +152,28 @@ module "review_pack" {
   evidence_bucket_arn    = local.evidence_bucket_arn
   evidence_prefix        = var.evidence_prefix
   alert_topic_arn        = local.alert_topic_arn
-  slack_token_secret_arn = var.slack_token_secret_arn
-  slack_channel_id       = var.slack_channel_id
+  slack_token_secret_arn = local.slack.token_secret_arn
+  slack_channel_id       = local.slack.channel_id
   schedule_expression    = var.review_schedule_expression
   schedule_timezone      = var.review_schedule_timezone
+}
+
+module "sg_change_alerts" {
+  source = "./modules/sg-change-alerts"
+  count  = var.enable_change_alerts ? 1 : 0
+
+  name_prefix              = var.name_prefix
+  lambda_settings          = local.lambda_settings
+  mode                     = var.change_alerts_mode
+  event_pattern            = local.sg_change_event_pattern
+  event_bus_name           = local.event_bus_name
+  alert_topic_arn          = local.alert_topic_arn
+  evidence_bucket_name     = local.evidence_bucket_name
+  evidence_bucket_arn      = local.evidence_bucket_arn
+  evidence_prefix          = var.evidence_prefix
+  slack_enabled            = local.slack_enabled
+  slack_token_secret_arn   = local.slack.token_secret_arn
+  slack_secret_kms_key_arn = var.slack_secret_kms_key_arn
+  slack_channel_id         = var.slack_channel_id
+  slack_api_url            = var.slack_api_url
 }

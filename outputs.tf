@@ -18,6 +18,7 @@ output "lambda_function_names" {
   value = {
     for name, function_name in {
       sg_inventory       = try(module.sg_inventory[0].function_name, null)
+      sg_change_notifier = try(module.sg_change_alerts[0].function_name, null)
       securityhub_report = try(module.securityhub_report[0].function_name, null)
       unused_sg_audit    = try(module.unused_sg_audit[0].function_name, null)
       reachability_check = try(module.reachability_check[0].function_name, null)
@@ -26,9 +27,9 @@ output "lambda_function_names" {
   }
 }
 
-output "securityhub_report_slack_token_secret_arn" {
-  description = "Secret the Security Hub report reads the Slack token from (set its value when create_slack_token_secret = true); null when the report is off."
-  value       = try(module.securityhub_report[0].slack_token_secret_arn, null)
+output "slack_token_secret_arn" {
+  description = "Secret the functions read the Slack bot token from (set its value when create_slack_token_secret = true); null without Slack."
+  value       = local.slack_token_secret_arn
 }
 
 
@@ -51,4 +52,10 @@ output "function_role_arns" {
 output "event_bus_arn" {
   description = "Event bus the change alerts and the reachability guard listen on; member accounts forward to it (modules/event-forwarder)."
   value       = local.event_bus_arn
+}
+
+
+output "change_alerts_dead_letter_queue_url" {
+  description = "Queue of change events EventBridge could not deliver (null when disabled)."
+  value       = try(module.sg_change_alerts[0].dead_letter_queue_url, null)
 }

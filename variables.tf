@@ -212,13 +212,13 @@ variable "slack_token_secret_arn" {
 }
 
 variable "create_slack_token_secret" {
-  description = "Create an empty Secrets Manager secret (encrypted with the module key) for the Slack token of the Security Hub report; set its value out of band (see README)."
+  description = "Create an empty Secrets Manager secret (encrypted with the module key) for the Slack bot token; set its value out of band (see README)."
   type        = bool
   default     = false
 }
 
 variable "slack_channel_id" {
-  description = "Slack channel id (C...) receiving the Security Hub report; the Slack app must be a member."
+  description = "Slack channel id (C...) receiving alerts and reports; the Slack app must be a member. Null leaves Slack off."
   type        = string
   default     = null
 
@@ -488,5 +488,46 @@ variable "event_bus_source_accounts" {
   validation {
     condition     = alltrue([for a in var.event_bus_source_accounts : can(regex("^[0-9]{12}$", a))])
     error_message = "event_bus_source_accounts must be 12-digit AWS account ids."
+  }
+}
+
+# --- Change alerts and Slack -------------------------------------------------------------------
+
+variable "enable_change_alerts" {
+  description = "Alert in real time on every security-group change (EventBridge rule on the CloudTrail API calls)."
+  type        = bool
+  default     = true
+}
+
+variable "change_alerts_mode" {
+  description = "\"lambda\" (default): the sg_change_notifier function adds before/after, severity, de-duplication and Slack. \"direct\": EventBridge sends the raw facts straight to the alert topic (no compute, no enrichment)."
+  type        = string
+  default     = "lambda"
+
+  validation {
+    condition     = contains(["lambda", "direct"], var.change_alerts_mode)
+    error_message = "change_alerts_mode must be \"lambda\" or \"direct\"."
+  }
+}
+
+variable "slack_secret_kms_key_arn" {
+  description = "Customer-managed KMS key encrypting the Slack token secret, when it is neither the AWS-managed key nor the module key (its functions get kms:Decrypt on it)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_secret_kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.slack_secret_kms_key_arn))
+    error_message = "slack_secret_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "slack_api_url" {
+  description = "Optional Slack Web API base URL (an egress proxy); null uses https://slack.com/api/."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_api_url == null || can(regex("^https?://", var.slack_api_url))
+    error_message = "slack_api_url must be an http(s) URL."
   }
 }

@@ -107,6 +107,10 @@ def main() -> int:
             {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
              "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "https (public site)"}]}])
 
+        if "sg_change_notifier" in functions:
+            step("Change alert for the world-open SSH rule (CloudTrail event through the notifier)")
+            show_ssh_alert(harness, functions["sg_change_notifier"], outputs["alert_topic_arn"], web)
+
         step("Inventory run 2: snapshot and diff against run 1")
         second = harness.run_lambda(functions["sg_inventory"], {})
         if second.error:
@@ -119,9 +123,15 @@ def main() -> int:
         show_csv("\n".join(",".join(r[i] for i in (0, 4, 7, 8, 9, 10, 11, 13, 14))
                            for r in csv.reader(io.StringIO(diff))))
 
-        if "sg_change_notifier" in functions:
-            step("Change alert for the world-open SSH rule (CloudTrail event through the notifier)")
-            show_ssh_alert(harness, functions["sg_change_notifier"], outputs["alert_topic_arn"], web)
+        if "unused_sg_audit" in functions:
+            step("Unused-group audit")
+            audit = harness.run_lambda(functions["unused_sg_audit"], {})
+            if audit.error:
+                raise SystemExit(audit.logs)
+            for found in audit.result["results"]:
+                print(f"  unused: {', '.join(found['unused']) or 'none'}")
+                for group_id, reasons in sorted(found["in_use"].items()):
+                    print(f"  in use: {group_id}: {'; '.join(reasons)}")
 
         if "review_pack" in functions:
             step("Review pack (PCI DSS 1.2.7) built from this run's evidence")
@@ -145,10 +155,15 @@ def show_ssh_alert(harness, function_name: str, topic_arn: str, group_id: str) -
     queue = sqs.create_queue(QueueName="demo-alerts")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"})
-    event = json.loads((ROOT / "tests" / "events" / "AuthorizeSecurityGroupIngress_ssh_world_sso.json").read_text())
+    event = json.loads((ROOT / "tests" / "events" / "AuthorizeSecurityGroupIngress_console_sso_ssh_world.json").read_text())
     detail = event["detail"]
     detail["requestParameters"]["groupId"] = group_id
-    detail["eventID"] = "demo-" + datetime.now(timezone.utc).strftime("%H%M%S%f")
+    for item in (detail.get("responseElements") or {}).get("securityGroupRuleSet", {}).get("items", []):
+        item["groupId"] = group_id
+    event["account"] = detail["recipientAccountId"] = harness.ACCOUNT
+    now = datetime.now(timezone.utc)
+    detail["eventID"] = "demo-" + now.strftime("%H%M%S%f")
+    event["time"] = detail["eventTime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     run = harness.run_lambda(function_name, event)
     if run.error:
         raise SystemExit(run.logs)

@@ -1,0 +1,319 @@
+"""Alert texts for one security-group change: SNS subject and mail body, Slack message,
+and the event record kept in the evidence bucket.
+
+Pure functions of a parsed :class:`~sgwatch.cloudtrail.SgEvent`, its resolved changes and
+its :class:`~sgwatch.severity.Assessment`. User-controlled text (names, descriptions, tags,
+user agents) has control characters removed in mail and is escaped with
+:func:`sgwatch.slack.escape` in Slack.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from . import slack
+from .cloudtrail import ADDED, CREATED, DELETED, DESCRIPTION, MODIFIED, REMOVED, RuleChange, SgEvent
+from .notify import SUBJECT_LIMIT
+from .rules import Rule
+from .severity import Assessment
+
+SLACK_BLOCK_LIMIT = 2900
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+_ACTION_TITLES = {
+    ADDED: "ADDED",
+    REMOVED: "REMOVED",
+    MODIFIED: "MODIFIED",
+    DESCRIPTION: "DESCRIPTION CHANGED",
+    CREATED: "GROUP CREATED",
+    DELETED: "GROUP DELETED",
+}
+UNKNOWN_BEFORE = "previous state unknown"
+
+
+def clean(text: Any, limit: int = 500) -> str:
+    """One line of printable text (no line breaks a reader could mistake for our own lines)."""
+    value = _CONTROL.sub(" ", "" if text is None else str(text)).strip()
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+def _ascii(text: str) -> str:
+    return clean(text).encode("ascii", "replace").decode("ascii")
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+def _ports(low: str, high: str) -> str:
+    if (low, high) in (("", ""), ("-1", "-1"), ("0", "65535"), ("1", "65535")):
+        return "all ports"
+    if not high or low == high:
+        return f"port {low}"
+    return f"ports {low}-{high}"
+
+
+def protocol_text(rule: Rule) -> str:
+    protocol = rule.protocol.lower()
+    if protocol in ("-1", "all"):
+        return "all traffic"
+    name = _PROTOCOL_NAMES.get(protocol, protocol)
+    if name in ("tcp", "udp"):
+        return f"{name} {_ports(rule.from_port, rule.to_port)}"
+    if name in ("icmp", "icmpv6"):
+        kind = "all types" if rule.from_port in ("", "-1") else f"type {rule.from_port}"
+        code = "" if rule.to_port in ("", "-1") else f" code {rule.to_port}"
+        return f"{name} {kind}{code}"
+    if not name:
+        return "protocol unknown"
+    return f"protocol {clean(name, 20)}"
+
+
+def peer_text(rule: Rule) -> str:
+    peer = clean(rule.peer, 120)
+    if rule.peer_type == "ipv4":
+        return f"{peer} (any IPv4 address)" if peer.endswith("/0") else peer
+    if rule.peer_type == "ipv6":
+        return f"{peer} (any IPv6 address)" if peer.endswith("/0") else peer
+    if rule.peer_type == "prefix-list":
+        return f"prefix list {peer}"
+    if rule.peer_type == "security-group":
+        owner, _, group = peer.rpartition("/")
+        return f"security group {group} of account {owner}" if owner else f"security group {group}"
+    return f"unknown peer {peer}".strip()
+
+
+def rule_text(rule: Rule) -> str:
+    """e.g. ``ingress tcp port 22 from 0.0.0.0/0 (any IPv4 address) "ops" [sgr-0abc]``."""
+    if not (rule.protocol or rule.peer_type):  # a description update given by rule id only
+        text = f"rule {rule.rule_id}".strip()
+        return text + (f' description "{clean(rule.description, 300)}"' if rule.description else " (no description)")
+    direction = rule.direction or "rule"
+    preposition = "to" if rule.direction == "egress" else "from"
+    text = f"{direction} {protocol_text(rule)} {preposition} {peer_text(rule)}"
+    text += f' "{clean(rule.description, 300)}"' if rule.description else " (no description)"
+    if rule.rule_id:
+        text += f" [{clean(rule.rule_id, 40)}]"
+    return text
+
+
+def change_lines(change: RuleChange, attempted: bool = False) -> list[str]:
+    """Lines describing one change; ``attempted`` for a failed call (nothing changed)."""
+    title = _ACTION_TITLES.get(change.action, change.action.upper())
+    if attempted:
+        title = f"ATTEMPTED, NOT APPLIED ({title.lower()})"
+    if change.action == CREATED:
+        return [title]
+    if change.action == DELETED:
+        if change.before is not None:
+            return [f"{title}, it had: {rule_text(change.before)}"]
+        return [title + (f" ({UNKNOWN_BEFORE}: its rules are not known)" if change.before_unknown else "")]
+    if change.action == ADDED:
+        return [f"{title}: {rule_text(change.after)}" if change.after else title]
+    if change.action == REMOVED and change.before is not None:
+        return [f"{title}: {rule_text(change.before)}"]
+    before = rule_text(change.before) if change.before is not None else UNKNOWN_BEFORE
+    after = rule_text(change.after) if change.after is not None else ("(removed)" if change.action == REMOVED else "unknown")
+    head = f"{title}" + (f" {clean(change.rule_id, 40)}" if change.rule_id else "")
+    return [head, f"   before: {before}", f"   after:  {after}"]
+
+
+# --- facts -----------------------------------------------------------------------------------
+
+
+def console_url(region: str, group_id: str) -> str:
+    """The EC2 console page of the group (partition-aware)."""
+    if not region or not group_id:
+        return ""
+    domain = "console.aws.amazon.com"
+    if region.startswith("cn-"):
+        domain = "console.amazonaws.cn"
+    elif region.startswith("us-gov-"):
+        domain = "console.amazonaws-us-gov.com"
+    region_q = quote(region, safe="")
+    return f"https://{region_q}.{domain}/ec2/home?region={region_q}#SecurityGroup:groupId={quote(group_id, safe='')}"
+
+
+def group_label(ev: SgEvent) -> str:
+    ids = ", ".join(ev.group_ids) if ev.group_ids else ""
+    if ids and ev.group_name:
+        return f"{ids} ({clean(ev.group_name, 255)})"
+    return ids or (f"name {clean(ev.group_name, 255)} (id unknown)" if ev.group_name else "unknown group")
+
+
+def outcome_text(ev: SgEvent) -> str:
+    if ev.failed:
+        message = f": {clean(ev.error_message, 500)}" if ev.error_message else ""
+        return f"ATTEMPTED - the call failed with {clean(ev.error_code, 100)}{message}; nothing was changed"
+    return "succeeded"
+
+
+def facts(ev: SgEvent, assessment: Assessment) -> list[tuple[str, str]]:
+    """(label, value) pairs shared by mail and Slack."""
+    rows = [
+        ("Severity", assessment.level),
+        ("Event", clean(ev.event_name, 100) or "unknown"),
+        ("Outcome", outcome_text(ev)),
+        ("Security group", group_label(ev)),
+    ]
+    if ev.vpc_id:
+        rows.append(("VPC", clean(ev.vpc_id, 40)))
+    if ev.group_description:
+        rows.append(("Group description", clean(ev.group_description, 255)))
+    if ev.tags:
+        rows.append(("Tags", ", ".join(f"{clean(k, 128)}={clean(v, 256)}" for k, v in sorted(ev.tags.items()))))
+    rows += [
+        ("Account", clean(ev.account_id, 20) or "unknown"),
+        ("Region", clean(ev.region, 30) or "unknown"),
+        ("Time", clean(ev.event_time, 40) or "unknown"),
+        ("Actor", clean(ev.actor.display, 500)),
+    ]
+    if ev.actor.arn:
+        rows.append(("Actor ARN", clean(ev.actor.arn, 300)))
+    rows += [
+        ("Source IP", clean(ev.source_ip, 100) or "unknown"),
+        ("User agent", clean(ev.user_agent, 400) or "unknown"),
+    ]
+    for group_id in ev.group_ids[:5]:
+        url = console_url(clean(ev.region, 30), group_id)
+        if url:
+            rows.append(("Console", url))
+    rows.append(("Event ID", clean(ev.event_id, 128)))
+    return rows
+
+
+# --- SNS -------------------------------------------------------------------------------------
+
+
+def subject(ev: SgEvent, level: str) -> str:
+    """At most 100 ASCII characters naming the level, event, group and account."""
+    event_name = _ascii(ev.event_name)[:50] or "Security group event"
+    head = f"[{level}] {event_name}{' FAILED' if ev.failed else ''} "
+    tail = f" in {_ascii(ev.account_id)[:20] or 'unknown account'}"
+    if ev.group_ids:
+        group = _ascii(ev.group_ids[0])[:40] + (f" +{len(ev.group_ids) - 1}" if len(ev.group_ids) > 1 else "")
+    elif ev.group_name:
+        group = "name " + _ascii(ev.group_name)
+    else:
+        group = "unknown group"
+    room = SUBJECT_LIMIT - len(head) - len(tail)
+    if ev.group_ids and ev.group_name:
+        name = _ascii(ev.group_name)
+        if room - len(group) >= 8:
+            name_room = room - len(group) - 3
+            name = name if len(name) <= name_room else name[: name_room - 3] + "..."
+            group = f"{group} ({name})"
+    if len(group) > room:
+        group = group[: max(room - 3, 0)] + "..."
+    return (head + group + tail)[:SUBJECT_LIMIT]
+
+
+def body(ev: SgEvent, changes: Sequence[RuleChange], assessment: Assessment) -> str:
+    """A plain-text mail a person reads top to bottom."""
+    lines = [
+        f"{assessment.level}: {clean(ev.event_name, 100) or 'security group event'} on {group_label(ev)}"
+        + (" (ATTEMPTED, failed)" if ev.failed else ""),
+        "",
+    ]
+    rows = facts(ev, assessment)
+    width = max(len(label) for label, _ in rows) + 1
+    lines += [f"{(label + ':').ljust(width)} {value}" for label, value in rows]
+    lines += ["", "Why this severity:"]
+    lines += [f" - {clean(reason, 600)}" for reason in assessment.reasons] or [" - no rule change"]
+    lines += ["", f"Changes ({len(changes)}):" if changes else "Changes: none recorded in the event"]
+    for number, change in enumerate(changes, start=1):
+        first, *rest = change_lines(change, ev.failed)
+        lines.append(f" {number}. {first}")
+        lines += [f"   {line}" for line in rest]
+    if ev.notes:
+        lines += ["", "Notes:"] + [f" - {clean(note, 600)}" for note in ev.notes]
+    if ev.problems:
+        lines += ["", "This event did not have the expected shape; the raw record is in the evidence bucket:"]
+        lines += [f" - {clean(problem, 600)}" for problem in ev.problems]
+    lines += ["", "-- SG Watch real-time security-group change alert"]
+    return "\n".join(lines) + "\n"
+
+
+def attributes(ev: SgEvent, level: str) -> dict[str, str]:
+    """SNS message attributes subscribers filter on."""
+    return {"severity": level, "event_name": _ascii(ev.event_name)[:100] or "unknown"}
+
+
+# --- Slack -----------------------------------------------------------------------------------
+
+
+def slack_message(ev: SgEvent, changes: Sequence[RuleChange], assessment: Assessment) -> dict[str, Any]:
+    """``chat.postMessage`` arguments (without the channel): every user text escaped."""
+    title = (
+        f"*{assessment.level}*: {slack.escape(clean(ev.event_name, 100) or 'security group event')} on "
+        f"{slack.escape(group_label(ev))}" + (" (ATTEMPTED, failed)" if ev.failed else "")
+    )
+    fact_lines = []
+    for label, value in facts(ev, assessment)[1:]:
+        if label == "Console":
+            fact_lines.append(f"*{label}:* <{value}|open the security group>")
+        else:
+            fact_lines.append(f"*{label}:* {slack.escape(value)}")
+    change_text = []
+    for number, change in enumerate(changes, start=1):
+        first, *rest = change_lines(change, ev.failed)
+        change_text.append(f"{number}. {slack.escape(first)}")
+        change_text += [f"      {slack.escape(line.strip())}" for line in rest]
+    reasons = [f"• {slack.escape(reason)}" for reason in assessment.reasons]
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": _fit(title)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _fit("\n".join(fact_lines))}},
+    ]
+    if change_text:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _fit("*Changes*\n" + "\n".join(change_text))}})
+    if reasons:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _fit("\n".join(reasons))}]})
+    return {"text": title, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+
+
+def _fit(text: str) -> str:
+    if len(text) <= SLACK_BLOCK_LIMIT:
+        return text
+    cut = text[: SLACK_BLOCK_LIMIT - 20]
+    cut = cut[: cut.rfind("\n")] if "\n" in cut else cut
+    return cut + "\n… (truncated)"
+
+
+# --- the event record ------------------------------------------------------------------------
+
+
+def event_record(
+    ev: SgEvent,
+    changes: Sequence[RuleChange],
+    assessment: Assessment,
+    subject_text: str,
+    published_at: str,
+    message_id: str = "",
+    before_source: str = "",
+) -> dict[str, Any]:
+    """The change-log record written (once) under ``.../events/YYYY/MM/DD/<eventID>.json``."""
+    return {
+        "schema": 1,
+        "event_id": ev.event_id,
+        "event_name": ev.event_name,
+        "event_time": ev.event_time,
+        "account_id": ev.account_id,
+        "region": ev.region,
+        "group_ids": list(ev.group_ids),
+        "group_name": ev.group_name,
+        "actor": ev.actor.as_dict(),
+        "source_ip": ev.source_ip,
+        "user_agent": ev.user_agent,
+        "error_code": ev.error_code,
+        "error_message": ev.error_message,
+        "severity": assessment.level,
+        "severity_reasons": list(assessment.reasons),
+        "subject": subject_text,
+        "changes": [c.as_dict() for c in changes],
+        "before_source": before_source,
+        "published_at": published_at,
+        "message_id": message_id,
+        "detail": ev.detail,
+    }

@@ -1,0 +1,220 @@
+locals {
+  use_lambda    = var.mode == "lambda"
+  use_evidence  = var.evidence_bucket_name != null
+  use_slack     = var.slack_enabled != null ? var.slack_enabled : (var.slack_token_secret_arn != null && var.slack_channel_id != null)
+  event_pattern = coalesce(var.event_pattern, file("${path.module}/event-pattern.json"))
+  rule_name     = "${var.name_prefix}-sg-changes"
+  tags          = merge(var.lambda_settings.tags, { "sgwatch:capability" = "sg-change-alerts" })
+  dlq_arn       = local.use_lambda ? module.function[0].dlq_arn : aws_sqs_queue.direct_dlq[0].arn
+  dlq_url       = local.use_lambda ? module.function[0].dlq_url : aws_sqs_queue.direct_dlq[0].url
+}
+
+# --- the function (default mode) ---------------------------------------------------------------
+
+data "aws_iam_policy_document" "function" {
+  statement {
+    sid       = "PublishAlerts"
+    actions   = ["sns:Publish"]
+    resources = [var.alert_topic_arn]
+  }
+
+  statement {
+    sid = "DescribeGroupRules"
+    # Describe calls have no resource-level permissions.
+    actions   = ["ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.use_evidence ? [1] : []
+    content {
+      sid       = "FindEventRecordsAndState"
+      actions   = ["s3:ListBucket"]
+      resources = [var.evidence_bucket_arn]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${var.evidence_prefix}*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.use_evidence ? [1] : []
+    content {
+      sid       = "ReadAndWriteEvidence"
+      actions   = ["s3:GetObject", "s3:PutObject"]
+      resources = ["${var.evidence_bucket_arn}/${var.evidence_prefix}*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.use_slack ? [1] : []
+    content {
+      sid       = "ReadSlackToken"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [var.slack_token_secret_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.use_slack && var.slack_secret_kms_key_arn != null ? [1] : []
+    content {
+      sid       = "DecryptSlackToken"
+      actions   = ["kms:Decrypt"]
+      resources = [var.slack_secret_kms_key_arn]
+    }
+  }
+}
+
+module "function" {
+  source = "../lambda-function"
+  count  = local.use_lambda ? 1 : 0
+
+  name_prefix  = var.name_prefix
+  function_key = "sg_change_notifier"
+  description  = "SG Watch: real-time alert (before/after, severity, Slack) for each security-group change."
+  settings     = var.lambda_settings
+  policy_json  = data.aws_iam_policy_document.function.json
+  timeout      = 60
+  memory_size  = 256
+
+  environment = merge(
+    { ALERT_TOPIC_ARN = var.alert_topic_arn },
+    local.use_evidence ? { EVIDENCE_BUCKET = var.evidence_bucket_name, EVIDENCE_PREFIX = var.evidence_prefix } : {},
+    local.use_slack ? { SLACK_TOKEN_SECRET_ARN = var.slack_token_secret_arn, SLACK_CHANNEL_ID = var.slack_channel_id } : {},
+    local.use_slack && var.slack_api_url != null ? { SLACK_API_URL = var.slack_api_url } : {},
+  )
+}
+
+resource "aws_lambda_permission" "events" {
+  count = local.use_lambda ? 1 : 0
+
+  statement_id  = "${var.name_prefix}-sg-changes-events"
+  action        = "lambda:InvokeFunction"
+  function_name = module.function[0].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.changes.arn
+}
+
+# --- the dead-letter queue of the direct mode --------------------------------------------------
+
+resource "aws_sqs_queue" "direct_dlq" {
+  count = local.use_lambda ? 0 : 1
+
+  name                              = "${local.rule_name}-dlq"
+  kms_master_key_id                 = var.lambda_settings.kms_key_arn
+  kms_data_key_reuse_period_seconds = 3600
+  message_retention_seconds         = 1209600
+  tags                              = local.tags
+}
+
+# EventBridge delivers undeliverable events to the target's DLQ; it needs the queue's consent.
+data "aws_iam_policy_document" "dlq" {
+  statement {
+    sid       = "${var.name_prefix}-sg-changes-dead-letters"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.dlq_arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.changes.arn]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  queue_url = local.dlq_url
+  policy    = data.aws_iam_policy_document.dlq.json
+}
+
+# --- the rule ----------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_event_rule" "changes" {
+  name           = local.rule_name
+  description    = "SG Watch: security-group API calls recorded by CloudTrail (needs a trail recording management events)."
+  event_bus_name = var.event_bus_name
+  event_pattern  = local.event_pattern
+  tags           = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "function" {
+  count = local.use_lambda ? 1 : 0
+
+  rule           = aws_cloudwatch_event_rule.changes.name
+  event_bus_name = var.event_bus_name
+  target_id      = "sg-change-notifier"
+  arn            = module.function[0].function_arn
+
+  retry_policy {
+    maximum_retry_attempts       = var.maximum_retry_attempts
+    maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
+  }
+
+  dead_letter_config {
+    arn = local.dlq_arn
+  }
+
+  depends_on = [aws_lambda_permission.events]
+}
+
+resource "aws_cloudwatch_event_target" "topic" {
+  count = local.use_lambda ? 0 : 1
+
+  rule           = aws_cloudwatch_event_rule.changes.name
+  event_bus_name = var.event_bus_name
+  target_id      = "alert-topic"
+  arn            = var.alert_topic_arn
+
+  input_transformer {
+    input_paths = {
+      event       = "$.detail.eventName"
+      time        = "$.detail.eventTime"
+      account     = "$.account"
+      region      = "$.region"
+      actor       = "$.detail.userIdentity.arn"
+      source_ip   = "$.detail.sourceIPAddress"
+      user_agent  = "$.detail.userAgent"
+      error_code  = "$.detail.errorCode"
+      error       = "$.detail.errorMessage"
+      event_id    = "$.detail.eventID"
+      request     = "$.detail.requestParameters"
+      response    = "$.detail.responseElements"
+      group_id    = "$.detail.requestParameters.groupId"
+      created_id  = "$.detail.responseElements.groupId"
+      modified_id = "$.detail.requestParameters.ModifySecurityGroupRulesRequest.GroupId"
+    }
+    # A JSON document: every value is inserted as JSON, so no user text can break out of it.
+    input_template = <<-EOT
+      {
+        "alert": "SG Watch security-group change (direct mode: raw facts, no severity or before-state)",
+        "event": <event>,
+        "security_group": [<group_id>, <created_id>, <modified_id>],
+        "account": <account>,
+        "region": <region>,
+        "time": <time>,
+        "actor": <actor>,
+        "source_ip": <source_ip>,
+        "user_agent": <user_agent>,
+        "error_code": <error_code>,
+        "error_message": <error>,
+        "event_id": <event_id>,
+        "request": <request>,
+        "response": <response>
+      }
+    EOT
+  }
+
+  retry_policy {
+    maximum_retry_attempts       = var.maximum_retry_attempts
+    maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
+  }
+
+  dead_letter_config {
+    arn = local.dlq_arn
+  }
+}

@@ -1,0 +1,149 @@
+"""Alert texts: SNS subject and mail body, Slack message, event record."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from sgwatch import alerts, cloudtrail, severity
+from sgwatch.cloudtrail import DELETED, RuleChange, SgEvent
+from sgwatch.rules import Rule
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+FIXTURES = sorted(EVENTS.glob("*.json"))
+
+
+def render(name: str, previous: list[Rule] | None = None) -> tuple[cloudtrail.SgEvent, str, str]:
+    ev = cloudtrail.parse(json.loads((EVENTS / name).read_text()))
+    changes = cloudtrail.resolve(ev, previous)
+    result = severity.assess(ev)
+    return ev, alerts.subject(ev, result.level), alerts.body(ev, changes, result)
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_subject_is_short_ascii_one_line_naming_event_group_and_account(path: Path) -> None:
+    ev, subject, _ = render(path.name)
+    assert len(subject) <= 100 and subject.isascii() and "\n" not in subject
+    assert ev.event_name in subject and "111122223333" in subject
+    assert (ev.group_ids[0] if ev.group_ids else ev.group_name) in subject
+
+
+def test_subject_keeps_group_and_account_when_the_name_is_long() -> None:
+    ev = SgEvent(event_name="UpdateSecurityGroupRuleDescriptionsIngress", account_id="111122223333",
+                 group_ids=["sg-0123456789abcdef0"], group_name="ünïcode\nname-" + "x" * 200, error_code="Client.X")
+    subject = alerts.subject(ev, "MEDIUM")
+    assert len(subject) <= 100 and subject.isascii() and "\n" not in subject
+    assert "sg-0123456789abcdef0" in subject and subject.endswith("in 111122223333") and "FAILED" in subject
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_body_lists_the_facts_a_reader_needs(path: Path) -> None:
+    ev, _, body = render(path.name)
+    for fact in (ev.event_name, ev.account_id, ev.region, ev.event_time, ev.actor.principal, ev.source_ip, ev.event_id):
+        assert fact in body
+    assert ev.user_agent[:60] in body
+    if ev.group_ids:
+        assert f"#SecurityGroup:groupId={ev.group_ids[0]}" in body
+
+
+def test_body_of_world_ssh_shows_rule_description_and_session() -> None:
+    _, _, body = render("AuthorizeSecurityGroupIngress_console_sso_ssh_world.json")
+    assert "ADDED: ingress tcp port 22 from 0.0.0.0/0 (any IPv4 address) \"temporary debug access\" [sgr-0123456789abcdef0]" in body
+    assert "session alice@example.com" in body
+    assert body.startswith("HIGH:")
+
+
+def test_body_shows_group_references_prefix_lists_and_ipv6() -> None:
+    _, _, body = render("AuthorizeSecurityGroupIngress_cloudformation_sgref_prefixlist.json")
+    assert "from security group sg-05566778899aabbcc" in body and "from prefix list pl-63a5400b" in body
+    _, _, body = render("AuthorizeSecurityGroupIngress_cli_iamuser_ipv6_range_covers_rdp.json")
+    assert "tcp ports 3000-4000 from ::/0 (any IPv6 address)" in body
+
+
+def test_body_of_a_failed_call_says_attempted_with_the_error() -> None:
+    _, subject, body = render("AuthorizeSecurityGroupIngress_failed_unauthorized_ssh_world.json")
+    assert "FAILED" in subject
+    assert "ATTEMPTED - the call failed with Client.UnauthorizedOperation" in body
+    assert "ATTEMPTED, NOT APPLIED" in body
+
+
+def test_body_shows_before_and_after_of_a_modify() -> None:
+    previous = [Rule("111122223333", "us-east-1", "", "sg-0f9e8d7c6b5a49382", "", "", "ingress",
+                     "sgr-02222bbbb2222bbbb", "tcp", "443", "443", "ipv4", "192.168.0.0/16", "vpn")]
+    _, _, body = render("ModifySecurityGroupRules_console_cidr_change.json", previous)
+    assert 'before: ingress tcp port 443 from 192.168.0.0/16 "vpn" [sgr-02222bbbb2222bbbb]' in body
+    assert 'after:  ingress tcp port 443 from 192.168.64.0/18 "vpn (new range)" [sgr-02222bbbb2222bbbb]' in body
+
+
+def test_body_says_previous_state_unknown_only_without_any_state() -> None:
+    _, _, body = render("ModifySecurityGroupRules_console_cidr_change.json", None)
+    assert "before: previous state unknown" in body
+
+
+def test_body_lines_cannot_be_forged_by_user_text() -> None:
+    ev = SgEvent(event_name="CreateSecurityGroup", group_ids=["sg-1"], group_name="x\nSeverity: LOW", known=True)
+    body = alerts.body(ev, [], severity.assess(ev))
+    assert [line for line in body.splitlines() if line.startswith("Severity")] == ["Severity:       INFO"]
+
+
+def test_deleted_group_lists_what_it_had() -> None:
+    had = Rule("1", "r", "", "sg-1", "", "", "ingress", "sgr-1", "tcp", "22", "22", "ipv4", "10.0.0.0/8", "")
+    lines = alerts.change_lines(RuleChange(DELETED, before=had))
+    assert lines == ["GROUP DELETED, it had: ingress tcp port 22 from 10.0.0.0/8 (no description) [sgr-1]"]
+
+
+@pytest.mark.parametrize(
+    ("region", "domain"),
+    [("us-east-1", "us-east-1.console.aws.amazon.com"), ("cn-north-1", "cn-north-1.console.amazonaws.cn"),
+     ("us-gov-west-1", "us-gov-west-1.console.amazonaws-us-gov.com")],
+)
+def test_console_link_per_partition(region: str, domain: str) -> None:
+    assert alerts.console_url(region, "sg-1") == f"https://{domain}/ec2/home?region={region}#SecurityGroup:groupId=sg-1"
+
+
+def test_attributes_carry_severity_and_event_name() -> None:
+    ev, _, _ = render("AuthorizeSecurityGroupIngress_console_sso_ssh_world.json")
+    assert alerts.attributes(ev, "HIGH") == {"severity": "HIGH", "event_name": "AuthorizeSecurityGroupIngress"}
+
+
+def test_slack_message_escapes_user_text() -> None:
+    # given a group name and description crafted to ping everyone and break formatting
+    nasty = Rule("1", "r", "", "sg-1", "", "", "ingress", "sgr-1", "tcp", "22", "22", "ipv4", "0.0.0.0/0",
+                 "<!channel> @here *bold* <@U123ABC>")
+    ev = SgEvent(event_name="AuthorizeSecurityGroupIngress", group_ids=["sg-1"], group_name="@channel <http://evil|x>",
+                 known=True, account_id="1", region="us-east-1", changes=[cloudtrail.RuleChange("added", after=nasty)])
+    message = alerts.slack_message(ev, ev.changes, severity.assess(ev))
+    text = json.dumps(message)
+    assert "<!channel>" not in text and "<@U123ABC>" not in text and "<http://evil" not in text
+    assert not re.search(r"(?<!\\u2060)@here\b", json.dumps(message, ensure_ascii=False).replace("@\u2060", ""))
+    assert "@\u2060channel" in json.dumps(message, ensure_ascii=False)
+    # and the console link is a real Slack link
+    assert "<https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#SecurityGroup:groupId=sg-1|" in text
+
+
+def test_slack_blocks_stay_within_limits_for_huge_events() -> None:
+    changes = [cloudtrail.RuleChange("added", after=Rule("1", "r", "", "sg-1", "", "", "ingress", f"sgr-{i}", "tcp",
+                                                          str(i), str(i), "ipv4", "10.0.0.0/8", "d" * 200))
+               for i in range(300)]
+    ev = SgEvent(event_name="AuthorizeSecurityGroupIngress", group_ids=["sg-1"], known=True, changes=changes)
+    message = alerts.slack_message(ev, changes, severity.assess(ev))
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in message["blocks"])
+
+
+def test_event_record_keeps_the_contract_keys() -> None:
+    ev = cloudtrail.parse(json.loads((EVENTS / "ModifySecurityGroupRules_console_cidr_change.json").read_text()))
+    changes = cloudtrail.resolve(ev, None)
+    record = alerts.event_record(ev, changes, severity.assess(ev), "subj", "2025-03-04T11:10:05+00:00")
+    for key in ("schema", "event_id", "event_name", "event_time", "account_id", "region", "group_ids", "group_name",
+                "actor", "source_ip", "user_agent", "error_code", "error_message", "severity", "subject", "changes",
+                "published_at", "detail"):
+        assert key in record
+    assert set(record["actor"]) == {"type", "arn", "principal", "session_name", "display"}
+    assert record["changes"] == [{"action": "modified", "before": None, "after": {
+        "group_id": "sg-0f9e8d7c6b5a49382", "direction": "", "rule_id": "sgr-02222bbbb2222bbbb", "protocol": "tcp",
+        "from_port": "443", "to_port": "443", "peer_type": "ipv4", "peer": "192.168.64.0/18",
+        "description": "vpn (new range)"}}]
+    json.dumps(record)

@@ -1,0 +1,120 @@
+"""The severity table (documented in sgwatch/severity.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sgwatch import cloudtrail, severity
+from sgwatch.cloudtrail import ADDED, MODIFIED, RuleChange, SgEvent
+from sgwatch.rules import Rule
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+REAL = Path(__file__).resolve().parents[3] / "shared" / "real-payloads" / "cloudtrail"
+
+
+def rule(direction: str, protocol: str, low: str, high: str, peer_type: str, peer: str) -> Rule:
+    return Rule("111122223333", "us-east-1", "", "sg-1", "", "", direction, "", protocol, low, high, peer_type, peer, "")
+
+
+@pytest.mark.parametrize(
+    ("added", "level"),
+    [
+        (rule("ingress", "tcp", "22", "22", "ipv4", "0.0.0.0/0"), "HIGH"),
+        (rule("ingress", "tcp", "3389", "3389", "ipv6", "::/0"), "HIGH"),
+        (rule("ingress", "-1", "", "", "ipv4", "0.0.0.0/0"), "HIGH"),
+        (rule("ingress", "6", "0", "65535", "ipv4", "0.0.0.0/0"), "HIGH"),
+        (rule("ingress", "tcp", "20", "25", "ipv4", "0.0.0.0/0"), "HIGH"),
+        (rule("ingress", "udp", "3000", "4000", "ipv6", "::/0"), "HIGH"),
+        (rule("ingress", "tcp", "22", "22", "ipv4", "208.236.235.254/0"), "HIGH"),
+        (rule("ingress", "tcp", "22", "22", "ipv4", "128.0.0.0/1"), "HIGH"),
+        (rule("ingress", "tcp", "22", "22", "ipv6", "2000::/3"), "HIGH"),
+        (rule("ingress", "tcp", "443", "443", "ipv4", "0.0.0.0/0"), "MEDIUM"),
+        (rule("ingress", "icmp", "-1", "-1", "ipv4", "0.0.0.0/0"), "MEDIUM"),
+        (rule("ingress", "tcp", "22", "22", "ipv4", "203.0.113.0/24"), "MEDIUM"),
+        (rule("ingress", "tcp", "22", "22", "ipv4", "not-a-cidr"), "MEDIUM"),
+        (rule("", "tcp", "22", "22", "ipv4", "0.0.0.0/0"), "HIGH"),
+        (rule("ingress", "tcp", "443", "443", "ipv4", "203.0.113.0/24"), "LOW"),
+        (rule("ingress", "tcp", "22", "22", "ipv4", "10.0.0.0/8"), "LOW"),
+        (rule("ingress", "-1", "-1", "-1", "ipv4", "100.64.0.0/10"), "LOW"),
+        (rule("ingress", "tcp", "3389", "3389", "ipv6", "fd00::/8"), "LOW"),
+        (rule("ingress", "-1", "", "", "security-group", "sg-0123"), "LOW"),
+        (rule("ingress", "tcp", "22", "22", "prefix-list", "pl-63a5400b"), "LOW"),
+        (rule("egress", "-1", "-1", "-1", "ipv4", "0.0.0.0/0"), "LOW"),
+    ],
+)
+def test_table(added: Rule, level: str) -> None:
+    # given a successful event adding one rule / when assessed / then the table's level
+    ev = SgEvent(event_name="AuthorizeSecurityGroupIngress", known=True, changes=[RuleChange(ADDED, after=added)])
+    assert severity.assess(ev).level == level
+
+
+def test_private_looking_half_of_the_internet_is_not_private() -> None:
+    # 0.0.0.0/1 starts and ends in reserved space but holds half of the public internet
+    assert severity.classify_peer(rule("ingress", "tcp", "22", "22", "ipv4", "0.0.0.0/1")) == "world"
+
+
+def test_the_highest_change_wins_and_every_reason_is_kept() -> None:
+    ev = SgEvent(known=True, changes=[
+        RuleChange(ADDED, after=rule("ingress", "tcp", "443", "443", "ipv4", "10.0.0.0/8")),
+        RuleChange(MODIFIED, after=rule("ingress", "tcp", "22", "22", "ipv4", "0.0.0.0/0")),
+    ])
+    result = severity.assess(ev)
+    assert result.level == "HIGH" and len(result.reasons) == 2
+
+
+def test_failed_call_is_low_and_says_nothing_changed() -> None:
+    ev = SgEvent(known=True, error_code="Client.InvalidPermission.Duplicate",
+                 changes=[RuleChange(ADDED, after=rule("ingress", "tcp", "22", "22", "ipv4", "0.0.0.0/0"))])
+    result = severity.assess(ev)
+    assert result.level == "LOW" and "nothing changed" in result.reasons[0]
+
+
+def test_denied_attempt_at_a_high_change_is_medium() -> None:
+    ev = cloudtrail.parse(json.loads((EVENTS / "AuthorizeSecurityGroupIngress_failed_unauthorized_ssh_world.json").read_text()))
+    result = severity.assess(ev)
+    assert result.level == "MEDIUM" and "denied attempt" in result.reasons[0]
+
+
+def test_unknown_event_is_medium() -> None:
+    assert severity.assess(cloudtrail.parse({"detail": {"eventName": "X"}})).level == "MEDIUM"
+
+
+@pytest.mark.parametrize(
+    ("name", "level"),
+    [
+        ("AuthorizeSecurityGroupIngress_console_sso_ssh_world.json", "HIGH"),
+        ("AuthorizeSecurityGroupIngress_cli_iamuser_ipv6_range_covers_rdp.json", "HIGH"),
+        ("AuthorizeSecurityGroupIngress_raw_legacy_toplevel_cidr_rdp.json", "HIGH"),
+        ("ModifySecurityGroupRules_cli_opens_ssh_world.json", "HIGH"),
+        ("AuthorizeSecurityGroupIngress_cloudformation_sgref_prefixlist.json", "LOW"),
+        ("AuthorizeSecurityGroupIngress_terraform_private_ranges_several_permissions.json", "LOW"),
+        ("AuthorizeSecurityGroupEgress_terraform_all_traffic_ipv4_ipv6.json", "LOW"),
+        ("RevokeSecurityGroupIngress_by_rule_id_with_revoked_set.json", "LOW"),
+        ("CreateSecurityGroup_cloudformation_tags.json", "LOW"),
+        ("DeleteSecurityGroup_failed_dependency_violation.json", "LOW"),
+    ],
+)
+def test_fixture_levels(name: str, level: str) -> None:
+    ev = cloudtrail.parse(json.loads((EVENTS / name).read_text()))
+    assert severity.assess(ev).level == level
+
+
+@pytest.mark.parametrize(
+    ("name", "level"),
+    [
+        ("raw_AuthorizeSecurityGroupIngress_go_sdk_script_ssh_world_ev105_panther.json", "HIGH"),
+        ("raw_AuthorizeSecurityGroupIngress_legacy_toplevel_cidr_stratus.json", "HIGH"),
+        ("raw_AuthorizeSecurityGroupIngress_stratus_legacy_toplevel_22_world_invictus.json", "HIGH"),
+        ("raw_AuthorizeSecurityGroupIngress_terraform_443_world_with_description_invictus.json", "MEDIUM"),
+        ("eb_AuthorizeSecurityGroupIngress_cfn_sgref_kuali_1.json", "LOW"),
+        ("raw_RevokeSecurityGroupEgress_FAILED_InvalidPermissionNotFound_ipv6_invictus.json", "LOW"),
+    ],
+)
+def test_recorded_payload_levels(name: str, level: str) -> None:
+    path = REAL / name
+    if not path.exists():
+        pytest.skip("recorded payloads not available")
+    assert severity.assess(cloudtrail.parse(json.loads(path.read_text()))).level == level

@@ -1,0 +1,411 @@
+"""The sg_change_notifier handler against in-process moto (S3, SNS -> SQS, EC2, Secrets Manager).
+
+Slack is the loopback fake Slack Web API of tests/unit/fake_slack.py (moto has no Slack).
+Every alert is read back from an SQS queue subscribed to the topic, as a mail subscriber would get it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from sg_change_notifier import handler
+from sgwatch import notify
+from sgwatch.evidence import EvidenceStore
+from sgwatch.rules import flatten_rules
+from sgwatch.snapshots import record_snapshot
+from tests.unit.fake_slack import FakeSlack
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+REAL = Path(__file__).resolve().parents[3] / "shared" / "real-payloads" / "cloudtrail"
+FIXTURES = sorted(EVENTS.glob("*.json"))
+BUCKET = "evidence-bucket"
+PREFIX = "security-groups/"
+
+
+class Env:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.s3 = boto3.client("s3", region_name="us-east-1")
+        self.sns = boto3.client("sns", region_name="us-east-1")
+        self.sqs = boto3.client("sqs", region_name="us-east-1")
+        self.ec2 = boto3.client("ec2", region_name="us-east-1")
+        self.s3.create_bucket(Bucket=BUCKET)
+        self.topic = self.sns.create_topic(Name="alerts")["TopicArn"]
+        self.queue = self.sqs.create_queue(QueueName="alerts")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.sns.subscribe(TopicArn=self.topic, Protocol="sqs", Endpoint=queue_arn)
+        self.monkeypatch = monkeypatch
+        monkeypatch.setenv("ALERT_TOPIC_ARN", self.topic)
+        monkeypatch.setenv("EVIDENCE_BUCKET", BUCKET)
+        monkeypatch.setenv("EVIDENCE_PREFIX", PREFIX)
+        for name in ("SLACK_TOKEN_SECRET_ARN", "SLACK_CHANNEL_ID", "SLACK_API_URL"):
+            monkeypatch.delenv(name, raising=False)
+
+    def messages(self) -> list[dict[str, Any]]:
+        out = []
+        while True:
+            got = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not got:
+                return out
+            for m in got:
+                out.append(json.loads(m["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=m["ReceiptHandle"])
+
+    def keys(self, part: str = "") -> list[str]:
+        return [k for k in EvidenceStore(BUCKET, self.s3).keys(PREFIX) if part in k]
+
+    def record(self, key: str) -> dict[str, Any]:
+        return json.loads(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    with mock_aws():
+        yield Env(monkeypatch)
+
+
+def load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def run(event: dict[str, Any]) -> dict[str, Any]:
+    return handler.lambda_handler(copy.deepcopy(event), None)
+
+
+# --- one alert per event, exactly once -------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_each_fixture_publishes_one_alert_with_attributes_and_records_the_event(env: Env, path: Path) -> None:
+    # given a fresh deployment / when the event arrives
+    event = load(path)
+    result = run(event)
+    # then exactly one message with the returned subject and the filterable attributes
+    (message,) = env.messages()
+    record = event.get("detail") or event
+    assert result["published"] is True and result["event_id"] == record["eventID"]
+    assert message["Subject"] == result["subject"]
+    assert message["MessageAttributes"]["severity"]["Value"] == result["severity"]
+    assert message["MessageAttributes"]["event_name"]["Value"] == record["eventName"]
+    assert record["eventName"] in message["Message"]
+    # and the event record is the marker, under the event's account/region/day
+    day = record["eventTime"][:10].replace("-", "/")
+    key = f"{PREFIX}111122223333/{record['awsRegion']}/events/{day}/{record['eventID']}.json"
+    stored = env.record(key)
+    assert stored["schema"] == 1 and stored["severity"] == result["severity"] and stored["detail"] == record
+
+
+@pytest.mark.parametrize("path", FIXTURES[:3], ids=lambda p: p.stem)
+def test_redelivery_publishes_nothing(env: Env, path: Path) -> None:
+    event = load(path)
+    first = run(event)
+    env.messages()
+    # when EventBridge delivers the same event again (a new envelope id, same CloudTrail eventID)
+    again = copy.deepcopy(event)
+    again["id"] = "another-delivery"
+    second = run(again)
+    assert second == {**first, "published": False}
+    assert env.messages() == []
+
+
+def test_without_bucket_every_delivery_publishes(env: Env) -> None:
+    env.monkeypatch.delenv("EVIDENCE_BUCKET")
+    event = load(FIXTURES[0])
+    run(event)
+    run(event)
+    assert len(env.messages()) == 2
+    assert env.keys() == []
+
+
+def test_missing_topic_configuration_is_an_error(env: Env) -> None:
+    env.monkeypatch.delenv("ALERT_TOPIC_ARN")
+    with pytest.raises(ValueError, match="ALERT_TOPIC_ARN"):
+        run(load(FIXTURES[0]))
+
+
+def test_sns_failure_raises_leaves_no_marker_and_the_retry_publishes(env: Env) -> None:
+    # given the topic cannot be reached
+    event = load(EVENTS / "AuthorizeSecurityGroupIngress_console_sso_ssh_world.json")
+    env.monkeypatch.setenv("ALERT_TOPIC_ARN", env.topic + "-missing")
+    # when the event arrives, the function fails (EventBridge retries, then the DLQ)
+    with pytest.raises(Exception):
+        run(event)
+    assert env.keys("/events/") == []
+    # and when the retry finds the topic, the alert goes out once
+    env.monkeypatch.setenv("ALERT_TOPIC_ARN", env.topic)
+    assert run(event)["published"] is True
+    assert len(env.messages()) == 1
+
+
+# --- recorded payloads -----------------------------------------------------------------------
+
+
+def real_files() -> list[Path]:
+    return sorted(REAL.glob("*.json")) if REAL.is_dir() else []
+
+
+@pytest.mark.parametrize("path", real_files(), ids=lambda p: p.stem)
+def test_recorded_payload_produces_a_correct_alert(env: Env, path: Path) -> None:
+    event = load(path)
+    record = event.get("detail") or event
+    result = run(event)
+    (message,) = env.messages()
+    body, subject = message["Message"], message["Subject"]
+    params = record.get("requestParameters") or {}
+    group = params.get("groupId") or (record.get("responseElements") or {}).get("groupId") or params.get("groupName")
+    assert record["eventName"] in subject and group in subject and group in body
+    assert (record.get("recipientAccountId") or event.get("account")) in subject
+    identity = record["userIdentity"]
+    who = identity.get("userName") or identity["arn"].split("/")[1]
+    assert who in body
+    if identity.get("type") == "AssumedRole":
+        assert f"session {identity['arn'].rsplit('/', 1)[1]}" in body
+    for key in ("fromPort", "toPort"):
+        for p in (params.get("ipPermissions") or {}).get("items", []) + [params]:
+            if p.get(key) not in (None, 0, -1) and p.get("ipProtocol") != "-1":
+                assert f"port {p[key]}" in body or f"ports {p['fromPort']}-" in body
+    opens_ssh = "ssh_world" in path.name or "22_world" in path.name or "legacy_toplevel_cidr" in path.name
+    if record["eventName"] == "AuthorizeSecurityGroupIngress" and opens_ssh:
+        assert result["severity"] == "HIGH"
+    if record.get("errorCode"):
+        assert "ATTEMPTED" in body and record["errorCode"] in body and "FAILED" in subject
+
+
+def test_recorded_delete_by_name_is_resolved_from_the_creation_seen_before(env: Env) -> None:
+    create = REAL / "raw_CreateSecurityGroup_terraform_instance_role_tags_spotlight.json"
+    delete = REAL / "raw_DeleteSecurityGroup_terraform_by_groupName_spotlight.json"
+    if not (create.exists() and delete.exists()):
+        pytest.skip("recorded payloads not available")
+    run(load(create))
+    result = run(load(delete))
+    messages = env.messages()
+    assert "sg-07111150655b49758" in messages[-1]["Message"]
+    assert "resolved from the name bluegreen_alb_sg-20230117040516059800000001" in messages[-1]["Message"]
+    assert "sg-07111150655b49758" in result["subject"]
+
+
+def test_delete_by_name_is_resolved_from_the_inventory_snapshot(env: Env) -> None:
+    # given an inventory snapshot that knows the default-VPC group "legacy-web"
+    group = {"GroupId": "sg-0abcabcabcabcabc0", "GroupName": "legacy-web", "VpcId": "vpc-1", "Description": "d"}
+    rules = flatten_rules("111122223333", "us-east-1", [group], [])
+    record_snapshot(EvidenceStore(BUCKET, env.s3), PREFIX, "111122223333", "us-east-1", rules, datetime.now(timezone.utc))
+    event = {"eventName": "DeleteSecurityGroup", "eventSource": "ec2.amazonaws.com", "eventID": "del-by-name-1",
+             "eventTime": "2025-03-05T10:00:00Z", "awsRegion": "us-east-1", "recipientAccountId": "111122223333",
+             "userIdentity": {"type": "IAMUser", "userName": "bob", "arn": "arn:aws:iam::111122223333:user/bob"},
+             "requestParameters": {"groupName": "legacy-web"}, "responseElements": {"_return": True}}
+    result = run(event)
+    assert "sg-0abcabcabcabcabc0" in result["subject"]
+    assert "inventory snapshot" in env.messages()[0]["Message"]
+
+
+# --- before / after --------------------------------------------------------------------------
+
+
+OWN = "123456789012"  # moto's account: the function records state only for its own account
+
+
+def _own(event: dict[str, Any]) -> dict[str, Any]:
+    event["account"] = event["detail"]["recipientAccountId"] = OWN
+    return event
+
+
+def _authorize_event(group_id: str, rule_id: str, cidr: str, event_id: str) -> dict[str, Any]:
+    event = _own(load(EVENTS / "AuthorizeSecurityGroupIngress_console_sso_ssh_world.json"))
+    detail = event["detail"]
+    detail["eventID"] = event_id
+    detail["requestParameters"] = {"groupId": group_id, "ipPermissions": {"items": [
+        {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": cidr}]}}]}}
+    detail["responseElements"] = {"_return": True, "securityGroupRuleSet": {"items": [
+        {"groupId": group_id, "securityGroupRuleId": rule_id, "isEgress": False, "ipProtocol": "tcp",
+         "fromPort": 22, "toPort": 22, "cidrIpv4": cidr}]}}
+    return event
+
+
+def _modify_event(group_id: str, rule_id: str, cidr: str, event_id: str) -> dict[str, Any]:
+    event = _own(load(EVENTS / "ModifySecurityGroupRules_console_cidr_change.json"))
+    event["detail"]["eventID"] = event_id
+    event["detail"]["requestParameters"] = {"ModifySecurityGroupRulesRequest": {"GroupId": group_id, "SecurityGroupRule": {
+        "SecurityGroupRuleId": rule_id, "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+                                                              "CidrIpv4": cidr}, "tag": 1}}}
+    return event
+
+
+def _group_with_rule(env: Env, cidr: str) -> tuple[str, str]:
+    vpc = env.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group_id = env.ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
+    added = env.ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": cidr}]}])
+    return group_id, added["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+
+
+def test_modify_after_a_previous_event_shows_before_and_after(env: Env) -> None:
+    # given an authorize event processed earlier (the function recorded the group's rules)
+    group_id, rule_id = _group_with_rule(env, "10.1.0.0/16")
+    run(_authorize_event(group_id, rule_id, "10.1.0.0/16", "evt-authorize-1"))
+    assert env.keys(f"/group-state/{group_id}/")
+    env.messages()
+    # when the rule is modified in place to the world
+    env.ec2.modify_security_group_rules(GroupId=group_id, SecurityGroupRules=[{"SecurityGroupRuleId": rule_id,
+        "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIpv4": "0.0.0.0/0"}}])
+    result = run(_modify_event(group_id, rule_id, "0.0.0.0/0", "evt-modify-1"))
+    # then the alert shows the rule as it was and as it is, HIGH
+    (message,) = env.messages()
+    assert result["severity"] == "HIGH"
+    assert f"before: ingress tcp port 22 from 10.1.0.0/16 (no description) [{rule_id}]" in message["Message"]
+    assert f"after:  ingress tcp port 22 from 0.0.0.0/0 (any IPv4 address) (no description) [{rule_id}]" in message["Message"]
+    record = env.record(env.keys("evt-modify-1")[0])
+    assert record["changes"][0]["before"]["peer"] == "10.1.0.0/16" and record["changes"][0]["after"]["peer"] == "0.0.0.0/0"
+
+
+def test_modify_after_an_inventory_run_shows_before_from_the_snapshot(env: Env) -> None:
+    # given only an inventory snapshot (no event seen for the group yet)
+    group_id, rule_id = _group_with_rule(env, "10.2.0.0/16")
+    groups = env.ec2.describe_security_groups()["SecurityGroups"]
+    rules = env.ec2.describe_security_group_rules()["SecurityGroupRules"]
+    record_snapshot(EvidenceStore(BUCKET, env.s3), PREFIX, "123456789012", "us-east-1",
+                    flatten_rules("123456789012", "us-east-1", groups, rules), datetime.now(timezone.utc))
+    event = _modify_event(group_id, rule_id, "10.3.0.0/16", "evt-modify-2")
+    run(event)
+    body = env.messages()[0]["Message"]
+    assert "before: ingress tcp port 22 from 10.2.0.0/16" in body and "after:  ingress tcp port 22 from 10.3.0.0/16" in body
+    assert "previous state from security-groups/123456789012/us-east-1/snapshots/" in body
+
+
+def test_revoke_by_rule_id_shows_the_revoked_rule_from_the_recorded_state(env: Env) -> None:
+    group_id, rule_id = _group_with_rule(env, "203.0.113.0/24")
+    run(_authorize_event(group_id, rule_id, "203.0.113.0/24", "evt-authorize-3"))
+    env.messages()
+    event = _own(load(EVENTS / "RevokeSecurityGroupIngress_by_rule_id_return_only.json"))
+    event["detail"]["requestParameters"] = {"groupId": group_id, "securityGroupRuleIds": {"items": [{"securityGroupRuleId": rule_id}]}}
+    run(event)
+    body = env.messages()[0]["Message"]
+    assert f"REMOVED: ingress tcp port 22 from 203.0.113.0/24 (no description) [{rule_id}]" in body
+    record = env.record(env.keys(event["detail"]["eventID"])[0])
+    assert record["changes"][0]["before"]["peer"] == "203.0.113.0/24" and record["changes"][0]["after"] is None
+
+
+def test_no_state_is_recorded_for_events_of_another_account(env: Env) -> None:
+    # given an event forwarded from a member account: its groups are not visible here
+    group_id, rule_id = _group_with_rule(env, "10.4.0.0/16")
+    event = _authorize_event(group_id, rule_id, "10.4.0.0/16", "evt-foreign-1")
+    event["account"] = event["detail"]["recipientAccountId"] = "210987654321"
+    run(event)
+    # then it is alerted, but no (wrong, empty) group state is kept
+    assert len(env.messages()) == 1
+    assert env.keys("/group-state/") == []
+
+
+def test_previous_state_unknown_without_any_record(env: Env) -> None:
+    run(load(EVENTS / "ModifySecurityGroupRules_console_cidr_change.json"))
+    assert "before: previous state unknown" in env.messages()[0]["Message"]
+
+
+# --- Slack -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slack_env(env: Env) -> Iterator[tuple[Env, FakeSlack]]:
+    secret = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+        Name="slack", SecretString=json.dumps({"token": "xoxb-test"}))["ARN"]
+    with FakeSlack(token="xoxb-test") as fake:
+        env.monkeypatch.setenv("SLACK_TOKEN_SECRET_ARN", secret)
+        env.monkeypatch.setenv("SLACK_CHANNEL_ID", "C0123456")
+        env.monkeypatch.setenv("SLACK_API_URL", fake.url)
+        yield env, fake
+
+
+def test_slack_gets_one_escaped_message_per_event(slack_env: tuple[Env, FakeSlack]) -> None:
+    env, fake = slack_env
+    event = load(EVENTS / "AuthorizeSecurityGroupIngress_console_sso_ssh_world.json")
+    event["detail"]["responseElements"]["securityGroupRuleSet"]["items"][0]["description"] = "<!channel> @here *x*"
+    run(event)
+    run(event)  # redelivery
+    (post,) = fake.calls("chat.postMessage")
+    text = json.dumps(post.params)
+    assert post.params["channel"] == "C0123456"
+    assert "sg-0a1b2c3d4e5f60718" in text and "<!channel>" not in text and "@here" not in text
+    assert "xoxb-test" not in text
+    assert len(env.messages()) == 1
+
+
+def test_slack_failure_never_loses_the_sns_alert(slack_env: tuple[Env, FakeSlack]) -> None:
+    env, fake = slack_env
+    fake.fail("chat.postMessage", error="not_in_channel")
+    result = run(load(FIXTURES[0]))
+    assert result["published"] is True and len(env.messages()) == 1
+
+
+def test_unreadable_slack_secret_never_loses_the_sns_alert(env: Env) -> None:
+    env.monkeypatch.setenv("SLACK_TOKEN_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing")
+    env.monkeypatch.setenv("SLACK_CHANNEL_ID", "C0123456")
+    assert run(load(FIXTURES[0]))["published"] is True
+    assert len(env.messages()) == 1
+
+
+# --- fuzzing ---------------------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+KEYS = ["eventName", "eventID", "requestParameters", "responseElements", "userIdentity", "errorCode", "awsRegion",
+        "eventTime", "recipientAccountId", "groupId", "ipPermissions", "items", "fromPort", "cidrIp",
+        "securityGroupRuleSet", "ModifySecurityGroupRulesRequest", "SecurityGroupRule", "detail", "account"]
+
+
+def _mutate(value: Any, data: st.DataObject, depth: int = 0) -> Any:
+    if isinstance(value, dict) and value:
+        key = data.draw(st.sampled_from(sorted(value)))
+        choice = data.draw(st.integers(0, 3))
+        if choice == 0:
+            del value[key]
+        elif choice == 1:
+            value[key] = data.draw(JSON)
+        elif choice == 2 and depth < 6:
+            value[key] = _mutate(value[key], data, depth + 1)
+        else:
+            value[data.draw(st.sampled_from(KEYS))] = data.draw(JSON)
+    elif isinstance(value, list) and value:
+        index = data.draw(st.integers(0, len(value) - 1))
+        value[index] = _mutate(value[index], data, depth + 1) if depth < 6 else data.draw(JSON)
+    else:
+        value = data.draw(JSON)
+    return value
+
+
+EVENT_SAMPLES = [load(p) for p in FIXTURES]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_fuzzed_event_shapes_always_publish_and_never_crash(data: st.DataObject) -> None:
+    # given a real-shaped event with random parts removed or replaced (or pure noise)
+    if data.draw(st.booleans()):
+        event = copy.deepcopy(data.draw(st.sampled_from(EVENT_SAMPLES)))
+        for _ in range(data.draw(st.integers(1, 5))):
+            event = _mutate(event, data)
+    else:
+        event = data.draw(st.dictionaries(st.sampled_from(KEYS), JSON, max_size=6))
+    published: list[tuple[str, str]] = []
+    with mock_aws(), pytest.MonkeyPatch.context() as mp:
+        topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="alerts")["TopicArn"]
+        mp.setenv("ALERT_TOPIC_ARN", topic)
+        mp.delenv("EVIDENCE_BUCKET", raising=False)
+        real_publish = notify.publish
+        mp.setattr(notify, "publish", lambda *a, **k: published.append((a[1], a[2])) or real_publish(*a, **k))
+        # when the handler runs / then it returns and published exactly one alert
+        result = handler.lambda_handler(event if isinstance(event, dict) else {"value": event}, None)
+    assert result["published"] is True and len(published) == 1
+    subject, body = published[0]
+    assert 0 < len(notify.sns_subject(subject)) <= 100 and body
