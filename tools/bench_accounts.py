@@ -55,8 +55,12 @@ def main() -> int:
         print(f"seeded {ACCOUNTS} accounts x {len(REGIONS)} regions x {GROUPS} groups in {time.monotonic() - start:.0f} s")
         os.environ.update({"EVIDENCE_BUCKET": "bench-evidence", "ACCOUNTS": ",".join(account_ids),
                            "REGIONS": ",".join(REGIONS)})
+        import logging
+
         from sg_inventory import handler
         from sgwatch import aws
+
+        logging.getLogger("sgwatch").setLevel(logging.WARNING)  # one log line per pair would swamp the figures
 
         pairs = ACCOUNTS * len(REGIONS)
         for workers in (8, 16):

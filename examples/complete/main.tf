@@ -85,3 +85,8 @@ output "lambda_function_names" {
   description = "Deployed functions."
   value       = module.sgwatch.lambda_function_names
 }
+
+output "slack_token_secret_arn" {
+  description = "Put the Slack bot token in this secret (aws secretsmanager put-secret-value)."
+  value       = module.sgwatch.slack_token_secret_arn
+}

@@ -1,0 +1,127 @@
+"""examples/complete applied to the emulator: every capability together, as a user deploys it."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+
+import pytest
+from pytest_terraform import terraform
+
+from tests.module.harness import (
+    ACCOUNT,
+    assert_least_privilege,
+    client,
+    deployed_configuration,
+    role_policies,
+    run_lambda,
+    wildcard_actions,
+)
+from tests.paths import EVENTS
+
+terraform("example_complete", scope="session")
+
+PREFIX = "sgw-complete"
+# Describe/list calls without resource-level permissions are the only "*" resources allowed.
+WILDCARD_RESOURCE_OK = re.compile(
+    r"^(ec2:Describe|ec2:Get|autoscaling:Describe|lambda:List|ecs:List|events:List|scheduler:List|codebuild:List|"
+    r"batch:Describe|redshift:Describe|dms:Describe|kafka:List|sagemaker:List|elasticloadbalancing:Describe|"
+    r"cloudtrail:LookupEvents|organizations:ListAccounts|tiros:|xray:|ec2:Search|directconnect:Describe|"
+    r"network-firewall:|elasticfilesystem:Describe|globalaccelerator:|apigateway:GET|tiros:)"
+)
+
+
+@pytest.fixture(scope="module")
+def outputs(example_complete):
+    return {k: v["value"] for k, v in example_complete.outputs.items()}
+
+
+def _roles() -> list[str]:
+    iam = client("iam")
+    return [r["RoleName"] for page in iam.get_paginator("list_roles").paginate() for r in page["Roles"]
+            if r["RoleName"].startswith(PREFIX)]
+
+
+def test_every_enabled_capability_is_deployed(outputs):
+    assert set(outputs["lambda_function_names"]) == {
+        "sg_inventory", "sg_change_notifier", "unused_sg_audit", "review_pack", "securityhub_report"}
+    assert outputs["slack_token_secret_arn"].startswith("arn:aws:secretsmanager:")
+
+
+def test_no_role_allows_a_wildcard_action(outputs):
+    roles = _roles()
+    assert len(roles) >= 2 * len(outputs["lambda_function_names"]) - 1  # function roles + scheduler roles
+    offenders = {role: wildcard_actions(role_policies(role)) for role in roles}
+    assert {role: found for role, found in offenders.items() if found} == {}
+
+
+def test_wildcard_resources_only_where_the_api_has_no_resource_level_permission(outputs):
+    loose = []
+    for role in _roles():
+        for policy in role_policies(role):
+            for statement in policy["Statement"]:
+                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if "*" in resources:
+                    loose += [f"{role}: {a}" for a in actions if not WILDCARD_RESOURCE_OK.match(a)]
+    assert loose == []
+
+
+def test_functions_hold_no_secret_and_point_at_the_shared_slack_secret(outputs):
+    for capability, name in outputs["lambda_function_names"].items():
+        variables = deployed_configuration(name).get("Environment", {}).get("Variables", {})
+        assert not any(v.startswith(("xoxb-", "xoxp-")) for v in variables.values()), capability
+        if "SLACK_TOKEN_SECRET_ARN" in variables:
+            assert variables["SLACK_TOKEN_SECRET_ARN"] == outputs["slack_token_secret_arn"]
+    secret = client("secretsmanager").describe_secret(SecretId=outputs["slack_token_secret_arn"])
+    assert secret["KmsKeyId"] in (outputs["kms_key_arn"], outputs["kms_key_arn"].split("/")[-1])
+
+
+def test_every_function_has_an_encrypted_dead_letter_queue_and_alarms(outputs):
+    alarms = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    for name in outputs["lambda_function_names"].values():
+        queue = client("sqs").get_queue_url(QueueName=f"{name}-dlq")["QueueUrl"]
+        attributes = client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["KmsMasterKeyId"])
+        assert attributes["Attributes"]["KmsMasterKeyId"] == outputs["kms_key_arn"]
+        for suffix in ("errors", "dead-letters"):
+            assert alarms[f"{name}-{suffix}"]["AlarmActions"] == [outputs["alert_topic_arn"]]
+
+
+def test_a_full_round_from_the_shipped_zips(outputs):
+    functions = outputs["lambda_function_names"]
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
+    web = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
+
+    inventory = run_lambda(functions["sg_inventory"], {})
+    assert inventory.error is None, inventory.logs
+    assert_least_privilege(functions["sg_inventory"], inventory)
+
+    ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    event = json.loads((EVENTS / "AuthorizeSecurityGroupIngress_console_sso_ssh_world.json").read_text())
+    detail = event["detail"]
+    detail["requestParameters"]["groupId"] = web
+    event["account"] = detail["recipientAccountId"] = ACCOUNT
+    now = datetime.now(timezone.utc)
+    event["time"] = detail["eventTime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    alert = run_lambda(functions["sg_change_notifier"], event)
+    assert alert.error is None, alert.logs
+    assert alert.result["published"] is True and alert.result["severity"] == "HIGH"
+    assert_least_privilege(functions["sg_change_notifier"], alert)
+
+    second = run_lambda(functions["sg_inventory"], {})
+    assert second.result["results"][0]["added"] == 1
+
+    audit = run_lambda(functions["unused_sg_audit"], {})
+    assert audit.error is None, audit.logs
+    assert web in audit.result["results"][0]["unused"]
+    assert_least_privilege(functions["unused_sg_audit"], audit)
+
+    day = now.date().isoformat()
+    pack = run_lambda(functions["review_pack"], {"from": day, "to": day})
+    assert pack.error is None, pack.logs
+    assert_least_privilege(functions["review_pack"], pack)
+    html = client("s3").get_object(Bucket=outputs["evidence_bucket_name"], Key=pack.result["report_key"])["Body"].read()
+    assert web.encode() in html and b"alice@example.com" in html
