@@ -34,8 +34,8 @@ def snapshot_region(store: EvidenceStore, prefix: str, account_id: str, region: 
         "region": region,
         "snapshot_key": result.snapshot_key,
         "diff_key": result.diff_key,
-        "groups": len({r.group_id for r in rules}),
-        "rules": sum(1 for r in rules if r.direction),
+        "groups": len({r[3] for r in rules}),  # GroupId
+        "rules": sum(1 for r in rules if r[6]),  # Direction (empty on a group without rules)
         "added": result.diff.added if result.diff else 0,
         "removed": result.diff.removed if result.diff else 0,
         "updated": result.diff.updated if result.diff else 0,

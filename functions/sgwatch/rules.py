@@ -96,31 +96,34 @@ def placeholder(account_id: str, region: str, group: Mapping[str, Any]) -> Rule:
     return Rule(*_group_columns(account_id, region, group), "", "", "", "", "", "", "", "")
 
 
-def flatten_rules(
+Row = tuple[str, ...]
+
+
+def flatten_rule_rows(
     account_id: str,
     region: str,
     groups: Iterable[Mapping[str, Any]],
     rules: Iterable[Mapping[str, Any]],
-) -> list[Rule]:
-    """Rows from DescribeSecurityGroups (group facts) and DescribeSecurityGroupRules.
+) -> list[Row]:
+    """Snapshot rows (plain tuples, the inventory's hot path) from DescribeSecurityGroups
+    (group facts) and DescribeSecurityGroupRules.
 
     Every group appears, with a placeholder row when it has no rules. The result is
     sorted, so the same estate always gives the same rows in the same order.
     ``rules`` may be a generator (pages as they arrive): only the rows are kept.
     """
     columns = {g["GroupId"]: _group_columns(account_id, region, g) for g in groups}
-    rows: list[Rule] = []
+    rows: list[Row] = []
     append = rows.append
-    seen: set[str] = set()
-    new = tuple.__new__
-    ports: dict[Any, str] = {None: ""}  # one string object per distinct port value
+    triggers = FORMULA_TRIGGERS
+    # One pair of port strings per distinct (from, to): fewer objects, less memory.
+    ports: dict[tuple[Any, Any], tuple[str, str]] = {}
     for r in rules:
         get = r.get
         group_id = r["GroupId"]
         head = columns.get(group_id)
         if head is None:  # a rule of a group created between the two calls
             head = columns[group_id] = (account_id, region, "", group_id, "", "")
-        seen.add(group_id)
         peer = get("CidrIpv4")
         if peer is not None:
             peer_type = "ipv4"
@@ -131,35 +134,35 @@ def flatten_rules(
         else:
             peer_type = "security-group"
             peer = _referenced_peer(get("ReferencedGroupInfo") or {}, get("GroupOwnerId") or account_id)
-        low, high = get("FromPort"), get("ToPort")
-        low_text = ports.get(low)
-        if low_text is None:
-            low_text = ports[low] = str(low)
-        high_text = ports.get(high)
-        if high_text is None:
-            high_text = ports[high] = str(high)
-        description = get("Description")
+        key = (get("FromPort"), get("ToPort"))
+        port_texts = ports.get(key)
+        if port_texts is None:
+            port_texts = ports[key] = (_port(key[0]), _port(key[1]))
+        description = get("Description") or ""
+        if description.startswith(triggers):  # neutralise(), inlined on the hot path
+            description = "'" + description
         append(
-            new(
-                Rule,
-                head
-                + (
-                    "egress" if get("IsEgress") else "ingress",
-                    get("SecurityGroupRuleId") or "",
-                    str(get("IpProtocol", "")),
-                    low_text,
-                    high_text,
-                    peer_type,
-                    peer,
-                    neutralise(description) if description else "",
-                ),
-            )
+            head
+            + ("egress" if get("IsEgress") else "ingress", get("SecurityGroupRuleId") or "", get("IpProtocol") or "")
+            + port_texts
+            + (peer_type, peer, description)
         )
+    seen = {row[3] for row in rows}
     for group_id, head in columns.items():
         if group_id not in seen:
-            append(new(Rule, head + _EMPTY_RULE))
+            append(head + _EMPTY_RULE)
     rows.sort()
     return rows
+
+
+def flatten_rules(
+    account_id: str,
+    region: str,
+    groups: Iterable[Mapping[str, Any]],
+    rules: Iterable[Mapping[str, Any]],
+) -> list[Rule]:
+    """:func:`flatten_rule_rows` as typed :class:`Rule` values."""
+    return as_rules(flatten_rule_rows(account_id, region, groups, rules))
 
 
 _EMPTY_RULE = ("",) * 8

@@ -11,7 +11,7 @@ from . import aws
 from .csvio import CsvDocument, CsvFormatError, data_lines, from_csv, to_csv, verify
 from .diff import DIFF_HEADER, Diff, diff_snapshot_lines, diff_snapshots
 from .evidence import EvidenceStore, StoredObject, series_prefix, stamp
-from .rules import SNAPSHOT_HEADER, Rule, as_rules, flatten_rules
+from .rules import SNAPSHOT_HEADER, Row, Rule, as_rules, flatten_rule_rows
 
 PAGE_SIZE = 1000  # the maximum both describe calls accept
 
@@ -29,8 +29,9 @@ def describe_rules(ec2: Any) -> Iterator[dict[str, Any]]:
         yield from page["SecurityGroupRules"]
 
 
-def current_rules(ec2: Any, account_id: str, region: str) -> list[Rule]:
-    return flatten_rules(account_id, region, describe_groups(ec2), describe_rules(ec2))
+def current_rules(ec2: Any, account_id: str, region: str) -> list[Row]:
+    """Snapshot rows of one account and region, straight from the describe pages."""
+    return flatten_rule_rows(account_id, region, describe_groups(ec2), describe_rules(ec2))
 
 
 def _metadata(doc: CsvDocument) -> dict[str, str]:
@@ -75,7 +76,7 @@ def latest_snapshot_key(store: EvidenceStore, prefix: str, account_id: str, regi
 class SnapshotResult:
     snapshot_key: str
     diff_key: str | None
-    rules: list[Rule]
+    rules: list[Row]
     diff: Diff | None
     previous_error: str | None = None
 
@@ -85,7 +86,7 @@ def record_snapshot(
     prefix: str,
     account_id: str,
     region: str,
-    rules: list[Rule],
+    rules: list[Row],
     now: datetime,
 ) -> SnapshotResult:
     """Write the snapshot and, when a readable previous one exists, the diff against it."""

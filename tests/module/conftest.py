@@ -21,7 +21,8 @@ from tests.module.emulator import Emulator, find_plugin_mirror, prepare_example,
 # Examples applied by the tests, as fixtures named example_<name>.
 EXAMPLE_VARIABLES: dict[str, dict[str, object]] = {
     "minimal": {"evidence_force_destroy": True},
-    "complete": {"evidence_force_destroy": True},
+    "complete": {"evidence_force_destroy": True, "name_prefix": "sgw-complete", "slack_channel_id": "C0123456789"},
+    "organization": {"evidence_force_destroy": True, "member_account_id": "222222222222", "organization_id": "o-sgwatchtest1"},
 }
 
 _state: dict[str, object] = {}

@@ -1,0 +1,24 @@
+output "rule_name" {
+  description = "Name of the forwarding rule."
+  value       = aws_cloudwatch_event_rule.forward.name
+}
+
+output "rule_arn" {
+  description = "ARN of the forwarding rule."
+  value       = aws_cloudwatch_event_rule.forward.arn
+}
+
+output "role_arn" {
+  description = "Role EventBridge uses to put the events on the central bus."
+  value       = aws_iam_role.forward.arn
+}
+
+output "dead_letter_queue_arn" {
+  description = "Queue receiving the events the central bus did not accept (watch it: a non-empty queue means lost alerts)."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.url
+}
