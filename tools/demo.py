@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -146,6 +147,7 @@ def main() -> int:
             step("terraform destroy")
             terraform(["destroy", "-input=false", "-auto-approve"], example, env)
         emulator.stop()
+        shutil.rmtree(work, ignore_errors=True)
         print("  emulator stopped")
     return 0
 

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .cloudtrail import EVENT_NAMES
+
 # CloudTrail events that cannot change what a path lets through: a new group is
 # attached to nothing yet, and a description is only text.
 NO_EFFECT_EVENTS = frozenset(
@@ -26,14 +28,7 @@ NO_EFFECT_EVENTS = frozenset(
         "UpdateSecurityGroupRuleDescriptionsEgress",
     }
 )
-SG_EVENTS = NO_EFFECT_EVENTS | {
-    "DeleteSecurityGroup",
-    "AuthorizeSecurityGroupIngress",
-    "AuthorizeSecurityGroupEgress",
-    "RevokeSecurityGroupIngress",
-    "RevokeSecurityGroupEgress",
-    "ModifySecurityGroupRules",
-}
+SG_EVENTS = frozenset(EVENT_NAMES)
 
 _GROUP_ID = re.compile(r"sg-[0-9a-f]{8,17}")
 

@@ -50,6 +50,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     emulator = _state.get("emulator")
     if isinstance(emulator, Emulator):
         emulator.stop()
+    work = _state.get("work")
+    if isinstance(work, Path) and not os.environ.get("SGWATCH_KEEP_WORK"):
+        shutil.rmtree(work, ignore_errors=True)  # SGWATCH_KEEP_WORK=1 keeps the emulator log and example copies
 
 
 @pytest.fixture(scope="session")
