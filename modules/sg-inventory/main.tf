@@ -1,12 +1,14 @@
 data "aws_partition" "current" {}
 
+module "read_permissions" {
+  source = "../read-permissions"
+
+  include_unused_sg_audit = false
+}
+
 data "aws_iam_policy_document" "function" {
-  statement {
-    sid = "DescribeSecurityGroups"
-    # Describe calls have no resource-level permissions.
-    actions   = ["ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules"]
-    resources = ["*"]
-  }
+  # DescribeSecurityGroups and DescribeSecurityGroupRules, as the member accounts' role has them.
+  source_policy_documents = [module.read_permissions.policy_json]
 
   statement {
     sid       = "FindPreviousSnapshot"

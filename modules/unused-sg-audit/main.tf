@@ -9,79 +9,15 @@ locals {
   acc = data.aws_caller_identity.current.account_id
 }
 
+module "read_permissions" {
+  source = "../read-permissions"
+
+  include_inventory = false
+}
+
 data "aws_iam_policy_document" "function" {
-  statement {
-    sid = "ReadEc2References"
-    # EC2 Describe* calls have no resource-level permissions: "*" is the only valid resource.
-    actions = [
-      "ec2:DescribeSecurityGroups",
-      "ec2:DescribeNetworkInterfaces",
-      "ec2:DescribeLaunchTemplates",
-      "ec2:DescribeLaunchTemplateVersions",
-      "ec2:DescribeVpcPeeringConnections",
-      "ec2:DescribeTransitGatewayVpcAttachments",
-    ]
-    resources = ["*"]
-  }
-
-  statement {
-    sid = "ReadServiceConfigurations"
-    # These account-wide List/Describe calls have no resource-level permissions:
-    # "*" is the only valid resource. All are read-only.
-    actions = [
-      "autoscaling:DescribeLaunchConfigurations",
-      "lambda:ListFunctions",
-      "ecs:ListClusters",
-      "ecs:ListServices",
-      "events:ListEventBuses",
-      "events:ListRules",
-      "scheduler:ListSchedules",
-      "codebuild:ListProjects",
-      "batch:DescribeComputeEnvironments",
-      "redshift:DescribeClusters",
-      "dms:DescribeReplicationInstances",
-      "kafka:ListClustersV2",
-      "sagemaker:ListNotebookInstances",
-      "elasticloadbalancing:DescribeLoadBalancers",
-      "cloudtrail:LookupEvents",
-    ]
-    resources = ["*"]
-  }
-
-  statement {
-    sid = "ReadServiceConfigurationsOfThisAccount"
-    # Read-only calls that do support resource-level permissions: any resource of this
-    # account, in any region (the resources are only found at run time).
-    actions = [
-      "ec2:DescribeSecurityGroupReferences",
-      "ecs:DescribeServices",
-      "events:ListTargetsByRule",
-      "scheduler:GetSchedule",
-      "codebuild:BatchGetProjects",
-      "glue:GetConnections",
-      "rds:DescribeDBInstances",
-      "rds:DescribeDBClusters",
-      "elasticache:DescribeCacheClusters",
-      "sagemaker:DescribeNotebookInstance",
-      "elasticfilesystem:DescribeFileSystems",
-      "elasticfilesystem:DescribeMountTargets",
-      "elasticfilesystem:DescribeMountTargetSecurityGroups",
-    ]
-    resources = [
-      "${local.arn}:ec2:*:${local.acc}:security-group/*",
-      "${local.arn}:ecs:*:${local.acc}:service/*",
-      "${local.arn}:events:*:${local.acc}:rule/*",
-      "${local.arn}:scheduler:*:${local.acc}:schedule/*",
-      "${local.arn}:codebuild:*:${local.acc}:project/*",
-      "${local.arn}:glue:*:${local.acc}:catalog",
-      "${local.arn}:glue:*:${local.acc}:connection/*",
-      "${local.arn}:rds:*:${local.acc}:db:*",
-      "${local.arn}:rds:*:${local.acc}:cluster:*",
-      "${local.arn}:elasticache:*:${local.acc}:cluster:*",
-      "${local.arn}:sagemaker:*:${local.acc}:notebook-instance/*",
-      "${local.arn}:elasticfilesystem:*:${local.acc}:file-system/*",
-    ]
-  }
+  # Every source the audit scans: the same document the member accounts' role carries.
+  source_policy_documents = [module.read_permissions.policy_json]
 
   statement {
     sid       = "FindPreviousReport"

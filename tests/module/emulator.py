@@ -121,7 +121,9 @@ provider "aws" {
 def prepare_example(name: str, destination: Path, variables: dict[str, object] | None = None) -> Path:
     """Copy ``examples/<name>`` so it applies to the emulator, unchanged but for an override file.
 
-    The module source (``../../``) becomes the absolute repository path, and a
+    The module sources (``../../`` and ``../../modules/...``) become relative paths from the
+    copy back to this repository, so Terraform keeps treating them as local modules (an
+    absolute path would be copied module by module, without its sibling modules), and a
     ``*_override.tf`` adds the emulator settings to every ``aws`` provider block.
     """
     import json
@@ -133,10 +135,10 @@ def prepare_example(name: str, destination: Path, variables: dict[str, object] |
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
+    back_to_root = os.path.relpath(ROOT, target) + "/"
     aliases: list[str] = []
     for tf in sorted(source.glob("*.tf")):
-        text = tf.read_text().replace('"../../"', json.dumps(str(ROOT) + "/"))
-        text = re.sub(r'"\.\./\.\./modules/', lambda _: json.dumps(str(ROOT) + "/modules/")[:-1], text)
+        text = tf.read_text().replace('"../../', '"' + back_to_root)
         aliases += re.findall(r'provider\s+"aws"\s*{[^}]*?alias\s*=\s*"([^"]+)"', text, flags=re.S)
         (target / tf.name).write_text(text)
     override = EMULATOR_PROVIDER

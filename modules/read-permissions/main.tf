@@ -1,0 +1,103 @@
+# The read-only calls the inventory (sg_inventory) and the unused-group audit (unused_sg_audit)
+# make in the account they look at. One document, used by the central functions' roles and by
+# modules/member-role in member accounts, so the two can never drift apart. Creates nothing.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  arn = "arn:${data.aws_partition.current.partition}"
+  acc = data.aws_caller_identity.current.account_id
+}
+
+data "aws_iam_policy_document" "read" {
+  statement {
+    sid = "DescribeSecurityGroups"
+    # Both functions describe the groups; the inventory also reads their rules.
+    # Describe calls have no resource-level permissions.
+    actions   = concat(["ec2:DescribeSecurityGroups"], var.include_inventory ? ["ec2:DescribeSecurityGroupRules"] : [])
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.include_unused_sg_audit ? [1] : []
+    content {
+      sid = "ReadEc2References"
+      # EC2 Describe* calls have no resource-level permissions: "*" is the only valid resource.
+      actions = [
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeLaunchTemplates",
+        "ec2:DescribeLaunchTemplateVersions",
+        "ec2:DescribeVpcPeeringConnections",
+        "ec2:DescribeTransitGatewayVpcAttachments",
+      ]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.include_unused_sg_audit ? [1] : []
+    content {
+      sid = "ReadServiceConfigurations"
+      # Account-wide List/Describe calls without resource-level permissions: "*" is the only
+      # valid resource. cloudtrail:LookupEvents reads this account's own event history (when
+      # a group was created, for the grace period), so it is a member-account call too.
+      actions = [
+        "autoscaling:DescribeLaunchConfigurations",
+        "lambda:ListFunctions",
+        "ecs:ListClusters",
+        "ecs:ListServices",
+        "events:ListEventBuses",
+        "events:ListRules",
+        "scheduler:ListSchedules",
+        "codebuild:ListProjects",
+        "batch:DescribeComputeEnvironments",
+        "redshift:DescribeClusters",
+        "dms:DescribeReplicationInstances",
+        "kafka:ListClustersV2",
+        "sagemaker:ListNotebookInstances",
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "cloudtrail:LookupEvents",
+      ]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.include_unused_sg_audit ? [1] : []
+    content {
+      sid = "ReadServiceConfigurationsOfThisAccount"
+      # Read-only calls that support resource-level permissions: any resource of this
+      # account, in any region (the resources are only found at run time).
+      actions = [
+        "ec2:DescribeSecurityGroupReferences",
+        "ecs:DescribeServices",
+        "events:ListTargetsByRule",
+        "scheduler:GetSchedule",
+        "codebuild:BatchGetProjects",
+        "glue:GetConnections",
+        "rds:DescribeDBInstances",
+        "rds:DescribeDBClusters",
+        "elasticache:DescribeCacheClusters",
+        "sagemaker:DescribeNotebookInstance",
+        "elasticfilesystem:DescribeFileSystems",
+        "elasticfilesystem:DescribeMountTargets",
+        "elasticfilesystem:DescribeMountTargetSecurityGroups",
+      ]
+      resources = [
+        "${local.arn}:ec2:*:${local.acc}:security-group/*",
+        "${local.arn}:ecs:*:${local.acc}:service/*",
+        "${local.arn}:events:*:${local.acc}:rule/*",
+        "${local.arn}:scheduler:*:${local.acc}:schedule/*",
+        "${local.arn}:codebuild:*:${local.acc}:project/*",
+        "${local.arn}:glue:*:${local.acc}:catalog",
+        "${local.arn}:glue:*:${local.acc}:connection/*",
+        "${local.arn}:rds:*:${local.acc}:db:*",
+        "${local.arn}:rds:*:${local.acc}:cluster:*",
+        "${local.arn}:elasticache:*:${local.acc}:cluster:*",
+        "${local.arn}:sagemaker:*:${local.acc}:notebook-instance/*",
+        "${local.arn}:elasticfilesystem:*:${local.acc}:file-system/*",
+      ]
+    }
+  }
+}

@@ -1,0 +1,11 @@
+variable "include_inventory" {
+  description = "Grant the reads of the inventory (security groups and their rules)."
+  type        = bool
+  default     = true
+}
+
+variable "include_unused_sg_audit" {
+  description = "Grant the reads of the unused-group audit (network interfaces, launch templates, Lambda, ECS, RDS...)."
+  type        = bool
+  default     = true
+}
