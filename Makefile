@@ -78,6 +78,7 @@ test: venv browser package-check fmt-check validate docs-check checkov
 
 bench: venv
 	$(PY) tools/bench.py
+	$(PY) tools/bench_accounts.py
 
 demo: venv
 	$(PY) tools/demo.py

@@ -20,6 +20,9 @@ locals {
     excluded           = var.excluded_accounts
     member_role_name   = var.member_role_name
     max_workers        = var.max_workers
+
+    fan_out                 = var.fan_out
+    fan_out_max_concurrency = var.fan_out_max_concurrency
   }
 
   lambda_settings = {

@@ -59,3 +59,16 @@ output "change_alerts_dead_letter_queue_url" {
   description = "Queue of change events EventBridge could not deliver (null when disabled)."
   value       = try(module.sg_change_alerts[0].dead_letter_queue_url, null)
 }
+
+output "fan_out_queues" {
+  description = "With fan_out: the work queue and the dead-letter queue of pairs that kept failing, per capability (empty otherwise)."
+  value = {
+    for name, capability in {
+      sg_inventory    = try(module.sg_inventory[0], null)
+      unused_sg_audit = try(module.unused_sg_audit[0], null)
+      } : name => {
+      work_queue_url             = capability.work_queue_url
+      work_dead_letter_queue_url = capability.work_dead_letter_queue_url
+    } if var.fan_out && capability != null
+  }
+}

@@ -431,6 +431,11 @@ variable "accounts" {
     condition     = alltrue([for a in var.accounts : can(regex("^[0-9]{12}$", a))])
     error_message = "accounts must be 12-digit AWS account ids."
   }
+  validation {
+    # The list travels in the functions' environment, which Lambda limits to 4 KB in all.
+    condition     = length(var.accounts) <= 200
+    error_message = "accounts lists more than 200 ids, beyond what a function's environment (4 KB) holds: use accounts_from_organizations = true, with excluded_accounts for the ones to leave out."
+  }
 }
 
 variable "accounts_from_organizations" {
@@ -447,6 +452,10 @@ variable "excluded_accounts" {
     condition     = alltrue([for a in var.excluded_accounts : can(regex("^[0-9]{12}$", a))])
     error_message = "excluded_accounts must be 12-digit AWS account ids."
   }
+  validation {
+    condition     = length(var.excluded_accounts) <= 50
+    error_message = "excluded_accounts lists more than 50 ids, beyond what a function's environment (4 KB) holds next to the other settings."
+  }
 }
 
 variable "member_role_name" {
@@ -462,6 +471,22 @@ variable "max_workers" {
   validation {
     condition     = var.max_workers >= 1 && var.max_workers <= 64
     error_message = "max_workers must be between 1 and 64."
+  }
+}
+
+variable "fan_out" {
+  description = "Spread each inventory and unused-group audit run over an SQS work queue: the scheduled run queues one message per (account, region) pair and queued runs of the same function process them, so an estate is not bound by one run's 15 minutes. Failed pairs are retried by the queue, then kept in its dead-letter queue with an alarm."
+  type        = bool
+  default     = false
+}
+
+variable "fan_out_max_concurrency" {
+  description = "With fan_out, how many queued runs of each function execute at once (the event source mapping's maximum concurrency)."
+  type        = number
+  default     = 5
+  validation {
+    condition     = var.fan_out_max_concurrency >= 2 && var.fan_out_max_concurrency <= 1000
+    error_message = "fan_out_max_concurrency must be between 2 and 1000."
   }
 }
 

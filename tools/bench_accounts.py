@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
-"""How long one inventory run takes over 100 accounts x 4 regions (in-process emulator).
+"""How long one inventory run takes over 100 accounts x 4 regions (in-process emulator),
+and what the fan-out over an SQS work queue (``fan_out = true``) changes.
 
-Each account gets 5 security groups with 3 rules in each of 4 regions. The run assumes
-the member role in every account (once), snapshots every (account, region) pair with
-MAX_WORKERS pairs at a time, and writes the evidence centrally. Wall time is reported
+Each account gets 5 security groups with 3 rules in each of 4 regions. The direct run
+assumes the member role in every account (once), snapshots every (account, region) pair
+with MAX_WORKERS pairs at a time, and writes the evidence centrally. Wall time is reported
 per worker count together with the emulator's own cost per AWS call, from which the
 estimate for real AWS (where each call waits on the network) is derived.
+
+The fan-out part times the scheduled run that only queues the pairs (for this estate and
+for 10,000 pairs), then the queued runs on batches of 10, one after the other, and derives
+what a given maximum concurrency covers within a day.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,6 +34,8 @@ from moto import mock_aws  # noqa: E402
 ACCOUNTS, REGIONS, GROUPS, RULES = 100, ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"], 5, 3
 CALLS_PER_PAIR = 6  # DescribeSecurityGroups, DescribeSecurityGroupRules, ListObjectsV2, GetObject, 2 x PutObject
 REAL_CALL_SECONDS = 0.25  # a typical API round trip from Lambda, incl. TLS reuse
+BATCH = 10  # the work queue's event source mapping batch size
+LARGE_ESTATE_ACCOUNTS = 2500  # x 4 regions = 10,000 pairs queued by one scheduled run
 
 
 def populate(account_ids: list[str]) -> None:
@@ -78,7 +87,60 @@ def main() -> int:
             ceiling = int(840 / real_pair * workers)  # 14 of Lambda's 15 minutes
             print(f"estimate on AWS at {REAL_CALL_SECONDS * 1000:.0f} ms per call, MAX_WORKERS={workers}: "
                   f"{pairs} pairs in ~{pairs / workers * real_pair:.0f} s; ceiling of one run ~{ceiling} pairs")
+        fan_out(handler, aws, account_ids, real_pair)
     return 0
+
+
+def sqs_event(messages: list[dict]) -> dict:
+    return {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                         "eventSource": "aws:sqs"} for m in messages]}
+
+
+def drain(sqs, url: str) -> list[dict]:
+    found = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=3600).get("Messages"):
+        found += batch
+    return found
+
+
+def fan_out(handler, aws, account_ids: list[str], real_pair: float) -> None:
+    print("fan-out (fan_out = true): the scheduled run queues the pairs, queued runs take batches of 10")
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="bench-work")["QueueUrl"]
+    os.environ.update({"WORK_QUEUE_URL": url, "MAX_WORKERS": "8"})
+    aws._clients.clear()
+    pairs = len(account_ids) * len(REGIONS)
+
+    start = time.monotonic()
+    queued = handler.lambda_handler({}, None)["queued"]
+    print(f"  scheduled run: queued {queued} pairs in {time.monotonic() - start:.2f} s")
+    messages = drain(sqs, url)
+    assert len(messages) == pairs, len(messages)
+
+    seconds = []
+    for i in range(0, len(messages), BATCH):
+        start = time.monotonic()
+        response = handler.lambda_handler(sqs_event(messages[i:i + BATCH]), None)
+        seconds.append(time.monotonic() - start)
+        assert response == {"batchItemFailures": []}, response
+    print(f"  queued runs: {len(seconds)} batches of {BATCH}, median {statistics.median(seconds):.2f} s, "
+          f"max {max(seconds):.2f} s, {sum(seconds):.1f} s back to back on the emulator")
+
+    large = [f"{200000000000 + i:012d}" for i in range(LARGE_ESTATE_ACCOUNTS)]
+    os.environ["ACCOUNTS"] = ",".join(large)
+    start = time.monotonic()
+    queued = handler.lambda_handler({}, None)["queued"]
+    elapsed = time.monotonic() - start
+    assert len({json.loads(m["Body"])["account_id"] for m in drain(sqs, url)}) == LARGE_ESTATE_ACCOUNTS
+    print(f"  scheduled run: queued {queued} pairs ({LARGE_ESTATE_ACCOUNTS} accounts) in {elapsed:.1f} s "
+          f"({queued / elapsed:.0f} pairs/s)")
+
+    # On AWS: a batch assumes up to 10 roles and runs its pairs MAX_WORKERS at a time.
+    batch_seconds = BATCH * REAL_CALL_SECONDS + -(-BATCH // 8) * real_pair
+    for concurrency in (5, 20, 100):
+        per_day = int(86400 / batch_seconds * BATCH * concurrency)
+        print(f"  estimate on AWS: ~{batch_seconds:.1f} s a batch; max_concurrency={concurrency}: "
+              f"~{per_day} pairs a day ({per_day // len(REGIONS)} accounts x {len(REGIONS)} regions)")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,10 @@ module "sgwatch" {
   member_role_name = var.member_role_name
   organization_id  = var.organization_id
 
+  # One queued run per (account, region) pair: the estate is not bound by one run's 15 minutes.
+  fan_out                 = var.fan_out
+  fan_out_max_concurrency = 5
+
   # A central bus receiving the forwarded changes; the change alerts listen on it.
   create_event_bus          = true
   event_bus_source_accounts = [var.member_account_id]
@@ -120,6 +124,12 @@ variable "member_role_name" {
   default     = "sgwatch-member-read"
 }
 
+variable "fan_out" {
+  description = "Spread the inventory and the audit over an SQS work queue, one queued run per (account, region) pair."
+  type        = bool
+  default     = true
+}
+
 variable "organization_id" {
   description = "AWS Organizations id (o-...): the member roles then also require the caller to be in it; null for none."
   type        = string
@@ -167,6 +177,11 @@ output "function_role_arns" {
 output "event_bus_arn" {
   description = "Central event bus receiving the forwarded changes."
   value       = module.sgwatch.event_bus_arn
+}
+
+output "fan_out_queues" {
+  description = "Work queues and their dead-letter queues of the fan-out."
+  value       = module.sgwatch.fan_out_queues
 }
 
 output "central_account_id" {

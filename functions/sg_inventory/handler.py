@@ -1,6 +1,7 @@
 """Scheduled snapshot of every security-group rule, with a diff against the previous one.
 
-Covers every account and region of the run (see :mod:`sgwatch.accounts`).
+Covers every account and region of the run (see :mod:`sgwatch.accounts`), in this run or,
+with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgwatch.fanout`).
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ import os
 from datetime import datetime, timezone
 from typing import Any
 
-from sgwatch import aws, log
+from sgwatch import aws, fanout, log
 from sgwatch.accounts import run_everywhere
 from sgwatch.evidence import EvidenceStore, normalise_prefix
 from sgwatch.snapshots import current_rules, record_snapshot
+
 
 class InventoryFailed(RuntimeError):
     """Some regions could not be snapshotted; the others were written."""
@@ -50,7 +52,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise ValueError("EVIDENCE_BUCKET is not set: the inventory needs an evidence bucket")
     prefix = normalise_prefix(os.environ.get("EVIDENCE_PREFIX"))
     store = EvidenceStore(bucket, aws.central_client("s3"))
-    outcome = run_everywhere(lambda account_id, region: snapshot_region(store, prefix, account_id, region))
+    def work(account_id: str, region: str) -> dict[str, Any]:
+        return snapshot_region(store, prefix, account_id, region)
+
+    queued = fanout.handle(event, work)
+    if queued is not None:
+        return queued  # the pairs were queued, or a queued batch of them was processed
+    outcome = run_everywhere(work)
     if outcome.failures:
         raise InventoryFailed(outcome.error_message("inventory"))
     return {"bucket": bucket, "results": outcome.results}

@@ -28,11 +28,11 @@ DEFAULT_MEMBER_ROLE = "sgwatch-member-read"
 DEFAULT_WORKERS = 8
 
 
-def _ids(value: str | None) -> list[str]:
+def ids(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def _flag(value: str | None) -> bool:
+def flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes")
 
 
@@ -44,10 +44,10 @@ def organization_accounts() -> list[str]:
 
 def account_ids(own_account: str, env: dict[str, str] | None = None) -> list[str]:
     env = dict(os.environ) if env is None else env
-    wanted = _ids(env.get("ACCOUNTS"))
-    if _flag(env.get("ACCOUNTS_FROM_ORGANIZATIONS")):
+    wanted = ids(env.get("ACCOUNTS"))
+    if flag(env.get("ACCOUNTS_FROM_ORGANIZATIONS")):
         wanted += organization_accounts()
-    excluded = set(_ids(env.get("EXCLUDED_ACCOUNTS")))
+    excluded = set(ids(env.get("EXCLUDED_ACCOUNTS")))
     chosen = sorted({a for a in (wanted or [own_account]) if a not in excluded})
     for account in chosen:
         if not (len(account) == 12 and account.isdigit()):
@@ -89,14 +89,30 @@ class RunOutcome:
         return f"{what} failed for {len(self.failures)} of {total} account/region pair(s): {listed}"
 
 
-def run_everywhere(work: Callable[[str, str], dict[str, Any]], env: dict[str, str] | None = None) -> RunOutcome:
-    """Run ``work(account_id, region)`` for every account and region, each in its account's context."""
-    env = dict(os.environ) if env is None else env
+def caller() -> tuple[str, str]:
+    """The function's own account id and partition."""
     identity = aws.central_client("sts").get_caller_identity()
-    own_account = identity["Account"]
-    partition = identity.get("Arn", "arn:aws:").split(":")[1] or "aws"
-    accounts = account_ids(own_account, env)
+    return identity["Account"], identity.get("Arn", "arn:aws:").split(":")[1] or "aws"
+
+
+def planned_pairs(env: dict[str, str] | None = None, own_account: str | None = None) -> list[tuple[str, str]]:
+    """Every (account, region) pair a run covers, accounts first."""
+    env = dict(os.environ) if env is None else env
+    own_account = own_account or caller()[0]
     regions = aws.regions_from_env(env.get("REGIONS"))
+    return [(a, r) for a in account_ids(own_account, env) for r in regions]
+
+
+def run_everywhere(
+    work: Callable[[str, str], dict[str, Any]],
+    env: dict[str, str] | None = None,
+    pairs: list[tuple[str, str]] | None = None,
+) -> RunOutcome:
+    """Run ``work(account_id, region)`` for every pair (default: every account and region), each in its account's context."""
+    env = dict(os.environ) if env is None else env
+    own_account, partition = caller()
+    if pairs is None:
+        pairs = planned_pairs(env, own_account)
     sessions = Sessions(own_account, env.get("MEMBER_ROLE_NAME") or DEFAULT_MEMBER_ROLE, partition)
     workers = int(env.get("MAX_WORKERS") or DEFAULT_WORKERS)
 
@@ -104,7 +120,6 @@ def run_everywhere(work: Callable[[str, str], dict[str, Any]], env: dict[str, st
         with aws.target_account(sessions.for_account(account_id)):
             return work(account_id, region)
 
-    pairs = [(a, r) for a in accounts for r in regions]
     outcome = RunOutcome([], {})
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pairs)))) as pool:
         futures = {pair: pool.submit(contextvars.copy_context().run, one, *pair) for pair in pairs}

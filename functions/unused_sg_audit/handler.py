@@ -10,6 +10,9 @@ Group creation time (for GRACE_DAYS): DescribeSecurityGroups has none. It comes 
 ``sgwatch:created-at``/``CreatedAt``-style tag (ISO 8601) or from the CloudTrail event
 history (``LookupEvents`` for CreateSecurityGroup over the grace window: a group not found
 there is older than the window); otherwise it is unknown and the grace period cannot apply.
+
+Covers every account and region of the run (see :mod:`sgwatch.accounts`), in this run or,
+with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgwatch.fanout`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError, UnknownServiceError
 
-from sgwatch import aws, log, notify, securityhub_sync, usage
+from sgwatch import aws, fanout, log, notify, securityhub_sync, usage
 from sgwatch.accounts import run_everywhere
 from sgwatch.csvio import to_csv
 from sgwatch.evidence import EvidenceStore, normalise_prefix, series_prefix, stamp
@@ -517,7 +520,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     prefix = normalise_prefix(os.environ.get("EVIDENCE_PREFIX"))
     settings = settings_from_env()
     store = EvidenceStore(bucket, aws.central_client("s3"))
-    outcome = run_everywhere(lambda account_id, region: audit_region(store, prefix, account_id, region, settings))
+    def work(account_id: str, region: str) -> dict[str, Any]:
+        return audit_region(store, prefix, account_id, region, settings)
+
+    queued = fanout.handle(event, work)
+    if queued is not None:
+        return queued  # the pairs were queued, or a queued batch of them was processed
+    outcome = run_everywhere(work)
     if outcome.failures:
         raise AuditFailed(outcome.error_message("unused-group audit"))
     return {"results": outcome.results}

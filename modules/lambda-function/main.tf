@@ -49,6 +49,25 @@ data "aws_iam_policy_document" "runtime" {
     resources = [aws_sqs_queue.dlq.arn]
   }
 
+  dynamic "statement" {
+    for_each = local.work_queue ? [1] : []
+    content {
+      sid       = "QueueWork"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.work[0].arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.work_queue ? [1] : []
+    content {
+      # What the event source mapping does with the function's role.
+      sid       = "ReceiveWork"
+      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+      resources = [aws_sqs_queue.work[0].arn]
+    }
+  }
+
   statement {
     sid       = "ModuleKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -93,7 +112,7 @@ resource "aws_lambda_function" "this" {
   tags                           = local.tags
 
   environment {
-    variables = var.environment
+    variables = merge(var.environment, local.work_queue ? { WORK_QUEUE_URL = aws_sqs_queue.work[0].url } : {})
   }
 
   dead_letter_config {

@@ -32,3 +32,18 @@ output "log_group_name" {
   description = "CloudWatch log group of the function."
   value       = aws_cloudwatch_log_group.function.name
 }
+
+output "work_queue_url" {
+  description = "Fan-out work queue URL (null without work_queue)."
+  value       = one(aws_sqs_queue.work[*].url)
+}
+
+output "work_queue_arn" {
+  description = "Fan-out work queue ARN (null without work_queue)."
+  value       = one(aws_sqs_queue.work[*].arn)
+}
+
+output "work_dead_letter_queue_url" {
+  description = "Dead-letter queue of the units of work that kept failing (null without work_queue)."
+  value       = one(aws_sqs_queue.work_dead_letters[*].url)
+}

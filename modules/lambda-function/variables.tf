@@ -64,3 +64,26 @@ variable "schedule" {
   })
   default = null
 }
+
+variable "work_queue" {
+  description = "Optional fan-out: a queue on which the function's scheduled run puts one message per unit of work, and whose event source mapping runs the function on batches of them. A unit that keeps failing moves to the queue's own dead-letter queue (with an alarm) after max_receive_count receives."
+  type = object({
+    batch_size        = optional(number, 10)
+    max_concurrency   = optional(number, 5)
+    max_receive_count = optional(number, 5)
+  })
+  default = null
+
+  validation {
+    condition     = var.work_queue == null || try(var.work_queue.batch_size >= 1 && var.work_queue.batch_size <= 10, false)
+    error_message = "work_queue.batch_size must be between 1 and 10."
+  }
+  validation {
+    condition     = var.work_queue == null || try(var.work_queue.max_concurrency >= 2 && var.work_queue.max_concurrency <= 1000, false)
+    error_message = "work_queue.max_concurrency must be between 2 and 1000 (the event source mapping's limits)."
+  }
+  validation {
+    condition     = var.work_queue == null || try(var.work_queue.max_receive_count >= 1 && var.work_queue.max_receive_count <= 1000, false)
+    error_message = "work_queue.max_receive_count must be between 1 and 1000."
+  }
+}

@@ -62,6 +62,7 @@ module "function" {
   description  = "SG Watch: snapshot every security-group rule to the evidence bucket and diff it."
   settings     = var.lambda_settings
   policy_json  = data.aws_iam_policy_document.function.json
+  work_queue   = var.accounts.fan_out ? { max_concurrency = var.accounts.fan_out_max_concurrency } : null
   timeout      = 900
   memory_size  = 512
 

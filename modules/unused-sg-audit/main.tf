@@ -86,6 +86,7 @@ module "function" {
   description  = "SG Watch: report truly unused security groups with the reasons the others are in use (read-only)."
   settings     = var.lambda_settings
   policy_json  = data.aws_iam_policy_document.function.json
+  work_queue   = var.accounts.fan_out ? { max_concurrency = var.accounts.fan_out_max_concurrency } : null
   timeout      = var.timeout
   memory_size  = var.memory_size
 

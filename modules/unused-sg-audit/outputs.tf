@@ -17,3 +17,13 @@ output "role_arn" {
   description = "Execution role ARN (trusted by modules/member-role in member accounts)."
   value       = module.function.role_arn
 }
+
+output "work_queue_url" {
+  description = "Work queue of the fan-out, one message per (account, region) pair (null without accounts.fan_out)."
+  value       = module.function.work_queue_url
+}
+
+output "work_dead_letter_queue_url" {
+  description = "Pairs that kept failing in the fan-out, kept for a redrive (null without accounts.fan_out)."
+  value       = module.function.work_dead_letter_queue_url
+}

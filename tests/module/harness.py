@@ -105,6 +105,9 @@ ACTION_NAMES = {
     ("s3", "HeadObject"): "s3:GetObject",
     ("s3", "HeadBucket"): "s3:ListBucket",
     ("s3", "ListObjectVersions"): "s3:ListBucketVersions",
+    ("sqs", "SendMessageBatch"): "sqs:SendMessage",
+    ("sqs", "DeleteMessageBatch"): "sqs:DeleteMessage",
+    ("sqs", "ChangeMessageVisibilityBatch"): "sqs:ChangeMessageVisibility",
 }
 # Calls that need no permission at all.
 UNAUTHORISED_OK = {("sts", "GetCallerIdentity")}
@@ -155,9 +158,9 @@ def _key_arn(key_id: str | None, region: str) -> str | None:
     return client("kms", region).describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
 
 
-def _queue_arn(url: str) -> str:
+def _queue_arn(url: str, region: str) -> str:
     parts = url.rstrip("/").split("/")
-    return f"arn:aws:sqs:us-east-1:{parts[-2]}:{parts[-1]}"
+    return f"arn:aws:sqs:{region}:{parts[-2]}:{parts[-1]}"
 
 
 def required_permissions(call: dict[str, Any], region: str = "us-east-1") -> list[tuple[str, str]]:
@@ -199,11 +202,12 @@ def required_permissions(call: dict[str, Any], region: str = "us-east-1") -> lis
             needed.append(("kms:Decrypt", key_arn))
     elif service == "sqs" and "QueueUrl" in params:
         queue = params["QueueUrl"]
-        needed.append((action, _queue_arn(queue)))
+        needed.append((action, _queue_arn(queue, region)))
         attributes = client("sqs", region).get_queue_attributes(QueueUrl=queue, AttributeNames=["KmsMasterKeyId"])
         key_arn = _key_arn(attributes.get("Attributes", {}).get("KmsMasterKeyId"), region)
         if key_arn and operation.startswith("SendMessage"):
-            needed.append(("kms:GenerateDataKey", key_arn))
+            # A producer to an SSE-KMS queue needs both (SQS developer guide, key management).
+            needed += [("kms:GenerateDataKey", key_arn), ("kms:Decrypt", key_arn)]
         elif key_arn and operation == "ReceiveMessage":
             needed.append(("kms:Decrypt", key_arn))
     else:

@@ -26,6 +26,7 @@ import pytest
 from moto.events.models import EventPattern
 
 from tests.module.harness import (
+    allows,
     assert_least_privilege,
     client,
     deployed_configuration,
@@ -283,16 +284,120 @@ def _latest_rows(bucket: str, account: str, region: str) -> list[dict[str, str]]
     return list(csv.DictReader(io.StringIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())))
 
 
+def _paused_mapping(name: str) -> dict[str, Any]:
+    """The deployed event source mapping, paused: moto would otherwise invoke the function itself
+    (in Docker) for each message sent; the test delivers the batches instead, as Lambda's poller does."""
+    lam = client("lambda")
+    arn = deployed_configuration(name)["FunctionArn"]  # the emulator matches the ARN Terraform gave, not the name
+    (mapping,) = lam.list_event_source_mappings(FunctionName=arn)["EventSourceMappings"]
+    lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+    return mapping
+
+
+def _drain(queue_url: str) -> list[dict[str, Any]]:
+    sqs, found = client("sqs"), []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600).get("Messages"):
+        found += batch
+    return found
+
+
+def _sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """The event the event source mapping hands to the function."""
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+        "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": "us-east-1",
+    } for m in messages]}
+
+
+def _fan_out_round(deployed: dict[str, Any], capability: str, extra: list[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The scheduled run from the shipped zip, then the queued batches it produced."""
+    name = deployed["lambda_function_names"][capability]
+    queue_url = deployed["fan_out_queues"][capability]["work_queue_url"]
+    mapping = _paused_mapping(name)
+    dispatch = run_lambda(name, {})
+    assert dispatch.error is None, dispatch.logs
+    messages = _drain(queue_url) + list(extra)
+    batches = [run_lambda(name, _sqs_event(messages[i:i + mapping["BatchSize"]], mapping["EventSourceArn"]))
+               for i in range(0, len(messages), mapping["BatchSize"])]
+    for batch in batches:
+        assert batch.error is None, batch.logs
+    return {"name": name, "mapping": mapping, "dispatch": dispatch, "messages": messages, "batches": batches,
+            "failed": {f["itemIdentifier"] for b in batches for f in b.result["batchItemFailures"]}}
+
+
+def _member_reads(run: Any) -> set[str]:
+    # (calls are named by signing name: elb/elbv2 -> elasticloadbalancing, efs -> elasticfilesystem)
+    return {f"{c['service']}:{c['operation']}" for c in run.calls if not f"{c['service']}:".startswith(CENTRAL_ONLY)}
+
+
+@pytest.mark.parametrize("capability", ["sg_inventory", "unused_sg_audit"])
+def test_fan_out_queue_and_mapping_are_encrypted_bounded_and_allowed(deployed, capability) -> None:
+    name = deployed["lambda_function_names"][capability]
+    queues = deployed["fan_out_queues"][capability]
+    config = deployed_configuration(name)
+    assert config["Environment"]["Variables"]["WORK_QUEUE_URL"] == queues["work_queue_url"]
+    sqs = client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=queues["work_queue_url"], AttributeNames=["All"])["Attributes"]
+    dead = sqs.get_queue_attributes(QueueUrl=queues["work_dead_letter_queue_url"], AttributeNames=["All"])["Attributes"]
+    key_arn = config["KMSKeyArn"]
+    # Both queues use the module key; a run's visibility is six times the function timeout
+    for queue in (attributes, dead):
+        assert client("kms").describe_key(KeyId=queue["KmsMasterKeyId"])["KeyMetadata"]["Arn"] == key_arn
+    assert int(attributes["VisibilityTimeout"]) == 6 * config["Timeout"]
+    # A pair failing five times moves to the dead-letter queue
+    assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dead["QueueArn"], "maxReceiveCount": 5}
+    alarm = client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{name}-work-dead-letters")["MetricAlarms"]
+    assert [a["Dimensions"] for a in alarm] == [[{"Name": "QueueName", "Value": dead["QueueArn"].rsplit(":", 1)[1]}]]
+    assert alarm[0]["AlarmActions"] == [deployed["alert_topic_arn"]]
+    # The mapping reports partial batch failures, in batches of 10, at most 5 runs at once
+    (mapping,) = client("lambda").list_event_source_mappings(FunctionName=config["FunctionArn"])["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == attributes["QueueArn"] and mapping["BatchSize"] == 10
+    assert mapping.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]
+    assert mapping.get("ScalingConfig") == {"MaximumConcurrency": 5}
+    # And the role lets the mapping receive and delete on this queue and decrypt: what Lambda's
+    # poller does with the function's role in AWS (the emulator checks none of it)
+    policies = role_policies(config["Role"].rsplit("/", 1)[-1])
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage"):
+        assert allows(policies, action, attributes["QueueArn"]), action
+        assert not allows(policies, action, dead["QueueArn"]), action  # kept for a redrive, untouched
+    assert allows(policies, "kms:Decrypt", key_arn)
+
+
+def test_every_environment_holds_the_largest_account_lists_accepted(deployed) -> None:
+    # Lambda limits a function's environment to 4 KB; variables.tf accepts up to 200 accounts
+    # and 50 exclusions, so the deployed settings plus lists that long must still fit.
+    for name in deployed["lambda_function_names"].values():
+        env = deployed_configuration(name)["Environment"]["Variables"]
+        if "ACCOUNTS" in env:
+            env = {**env, "ACCOUNTS": ",".join(["1" * 12] * 200), "EXCLUDED_ACCOUNTS": ",".join(["2" * 12] * 50)}
+        size = len(json.dumps(env, separators=(",", ":")))
+        assert size <= 4096, (name, size)
+
+
 @needs_multi_account_python
-def test_inventory_snapshots_every_account_and_region_through_the_member_roles(deployed, member_session, estate):
+def test_inventory_fans_out_one_queued_run_per_account_and_region_through_the_member_roles(
+    deployed, member_session, estate
+):
     name = deployed["lambda_function_names"]["sg_inventory"]
     env = deployed_configuration(name)["Environment"]["Variables"]
     assert set(env["ACCOUNTS"].split(",")) == {MEMBER, deployed["central_account_id"]}
     assert env["MEMBER_ROLE_NAME"] == "sgwatch-member-read"
-    # When the shipped inventory runs with its deployed settings
-    run = run_lambda(name, {})
-    # Then it succeeds and wrote a snapshot per account and region, each with that account's groups
-    assert run.error is None, run.logs
+    # A message naming an account the inventory does not cover, as anyone able to send to the queue could
+    stray = {"MessageId": "stray-1", "ReceiptHandle": "r", "MD5OfBody": "-",
+             "Body": json.dumps({"account_id": "999999999999", "region": "us-east-1", "run": "x"})}
+    # When the scheduled run and then the queued runs execute from the shipped zip
+    round_ = _fan_out_round(deployed, "sg_inventory", [stray])
+    # Then the scheduled run queued exactly one message per account and region, and wrote no evidence
+    pairs = sorted((json.loads(m["Body"])["account_id"], json.loads(m["Body"])["region"]) for m in round_["messages"][:-1])
+    assert pairs == sorted((a, r) for a in (MEMBER, deployed["central_account_id"]) for r in REGIONS)
+    assert round_["dispatch"].result["queued"] == 4
+    assert not [c for c in round_["dispatch"].calls if c["service"] in ("s3", "ec2")]
+    # And only the stray message went back to the queue, with its reason in the log
+    assert round_["failed"] == {"stray-1"}
+    assert any(r.get("step") == "work_item_rejected" and "not in ACCOUNTS" in r.get("error", "")
+               for b in round_["batches"] for r in b.log_records())
+    # And a snapshot per account and region, each with that account's groups
     bucket = deployed["evidence_bucket_name"]
     for account in (MEMBER, deployed["central_account_id"]):
         for region in REGIONS:
@@ -301,29 +406,30 @@ def test_inventory_snapshots_every_account_and_region_through_the_member_roles(d
     central_groups = {r["GroupId"] for r in _latest_rows(bucket, deployed["central_account_id"], "us-east-1")}
     assert estate[MEMBER] in member_groups and estate[MEMBER] not in central_groups
     assert estate["central"] in central_groups and estate["central"] not in member_groups
-    # And it reached the member through the member role, allowed by both the central role and
-    # (for every read it made) the member role
-    assumed = [c["params"]["RoleArn"] for c in run.calls if (c["service"], c["operation"]) == ("sts", "AssumeRole")]
-    assert f"arn:aws:iam::{MEMBER}:role/sgwatch-member-read" in assumed
-    assert_least_privilege(name, run)
+    # And the member was reached through the member role, allowed by both the central role and
+    # (for every read made) the member role; the scheduled run was allowed to queue
     member_allowed = _scoped_actions(_policies(member_session.client("iam"), "sgwatch-member-read"), MEMBER)
-    reads = {f"{c['service']}:{c['operation']}" for c in run.calls if not f"{c['service']}:".startswith(CENTRAL_ONLY)}
+    for run in (round_["dispatch"], *round_["batches"]):
+        assert_least_privilege(name, run)
+    assumed = [c["params"]["RoleArn"] for b in round_["batches"] for c in b.calls
+               if (c["service"], c["operation"]) == ("sts", "AssumeRole")]
+    assert f"arn:aws:iam::{MEMBER}:role/sgwatch-member-read" in assumed
+    reads = set().union(*(_member_reads(b) for b in round_["batches"]))
     assert reads and reads <= set(member_allowed)
 
 
 @needs_multi_account_python
-def test_unused_audit_reports_on_the_member_account(deployed, member_session, estate):
-    name = deployed["lambda_function_names"]["unused_sg_audit"]
-    run = run_lambda(name, {})
-    assert run.error is None, run.logs
+def test_unused_audit_fans_out_and_reports_on_the_member_account(deployed, member_session, estate):
+    round_ = _fan_out_round(deployed, "unused_sg_audit")
+    assert round_["dispatch"].result["queued"] == 4 and round_["failed"] == set()
     keys = [o["Key"] for o in client("s3").list_objects_v2(
         Bucket=deployed["evidence_bucket_name"], Prefix=f"{PREFIX}{MEMBER}/us-east-1/unused/").get("Contents", [])]
-    assert keys, run.logs
+    assert keys, [b.logs for b in round_["batches"]]
     member_allowed = _scoped_actions(_policies(member_session.client("iam"), "sgwatch-member-read"), MEMBER)
-    reads = {f"{c['service']}:{c['operation']}" for c in run.calls if not f"{c['service']}:".startswith(CENTRAL_ONLY)}
-    # (calls are named by signing name: elb/elbv2 -> elasticloadbalancing, efs -> elasticfilesystem)
+    reads = set().union(*(_member_reads(b) for b in round_["batches"]))
     assert reads <= set(member_allowed), sorted(reads - set(member_allowed))
-    assert_least_privilege(name, run)
+    for run in (round_["dispatch"], *round_["batches"]):
+        assert_least_privilege(round_["name"], run)
 
 
 def test_a_change_in_the_member_reaches_the_central_notifier_with_its_account(deployed, member_session) -> None:

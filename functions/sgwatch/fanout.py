@@ -1,0 +1,159 @@
+"""Spread one run over an SQS work queue: one message per (account, region) pair.
+
+An estate too large for one 15-minute run is shared out among many runs of the same
+function. With ``WORK_QUEUE_URL`` set, the scheduled invocation only lists the pairs
+(:func:`sgwatch.accounts.planned_pairs`) and queues one message for each. The queue's
+event source mapping then invokes the function with batches of those messages, and each
+pair is processed as in a direct run. A pair that fails is returned to SQS as a batch
+item failure, so the queue retries only that pair. After ``maxReceiveCount`` attempts
+it moves to the queue's dead-letter queue, which has an alarm. No pair is dropped.
+
+Message body::
+
+    {"account_id": "123456789012", "region": "eu-west-1", "run": "2026-11-22T06:00:00+00:00"}
+
+A message is checked against the function's own settings before any work: a 12-digit
+account that is not excluded and, when the accounts are a fixed list, is on it, and a
+region of ``REGIONS``. A message that fails the check is never processed and is never
+dropped either: it is reported as failed and ends in the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+from . import accounts, aws, log
+
+WORK_QUEUE_ENV = "WORK_QUEUE_URL"
+SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
+SEND_ATTEMPTS = 2  # entries SQS refused are sent once more before the run fails
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+Work = Callable[[str, str], dict[str, Any]]
+
+
+class DispatchFailed(RuntimeError):
+    """Some pairs could not be queued; the others were."""
+
+
+class BadWorkItem(ValueError):
+    """A queue message that is not a pair this function covers."""
+
+
+def is_queue_event(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return bool(records) and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+
+
+def handle(event: Any, work: Work, env: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """Queue the pairs or process a batch of them; ``None`` when the run is a direct one."""
+    env = dict(os.environ) if env is None else env
+    if is_queue_event(event):
+        return consume(event, work, env)
+    if env.get(WORK_QUEUE_ENV):
+        return dispatch(env[WORK_QUEUE_ENV], env)
+    return None
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def work_item(account_id: str, region: str, run: str) -> str:
+    return json.dumps({"account_id": account_id, "region": region, "run": run}, sort_keys=True)
+
+
+def _send(sqs: Any, queue_url: str, bodies: list[str]) -> list[tuple[str, str]]:
+    """Send up to 10 bodies; return (body, reason) for each that SQS did not take."""
+    refused: list[tuple[str, str]] = []
+    for attempt in range(SEND_ATTEMPTS):
+        try:
+            response = sqs.send_message_batch(
+                QueueUrl=queue_url, Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies)]
+            )
+        except Exception as exc:  # the whole batch; botocore already retried throttling
+            return [(b, f"{aws.error_code(exc)}: {exc}") for b in bodies]
+        refused = [(bodies[int(f["Id"])], f"{f.get('Code')}: {f.get('Message', '')}") for f in response.get("Failed") or ()]
+        if not refused or attempt + 1 == SEND_ATTEMPTS:
+            return refused
+        bodies = [b for b, _ in refused]
+    return refused
+
+
+def dispatch(queue_url: str, env: dict[str, str] | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Queue one message per (account, region) pair of the run."""
+    env = dict(os.environ) if env is None else env
+    run = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    pairs = accounts.planned_pairs(env)
+    bodies = [work_item(a, r, run) for a, r in pairs]
+    chunks = [bodies[i : i + SQS_BATCH] for i in range(0, len(bodies), SQS_BATCH)]
+    sqs = aws.central_client("sqs")
+    workers = max(1, min(int(env.get("MAX_WORKERS") or accounts.DEFAULT_WORKERS), len(chunks)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        refused = [item for result in pool.map(lambda chunk: _send(sqs, queue_url, chunk), chunks) for item in result]
+    summary = {
+        "queued": len(pairs) - len(refused),
+        "accounts": len({a for a, _ in pairs}),
+        "regions": sorted({r for _, r in pairs}),
+        "run": run,
+    }
+    log.info("work_queued", queue_url=queue_url, **summary)
+    if refused:
+        listed = "; ".join(f"{json.loads(b)['account_id']}/{json.loads(b)['region']} ({why})" for b, why in refused)
+        raise DispatchFailed(f"{len(refused)} of {len(pairs)} account/region pair(s) could not be queued: {listed}")
+    return summary
+
+
+# --------------------------------------------------------------------------- consume
+
+
+def parse_work_item(body: str, allowed_accounts: set[str] | None, excluded: set[str], regions: set[str]) -> tuple[str, str]:
+    try:
+        item = json.loads(body)
+    except (TypeError, ValueError) as exc:
+        raise BadWorkItem(f"not JSON ({exc})") from None
+    if not isinstance(item, dict):
+        raise BadWorkItem("not a JSON object")
+    account_id, region = item.get("account_id"), item.get("region")
+    if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
+        raise BadWorkItem(f"account_id is not an AWS account id: {account_id!r}")
+    if not (isinstance(region, str) and REGION.match(region)):
+        raise BadWorkItem(f"region is not an AWS region: {region!r}")
+    if account_id in excluded:
+        raise BadWorkItem(f"account {account_id} is in EXCLUDED_ACCOUNTS")
+    if allowed_accounts is not None and account_id not in allowed_accounts:
+        raise BadWorkItem(f"account {account_id} is not in ACCOUNTS")
+    if region not in regions:
+        raise BadWorkItem(f"region {region} is not in REGIONS")
+    return account_id, region
+
+
+def consume(event: dict[str, Any], work: Work, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Process a batch of queued pairs; the failed ones go back to SQS as batch item failures."""
+    env = dict(os.environ) if env is None else env
+    own_account, _ = accounts.caller()
+    from_organizations = accounts.flag(env.get("ACCOUNTS_FROM_ORGANIZATIONS"))
+    # A fixed list is checked here; the organisation is not listed again for every batch.
+    allowed = None if from_organizations else set(accounts.account_ids(own_account, env))
+    excluded = set(accounts.ids(env.get("EXCLUDED_ACCOUNTS")))
+    regions = set(aws.regions_from_env(env.get("REGIONS")))
+
+    items: dict[str, tuple[str, str]] = {}
+    failed: list[str] = []
+    for record in event["Records"]:
+        message_id = record.get("messageId") or ""
+        try:
+            items[message_id] = parse_work_item(record.get("body"), allowed, excluded, regions)
+        except BadWorkItem as exc:
+            log.error("work_item_rejected", message_id=message_id, error=str(exc))
+            failed.append(message_id)
+
+    outcome = accounts.run_everywhere(work, env, pairs=sorted(set(items.values())))
+    failed += [message_id for message_id, pair in items.items() if pair in outcome.failures]
+    log.info("work_done", received=len(event["Records"]), succeeded=len(outcome.results), failed=len(failed))
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}

@@ -1,0 +1,214 @@
+"""Fan-out over an SQS work queue: one message per (account, region), failures back to SQS.
+
+The queue is moto's. SendMessageBatch refusals (moto never refuses an entry) use botocore's
+Stubber, named in the test that needs it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from sgwatch import accounts, aws, fanout
+
+OWN, MEMBER, BROKEN = "123456789012", "222222222222", "333333333333"
+BUCKET = "evidence"
+ENV_NAMES = ("ACCOUNTS", "ACCOUNTS_FROM_ORGANIZATIONS", "EXCLUDED_ACCOUNTS", "REGIONS", "MEMBER_ROLE_NAME",
+             "MAX_WORKERS", fanout.WORK_QUEUE_ENV)
+
+
+@pytest.fixture
+def queue(monkeypatch) -> Any:
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        url = boto3.client("sqs").create_queue(QueueName="sgwatch-work")["QueueUrl"]
+        for name in ENV_NAMES:
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("EVIDENCE_BUCKET", BUCKET)
+        monkeypatch.setenv(fanout.WORK_QUEUE_ENV, url)
+        yield url
+
+
+def queued(url: str) -> list[dict[str, Any]]:
+    """Drain the queue as Lambda's poller does, keeping every message."""
+    sqs, found = boto3.client("sqs"), []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300).get("Messages"):
+        found += batch
+    return found
+
+
+def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The event an SQS event source mapping hands to the function."""
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sgwatch-work",
+        "awsRegion": "us-east-1",
+    } for m in messages]}
+
+
+def record(body: Any, message_id: str) -> dict[str, Any]:
+    return {"messageId": message_id, "body": body if isinstance(body, str) else json.dumps(body),
+            "eventSource": "aws:sqs"}
+
+
+def snapshot_accounts_and_regions() -> set[tuple[str, str]]:
+    contents = boto3.client("s3").list_objects_v2(Bucket=BUCKET).get("Contents", [])
+    return {(k.split("/")[1], k.split("/")[2]) for k in (o["Key"] for o in contents) if "/snapshots/" in k}
+
+
+def test_a_scheduled_run_queues_one_message_per_account_and_region_and_writes_no_evidence(queue, monkeypatch):
+    from sg_inventory import handler
+
+    monkeypatch.setenv("ACCOUNTS", f"{OWN},{MEMBER},{BROKEN}")
+    monkeypatch.setenv("EXCLUDED_ACCOUNTS", BROKEN)
+    monkeypatch.setenv("REGIONS", "us-east-1,eu-west-1,eu-central-1")
+    result = handler.lambda_handler({"source": "aws.scheduler"}, None)
+    assert result["queued"] == 6 and result["accounts"] == 2
+    assert result["regions"] == ["eu-central-1", "eu-west-1", "us-east-1"]
+    items = [json.loads(m["Body"]) for m in queued(queue)]
+    assert sorted((i["account_id"], i["region"]) for i in items) == sorted(
+        (a, r) for a in (OWN, MEMBER) for r in ("us-east-1", "eu-west-1", "eu-central-1"))
+    assert {i["run"] for i in items} == {result["run"]}
+    assert snapshot_accounts_and_regions() == set()
+
+
+def test_queued_pairs_are_each_snapshotted_by_the_runs_they_trigger(queue, monkeypatch):
+    from sg_inventory import handler
+
+    monkeypatch.setenv("ACCOUNTS", f"{OWN},{MEMBER}")
+    monkeypatch.setenv("REGIONS", "us-east-1,eu-west-1")
+    handler.lambda_handler({}, None)
+    messages = queued(queue)
+    # Two batches, as the event source mapping would deliver them with a batch size of 3 and 1
+    responses = [handler.lambda_handler(sqs_event(batch), None) for batch in (messages[:3], messages[3:])]
+    assert responses == [{"batchItemFailures": []}] * 2
+    assert snapshot_accounts_and_regions() == {(a, r) for a in (OWN, MEMBER) for r in ("us-east-1", "eu-west-1")}
+
+
+def test_only_the_failed_and_the_invalid_messages_go_back_to_the_queue(queue, monkeypatch):
+    from sg_inventory import handler
+
+    real = accounts.Sessions.for_account
+
+    def flaky(self, account_id):
+        if account_id == BROKEN:
+            raise RuntimeError("AccessDenied: not authorized to perform sts:AssumeRole")
+        return real(self, account_id)
+
+    monkeypatch.setattr(accounts.Sessions, "for_account", flaky)
+    monkeypatch.setenv("ACCOUNTS", f"{OWN},{MEMBER},{BROKEN},444444444444")
+    monkeypatch.setenv("EXCLUDED_ACCOUNTS", "444444444444")
+    monkeypatch.setenv("REGIONS", "us-east-1,eu-west-1")
+    event = {"Records": [
+        record({"account_id": OWN, "region": "us-east-1"}, "ok-own"),
+        record({"account_id": MEMBER, "region": "eu-west-1"}, "ok-member"),
+        record({"account_id": MEMBER, "region": "eu-west-1"}, "ok-member-again"),  # delivered twice: one run
+        record({"account_id": BROKEN, "region": "us-east-1"}, "broken-account"),
+        record("{not json", "not-json"),
+        record({"account_id": "555555555555", "region": "us-east-1"}, "not-listed"),
+        record({"account_id": "444444444444", "region": "us-east-1"}, "excluded"),
+        record({"account_id": OWN, "region": "ap-south-1"}, "region-not-covered"),
+        record({"account_id": OWN, "region": "../../etc"}, "not-a-region"),
+        record(["a", "list"], "not-an-object"),
+    ]}
+    response = handler.lambda_handler(event, None)
+    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    assert failed == {"broken-account", "not-json", "not-listed", "excluded", "region-not-covered",
+                      "not-a-region", "not-an-object"}
+    assert snapshot_accounts_and_regions() == {(OWN, "us-east-1"), (MEMBER, "eu-west-1")}
+
+
+@pytest.mark.parametrize("body, reason", [
+    ("{not json", "not JSON"),
+    ('"a string"', "not a JSON object"),
+    ('{"account_id": "12345", "region": "us-east-1"}', "not an AWS account id"),
+    ('{"account_id": 123456789012, "region": "us-east-1"}', "not an AWS account id"),
+    ('{"account_id": "123456789012"}', "not an AWS region"),
+    ('{"account_id": "123456789012", "region": "us-west-2"}', "not in REGIONS"),
+    ('{"account_id": "999999999999", "region": "us-east-1"}', "not in ACCOUNTS"),
+    ('{"account_id": "444444444444", "region": "us-east-1"}', "EXCLUDED_ACCOUNTS"),
+])
+def test_a_bad_message_gets_a_clear_reason(body, reason):
+    with pytest.raises(fanout.BadWorkItem, match=reason):
+        fanout.parse_work_item(body, {OWN, MEMBER}, {"444444444444"}, {"us-east-1"})
+
+
+def test_with_the_organisation_a_batch_does_not_list_the_organisation_again(queue, monkeypatch):
+    from sg_inventory import handler
+
+    calls: list[str] = []
+    aws.central_client("organizations").meta.events.register(
+        "before-call.organizations.*", lambda model, **kw: calls.append(model.name))
+    monkeypatch.setenv("ACCOUNTS_FROM_ORGANIZATIONS", "true")
+    monkeypatch.setenv("EXCLUDED_ACCOUNTS", BROKEN)
+    event = {"Records": [record({"account_id": MEMBER, "region": "us-east-1"}, "member"),
+                         record({"account_id": BROKEN, "region": "us-east-1"}, "excluded")]}
+    response = handler.lambda_handler(event, None)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "excluded"}]}
+    assert calls == []
+    assert snapshot_accounts_and_regions() == {(MEMBER, "us-east-1")}
+
+
+def test_the_unused_audit_fans_out_the_same_way(queue, monkeypatch):
+    from unused_sg_audit import handler
+
+    monkeypatch.setenv("ACCOUNTS", f"{OWN},{MEMBER}")
+    monkeypatch.setenv("REGIONS", "us-east-1")
+    for name in ("ALERT_TOPIC_ARN", "SECURITYHUB_SYNC", "ALLOW_PARTIAL", "GRACE_DAYS", "EXEMPT_TAG_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert handler.lambda_handler({}, None)["queued"] == 2
+    response = handler.lambda_handler(sqs_event(queued(queue)), None)
+    assert response == {"batchItemFailures": []}
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert {k.split("/")[1] for k in keys if "/unused/" in k} == {OWN, MEMBER}
+
+
+def test_without_a_queue_the_run_is_direct(queue, monkeypatch):
+    from sg_inventory import handler
+
+    monkeypatch.delenv(fanout.WORK_QUEUE_ENV)
+    monkeypatch.setenv("REGIONS", "us-east-1,eu-west-1")
+    result = handler.lambda_handler({}, None)
+    assert len(result["results"]) == 2 and queued(queue) == []
+    assert snapshot_accounts_and_regions() == {(OWN, "us-east-1"), (OWN, "eu-west-1")}
+
+
+def test_a_refused_entry_is_sent_again_once_then_the_run_fails_naming_it(queue, monkeypatch):
+    # SendMessageBatch answers are stubbed (botocore Stubber): moto never refuses an entry.
+    monkeypatch.setenv("ACCOUNTS", ",".join(f"1000000000{i:02d}" for i in range(6)))
+    monkeypatch.setenv("REGIONS", "us-east-1,eu-west-1")
+    monkeypatch.setenv("MAX_WORKERS", "1")  # batches in order, as the stubbed answers are
+    sqs = aws.central_client("sqs")
+    refusal = {"SenderFault": False, "Code": "InternalError", "Message": "try again"}
+    with Stubber(sqs) as stub:
+        # batch 1 (10 pairs): entry 3 refused, then taken when sent again
+        stub.add_response("send_message_batch", {"Successful": [], "Failed": [{"Id": "3", **refusal}]})
+        stub.add_response("send_message_batch", {"Successful": [], "Failed": []})
+        # batch 2 (2 pairs): entry 1 refused twice
+        stub.add_response("send_message_batch", {"Successful": [], "Failed": [{"Id": "1", **refusal}]})
+        stub.add_response("send_message_batch", {"Successful": [], "Failed": [{"Id": "0", **refusal}]})
+        with pytest.raises(fanout.DispatchFailed) as raised:
+            fanout.dispatch(queue)
+        stub.assert_no_pending_responses()
+    assert str(raised.value) == (
+        "1 of 12 account/region pair(s) could not be queued: 100000000005/us-east-1 (InternalError: try again)")
+
+
+def test_a_batch_the_queue_rejects_whole_is_reported_with_its_pairs(queue, monkeypatch):
+    monkeypatch.setenv("REGIONS", "us-east-1,eu-west-1")
+    with pytest.raises(fanout.DispatchFailed, match=rf"2 of 2 .*{OWN}/eu-west-1 \(AWS.SimpleQueueService.NonExistentQueue"):
+        fanout.dispatch(queue.replace("sgwatch-work", "gone"))
+
+
+def test_only_sqs_events_are_batches():
+    assert fanout.is_queue_event({"Records": [{"eventSource": "aws:sqs"}]})
+    assert not fanout.is_queue_event({"Records": [{"eventSource": "aws:s3"}]})
+    assert not fanout.is_queue_event({"Records": []})
+    assert not fanout.is_queue_event({"source": "aws.scheduler"})
+    assert not fanout.is_queue_event(None)
