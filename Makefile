@@ -12,7 +12,7 @@ TF_EXAMPLES  := $(wildcard examples/*)
 help:
 	@echo "make demo           run the inventory end to end on a local AWS emulator (no account needed)"
 	@echo "make test           the whole suite: packaging, fmt, validate, docs, unit, module tests, checkov"
-	@echo "make bench          performance benchmark of the inventory pipeline"
+	@echo "make bench          benchmarks: inventory pipeline, many accounts (direct and fan-out)"
 	@echo "make package        rebuild functions/dist/*.zip reproducibly"
 	@echo "make docs           regenerate the README inputs/outputs tables"
 	@echo "make review-signoff record a PCI DSS 1.2.7 review sign-off (see README)"

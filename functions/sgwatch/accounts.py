@@ -84,9 +84,19 @@ class RunOutcome:
     failures: dict[tuple[str, str], str]
 
     def error_message(self, what: str) -> str:
-        listed = "; ".join(f"{a}/{r} ({why})" for (a, r), why in sorted(self.failures.items()))
         total = len(self.results) + len(self.failures)
-        return f"{what} failed for {len(self.failures)} of {total} account/region pair(s): {listed}"
+        return f"{what} failed for {len(self.failures)} of {total} account/region pair(s): {pair_listing(self.failures)}"
+
+
+LISTED_PAIRS = 20  # an error names this many pairs; each failed pair also has its own log line
+
+
+def pair_listing(failures: dict[tuple[str, str], str]) -> str:
+    """``account/region (reason)`` for the first pairs, and how many more the log holds."""
+    ordered = sorted(failures.items())
+    listed = "; ".join(f"{a}/{r} ({why})" for (a, r), why in ordered[:LISTED_PAIRS])
+    more = len(ordered) - LISTED_PAIRS
+    return listed + (f"; and {more} more (see the log)" if more > 0 else "")
 
 
 def caller() -> tuple[str, str]:

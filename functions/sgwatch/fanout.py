@@ -104,7 +104,10 @@ def dispatch(queue_url: str, env: dict[str, str] | None = None, now: datetime | 
     }
     log.info("work_queued", queue_url=queue_url, **summary)
     if refused:
-        listed = "; ".join(f"{json.loads(b)['account_id']}/{json.loads(b)['region']} ({why})" for b, why in refused)
+        failures = {(json.loads(b)["account_id"], json.loads(b)["region"]): why for b, why in refused}
+        for (account_id, region), why in sorted(failures.items()):
+            log.error("work_not_queued", account_id=account_id, region=region, error=why)
+        listed = accounts.pair_listing(failures)
         raise DispatchFailed(f"{len(refused)} of {len(pairs)} account/region pair(s) could not be queued: {listed}")
     return summary
 

@@ -142,18 +142,50 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   tags                = local.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  alarm_name          = "${local.function_name}-dead-letters"
-  alarm_description   = "Events for ${local.function_name} landed in its dead-letter queue ${aws_sqs_queue.dlq.name}."
+# Alarms on the queues: the function's dead letters, and with a work queue its dead letters and
+# a backlog older than a day (the fan-out not keeping up with the schedule).
+resource "aws_cloudwatch_metric_alarm" "queues" {
+  for_each = merge(
+    {
+      "dead-letters" = {
+        queue       = aws_sqs_queue.dlq.name
+        metric      = "ApproximateNumberOfMessagesVisible"
+        threshold   = 1
+        description = "Events for ${local.function_name} landed in its dead-letter queue ${aws_sqs_queue.dlq.name}."
+      }
+    },
+    local.work_queue ? {
+      "work-dead-letters" = {
+        queue       = aws_sqs_queue.work_dead_letters[0].name
+        metric      = "ApproximateNumberOfMessagesVisible"
+        threshold   = 1
+        description = "Units of work of ${local.function_name} failed ${var.work_queue.max_receive_count} times and are kept in ${aws_sqs_queue.work_dead_letters[0].name}; see the function's log group, then redrive them."
+      }
+      "work-backlog" = {
+        queue       = aws_sqs_queue.work[0].name
+        metric      = "ApproximateAgeOfOldestMessage"
+        threshold   = 86400
+        description = "Units of work of ${local.function_name} wait in ${aws_sqs_queue.work[0].name} for more than a day: raise the fan-out's maximum concurrency."
+      }
+    } : {}
+  )
+
+  alarm_name          = "${local.function_name}-${each.key}"
+  alarm_description   = each.value.description
   namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
+  metric_name         = each.value.metric
+  dimensions          = { QueueName = each.value.queue }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
-  threshold           = 1
+  threshold           = each.value.threshold
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = compact([var.settings.alarm_topic_arn])
   tags                = local.tags
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.dead_letters
+  to   = aws_cloudwatch_metric_alarm.queues["dead-letters"]
 }

@@ -47,21 +47,3 @@ resource "aws_lambda_event_source_mapping" "work" {
   # Lambda checks at creation that the role may receive from the queue.
   depends_on = [aws_iam_role_policy.function]
 }
-
-resource "aws_cloudwatch_metric_alarm" "work_dead_letters" {
-  count = local.work_queue ? 1 : 0
-
-  alarm_name          = "${local.function_name}-work-dead-letters"
-  alarm_description   = "Units of work of ${local.function_name} failed ${var.work_queue.max_receive_count} times and are kept in ${aws_sqs_queue.work_dead_letters[0].name}; see the function's log group, then redrive them."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.work_dead_letters[0].name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = compact([var.settings.alarm_topic_arn])
-  tags                = local.tags
-}

@@ -347,9 +347,14 @@ def test_fan_out_queue_and_mapping_are_encrypted_bounded_and_allowed(deployed, c
     assert int(attributes["VisibilityTimeout"]) == 6 * config["Timeout"]
     # A pair failing five times moves to the dead-letter queue
     assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dead["QueueArn"], "maxReceiveCount": 5}
-    alarm = client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{name}-work-dead-letters")["MetricAlarms"]
-    assert [a["Dimensions"] for a in alarm] == [[{"Name": "QueueName", "Value": dead["QueueArn"].rsplit(":", 1)[1]}]]
-    assert alarm[0]["AlarmActions"] == [deployed["alert_topic_arn"]]
+    # Alarms to the alert topic: a pair kept in the dead-letter queue, a backlog older than a day
+    alarms = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{name}-work-")["MetricAlarms"]}
+    dead_letters, backlog = alarms[f"{name}-work-dead-letters"], alarms[f"{name}-work-backlog"]
+    assert dead_letters["Dimensions"] == [{"Name": "QueueName", "Value": dead["QueueArn"].rsplit(":", 1)[1]}]
+    assert (dead_letters["MetricName"], dead_letters["Threshold"]) == ("ApproximateNumberOfMessagesVisible", 1)
+    assert backlog["Dimensions"] == [{"Name": "QueueName", "Value": attributes["QueueArn"].rsplit(":", 1)[1]}]
+    assert (backlog["MetricName"], backlog["Threshold"]) == ("ApproximateAgeOfOldestMessage", 86400)
+    assert dead_letters["AlarmActions"] == backlog["AlarmActions"] == [deployed["alert_topic_arn"]]
     # The mapping reports partial batch failures, in batches of 10, at most 5 runs at once
     (mapping,) = client("lambda").list_event_source_mappings(FunctionName=config["FunctionArn"])["EventSourceMappings"]
     assert mapping["EventSourceArn"] == attributes["QueueArn"] and mapping["BatchSize"] == 10

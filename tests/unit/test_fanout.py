@@ -212,3 +212,16 @@ def test_only_sqs_events_are_batches():
     assert not fanout.is_queue_event({"Records": []})
     assert not fanout.is_queue_event({"source": "aws.scheduler"})
     assert not fanout.is_queue_event(None)
+
+
+def test_an_estate_wide_failure_names_twenty_pairs_and_logs_every_one(queue, monkeypatch, caplog):
+    monkeypatch.setenv("ACCOUNTS", ",".join(f"1000000000{i:02d}" for i in range(30)))
+    monkeypatch.setenv("REGIONS", "us-east-1,eu-west-1")
+    with pytest.raises(fanout.DispatchFailed) as raised:
+        fanout.dispatch(queue.replace("sgwatch-work", "gone"))
+    message = str(raised.value)
+    assert message.startswith("60 of 60 account/region pair(s) could not be queued: 100000000000/eu-west-1 (")
+    assert message.count("NonExistentQueue:") == 20 and message.endswith("; and 40 more (see the log)")
+    logged = [json.loads(r.getMessage()) for r in caplog.records if '"work_not_queued"' in r.getMessage()]
+    assert len(logged) == 60 and {(r["account_id"], r["region"]) for r in logged} == {
+        (f"1000000000{i:02d}", r) for i in range(30) for r in ("us-east-1", "eu-west-1")}
