@@ -24,7 +24,8 @@ resource "aws_sqs_queue" "work" {
   kms_master_key_id                 = var.settings.kms_key_arn
   kms_data_key_reuse_period_seconds = 3600
   visibility_timeout_seconds        = local.work_visibility_timeout
-  message_retention_seconds         = 345600
+  # 14 days: a backlog alarms after one day, long before any unit of work could expire unseen.
+  message_retention_seconds = 1209600
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.work_dead_letters[0].arn
     maxReceiveCount     = var.work_queue.max_receive_count

@@ -345,6 +345,8 @@ def test_fan_out_queue_and_mapping_are_encrypted_bounded_and_allowed(deployed, c
     for queue in (attributes, dead):
         assert client("kms").describe_key(KeyId=queue["KmsMasterKeyId"])["KeyMetadata"]["Arn"] == key_arn
     assert int(attributes["VisibilityTimeout"]) == 6 * config["Timeout"]
+    # Nothing expires unseen: 14 days of retention, and the backlog alarm fires after one
+    assert attributes["MessageRetentionPeriod"] == dead["MessageRetentionPeriod"] == "1209600"
     # A pair failing five times moves to the dead-letter queue
     assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dead["QueueArn"], "maxReceiveCount": 5}
     # Alarms to the alert topic: a pair kept in the dead-letter queue, a backlog older than a day
