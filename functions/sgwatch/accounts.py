@@ -117,10 +117,14 @@ def run_everywhere(
     work: Callable[[str, str], dict[str, Any]],
     env: dict[str, str] | None = None,
     pairs: list[tuple[str, str]] | None = None,
+    identity: tuple[str, str] | None = None,
 ) -> RunOutcome:
-    """Run ``work(account_id, region)`` for every pair (default: every account and region), each in its account's context."""
+    """Run ``work(account_id, region)`` for every pair (default: every account and region), each in its account's context.
+
+    ``identity`` is :func:`caller`'s answer when the caller already has it.
+    """
     env = dict(os.environ) if env is None else env
-    own_account, partition = caller()
+    own_account, partition = identity or caller()
     if pairs is None:
         pairs = planned_pairs(env, own_account)
     sessions = Sessions(own_account, env.get("MEMBER_ROLE_NAME") or DEFAULT_MEMBER_ROLE, partition)

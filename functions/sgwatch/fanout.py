@@ -139,10 +139,10 @@ def parse_work_item(body: str, allowed_accounts: set[str] | None, excluded: set[
 def consume(event: dict[str, Any], work: Work, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Process a batch of queued pairs; the failed ones go back to SQS as batch item failures."""
     env = dict(os.environ) if env is None else env
-    own_account, _ = accounts.caller()
+    identity = accounts.caller()
     from_organizations = accounts.flag(env.get("ACCOUNTS_FROM_ORGANIZATIONS"))
     # A fixed list is checked here; the organisation is not listed again for every batch.
-    allowed = None if from_organizations else set(accounts.account_ids(own_account, env))
+    allowed = None if from_organizations else set(accounts.account_ids(identity[0], env))
     excluded = set(accounts.ids(env.get("EXCLUDED_ACCOUNTS")))
     regions = set(aws.regions_from_env(env.get("REGIONS")))
 
@@ -156,7 +156,7 @@ def consume(event: dict[str, Any], work: Work, env: dict[str, str] | None = None
             log.error("work_item_rejected", message_id=message_id, error=str(exc))
             failed.append(message_id)
 
-    outcome = accounts.run_everywhere(work, env, pairs=sorted(set(items.values())))
+    outcome = accounts.run_everywhere(work, env, pairs=sorted(set(items.values())), identity=identity)
     failed += [message_id for message_id, pair in items.items() if pair in outcome.failures]
     log.info("work_done", received=len(event["Records"]), succeeded=len(outcome.results), failed=len(failed))
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}

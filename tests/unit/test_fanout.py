@@ -225,3 +225,16 @@ def test_an_estate_wide_failure_names_twenty_pairs_and_logs_every_one(queue, mon
     logged = [json.loads(r.getMessage()) for r in caplog.records if '"work_not_queued"' in r.getMessage()]
     assert len(logged) == 60 and {(r["account_id"], r["region"]) for r in logged} == {
         (f"1000000000{i:02d}", r) for i in range(30) for r in ("us-east-1", "eu-west-1")}
+
+
+def test_a_batch_asks_for_its_own_identity_once(queue, monkeypatch):
+    from sg_inventory import handler
+
+    calls: list[str] = []
+    aws.central_client("sts").meta.events.register(
+        "before-call.sts.GetCallerIdentity", lambda **kw: calls.append("GetCallerIdentity"))
+    monkeypatch.setenv("ACCOUNTS", f"{OWN},{MEMBER}")
+    event = {"Records": [record({"account_id": OWN, "region": "us-east-1"}, "own"),
+                         record({"account_id": MEMBER, "region": "us-east-1"}, "member")]}
+    assert handler.lambda_handler(event, None) == {"batchItemFailures": []}
+    assert calls == ["GetCallerIdentity"]
