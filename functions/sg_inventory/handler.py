@@ -21,8 +21,13 @@ class InventoryFailed(RuntimeError):
 
 
 def snapshot_region(store: EvidenceStore, prefix: str, account_id: str, region: str) -> dict[str, Any]:
-    rules = current_rules(aws.client("ec2", region), account_id, region)
-    result = record_snapshot(store, prefix, account_id, region, rules, datetime.now(timezone.utc))
+    def rules() -> list:
+        return current_rules(aws.client("ec2", region), account_id, region)
+
+    # The rules are read once this run holds the claim on the next snapshot of the pair.
+    result = record_snapshot(store, prefix, account_id, region, rules, lambda: datetime.now(timezone.utc))
+    if result.skipped:
+        return {"account_id": account_id, "region": region, "skipped": result.skipped}
     if result.previous_error:
         log.error(
             "previous_snapshot_unusable",
@@ -36,8 +41,8 @@ def snapshot_region(store: EvidenceStore, prefix: str, account_id: str, region: 
         "region": region,
         "snapshot_key": result.snapshot_key,
         "diff_key": result.diff_key,
-        "groups": len({r[3] for r in rules}),  # GroupId
-        "rules": sum(1 for r in rules if r[6]),  # Direction (empty on a group without rules)
+        "groups": len({r[3] for r in result.rules}),  # GroupId
+        "rules": sum(1 for r in result.rules if r[6]),  # Direction (empty on a group without rules)
         "added": result.diff.added if result.diff else 0,
         "removed": result.diff.removed if result.diff else 0,
         "updated": result.diff.updated if result.diff else 0,
@@ -61,4 +66,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outcome = run_everywhere(work)
     if outcome.failures:
         raise InventoryFailed(outcome.error_message("inventory"))
-    return {"bucket": bucket, "results": outcome.results}
+    return {"bucket": bucket, "results": outcome.results, "skipped_accounts": outcome.skipped_accounts}

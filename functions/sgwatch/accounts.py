@@ -2,11 +2,15 @@
 
 Environment (the inventory and the unused-group audit):
   ACCOUNTS                     comma-separated account ids (empty: only the own account)
-  ACCOUNTS_FROM_ORGANIZATIONS  "true": every ACTIVE account of the organisation
+  ACCOUNTS_FROM_ORGANIZATIONS  "true": every ACTIVE account of the organisation (others are skipped and counted)
   EXCLUDED_ACCOUNTS            comma-separated ids left out of either list
   MEMBER_ROLE_NAME             role assumed in other accounts (default sgwatch-member-read)
   MAX_WORKERS                  (account, region) pairs processed at once (default 8)
   REGIONS                      comma-separated regions (empty: the function's region)
+
+Credentials live for one run (a scheduled invocation or a queued batch) and the clients
+built from them for one (account, region) pair: nothing of a member account stays in the
+process once its work is done (see :mod:`sgwatch.aws`).
 
 One broken account or region never stops the others: each failure is kept and the
 run ends with one error listing them all.
@@ -20,6 +24,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from . import aws, log
@@ -36,52 +41,99 @@ def flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes")
 
 
-def organization_accounts() -> list[str]:
+# Organizations ``Account.State`` (``Status`` is retired): only ACTIVE accounts can be read;
+# SUSPENDED, PENDING_CLOSURE, CLOSED and any state added later are skipped, not failed.
+READABLE_STATE = "ACTIVE"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The accounts a run covers, and the organisation's accounts it leaves out by state."""
+
+    accounts: list[str]
+    skipped: dict[str, str] = field(default_factory=dict)  # account id -> its state
+
+
+def organization_accounts() -> Selection:
     """ACTIVE accounts of the organisation (the function must run in the management or a delegated account)."""
     paginator = aws.central_client("organizations").get_paginator("list_accounts")
-    return [a["Id"] for page in paginator.paginate() for a in page["Accounts"] if a.get("Status", "ACTIVE") == "ACTIVE"]
+    active: list[str] = []
+    skipped: dict[str, str] = {}
+    for page in paginator.paginate():
+        for account in page["Accounts"]:
+            state = account.get("State") or account.get("Status") or READABLE_STATE
+            if state == READABLE_STATE:
+                active.append(account["Id"])
+            else:
+                skipped[account["Id"]] = state
+    return Selection(active, skipped)
 
 
-def account_ids(own_account: str, env: dict[str, str] | None = None) -> list[str]:
+def select_accounts(own_account: str, env: dict[str, str] | None = None) -> Selection:
     env = dict(os.environ) if env is None else env
     wanted = ids(env.get("ACCOUNTS"))
+    skipped: dict[str, str] = {}
     if flag(env.get("ACCOUNTS_FROM_ORGANIZATIONS")):
-        wanted += organization_accounts()
+        organization = organization_accounts()
+        wanted += organization.accounts
+        skipped = organization.skipped
     excluded = set(ids(env.get("EXCLUDED_ACCOUNTS")))
     chosen = sorted({a for a in (wanted or [own_account]) if a not in excluded})
     for account in chosen:
         if not (len(account) == 12 and account.isdigit()):
             raise ValueError(f"not an AWS account id: {account!r} (ACCOUNTS / EXCLUDED_ACCOUNTS)")
-    return chosen
+    skipped = {a: state for a, state in sorted(skipped.items()) if a not in excluded and a not in chosen}
+    for account, state in skipped.items():
+        log.info("account_skipped", account_id=account, state=state, reason="only ACTIVE accounts are read")
+    return Selection(chosen, skipped)
+
+
+def account_ids(own_account: str, env: dict[str, str] | None = None) -> list[str]:
+    return select_accounts(own_account, env).accounts
+
+
+# Assumed credentials last an hour (the limit for a role chained from the function's own role);
+# they are renewed when less than a Lambda run's longest duration is left, so no client built
+# from them can outlive them.
+CREDENTIALS_SECONDS = 3600
+RENEW_BEFORE = timedelta(minutes=15)
+
+
+def assume_role(account_id: str, role_arn: str, session_name: str) -> aws.Credentials:
+    answer = aws.central_client("sts").assume_role(
+        RoleArn=role_arn, RoleSessionName=session_name[:64], DurationSeconds=CREDENTIALS_SECONDS
+    )
+    return aws.Credentials.from_sts(account_id, role_arn, answer)
 
 
 @dataclass
-class Sessions:
-    """Assumed-role sessions, one per account, created once and shared by its regions."""
+class MemberCredentials:
+    """Assumed-role credentials of one run, one set per account, shared by its regions."""
 
     own_account: str
     role_name: str
     partition: str = "aws"
-    _cache: dict[str, Any] = field(default_factory=dict)
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    _cache: dict[str, aws.Credentials] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def for_account(self, account_id: str) -> Any:
+    def for_account(self, account_id: str) -> aws.Credentials | None:
         if account_id == self.own_account:
             return None  # the function's own credentials
         with self._lock:
-            if account_id not in self._cache:
+            found = self._cache.get(account_id)
+            if found is None or found.expiration - self.clock() < RENEW_BEFORE:
                 role_arn = f"arn:{self.partition}:iam::{account_id}:role/{self.role_name}"
-                credentials = aws.central_client("sts").assume_role(
-                    RoleArn=role_arn, RoleSessionName=f"sgwatch-{self.own_account}"[:64], DurationSeconds=3600
-                )["Credentials"]
-                self._cache[account_id] = aws.session(credentials)
-            return self._cache[account_id]
+                found = assume_role(account_id, role_arn, f"sgwatch-{self.own_account}")
+                self._cache[account_id] = found
+            return found
 
 
 @dataclass
 class RunOutcome:
     results: list[dict[str, Any]]
     failures: dict[tuple[str, str], str]
+    skipped_accounts: int = 0
 
     def error_message(self, what: str) -> str:
         total = len(self.results) + len(self.failures)
@@ -105,12 +157,19 @@ def caller() -> tuple[str, str]:
     return identity["Account"], identity.get("Arn", "arn:aws:").split(":")[1] or "aws"
 
 
-def planned_pairs(env: dict[str, str] | None = None, own_account: str | None = None) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class Plan:
+    pairs: list[tuple[str, str]]
+    skipped_accounts: int = 0
+
+
+def planned_pairs(env: dict[str, str] | None = None, own_account: str | None = None) -> Plan:
     """Every (account, region) pair a run covers, accounts first."""
     env = dict(os.environ) if env is None else env
     own_account = own_account or caller()[0]
     regions = aws.regions_from_env(env.get("REGIONS"))
-    return [(a, r) for a in account_ids(own_account, env) for r in regions]
+    selection = select_accounts(own_account, env)
+    return Plan([(a, r) for a in selection.accounts for r in regions], len(selection.skipped))
 
 
 def run_everywhere(
@@ -125,16 +184,18 @@ def run_everywhere(
     """
     env = dict(os.environ) if env is None else env
     own_account, partition = identity or caller()
+    skipped = 0
     if pairs is None:
-        pairs = planned_pairs(env, own_account)
-    sessions = Sessions(own_account, env.get("MEMBER_ROLE_NAME") or DEFAULT_MEMBER_ROLE, partition)
+        plan = planned_pairs(env, own_account)
+        pairs, skipped = plan.pairs, plan.skipped_accounts
+    credentials = MemberCredentials(own_account, env.get("MEMBER_ROLE_NAME") or DEFAULT_MEMBER_ROLE, partition)
     workers = int(env.get("MAX_WORKERS") or DEFAULT_WORKERS)
 
     def one(account_id: str, region: str) -> dict[str, Any]:
-        with aws.target_account(sessions.for_account(account_id)):
+        with aws.target_account(credentials.for_account(account_id)):
             return work(account_id, region)
 
-    outcome = RunOutcome([], {})
+    outcome = RunOutcome([], {}, skipped)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pairs)))) as pool:
         futures = {pair: pool.submit(contextvars.copy_context().run, one, *pair) for pair in pairs}
         for (account_id, region), future in futures.items():

@@ -1,7 +1,17 @@
-"""Thin AWS access: lazily created clients with standard retries.
+"""Thin AWS access: one model cache per process, clients scoped to the account they read.
 
-Endpoints come only from the standard AWS configuration, so ``AWS_ENDPOINT_URL``
-points every client at an emulator without special code.
+* The process has one boto3 session. Its botocore loader parses each service model once
+  (about 20 MB for EC2); every client of every account is built from it, so adding an
+  account adds credentials, never another copy of the models.
+* Clients of the function's own account are kept for the life of the process, one per
+  (service, region): a bounded set, reused by every invocation as Lambda recommends.
+* Clients of a member account are built from that account's assumed-role credentials
+  inside a :func:`target_account` block and live only as long as the block (one piece of
+  work: an account and region). They are keyed by what they are, never by an object's
+  ``id()``, and nothing of them outlives the block.
+
+Endpoints come only from the standard AWS configuration, so ``AWS_ENDPOINT_URL`` points
+every client at an emulator without special code.
 """
 
 from __future__ import annotations
@@ -11,6 +21,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -18,58 +30,104 @@ from botocore.config import Config
 
 RETRY_CONFIG = Config(retries={"max_attempts": 8, "mode": "standard"})
 
-_lock = threading.Lock()
-_clients: dict[tuple[str, str | None, int], Any] = {}
-# The account a piece of work looks at (a member account's assumed-role session);
-# unset means the function's own account.
-_target_session: ContextVar[boto3.session.Session | None] = ContextVar("sgwatch_target_session", default=None)
+# Creating clients from one session is serialised: sessions are not thread-safe, clients are.
+_lock = threading.RLock()
+_own_clients: dict[tuple[str, str | None], Any] = {}
+_own_session: list[boto3.session.Session] = []  # the session _own_clients were built from
 
 
-@contextmanager
-def target_account(sess: boto3.session.Session | None) -> Iterator[None]:
-    """Within the block, :func:`client` reads the account of ``sess`` (None: the own account).
+@dataclass(frozen=True)
+class Credentials:
+    """Assumed-role credentials of one member account."""
 
-    Worker threads inherit it only through ``contextvars.copy_context().run``.
-    """
-    token = _target_session.set(sess)
-    try:
-        yield
-    finally:
-        _target_session.reset(token)
+    account_id: str
+    role_arn: str
+    access_key_id: str
+    secret_access_key: str
+    session_token: str = field(repr=False)
+    expiration: datetime
+
+    @classmethod
+    def from_sts(cls, account_id: str, role_arn: str, answer: dict[str, Any]) -> Credentials:
+        c = answer["Credentials"]
+        return cls(account_id, role_arn, c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], c["Expiration"])
 
 
-def session(credentials: dict[str, str] | None = None) -> boto3.session.Session:
-    """The default session, or one holding assumed-role credentials."""
-    if credentials:
-        return boto3.session.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-        )
+class Target:
+    """One member account being read: its credentials and the clients built from them."""
+
+    def __init__(self, credentials: Credentials) -> None:
+        self.credentials = credentials
+        self._clients: dict[tuple[str, str | None], Any] = {}
+
+    @property
+    def account_id(self) -> str:
+        return self.credentials.account_id
+
+    def client(self, service: str, region: str | None) -> Any:
+        key = (service, region)
+        with _lock:
+            found = self._clients.get(key)
+            if found is None:
+                c = self.credentials
+                found = base_session().client(
+                    service,
+                    region_name=region,
+                    config=RETRY_CONFIG,
+                    aws_access_key_id=c.access_key_id,
+                    aws_secret_access_key=c.secret_access_key,
+                    aws_session_token=c.session_token,
+                )
+                self._clients[key] = found
+            return found
+
+
+# The member account a piece of work reads; unset means the function's own account.
+_target: ContextVar[Target | None] = ContextVar("sgwatch_target", default=None)
+
+
+def base_session() -> boto3.session.Session:
+    """The process's one session (the function's own credentials and the shared model cache)."""
     with _lock:
         if boto3.DEFAULT_SESSION is None:
             boto3.setup_default_session()
         return boto3.DEFAULT_SESSION
 
 
-def client(service: str, region: str | None = None, sess: boto3.session.Session | None = None) -> Any:
-    """A cached client of the account being looked at (see :func:`target_account`).
+@contextmanager
+def target_account(credentials: Credentials | None) -> Iterator[Target | None]:
+    """Within the block, :func:`client` reads the account of ``credentials`` (None: the own account).
 
-    Creation is serialised because sessions are not thread-safe.
+    The block's clients are dropped when it ends. Worker threads inherit the block only
+    through ``contextvars.copy_context().run``.
     """
-    sess = sess or _target_session.get() or session()
-    key = (service, region, id(sess))
-    with _lock:
-        found = _clients.get(key)
-        if found is None:
-            found = sess.client(service, region_name=region, config=RETRY_CONFIG)
-            _clients[key] = found
-        return found
+    target = Target(credentials) if credentials else None
+    token = _target.set(target)
+    try:
+        yield target
+    finally:
+        _target.reset(token)
+
+
+def client(service: str, region: str | None = None) -> Any:
+    """A client of the account being looked at (see :func:`target_account`)."""
+    target = _target.get()
+    return target.client(service, region) if target else central_client(service, region)
 
 
 def central_client(service: str, region: str | None = None) -> Any:
     """A client of the function's own account: evidence, alerts, secrets, Security Hub."""
-    return client(service, region, session())
+    key = (service, region)
+    with _lock:
+        base = base_session()
+        if not _own_session or _own_session[0] is not base:  # a new default session: its clients only
+            _own_clients.clear()
+            _own_session[:] = [base]
+        found = _own_clients.get(key)
+        if found is None:
+            found = base.client(service, region_name=region, config=RETRY_CONFIG)
+            _own_clients[key] = found
+        return found
 
 
 def own_region() -> str:
@@ -82,9 +140,10 @@ def regions_from_env(value: str | None) -> list[str]:
     return sorted(set(regions)) or [own_region()]
 
 
-def account_id(sess: boto3.session.Session | None = None) -> str:
-    """The account of ``sess``, else of the account being looked at, else the own account."""
-    return client("sts", sess=sess).get_caller_identity()["Account"]
+def account_id() -> str:
+    """The account being looked at: the member account of the block, else the own account (STS)."""
+    target = _target.get()
+    return target.account_id if target else central_client("sts").get_caller_identity()["Account"]
 
 
 def error_code(exc: BaseException) -> str:

@@ -89,7 +89,8 @@ def dispatch(queue_url: str, env: dict[str, str] | None = None, now: datetime | 
     """Queue one message per (account, region) pair of the run."""
     env = dict(os.environ) if env is None else env
     run = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-    pairs = accounts.planned_pairs(env)
+    plan = accounts.planned_pairs(env)
+    pairs = plan.pairs
     bodies = [work_item(a, r, run) for a, r in pairs]
     chunks = [bodies[i : i + SQS_BATCH] for i in range(0, len(bodies), SQS_BATCH)]
     sqs = aws.central_client("sqs")
@@ -100,6 +101,7 @@ def dispatch(queue_url: str, env: dict[str, str] | None = None, now: datetime | 
         "queued": len(pairs) - len(refused),
         "accounts": len({a for a, _ in pairs}),
         "regions": sorted({r for _, r in pairs}),
+        "skipped_accounts": plan.skipped_accounts,
         "run": run,
     }
     log.info("work_queued", queue_url=queue_url, **summary)

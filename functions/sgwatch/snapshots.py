@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from collections.abc import Iterator
+from datetime import datetime, timedelta
+from itertools import count
 from typing import Any
 
-from . import aws
+from . import aws, log
 from .csvio import CsvDocument, CsvFormatError, data_lines, from_csv, to_csv, verify
 from .diff import DIFF_HEADER, Diff, diff_snapshot_lines, diff_snapshots
-from .evidence import EvidenceStore, StoredObject, series_prefix, stamp
+from .evidence import EvidenceStore, StoredObject, series_prefix, stamp, stamp_time
 from .rules import SNAPSHOT_HEADER, Row, Rule, as_rules, flatten_rule_rows
 
 PAGE_SIZE = 1000  # the maximum both describe calls accept
@@ -74,11 +77,63 @@ def latest_snapshot_key(store: EvidenceStore, prefix: str, account_id: str, regi
 
 @dataclass
 class SnapshotResult:
-    snapshot_key: str
+    snapshot_key: str | None  # None: another run of the same pair was writing its successor
     diff_key: str | None
     rules: list[Row]
     diff: Diff | None
     previous_error: str | None = None
+    skipped: str | None = None
+
+
+# One linear chain per (account, region). Before reading the rules, a run claims "the
+# successor of snapshot P" (P the newest snapshot, or the baseline when there is none)
+# with a conditional put; only the run holding the claim writes a snapshot and a diff
+# against P. A run that loses waits for the winner's snapshot and claims the successor
+# of that one, so two runs at the same moment (an SQS duplicate, a schedule overlapping a
+# slow run) never both diff against P and every change is counted once.
+CLAIMS = "claims"
+CLAIM_STALE = timedelta(minutes=15)  # a claim older than Lambda's longest run has no live claimant
+CLAIM_WAITS = (0.5, 1, 2, 4, 8, 15)  # seconds between looks for the winner's snapshot
+
+
+@dataclass(frozen=True)
+class Claim:
+    key: str
+    previous_key: str | None
+
+
+def _claim_base(prefix: str, account_id: str, region: str, previous_key: str | None) -> str:
+    after = previous_key.rsplit("/", 1)[-1].removesuffix(".csv") if previous_key else "baseline"
+    return f"{series_prefix(prefix, account_id, region, CLAIMS)}{after}/"
+
+
+def claim_successor(
+    store: EvidenceStore, prefix: str, account_id: str, region: str, previous_key: str | None, now: datetime
+) -> Claim | None:
+    """Claim the successor of ``previous_key``; None when a live run holds that claim.
+
+    A claim whose run ended without writing (older than :data:`CLAIM_STALE` while
+    ``previous_key`` is still the newest snapshot) is superseded by the next generation.
+    """
+    base = _claim_base(prefix, account_id, region, previous_key)
+    for generation in count():
+        key = f"{base}{generation}.json"
+        body = json.dumps({"claimed_at": now.isoformat(), "previous_snapshot": previous_key}).encode()
+        if store.put_new(key, body, "application/json"):
+            return Claim(key, previous_key)
+        held = json.loads(store.get(key).body)
+        if now - datetime.fromisoformat(held["claimed_at"]) < CLAIM_STALE:
+            return None
+        log.warning("stale_claim_superseded", claim=key, claimed_at=held["claimed_at"])
+    raise AssertionError("unreachable")
+
+
+def _after(previous_key: str | None, now: datetime) -> datetime:
+    """``now``, or just after the previous snapshot when clocks disagree: keys stay in chain order."""
+    previous_time = stamp_time(previous_key) if previous_key else None
+    if previous_time and now <= previous_time:
+        return previous_time + timedelta(milliseconds=1)
+    return now
 
 
 def record_snapshot(
@@ -86,11 +141,41 @@ def record_snapshot(
     prefix: str,
     account_id: str,
     region: str,
-    rules: list[Row],
-    now: datetime,
+    rules: list[Row] | Callable[[], list[Row]],
+    now: datetime | Callable[[], datetime],
+    sleep: Callable[[float], None] = time.sleep,
 ) -> SnapshotResult:
-    """Write the snapshot and, when a readable previous one exists, the diff against it."""
+    """Write the snapshot and, when a readable previous one exists, the diff against it.
+
+    The write is claimed as the successor of the newest snapshot. A run that loses the
+    claim waits for the winner's snapshot and, when it appears, reads the rules again
+    (``rules`` and ``now`` may be callables for that) and claims the successor of that
+    one; if it never appears the run stops, logged, having written nothing.
+    """
+    read = rules if callable(rules) else (lambda: rules)
+    clock = now if callable(now) else (lambda: now)
+    rows = read()
     previous_key = latest_snapshot_key(store, prefix, account_id, region)
+    claim = None
+    for wait in (*CLAIM_WAITS, None):
+        claim = claim_successor(store, prefix, account_id, region, previous_key, clock())
+        if claim or wait is None:
+            break
+        sleep(wait)  # the winner is writing the successor of previous_key
+        newest = latest_snapshot_key(store, prefix, account_id, region)
+        if newest != previous_key:
+            previous_key, rows = newest, read()  # follow the winner's snapshot with what is there now
+    if claim is None:
+        why = f"another run of this pair holds the successor of {previous_key or 'the baseline'}"
+        log.warning("snapshot_skipped", account_id=account_id, region=region, reason=why)
+        return SnapshotResult(None, None, [], None, skipped=why)
+    return _write(store, prefix, account_id, region, rows, _after(previous_key, clock()), previous_key)
+
+
+def _write(
+    store: EvidenceStore, prefix: str, account_id: str, region: str, rules: list[Row], now: datetime,
+    previous_key: str | None,
+) -> SnapshotResult:
     previous: StoredObject | None = None
     previous_lines: list[str] = []
     previous_error = None

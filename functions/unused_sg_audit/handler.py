@@ -529,4 +529,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outcome = run_everywhere(work)
     if outcome.failures:
         raise AuditFailed(outcome.error_message("unused-group audit"))
-    return {"results": outcome.results}
+    return {"results": outcome.results, "skipped_accounts": outcome.skipped_accounts}

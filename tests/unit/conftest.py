@@ -21,10 +21,8 @@ def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    # Clients are cached per session; each test starts from a clean cache.
-    from sgwatch import aws
-
-    aws._clients.clear()
+    # Each test is a new Lambda process: a new default session, whose credentials and region
+    # are the ones set above. Within a test nothing is reset between invocations.
     import boto3
 
     boto3.DEFAULT_SESSION = None

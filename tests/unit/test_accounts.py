@@ -25,7 +25,9 @@ def env(monkeypatch):
 def member_session(account=MEMBER):
     credentials = boto3.client("sts").assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/{accounts.DEFAULT_MEMBER_ROLE}", RoleSessionName="test")["Credentials"]
-    return aws.session(credentials)
+    return boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"],
+                                 aws_secret_access_key=credentials["SecretAccessKey"],
+                                 aws_session_token=credentials["SessionToken"])
 
 
 def make_group(sess, name):
@@ -62,7 +64,7 @@ def test_organisation_accounts_are_listed_to_the_end(env):
 def test_inventory_reads_each_account_through_its_role_and_writes_centrally(env):
     from sg_inventory import handler
 
-    own_group = make_group(aws.session(), "own")
+    own_group = make_group(boto3.session.Session(), "own")
     member_group = make_group(member_session(), "member")
     env.setenv("ACCOUNTS", f"{OWN},{MEMBER}")
     result = handler.lambda_handler({}, None)
@@ -79,14 +81,14 @@ def test_inventory_reads_each_account_through_its_role_and_writes_centrally(env)
 def test_one_broken_account_does_not_stop_the_others(env):
     from sg_inventory import handler
 
-    real = accounts.Sessions.for_account
+    real = accounts.MemberCredentials.for_account
 
     def flaky(self, account_id):
         if account_id == "333333333333":
             raise RuntimeError("AccessDenied: not authorized to perform sts:AssumeRole")
         return real(self, account_id)
 
-    env.setattr(accounts.Sessions, "for_account", flaky)
+    env.setattr(accounts.MemberCredentials, "for_account", flaky)
     env.setenv("ACCOUNTS", f"{OWN},{MEMBER},333333333333")
     env.setenv("REGIONS", "us-east-1,eu-west-1")
     with pytest.raises(handler.InventoryFailed) as raised:
@@ -105,8 +107,29 @@ def test_role_is_assumed_once_per_account_whatever_the_regions(env):
     sts.meta.events.register("before-call.sts.AssumeRole", lambda **kw: calls.append(1))
     env.setenv("ACCOUNTS", f"{OWN},{MEMBER}")
     env.setenv("REGIONS", "us-east-1,eu-west-1,eu-central-1,ap-southeast-2")
-    outcome = accounts.run_everywhere(lambda a, r: {"account_id": aws.account_id(), "region": r})
+    outcome = accounts.run_everywhere(lambda a, r: {"account_id": aws.client("sts").get_caller_identity()["Account"], "region": r})
     assert not outcome.failures and len(outcome.results) == 8
     # The work ran in the account it was given.
     assert sorted({r["account_id"] for r in outcome.results}) == [OWN, MEMBER]
     assert len(calls) == 1
+
+
+def test_member_credentials_are_renewed_before_any_client_could_outlive_them(env, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    now = [datetime(2026, 11, 1, 6, tzinfo=timezone.utc)]
+    calls: list[str] = []
+
+    def assume(account_id, role_arn, session_name):
+        calls.append(account_id)
+        return aws.Credentials(account_id, role_arn, "AKIA", "secret", "token", now[0] + timedelta(hours=1))
+
+    monkeypatch.setattr(accounts, "assume_role", assume)
+    credentials = accounts.MemberCredentials(OWN, "sgwatch-member-read", clock=lambda: now[0])
+    assert credentials.for_account(OWN) is None  # the own account needs no role
+    first = credentials.for_account(MEMBER)
+    now[0] += timedelta(minutes=44)  # 16 minutes left: longer than any run
+    assert credentials.for_account(MEMBER) is first
+    now[0] += timedelta(minutes=2)  # 14 minutes left: a 15-minute run could outlive them
+    assert credentials.for_account(MEMBER) is not first
+    assert calls == [MEMBER, MEMBER]

@@ -94,14 +94,14 @@ def test_queued_pairs_are_each_snapshotted_by_the_runs_they_trigger(queue, monke
 def test_only_the_failed_and_the_invalid_messages_go_back_to_the_queue(queue, monkeypatch):
     from sg_inventory import handler
 
-    real = accounts.Sessions.for_account
+    real = accounts.MemberCredentials.for_account
 
     def flaky(self, account_id):
         if account_id == BROKEN:
             raise RuntimeError("AccessDenied: not authorized to perform sts:AssumeRole")
         return real(self, account_id)
 
-    monkeypatch.setattr(accounts.Sessions, "for_account", flaky)
+    monkeypatch.setattr(accounts.MemberCredentials, "for_account", flaky)
     monkeypatch.setenv("ACCOUNTS", f"{OWN},{MEMBER},{BROKEN},444444444444")
     monkeypatch.setenv("EXCLUDED_ACCOUNTS", "444444444444")
     monkeypatch.setenv("REGIONS", "us-east-1,eu-west-1")

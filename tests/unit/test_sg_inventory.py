@@ -164,3 +164,44 @@ def test_describe_uses_the_maximum_page_size(aws):
     snapshots.describe_groups(ec2)
     list(snapshots.describe_rules(ec2))
     assert seen == [1000, 1000]
+
+
+def _row(group="sg-1", port="22"):
+    return ("111122223333", "us-east-1", "vpc-1", group, "g", "d", "Ingress", "sgr-1", "tcp", port, port, "CIDR",
+            "0.0.0.0/0", "")
+
+
+def test_a_claim_left_by_a_run_that_died_is_superseded_once_stale(aws):
+    store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=timezone.utc)
+    first = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
+    # A run claims the successor of the first snapshot and dies before writing it.
+    assert snapshots.claim_successor(store, PREFIX, "111122223333", "us-east-1", first.snapshot_key, t0)
+    later = t0 + snapshots.CLAIM_STALE + timedelta(minutes=1)
+    result = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row(port="3389")], later,
+                                       sleep=lambda s: pytest.fail("a stale claim is not waited for"))
+    assert result.diff_key and result.diff.updated == 1  # same rule id, port 22 -> 3389
+    metadata = boto3.client("s3").head_object(Bucket=BUCKET, Key=result.diff_key)["Metadata"]
+    assert metadata["previous-snapshot"] == first.snapshot_key
+
+
+def test_a_run_that_loses_the_claim_and_never_sees_the_winners_snapshot_writes_nothing(aws, caplog):
+    store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=timezone.utc)
+    first = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
+    assert snapshots.claim_successor(store, PREFIX, "111122223333", "us-east-1", first.snapshot_key, t0)
+    waits: list[float] = []
+    result = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()],
+                                       t0 + timedelta(seconds=5), sleep=waits.append)
+    assert result.skipped and result.snapshot_key is None and result.diff_key is None
+    assert waits == list(snapshots.CLAIM_WAITS)
+    assert snapshots.latest_snapshot_key(store, PREFIX, "111122223333", "us-east-1") == first.snapshot_key
+    assert any('"snapshot_skipped"' in r.getMessage() for r in caplog.records)
+
+
+def test_a_snapshot_always_sorts_after_the_one_it_follows_even_with_a_slow_clock(aws):
+    store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=timezone.utc)
+    first = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
+    second = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0 - timedelta(seconds=2))
+    assert snapshots.latest_snapshot_key(store, PREFIX, "111122223333", "us-east-1") == second.snapshot_key
+    assert evidence.stamp_time(second.snapshot_key) == t0 + timedelta(milliseconds=1)
+    assert boto3.client("s3").head_object(Bucket=BUCKET, Key=second.diff_key)["Metadata"]["previous-snapshot"] == \
+        first.snapshot_key
