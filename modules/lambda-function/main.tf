@@ -126,6 +126,13 @@ resource "aws_lambda_function" "this" {
   depends_on = [aws_cloudwatch_log_group.function, aws_iam_role_policy.function]
 }
 
+# Stated rather than left to Lambda's default of two retries for asynchronous invocations.
+resource "aws_lambda_function_event_invoke_config" "this" {
+  function_name                = aws_lambda_function.this.function_name
+  maximum_retry_attempts       = var.async_retries
+  maximum_event_age_in_seconds = 3600
+}
+
 resource "aws_cloudwatch_metric_alarm" "errors" {
   alarm_name          = "${local.function_name}-errors"
   alarm_description   = "SG Watch function ${local.function_name} reported errors; see its log group."

@@ -49,6 +49,17 @@ variable "memory_size" {
   default     = 256
 }
 
+variable "async_retries" {
+  description = "How many times Lambda retries a failed asynchronous invocation (a schedule, an EventBridge rule) before the event goes to the dead-letter queue, which has an alarm. 0 for scheduled runs: the error alarm and the next schedule are the retry, so a failure neither re-runs healthy work nor repeats a mail. Up to 2 for invocations whose handling is idempotent."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.async_retries >= 0 && var.async_retries <= 2
+    error_message = "async_retries must be 0, 1 or 2 (Lambda's limits for asynchronous invocation)."
+  }
+}
+
 variable "reserved_concurrent_executions" {
   description = "Reserved concurrency; -1 for none."
   type        = number

@@ -78,6 +78,9 @@ module "function" {
   policy_json  = data.aws_iam_policy_document.function.json
   timeout      = 60
   memory_size  = 256
+  # An alert is published once per event (an exactly-once marker in the evidence bucket), so
+  # retrying a failed delivery cannot send it twice.
+  async_retries = 2
 
   environment = merge(
     { ALERT_TOPIC_ARN = var.alert_topic_arn },

@@ -125,3 +125,11 @@ def test_a_full_round_from_the_shipped_zips(outputs):
     assert_least_privilege(functions["review_pack"], pack)
     html = client("s3").get_object(Bucket=outputs["evidence_bucket_name"], Key=pack.result["report_key"])["Body"].read()
     assert web.encode() in html and b"alice@example.com" in html
+
+
+def test_scheduled_runs_are_not_retried_whole_and_alerts_are_retried(outputs):
+    """A failed scheduled run re-runs no healthy pair and repeats no mail; an alert is retried (idempotent)."""
+    retries = {capability: client("lambda").get_function_event_invoke_config(FunctionName=name)["MaximumRetryAttempts"]
+               for capability, name in outputs["lambda_function_names"].items()}
+    assert retries == {"sg_inventory": 0, "unused_sg_audit": 0, "review_pack": 0, "securityhub_report": 0,
+                       "sg_change_notifier": 2}

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Peak memory of the inventory and the unused-group audit over many member accounts.
+
+The emulator (moto) runs as a server in this process; every measured run is a fresh
+Python process that imports the handler, as a Lambda container does, and talks to the
+server over loopback, so the figures are the function's own memory, not the emulator's.
+Member accounts are reached through ``sts:AssumeRole`` exactly as in AWS.
+
+  inventory, direct        one run over N member accounts, one region (peak RSS)
+  inventory, queued        ten warm batches of 10 new accounts each in one process
+                           (RSS after each batch)
+  audit, direct            one unused-group audit over N member accounts (peak RSS)
+  slope                    MB per extra account between a small and a large direct run
+
+    python tools/bench_memory.py [--functions DIR]   (DIR: another checkout's functions/)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = {"inventory_direct": 300, "inventory_queued": 320, "audit_direct": 400, "slope": 2.0}
+INVENTORY_ACCOUNTS, AUDIT_ACCOUNTS, SMALL = 50, 20, 5
+BATCHES, BATCH = 10, 10
+MEMORY_SIZE = {"sg_inventory": 512, "unused_sg_audit": 512}  # the modules' defaults
+
+CHILD = r"""
+import json, os, sys
+sys.path.insert(0, os.environ["BENCH_FUNCTIONS"])
+import logging
+logging.getLogger("sgwatch").setLevel(logging.WARNING)
+import importlib
+handler = importlib.import_module(os.environ["BENCH_HANDLER"] + ".handler")
+
+def status_mb(field):
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith(field + ":")) / 1024
+
+def rss_mb():
+    return status_mb("VmRSS")
+
+after = []
+batches = json.loads(os.environ.get("BENCH_BATCHES") or "[]")
+if batches:
+    for n, accounts in enumerate(batches):
+        records = [{"messageId": f"{n}-{a}", "eventSource": "aws:sqs",
+                    "body": json.dumps({"account_id": a, "region": "us-east-1", "run": "bench"})} for a in accounts]
+        answer = handler.lambda_handler({"Records": records}, None)
+        assert answer == {"batchItemFailures": []}, answer
+        after.append(rss_mb())
+else:
+    result = handler.lambda_handler({}, None)
+    assert len(result["results"]) == len(os.environ["ACCOUNTS"].split(",")), result
+# VmHWM: this process's peak since exec (getrusage's ru_maxrss would carry the forking parent's peak).
+print(json.dumps({"peak": status_mb("VmHWM"), "after": after}))
+"""
+
+
+def seed(endpoint: str, accounts: list[str]) -> None:
+    import boto3
+
+    sts = boto3.client("sts", endpoint_url=endpoint)
+    for account in accounts:
+        c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/sgwatch-member-read", RoleSessionName="seed")
+        creds = c["Credentials"]
+        ec2 = boto3.client("ec2", endpoint_url=endpoint, region_name="us-east-1",
+                           aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                           aws_session_token=creds["SessionToken"])
+        vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+        for g in range(3):
+            gid = ec2.create_security_group(GroupName=f"g{g}", Description="bench", VpcId=vpc)["GroupId"]
+            ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+
+
+def measure(functions: Path, endpoint: str, handler: str, accounts: list[str], batches=None, queue="") -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WORK_QUEUE"))}
+    env.update({
+        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint, "EVIDENCE_BUCKET": "bench-evidence",
+        "ACCOUNTS": ",".join(accounts), "REGIONS": "us-east-1", "MAX_WORKERS": "8",
+        "BENCH_FUNCTIONS": str(functions), "BENCH_HANDLER": handler, "BENCH_BATCHES": json.dumps(batches or []),
+    })
+    if queue:
+        env["WORK_QUEUE_URL"] = queue
+    done = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=1800)
+    if done.returncode:
+        raise SystemExit(f"{handler} run failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def verdict(value: float, target: float, unit: str = "MB") -> str:
+    return f"{value:6.1f} {unit}  target <= {target:g} {unit}  ratio {value / target:.2f}  {'ok' if value <= target else 'OVER'}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--functions", type=Path, default=ROOT / "functions")
+    args = parser.parse_args()
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request would bury the figures
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        members = [f"{300000000000 + i:012d}" for i in range(INVENTORY_ACCOUNTS + BATCHES * BATCH)]
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench-evidence")
+        seed(endpoint, members)
+        direct, queued = members[:INVENTORY_ACCOUNTS], members[INVENTORY_ACCOUNTS:]
+        failed = False
+        print(f"peak RSS of one function process (emulator at {endpoint}, one region, 3 groups an account)")
+
+        small = measure(args.functions, endpoint, "sg_inventory", direct[:SMALL])["peak"]
+        large = measure(args.functions, endpoint, "sg_inventory", direct)["peak"]
+        slope = (large - small) / (INVENTORY_ACCOUNTS - SMALL)
+        print(f"  inventory, direct run, {INVENTORY_ACCOUNTS} member accounts:     {verdict(large, TARGETS['inventory_direct'])}"
+              f"  (memory_size {MEMORY_SIZE['sg_inventory']})")
+        print(f"  inventory, slope {SMALL} -> {INVENTORY_ACCOUNTS} accounts:           {verdict(slope, TARGETS['slope'], 'MB/account')}")
+        failed |= large > TARGETS["inventory_direct"] or slope > TARGETS["slope"]
+
+        batches = [queued[i:i + BATCH] for i in range(0, len(queued), BATCH)]
+        warm = measure(args.functions, endpoint, "sg_inventory", members, batches, queue=f"{endpoint}/123456789012/bench")
+        print(f"  inventory, {BATCHES} warm batches of {BATCH} new accounts, RSS after each: "
+              + " ".join(f"{m:.0f}" for m in warm["after"]))
+        print(f"  inventory, RSS after the tenth batch:              {verdict(warm['after'][-1], TARGETS['inventory_queued'])}")
+        failed |= warm["after"][-1] > TARGETS["inventory_queued"]
+
+        small = measure(args.functions, endpoint, "unused_sg_audit", direct[:SMALL])["peak"]
+        large = measure(args.functions, endpoint, "unused_sg_audit", direct[:AUDIT_ACCOUNTS])["peak"]
+        slope = (large - small) / (AUDIT_ACCOUNTS - SMALL)
+        print(f"  unused audit, direct run, {AUDIT_ACCOUNTS} member accounts:  {verdict(large, TARGETS['audit_direct'])}"
+              f"  (memory_size {MEMORY_SIZE['unused_sg_audit']})")
+        print(f"  unused audit, slope {SMALL} -> {AUDIT_ACCOUNTS} accounts:        {verdict(slope, TARGETS['slope'], 'MB/account')}")
+        failed |= large > TARGETS["audit_direct"] or slope > TARGETS["slope"]
+    finally:
+        server.stop()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
