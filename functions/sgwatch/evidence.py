@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from botocore.exceptions import ClientError
+import time
 
-from . import aws
+from botocore.exceptions import BotoCoreError, ClientError
+from urllib3.exceptions import HTTPError
+
+from . import aws, log
 
 DEFAULT_PREFIX = "security-groups/"
+READ_ATTEMPTS = 3  # reads of one object's body before the error is raised
 _INVERT = 10**13
 _STAMP = re.compile(r"(\d{13})-(\d{8}T\d{6}\d{3}Z)")
 
@@ -112,8 +116,20 @@ class EvidenceStore:
         return contents[0]["Key"] if contents else None
 
     def get(self, key: str) -> StoredObject:
-        found = self.s3.get_object(Bucket=self.bucket, Key=key)
-        return StoredObject(key, found["Body"].read(), dict(found.get("Metadata") or {}))
+        """The object, read whole. A connection that breaks while the body streams is read
+        again (botocore retries the request, not the body); an error that persists is raised."""
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            found = self.s3.get_object(Bucket=self.bucket, Key=key)
+            try:
+                body = found["Body"].read()
+            except (BotoCoreError, HTTPError, OSError) as exc:
+                if attempt == READ_ATTEMPTS:
+                    raise
+                log.warning("evidence_read_retried", key=key, attempt=attempt, error=str(exc))
+                time.sleep(0.2 * attempt)  # a broken connection, not throttling: brief
+                continue
+            return StoredObject(key, body, dict(found.get("Metadata") or {}))
+        raise AssertionError("unreachable")
 
     def keys(self, prefix: str) -> list[str]:
         paginator = self.s3.get_paginator("list_objects_v2")

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
-from . import aws, log
+from . import log
 from .csvio import CsvDocument, CsvFormatError, data_lines, from_csv, to_csv, verify
 from .diff import DIFF_HEADER, Diff, diff_snapshot_lines, diff_snapshots
 from .evidence import EvidenceStore, StoredObject, series_prefix, stamp, stamp_time
@@ -35,6 +35,16 @@ def describe_rules(ec2: Any) -> Iterator[dict[str, Any]]:
 def current_rules(ec2: Any, account_id: str, region: str) -> list[Row]:
     """Snapshot rows of one account and region, straight from the describe pages."""
     return flatten_rule_rows(account_id, region, describe_groups(ec2), describe_rules(ec2))
+
+
+BASELINE_REASON = "baseline-reason"  # on a snapshot that starts a new chain after an unusable one
+
+
+def _metadata_text(text: str, limit: int = 512) -> str:
+    """Printable ASCII, short: S3 user metadata is ASCII and at most 2 KB in all
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html)."""
+    clean = "".join(c if " " <= c <= "~" else "?" for c in text)
+    return clean[:limit]
 
 
 def _metadata(doc: CsvDocument) -> dict[str, str]:
@@ -180,18 +190,22 @@ def _write(
     previous_lines: list[str] = []
     previous_error = None
     if previous_key:
+        # Read errors (access, KMS, a connection that keeps breaking) fail the pair: the next run
+        # diffs against the same snapshot. Only a snapshot that is verifiably not a whole one of
+        # ours (truncated, altered, another shape) starts a new baseline, and the baseline says why.
+        previous = store.get(previous_key)
         try:
-            previous = store.get(previous_key)
             previous_lines = snapshot_lines(previous)
         except CsvFormatError as exc:
             previous, previous_error = None, f"{previous_key}: {exc}"
-        except Exception as exc:  # unreadable (access, KMS): start a new baseline, keep the old object
-            previous, previous_error = None, f"{previous_key}: {aws.error_code(exc)}: {exc}"
 
     stem = stamp(now)
     snapshot = to_csv(SNAPSHOT_HEADER, rules)
     snapshot_key = series_prefix(prefix, account_id, region, "snapshots") + stem + ".csv"
-    if not store.put_new(snapshot_key, snapshot.body, metadata=_metadata(snapshot)):
+    metadata = _metadata(snapshot)
+    if previous_error:
+        metadata[BASELINE_REASON] = _metadata_text(f"previous snapshot {previous_error}")
+    if not store.put_new(snapshot_key, snapshot.body, metadata=metadata):
         raise RuntimeError(f"snapshot {snapshot_key} already exists; refusing to overwrite evidence")
 
     if previous is None:

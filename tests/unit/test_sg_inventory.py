@@ -205,3 +205,53 @@ def test_a_snapshot_always_sorts_after_the_one_it_follows_even_with_a_slow_clock
     assert evidence.stamp_time(second.snapshot_key) == t0 + timedelta(milliseconds=1)
     assert boto3.client("s3").head_object(Bucket=BUCKET, Key=second.diff_key)["Metadata"]["previous-snapshot"] == \
         first.snapshot_key
+
+
+def _break_snapshot_reads(monkeypatch, failures: int) -> list[str]:
+    """The next ``failures`` reads of a snapshot body end in a connection reset (botocore does not retry them)."""
+    from botocore.exceptions import ResponseStreamingError
+    from botocore.response import StreamingBody
+
+    real, broken = StreamingBody.read, []
+
+    def read(self, *args, **kwargs):
+        if len(broken) < failures:
+            broken.append("reset")
+            raise ResponseStreamingError(error=ConnectionResetError(104, "Connection reset by peer"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(StreamingBody, "read", read)
+    return broken
+
+
+def test_a_connection_reset_while_reading_the_previous_snapshot_is_retried_and_the_change_diffed(aws, monkeypatch):
+    gid = _group(port=443)
+    _handler().lambda_handler({}, None)
+    boto3.client("ec2").authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    broken = _break_snapshot_reads(monkeypatch, failures=1)
+    result = _handler().lambda_handler({}, None)["results"][0]
+    assert broken == ["reset"]
+    assert result["diff_key"] and result["added"] == 1
+
+
+def test_a_previous_snapshot_that_stays_unreadable_fails_the_pair_and_never_rebaselines(aws, monkeypatch):
+    _group()
+    first = _handler().lambda_handler({}, None)["results"][0]["snapshot_key"]
+    _break_snapshot_reads(monkeypatch, failures=100)
+    with pytest.raises(_handler().InventoryFailed, match="us-east-1"):
+        _handler().lambda_handler({}, None)
+    snapshots_now = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]
+                     if "/snapshots/" in o["Key"]]
+    assert snapshots_now == [first]  # no new baseline: the next run diffs against the same snapshot
+
+
+def test_a_new_baseline_says_why_in_its_metadata(aws):
+    _group()
+    baseline = _handler().lambda_handler({}, None)["results"][0]["snapshot_key"]
+    body = boto3.client("s3").get_object(Bucket=BUCKET, Key=baseline)["Body"].read()
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=baseline.replace("/snapshots/", "/snapshots/0"),
+                                  Body=body[: len(body) // 2])
+    result = _handler().lambda_handler({}, None)["results"][0]
+    metadata = boto3.client("s3").head_object(Bucket=BUCKET, Key=result["snapshot_key"])["Metadata"]
+    assert metadata["baseline-reason"].startswith("previous snapshot security-groups/")
