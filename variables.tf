@@ -111,9 +111,14 @@ variable "evidence_object_lock_mode" {
 }
 
 variable "evidence_object_lock_days" {
-  description = "Default Object Lock retention in days."
+  description = "Default Object Lock retention in days (a whole number, at least 1)."
   type        = number
   default     = 400
+
+  validation {
+    condition     = var.evidence_object_lock_days >= 1 && floor(var.evidence_object_lock_days) == var.evidence_object_lock_days
+    error_message = "evidence_object_lock_days must be a whole number of days, at least 1 (S3 refuses a shorter default retention)."
+  }
 }
 
 variable "evidence_access_log_bucket" {
@@ -299,13 +304,13 @@ variable "unused_sg_exempt_tag_key" {
 }
 
 variable "unused_sg_grace_days" {
-  description = "Security groups younger than this many days are not reported as unused (when their creation time is known)."
+  description = "Security groups younger than this many days (0-90) are not reported as unused (when their creation time is known)."
   type        = number
   default     = 7
 
   validation {
-    condition     = var.unused_sg_grace_days >= 0 && floor(var.unused_sg_grace_days) == var.unused_sg_grace_days
-    error_message = "unused_sg_grace_days must be a whole number of days, 0 or more."
+    condition     = var.unused_sg_grace_days >= 0 && var.unused_sg_grace_days <= 90 && floor(var.unused_sg_grace_days) == var.unused_sg_grace_days
+    error_message = "unused_sg_grace_days must be a whole number of days from 0 to 90: creation times come from CloudTrail's event history, which keeps 90 days."
   }
 }
 
@@ -547,12 +552,12 @@ variable "slack_secret_kms_key_arn" {
 }
 
 variable "slack_api_url" {
-  description = "Optional Slack Web API base URL (an egress proxy); null uses https://slack.com/api/."
+  description = "Optional Slack Web API base URL (an egress proxy), https only; null uses https://slack.com/api/."
   type        = string
   default     = null
 
   validation {
-    condition     = var.slack_api_url == null || can(regex("^https?://", var.slack_api_url))
-    error_message = "slack_api_url must be an http(s) URL."
+    condition     = var.slack_api_url == null || can(regex("^https://[^/]+", var.slack_api_url))
+    error_message = "slack_api_url must be an https:// URL: every call carries the bot token (an egress proxy must terminate TLS)."
   }
 }

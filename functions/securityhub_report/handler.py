@@ -61,7 +61,8 @@ class Settings:
 
 
 def fetch_findings(securityhub: Any, settings: Settings) -> Iterator[dict[str, Any]]:
-    """Every finding matching the query, page by page to the end, each once."""
+    """Every finding matching the query's filter sets (they overlap), page by page to the end, each once
+    (de-duplicated by finding id)."""
     seen: set[str] = set()
     paginator = securityhub.get_paginator("get_findings")
     for filters in findings.query_filters(settings.control_ids, settings.severities):
@@ -108,8 +109,13 @@ def _email_lookup(client: Any) -> Callable[[str], str | None]:
     return lookup
 
 
-def deliver(settings: Settings, rows: list[findings.ReportRow], now: datetime) -> str | None:
-    """Post the report; return the Slack file id (None for the all-clear message)."""
+def deliver(
+    settings: Settings, rows: list[findings.ReportRow], now: datetime, unmatched: list[str] | None = None
+) -> str | None:
+    """Post the report; return the Slack file id (None for the short nothing-found message).
+
+    ``unmatched``: configured control ids no finding matched, named in the report.
+    """
     client = slack.web_client(settings.secret_arn, settings.slack_api_url or None)
     if not rows:
         client.chat_postMessage(
@@ -127,21 +133,21 @@ def deliver(settings: Settings, rows: list[findings.ReportRow], now: datetime) -
         filename=findings.file_name(f"{now:%Y%m%dT%H%M%SZ}"),
         title=f"Security Hub findings {now:%Y-%m-%d}",
         initial_comment=findings.report_comment(
-            rows, owners, settings.owner_tag_key, settings.control_ids, settings.severities
+            rows, owners, settings.owner_tag_key, settings.control_ids, settings.severities, unmatched or ()
         ),
     )
     file_info = response.get("file") or {}
     return file_info.get("id")
 
 
-def _fallback(settings: Settings, rows: list[findings.ReportRow], reason: str) -> bool:
+def _fallback(settings: Settings, rows: list[findings.ReportRow], reason: str, unmatched: list[str]) -> bool:
     if not settings.alert_topic_arn:
         log.error("fallback_unavailable", reason="ALERT_TOPIC_ARN not set")
         return False
     document = csvio.to_csv(findings.REPORT_HEADER, findings.csv_rows(rows))
     body = (
         f"The Security Hub report could not be posted to Slack channel {settings.channel_id}: {reason}\n\n"
-        + findings.plain_summary(rows, settings.control_ids, settings.severities)
+        + findings.plain_summary(rows, settings.control_ids, settings.severities, unmatched)
         + ("\n\nFindings (CSV):\n" + document.body.decode("utf-8") if rows else "")
     )
     try:
@@ -179,6 +185,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         }
 
     rows = findings.report_rows(raw, settings.owner_tag_key, settings.control_ids, settings.severities)
+    unmatched = findings.unmatched_controls(raw, settings.control_ids, settings.severities)
     result: dict[str, Any] = {
         "findings": len(rows),
         "by_control": findings.by_control(rows),
@@ -186,17 +193,18 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "posted": False,
         "slack_file_id": None,
     }
-    log.info("findings_collected", region=region, returned=len(raw), **{k: result[k] for k in ("findings", "by_severity")})
+    log.info("findings_collected", region=region, returned=len(raw), controls_without_findings=unmatched,
+             **{k: result[k] for k in ("findings", "by_severity")})
     if not rows and not settings.report_when_empty:
         log.info("nothing_to_report", region=region)
         return result
 
     try:
-        result["slack_file_id"] = deliver(settings, rows, datetime.now(timezone.utc))
+        result["slack_file_id"] = deliver(settings, rows, datetime.now(timezone.utc), unmatched)
     except Exception as exc:
         reason = str(exc) if isinstance(exc, slack.SlackConfigError) else _slack_error(exc)
         log.error("slack_delivery_failed", channel=settings.channel_id, error=reason)
-        published = _fallback(settings, rows, reason)
+        published = _fallback(settings, rows, reason, unmatched)
         raise ReportDeliveryFailed(
             f"Security Hub report not delivered to Slack channel {settings.channel_id}: {reason}"
             + ("; summary published to the alert topic" if published else "")

@@ -34,8 +34,9 @@ from botocore.exceptions import ClientError
 
 from sgwatch import alerts, aws, cloudtrail, log, notify, severity, slack
 from sgwatch.cloudtrail import DELETED, DESCRIPTION, MODIFIED, REMOVED, SgEvent
+from sgwatch.csvio import unneutralise
 from sgwatch.evidence import EvidenceStore, normalise_prefix, series_prefix, stamp, stamp_time
-from sgwatch.rules import Rule, flatten_rules, unneutralise
+from sgwatch.rules import Rule, flatten_rules
 from sgwatch.snapshots import latest_snapshot_key, read_snapshot
 
 PAGE_SIZE = 1000

@@ -2,26 +2,26 @@
 and the event record kept in the evidence bucket.
 
 Pure functions of a parsed :class:`~sgwatch.cloudtrail.SgEvent`, its resolved changes and
-its :class:`~sgwatch.severity.Assessment`. User-controlled text (names, descriptions, tags,
-user agents) has control characters removed in mail and is escaped with
-:func:`sgwatch.slack.escape` in Slack.
+its :class:`~sgwatch.severity.Assessment`. Every value that comes from the event (ids, names,
+descriptions, ports, protocols, peers, tags, error codes, user agents: for a failed call, whatever
+the caller sent) goes through :func:`sgwatch.text.clean`, so it stays on its own line; Slack text
+is then escaped with :func:`sgwatch.slack.escape`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 from . import slack
 from .cloudtrail import ADDED, CREATED, DELETED, DESCRIPTION, MODIFIED, REMOVED, RuleChange, SgEvent
-from .notify import SUBJECT_LIMIT
+from .notify import SUBJECT_MAX_CHARS
 from .rules import Rule
 from .severity import Assessment
+from .text import ascii_line, clean
 
 SLACK_BLOCK_LIMIT = 2900
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
 _ACTION_TITLES = {
     ADDED: "ADDED",
@@ -34,14 +34,8 @@ _ACTION_TITLES = {
 UNKNOWN_BEFORE = "previous state unknown"
 
 
-def clean(text: Any, limit: int = 500) -> str:
-    """One line of printable text (no line breaks a reader could mistake for our own lines)."""
-    value = _CONTROL.sub(" ", "" if text is None else str(text)).strip()
-    return value if len(value) <= limit else value[: limit - 3] + "..."
-
-
 def _ascii(text: str) -> str:
-    return clean(text).encode("ascii", "replace").decode("ascii")
+    return ascii_line(text)
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -51,8 +45,8 @@ def _ports(low: str, high: str) -> str:
     if (low, high) in (("", ""), ("-1", "-1"), ("0", "65535"), ("1", "65535")):
         return "all ports"
     if not high or low == high:
-        return f"port {low}"
-    return f"ports {low}-{high}"
+        return f"port {clean(low, 20)}"
+    return f"ports {clean(low, 20)}-{clean(high, 20)}"
 
 
 def protocol_text(rule: Rule) -> str:
@@ -63,8 +57,8 @@ def protocol_text(rule: Rule) -> str:
     if name in ("tcp", "udp"):
         return f"{name} {_ports(rule.from_port, rule.to_port)}"
     if name in ("icmp", "icmpv6"):
-        kind = "all types" if rule.from_port in ("", "-1") else f"type {rule.from_port}"
-        code = "" if rule.to_port in ("", "-1") else f" code {rule.to_port}"
+        kind = "all types" if rule.from_port in ("", "-1") else f"type {clean(rule.from_port, 20)}"
+        code = "" if rule.to_port in ("", "-1") else f" code {clean(rule.to_port, 20)}"
         return f"{name} {kind}{code}"
     if not name:
         return "protocol unknown"
@@ -88,7 +82,7 @@ def peer_text(rule: Rule) -> str:
 def rule_text(rule: Rule) -> str:
     """e.g. ``ingress tcp port 22 from 0.0.0.0/0 (any IPv4 address) "ops" [sgr-0abc]``."""
     if not (rule.protocol or rule.peer_type):  # a description update given by rule id only
-        text = f"rule {rule.rule_id}".strip()
+        text = f"rule {clean(rule.rule_id, 40)}".strip()
         return text + (f' description "{clean(rule.description, 300)}"' if rule.description else " (no description)")
     direction = rule.direction or "rule"
     preposition = "to" if rule.direction == "egress" else "from"
@@ -137,7 +131,7 @@ def console_url(region: str, group_id: str) -> str:
 
 
 def group_label(ev: SgEvent) -> str:
-    ids = ", ".join(ev.group_ids) if ev.group_ids else ""
+    ids = ", ".join(clean(group_id, 40) for group_id in ev.group_ids)
     if ids and ev.group_name:
         return f"{ids} ({clean(ev.group_name, 255)})"
     return ids or (f"name {clean(ev.group_name, 255)} (id unknown)" if ev.group_name else "unknown group")
@@ -188,7 +182,7 @@ def facts(ev: SgEvent, assessment: Assessment) -> list[tuple[str, str]]:
 
 
 def subject(ev: SgEvent, level: str) -> str:
-    """At most 100 ASCII characters naming the level, event, group and account."""
+    """At most 99 ASCII characters (SNS wants fewer than 100) naming the level, event, group and account."""
     event_name = _ascii(ev.event_name)[:50] or "Security group event"
     head = f"[{level}] {event_name}{' FAILED' if ev.failed else ''} "
     tail = f" in {_ascii(ev.account_id)[:20] or 'unknown account'}"
@@ -198,7 +192,7 @@ def subject(ev: SgEvent, level: str) -> str:
         group = "name " + _ascii(ev.group_name)
     else:
         group = "unknown group"
-    room = SUBJECT_LIMIT - len(head) - len(tail)
+    room = SUBJECT_MAX_CHARS - len(head) - len(tail)
     if ev.group_ids and ev.group_name:
         name = _ascii(ev.group_name)
         if room - len(group) >= 8:
@@ -207,7 +201,7 @@ def subject(ev: SgEvent, level: str) -> str:
             group = f"{group} ({name})"
     if len(group) > room:
         group = group[: max(room - 3, 0)] + "..."
-    return (head + group + tail)[:SUBJECT_LIMIT]
+    return (head + group + tail)[:SUBJECT_MAX_CHARS]
 
 
 def body(ev: SgEvent, changes: Sequence[RuleChange], assessment: Assessment) -> str:
@@ -261,7 +255,7 @@ def slack_message(ev: SgEvent, changes: Sequence[RuleChange], assessment: Assess
         first, *rest = change_lines(change, ev.failed)
         change_text.append(f"{number}. {slack.escape(first)}")
         change_text += [f"      {slack.escape(line.strip())}" for line in rest]
-    reasons = [f"• {slack.escape(reason)}" for reason in assessment.reasons]
+    reasons = [f"• {slack.escape(clean(reason, 600))}" for reason in assessment.reasons]
     blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": _fit(title)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": _fit("\n".join(fact_lines))}},

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from . import aws
+from .text import ascii_line
 
-SUBJECT_LIMIT = 100
+# SNS Publish, Subject: ASCII text that begins with a letter, number or punctuation mark, with no
+# line breaks or control characters, and *fewer than* 100 characters (a subject of exactly 100 is
+# refused and the alert ends in the dead-letter queue). The service model now says "UTF-8 text";
+# we keep to ASCII, which every version of the constraint and every mail client accepts.
+# https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+SUBJECT_MAX_CHARS = 99
 BODY_LIMIT = 250_000  # SNS accepts 256 KiB; keep room for attributes
 
 
 def sns_subject(text: str) -> str:
-    """A subject SNS accepts: ASCII, no line breaks, at most 100 characters."""
-    ascii_only = text.encode("ascii", "replace").decode("ascii")
-    one_line = re.sub(r"[\x00-\x1f\x7f]+", " ", ascii_only).strip()
-    if len(one_line) > SUBJECT_LIMIT:
-        one_line = one_line[: SUBJECT_LIMIT - 3].rstrip() + "..."
-    return one_line or "SG Watch alert"
+    """A subject SNS accepts: one line of printable ASCII, at most 99 characters, never empty.
+
+    ``ascii_line`` strips leading spaces, so the first character is a letter, digit or
+    punctuation mark (everything else printable in ASCII is one of those).
+    """
+    return ascii_line(text, SUBJECT_MAX_CHARS) or "SG Watch alert"
 
 
 def publish(

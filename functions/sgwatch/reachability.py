@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .cloudtrail import EVENT_NAMES
+from .text import clean
 
 # CloudTrail events that cannot change what a path lets through: a new group is
 # attached to nothing yet, and a description is only text.
@@ -211,11 +212,11 @@ def affected_paths(
 
 
 def path_label(path_id: str, path: Mapping[str, Any] | None) -> str:
-    """``name (nip-...)`` when the path has a Name tag, else the id."""
+    """``name (nip-...)`` when the path has a Name tag, else the id (one clean line: tags are user text)."""
     for tag in (path or {}).get("Tags") or ():
         if tag.get("Key") == "Name" and tag.get("Value"):
-            return f"{tag['Value']} ({path_id})"
-    return path_id
+            return clean(f"{tag['Value']} ({path_id})", 300)
+    return clean(path_id, 100)
 
 
 def describe_route(path: Mapping[str, Any] | None) -> str:
@@ -506,7 +507,7 @@ def format_alert(
         headline = f"Path {label} is blocked (first check)"
     lines = [headline, ""]
     lines.append(f"Path: {outcome.path_id}")
-    route = describe_route(path)
+    route = clean(describe_route(path), 300)
     if route:
         lines.append(f"Route: {route}")
     lines.append(f"Account: {account_id}")
@@ -518,11 +519,11 @@ def format_alert(
     if kind == BLOCKED:
         lines += ["", "Why (VPC Reachability Analyzer explanations):"]
         shown = outcome.explanations[:MAX_EXPLANATIONS]
-        lines += [f"  - {e.text()}" for e in shown] or ["  - no explanation returned"]
+        lines += [f"  - {clean(e.text(), 600)}" for e in shown] or ["  - no explanation returned"]
         if len(outcome.explanations) > len(shown):
             lines.append(f"  ... and {len(outcome.explanations) - len(shown)} more")
     elif kind == ANALYSIS_FAILED:
-        lines += ["", f"Status: {outcome.status}", f"Reason: {outcome.message or 'not given'}"]
+        lines += ["", f"Status: {clean(outcome.status, 40)}", f"Reason: {clean(outcome.message, 1000) or 'not given'}"]
     elif kind == PATH_MISSING:
         lines += [
             "",

@@ -40,7 +40,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from . import __version__
-from .csvio import CsvFormatError, from_csv, to_csv
+from .csvio import CsvFormatError, from_csv, to_csv, unneutralise
 from .diff import (
     ADDED,
     DIFF_HEADER,
@@ -51,7 +51,7 @@ from .diff import (
     UPDATED_PREVIOUS,
 )
 from .evidence import StoredObject, stamp_time
-from .rules import SNAPSHOT_HEADER, Rule, covers_port, is_world, neutralise, unneutralise
+from .rules import SNAPSHOT_HEADER, Rule, covers_port, is_world
 
 KINDS = ("snapshots", "diffs", "events", "unused")
 REVIEWS = "reviews/"
@@ -327,7 +327,7 @@ class Change:
 class Gap:
     account_id: str
     region: str
-    kind: str  # missing-snapshots, event-without-diff, diff-without-event, integrity, absent
+    kind: str  # missing-snapshots, event-without-diff, diff-without-event, integrity, new-baseline, absent
     when: str
     detail: str
 
@@ -718,6 +718,14 @@ def build(
         if not present["events"]:
             gap("absent", "", "no change-event records at all (change alerts not enabled?): who made each change is unknown")
 
+        # A snapshot after the first one without a diff of its own started a new baseline (the one
+        # before it was unusable): what changed in between is in no diff.
+        diff_stems = {k.key.rsplit("/", 1)[-1] for k in keys.diffs}
+        for before, k in zip(keys.snapshots, keys.snapshots[1:]):
+            if period.contains(k.time) and k.key.rsplit("/", 1)[-1] not in diff_stems:
+                gap("new-baseline", _fmt_time(k.time),
+                    f"snapshot {k.key} starts a new baseline after {before.key}: changes between them are in no diff")
+
         # Diffs: each one covers (previous snapshot, its snapshot].
         snapshot_times = [k.time for k in keys.snapshots]
         diff_windows: list[tuple[datetime | None, datetime, set[str], str]] = []
@@ -849,6 +857,7 @@ def _past_reviews(keys: list[str], objects: Mapping[str, Any], use: Any) -> list
 
 
 # --------------------------------------------------------------------------- CSV
+# to_csv neutralises every cell against formula injection; the rows hold plain values.
 
 
 def _change_rows(review: Review) -> Iterable[tuple[str, ...]]:
@@ -861,42 +870,31 @@ def _change_rows(review: Review) -> Iterable[tuple[str, ...]]:
             c.region,
             c.vpc_id,
             c.group_id,
-            neutralise(c.group_name),
+            c.group_name,
             c.change_type,
             rule.direction,
             rule.rule_id,
-            neutralise(describe_rule(c.before)),
-            neutralise(describe_rule(c.after)),
+            describe_rule(c.before),
+            describe_rule(c.after),
             " ".join(e.event_time.strftime("%Y-%m-%dT%H:%M:%SZ") for e in events if e.event_time),
-            neutralise(c.who),
+            c.who,
             " ".join(dict.fromkeys(e.event_name for e in events)),
             " ".join(e.event_id for e in events),
             c.diff_key,
         )
 
 
-def _safe(rule: Rule) -> Rule:
-    """Free-text columns neutralised (idempotent: snapshots already store them so)."""
-    return rule._replace(
-        group_name=neutralise(rule.group_name),
-        group_description=neutralise(rule.group_description),
-        description=neutralise(rule.description),
-    )
-
-
 def render_csvs(review: Review) -> dict[str, bytes]:
     """changes.csv, current-rules.csv, risky-rules.csv and unused-groups.csv."""
     return {
         "changes.csv": to_csv(CHANGES_HEADER, _change_rows(review)).body,
-        "current-rules.csv": to_csv(SNAPSHOT_HEADER, [_safe(r) for r in review.current_rules]).body,
-        "risky-rules.csv": to_csv(
-            RISKY_HEADER, [(r.severity, neutralise(r.reason), *_safe(r.rule)) for r in review.risky]
-        ).body,
+        "current-rules.csv": to_csv(SNAPSHOT_HEADER, review.current_rules).body,
+        "risky-rules.csv": to_csv(RISKY_HEADER, [(r.severity, r.reason, *r.rule) for r in review.risky]).body,
         "unused-groups.csv": to_csv(
             UNUSED_HEADER,
             [
-                (u.account_id, u.region, u.group_id, neutralise(u.group_name), u.vpc_id, u.age_days, u.rule_count,
-                 neutralise(u.delete_command), neutralise(u.generated_at), u.report_key)
+                (u.account_id, u.region, u.group_id, u.group_name, u.vpc_id, u.age_days, u.rule_count,
+                 u.delete_command, u.generated_at, u.report_key)
                 for u in review.unused
             ],
         ).body,
@@ -1272,6 +1270,7 @@ def render_html(review: Review, pack_prefix: str = "") -> str:
         "event-without-diff": "event without a snapshot diff",
         "diff-without-event": "diff without a change event",
         "integrity": "unreadable or altered evidence",
+        "new-baseline": "diff chain restarted",
         "absent": "evidence kind absent",
     }
     gap_rows = [

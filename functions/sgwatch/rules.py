@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from .csvio import FORMULA_TRIGGERS, neutralise
+
 SNAPSHOT_HEADER = (
     "AccountId",
     "Region",
@@ -26,7 +28,6 @@ SNAPSHOT_HEADER = (
     "RuleDescription",
 )
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 WORLD = ("0.0.0.0/0", "::/0")
 
 
@@ -51,21 +52,6 @@ class Rule(NamedTuple):
     @property
     def is_placeholder(self) -> bool:
         return not self.direction
-
-
-
-def neutralise(text: str | None) -> str:
-    """Prefix free text that a spreadsheet would run as a formula with a quote."""
-    if not text:
-        return ""
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
-
-
-def unneutralise(text: str) -> str:
-    """Undo :func:`neutralise` for display outside a spreadsheet."""
-    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
-        return text[1:]
-    return text
 
 
 def _port(value: Any) -> str:
@@ -139,8 +125,8 @@ def flatten_rule_rows(
         if port_texts is None:
             port_texts = ports[key] = (_port(key[0]), _port(key[1]))
         description = get("Description") or ""
-        if description.startswith(triggers):  # neutralise(), inlined on the hot path
-            description = "'" + description
+        if description.startswith(triggers):  # the test of neutralise(), inlined on the hot path
+            description = neutralise(description)
         append(
             head
             + ("egress" if get("IsEgress") else "ingress", get("SecurityGroupRuleId") or "", get("IpProtocol") or "")

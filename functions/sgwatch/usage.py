@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
-from .rules import neutralise, permission_peers
+from .rules import permission_peers
+from .text import clean
 
 SCHEMA = 1
 DEFAULT_EXEMPT_TAG_KEY = "sgwatch:keep"
@@ -372,7 +373,14 @@ class Audit:
 
     @property
     def unreferenced(self) -> set[str]:
-        """Groups nothing refers to, on complete (or explicitly accepted partial) evidence."""
+        """Groups nothing refers to, said only on complete evidence: none while any source was not scanned.
+
+        This is what re-opens a Security Hub finding with "nothing refers to the group any
+        more", so ALLOW_PARTIAL (which only lets the report name unused groups) does not
+        widen it: incomplete evidence changes nothing.
+        """
+        if self.not_scanned:
+            return set()
         return set(self.unused_ids) | set(self.exempt) | set(self.in_grace) | set(self.defaults)
 
 
@@ -468,7 +476,7 @@ def report_json(audit: Audit) -> dict[str, Any]:
 
 
 def report_rows(audit: Audit) -> list[tuple[str, ...]]:
-    """One CSV row per group, free text neutralised against formula injection."""
+    """One CSV row per group (plain values: csvio.to_csv neutralises every cell)."""
     status: dict[str, str] = {}
     for group_id in audit.in_use:
         status[group_id] = IN_USE
@@ -490,12 +498,12 @@ def report_rows(audit: Audit) -> list[tuple[str, ...]]:
                 audit.account_id,
                 audit.region,
                 group_id,
-                neutralise(f.group_name),
+                f.group_name,
                 f.vpc_id,
                 status[group_id],
                 "" if age is None else str(age),
                 str(f.rule_count),
-                neutralise("; ".join(audit.in_use.get(group_id, ()))),
+                "; ".join(audit.in_use.get(group_id, ())),
                 delete_command(group_id, audit.region) if status[group_id] == UNUSED else "",
             )
         )
@@ -515,9 +523,10 @@ def summary_message(audit: Audit, new_ids: Sequence[str], report_key: str) -> tu
     for group_id in new_ids:
         u = by_id[group_id]
         age = "unknown age" if u["age_days"] is None else f"{u['age_days']} days old"
-        lines.append(f"- {group_id} {u['group_name']!r} in {u['vpc_id'] or 'no VPC'} ({age}, {u['rule_count']} rules)")
+        name = clean(u["group_name"], 255)
+        lines.append(f"- {group_id} \"{name}\" in {u['vpc_id'] or 'no VPC'} ({age}, {u['rule_count']} rules)")
         lines.append(f"    {u['delete_command']}")
     lines += ["", f"Total unused: {len(audit.unused)}. Full report: {report_key}"]
     if audit.not_scanned:
-        lines.append("Not scanned: " + "; ".join(f"{k} ({v})" for k, v in audit.not_scanned.items()))
+        lines.append("Not scanned: " + "; ".join(f"{k} ({clean(v, 300)})" for k, v in audit.not_scanned.items()))
     return subject, "\n".join(lines)

@@ -29,9 +29,14 @@ variable "object_lock_mode" {
 }
 
 variable "object_lock_days" {
-  description = "Default Object Lock retention in days (with object_lock_mode)."
+  description = "Default Object Lock retention in days (with object_lock_mode), a whole number, at least 1."
   type        = number
   default     = 400
+
+  validation {
+    condition     = var.object_lock_days >= 1 && floor(var.object_lock_days) == var.object_lock_days
+    error_message = "object_lock_days must be a whole number of days, at least 1 (S3 refuses a shorter default retention)."
+  }
 }
 
 variable "access_log_bucket" {

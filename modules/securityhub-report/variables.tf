@@ -129,9 +129,14 @@ variable "schedule_timezone" {
 }
 
 variable "slack_api_url" {
-  description = "Slack Web API base URL (for an egress proxy); null uses https://slack.com/api/."
+  description = "Slack Web API base URL (for an egress proxy), https only; null uses https://slack.com/api/."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.slack_api_url == null || can(regex("^https://[^/]+", var.slack_api_url))
+    error_message = "slack_api_url must be an https:// URL: every call carries the bot token (an egress proxy must terminate TLS)."
+  }
 }
 
 variable "timeout" {

@@ -87,9 +87,14 @@ variable "slack_channel_id" {
 }
 
 variable "slack_api_url" {
-  description = "Optional Slack Web API base URL (proxies, tests)."
+  description = "Optional Slack Web API base URL (an egress proxy), https only."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.slack_api_url == null || can(regex("^https://[^/]+", var.slack_api_url))
+    error_message = "slack_api_url must be an https:// URL: every call carries the bot token (an egress proxy must terminate TLS)."
+  }
 }
 
 variable "maximum_retry_attempts" {

@@ -72,13 +72,13 @@ variable "exempt_tag_key" {
 }
 
 variable "grace_days" {
-  description = "Groups younger than this many days are not reported as unused (when their creation time is known)."
+  description = "Groups younger than this many days (0-90) are not reported as unused (when their creation time is known)."
   type        = number
   default     = 7
 
   validation {
-    condition     = var.grace_days >= 0 && floor(var.grace_days) == var.grace_days
-    error_message = "grace_days must be a whole number of days, 0 or more."
+    condition     = var.grace_days >= 0 && var.grace_days <= 90 && floor(var.grace_days) == var.grace_days
+    error_message = "grace_days must be a whole number of days from 0 to 90: creation times come from CloudTrail's event history, which keeps 90 days."
   }
 }
 

@@ -1,21 +1,28 @@
 """Module tests: Terraform applies against a local moto_server, then the shipped zips run.
 
 The emulator starts once per session; its endpoint and fake credentials are exported
-so that pytest-terraform's ``terraform`` commands and the handlers reach it.
+so that pytest-terraform's ``terraform`` commands and the handlers reach it. Every policy
+document an apply leaves in its state is checked against the Service Authorization
+Reference (tests/iam_reference.py), every function's environment against Lambda's 4 KB
+(tests/contract.py); a breach fails the test that needed the apply.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pytest_terraform import tf
 
+from tests import contract
+from tests.iam_reference import check_terraform_state
 from tests.module.emulator import Emulator, find_plugin_mirror, prepare_example, write_cli_config
 
 # Examples applied by the tests, as fixtures named example_<name>.
@@ -29,6 +36,7 @@ _state: dict[str, object] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(AppliedStateCheck(), "sgwatch-applied-state-check")
     if shutil.which("terraform") is None:
         raise pytest.UsageError("terraform CLI not found on PATH: module tests need it")
     work = Path(tempfile.mkdtemp(prefix="sgwatch-module-tests-"))
@@ -64,3 +72,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # pytest-terraform looks for fixture directories in --tf-mod-dir first, then next to the tests.
     if "examples" in _state:
         tf.LazyModuleDir.value = str(_state["examples"])
+
+
+class AppliedStateCheck:
+    """Holds every apply to the contract: its policies to the Service Authorization Reference,
+    its functions' environments to Lambda's 4 KB. A plugin, not a conftest hook: the Terraform
+    fixtures are session-scoped, and session-level hooks see only plugins and root conftests."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest) -> object:
+        result = yield
+        if isinstance(result, tf.TerraformState) and result.terraform is not None:
+            path = Path(result.terraform.state_path)
+            if path.exists():
+                contract.RECORDER.add(check_terraform_state(path))
+                contract.RECORDER.add(lambda_environments(json.loads(path.read_text())))
+        return result
+
+
+def lambda_environments(state: dict[str, Any]) -> list[contract.Breach]:
+    found: list[contract.Breach] = []
+    for resource in state.get("resources", ()):
+        if resource["mode"] == "managed" and resource["type"] == "aws_lambda_function":
+            for instance in resource["instances"]:
+                for environment in instance["attributes"].get("environment") or ():
+                    name = instance["attributes"].get("function_name")
+                    found += contract.lambda_environment_breaches(f"lambda:{name}", environment.get("variables"))
+    return found

@@ -1,7 +1,9 @@
 """Run deployed functions from the shipped zips and check their IAM policies.
 
 ``run_lambda`` reads the deployed configuration back from the emulator, so the test
-proves that the Terraform (handler string, environment) and the Python agree.
+proves that the Terraform (handler string, environment) and the Python agree; the
+run's AWS contract breaches (tests/contract.py), and a deployed environment beyond
+Lambda's 4 KB, fail the test.
 ``assert_least_privilege`` proves the other half that the emulator cannot: every call
 the function made, and the KMS calls its S3/SNS/SQS/Secrets Manager calls imply in
 real AWS, is allowed by the deployed role policy.
@@ -22,6 +24,7 @@ from urllib.parse import unquote
 
 import boto3
 
+from tests import contract
 from tests.paths import DIST
 
 RUNNER = Path(__file__).resolve().parent / "lambda_runner.py"
@@ -39,6 +42,7 @@ class LambdaRun:
     error: str | None
     logs: str
     calls: list[dict[str, Any]] = field(default_factory=list)
+    contract_breaches: list[contract.Breach] = field(default_factory=list)
 
     def log_records(self) -> list[dict[str, Any]]:
         records = []
@@ -65,6 +69,8 @@ def run_lambda(
 ) -> LambdaRun:
     """Run the deployed function's handler from its shipped zip with its deployed environment."""
     config = deployed_configuration(function_name, region)
+    contract.RECORDER.add(contract.lambda_environment_breaches(
+        f"lambda:{function_name}", (config.get("Environment") or {}).get("Variables")))
     handler = config["Handler"]
     zip_path = DIST / f"{handler.split('.')[0]}.zip"
     assert zip_path.exists(), f"{zip_path} missing: run make package"
@@ -93,7 +99,10 @@ def run_lambda(
         if not result_file.exists():
             raise AssertionError(f"runner crashed:\n{proc.stdout}\n{proc.stderr}")
         outcome = json.loads(result_file.read_text())
-    return LambdaRun(function_name, outcome["result"], outcome["error"], proc.stdout + proc.stderr, outcome["calls"])
+    breaches = [contract.Breach(**b) for b in outcome.get("contract_breaches", [])]
+    contract.RECORDER.add(breaches)  # fails the test at the end of its phase (tests/conftest.py)
+    return LambdaRun(function_name, outcome["result"], outcome["error"], proc.stdout + proc.stderr, outcome["calls"],
+                     breaches)
 
 
 # --- least privilege -------------------------------------------------------------------------

@@ -4,22 +4,27 @@
 
 The zip goes first on sys.path (zipimport), so the code under test is exactly what
 Terraform deploys. Every AWS API call is recorded (service, operation, parameters)
-for the least-privilege check. The environment is the caller's: the deployed
-function's variables plus emulator endpoint and fake credentials.
+for the least-privilege check and held to the AWS contract of tests/contract.py (its
+breaches go back in the result file; the harness fails the test on them). The
+environment is the caller's: the deployed function's variables plus emulator
+endpoint and fake credentials.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import sys
 import time
 import traceback
 import uuid
+from pathlib import Path
 from typing import Any
 
 calls: list[dict[str, Any]] = []
+CONTRACT = Path(__file__).resolve().parents[1] / "contract.py"
 
 
 def _record(params: dict[str, Any], model: Any, **_: Any) -> None:
@@ -41,6 +46,17 @@ def _install_recorder() -> None:
     botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
 
 
+def _install_contract() -> Any:
+    """tests/contract.py, loaded by path: nothing of the repository joins the zip on sys.path."""
+    spec = importlib.util.spec_from_file_location("sgwatch_test_contract", CONTRACT)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[spec.name] = module  # type: ignore[union-attr]  (dataclasses look their module up)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    recorder = module.Recorder()
+    module.install(recorder)
+    return recorder
+
+
 class Context:
     def __init__(self, timeout_s: float) -> None:
         self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "test")
@@ -59,6 +75,7 @@ def main() -> int:
     timeout_s = float(os.environ.get("SGWATCH_TEST_TIMEOUT", "300"))
     sys.path.insert(0, zip_path)
     _install_recorder()
+    contract = _install_contract()
     module_name, function_name = handler.rsplit(".", 1)
     outcome: dict[str, Any] = {"result": None, "error": None}
     try:
@@ -71,6 +88,7 @@ def main() -> int:
         outcome["error"] = f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
     outcome["calls"] = calls
+    outcome["contract_breaches"] = [vars(b) for b in contract.drain()]
     with open(result_file, "w") as f:
         json.dump(outcome, f, default=str)
     return 0

@@ -17,7 +17,11 @@ def _ids(count: int, start: int = 100000000000) -> str:
 
 def validate(tmp_path: Path, arguments: str) -> subprocess.CompletedProcess[str]:
     source = os.path.relpath(ROOT, tmp_path)
-    (tmp_path / "main.tf").write_text(f'module "sgwatch" {{\n  source = "{source}"\n{arguments}\n}}\n')
+    return _validate(tmp_path, f'module "sgwatch" {{\n  source = "{source}"\n{arguments}\n}}\n')
+
+
+def _validate(tmp_path: Path, configuration: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "main.tf").write_text(configuration)
     run = {"cwd": tmp_path, "capture_output": True, "text": True, "timeout": 300}
     init = subprocess.run(["terraform", "init", "-backend=false", "-input=false", "-no-color"], **run)
     assert init.returncode == 0, init.stdout + init.stderr
@@ -29,6 +33,9 @@ def validate(tmp_path: Path, arguments: str) -> subprocess.CompletedProcess[str]
     (f"excluded_accounts = {_ids(51)}", "excluded_accounts lists more than 50 ids"),
     ("fan_out_max_concurrency = 1", "fan_out_max_concurrency must be between 2 and 1000"),
     ('accounts = ["12345"]', "accounts must be 12-digit AWS account ids"),
+    ('slack_api_url = "http://proxy.internal:8080/api/"', "slack_api_url must be an https:// URL"),
+    ("unused_sg_grace_days = 91", "unused_sg_grace_days must be a whole number of days from 0 to 90"),
+    ("evidence_object_lock_days = 0", "evidence_object_lock_days must be a whole number of days, at least 1"),
 ])
 def test_a_bad_input_is_refused_with_its_reason(tmp_path, arguments, message) -> None:
     result = validate(tmp_path, arguments)
@@ -40,3 +47,38 @@ def test_the_largest_accepted_estate_settings_validate(tmp_path) -> None:
     arguments = f"accounts = {_ids(200)}\nexcluded_accounts = {_ids(50, 300000000000)}\nfan_out = true\nfan_out_max_concurrency = 1000"
     result = validate(tmp_path, arguments)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_boundaries_of_the_validated_inputs_are_accepted(tmp_path) -> None:
+    arguments = ('slack_api_url = "https://proxy.internal:8443/api/"\nunused_sg_grace_days = 90\n'
+                 "evidence_object_lock_days = 1")
+    result = validate(tmp_path, arguments)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_submodules_refuse_the_same_inputs_with_the_same_reasons(tmp_path) -> None:
+    # given each submodule called directly (as a landing zone may) with the input the root refuses
+    modules = os.path.relpath(ROOT / "modules", tmp_path)
+    settings = ('lambda_settings = { runtime = "python3.12", architecture = "arm64", log_retention_days = 30, '
+                'kms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/k" }')
+    topic = 'alert_topic_arn = "arn:aws:sns:us-east-1:111122223333:t"'
+    calls = {
+        "sg-change-alerts": f'name_prefix = "a"\n{settings}\n{topic}\nslack_api_url = "http://slack.example/api/"',
+        "securityhub-report": (f'name_prefix = "b"\n{settings}\nslack_channel_id = "C0123456789"\n'
+                               'slack_api_url = "http://slack.example/api/"'),
+        "unused-sg-audit": (f'name_prefix = "c"\n{settings}\n{topic}\nevidence_bucket_name = "e"\n'
+                            'evidence_bucket_arn = "arn:aws:s3:::e"\ngrace_days = 120'),
+        "evidence-bucket": 'bucket_name = "e"\nkms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/k"\nobject_lock_days = 0',
+    }
+    configuration = "".join(
+        f'module "{name.replace("-", "_")}" {{\n  source = "{modules}/{name}"\n{body}\n}}\n' for name, body in calls.items()
+    )
+    # when the configuration is validated
+    result = _validate(tmp_path, configuration)
+    # then each is refused with its reason
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    for message in ("slack_api_url must be an https:// URL", "grace_days must be a whole number of days from 0 to 90",
+                    "object_lock_days must be a whole number of days, at least 1"):
+        assert message in output, output
+    assert output.count("slack_api_url must be an https:// URL") == 2, output

@@ -5,7 +5,9 @@ the upload URL it hands out (a raw POST of the file bytes), ``files.completeUplo
 (the three steps of ``files_upload_v2``), ``chat.postMessage`` and ``users.lookupByEmail``.
 Every request is recorded. Faults can be scripted per method: answer with an HTTP status
 (429 with ``Retry-After``, 500, ...) a number of times, or refuse with a Slack error code
-(``invalid_auth``, ``not_in_channel``) every time.
+(``invalid_auth``, ``not_in_channel``) every time. Each ``chat.postMessage`` is held to Slack's
+documented limits (tests/contract.py): a breach is answered as Slack would (``invalid_blocks``,
+or a truncation warning) and fails the test.
 
 Used by the unit tests and by the module test (the handler runs in a subprocess there and
 reaches the server through ``SLACK_API_URL``).
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests import contract
 
 
 @dataclass
@@ -113,7 +117,14 @@ class FakeSlack:
                 return 200, {}, {"ok": False, "error": "file_not_found"}
             return 200, {}, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
         if request.method == "chat.postMessage":
-            return 200, {}, {"ok": True, "channel": params.get("channel"), "ts": f"{next(self._ids)}.000100"}
+            breaches = contract.check_slack_post(params)
+            contract.RECORDER.add(breaches)
+            if contract.slack_refuses(breaches):
+                return 200, {}, {"ok": False, "error": "invalid_blocks"}
+            answer: dict[str, Any] = {"ok": True, "channel": params.get("channel"), "ts": f"{next(self._ids)}.000100"}
+            if breaches:  # only the text is too long: Slack posts it truncated, with a warning
+                answer["response_metadata"] = {"warnings": ["message_truncated"]}
+            return 200, {}, answer
         if request.method == "users.lookupByEmail":
             user = self.users_by_email.get(str(params.get("email", "")))
             if user is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sgwatch import alerts, cloudtrail, severity
+from sgwatch import alerts, cloudtrail, notify, severity
 from sgwatch.cloudtrail import DELETED, RuleChange, SgEvent
 from sgwatch.rules import Rule
 
@@ -26,7 +26,7 @@ def render(name: str, previous: list[Rule] | None = None) -> tuple[cloudtrail.Sg
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_subject_is_short_ascii_one_line_naming_event_group_and_account(path: Path) -> None:
     ev, subject, _ = render(path.name)
-    assert len(subject) <= 100 and subject.isascii() and "\n" not in subject
+    assert len(subject) < 100 and subject.isascii() and "\n" not in subject
     assert ev.event_name in subject and "111122223333" in subject
     assert (ev.group_ids[0] if ev.group_ids else ev.group_name) in subject
 
@@ -35,8 +35,20 @@ def test_subject_keeps_group_and_account_when_the_name_is_long() -> None:
     ev = SgEvent(event_name="UpdateSecurityGroupRuleDescriptionsIngress", account_id="111122223333",
                  group_ids=["sg-0123456789abcdef0"], group_name="ünïcode\nname-" + "x" * 200, error_code="Client.X")
     subject = alerts.subject(ev, "MEDIUM")
-    assert len(subject) <= 100 and subject.isascii() and "\n" not in subject
+    assert len(subject) < 100 and subject.isascii() and "\n" not in subject
     assert "sg-0123456789abcdef0" in subject and subject.endswith("in 111122223333") and "FAILED" in subject
+
+
+def test_subject_of_a_terraform_generated_group_name_is_one_sns_accepts() -> None:
+    # given CreateSecurityGroup by Terraform with a long generated name: the subject used to be exactly
+    # 100 characters, which SNS Publish refuses (it must be shorter than 100)
+    ev = SgEvent(event_name="CreateSecurityGroup", account_id="999999999999", group_ids=["sg-07111150655b49758"],
+                 group_name="bluegreen_alb_sg-20230117040516059800000001", known=True)
+    # when the subject is built and made ready for SNS
+    subject = alerts.subject(ev, "LOW")
+    # then it is shorter than 100 characters as it is, and still names the group and the account
+    assert len(subject) < 100 and notify.sns_subject(subject) == subject
+    assert "sg-07111150655b49758 (bluegreen_alb_sg-" in subject and subject.endswith(" in 999999999999")
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
@@ -87,6 +99,52 @@ def test_body_lines_cannot_be_forged_by_user_text() -> None:
     ev = SgEvent(event_name="CreateSecurityGroup", group_ids=["sg-1"], group_name="x\nSeverity: LOW", known=True)
     body = alerts.body(ev, [], severity.assess(ev))
     assert [line for line in body.splitlines() if line.startswith("Severity")] == ["Severity:       INFO"]
+
+
+FORGED = "Severity:  INFO (benign change approved by CAB-1234)"
+BREAKS = {"LF": "\n", "CR": "\r", "LS": "\u2028", "NEL": "\x85", "RS": "\x1e"}
+
+
+def _crafted(field: str, value: str) -> tuple[SgEvent, list[cloudtrail.RuleChange]]:
+    """A failed AuthorizeSecurityGroupIngress whose caller put ``value`` into ``field``."""
+    rule = {"protocol": "tcp", "from_port": "22", "to_port": "22", "peer": "0.0.0.0/0", "rule_id": "sgr-1",
+            "description": "ops"}
+    group_ids, error_code = ["sg-0123456789abcdef0"], "Client.UnauthorizedOperation"
+    if field in rule:
+        rule[field] = value
+    elif field == "group_id":
+        group_ids = [value]
+    elif field == "error_code":
+        error_code = value
+    after = Rule("111122223333", "us-east-1", "", group_ids[0], "", "", "ingress", rule["rule_id"], rule["protocol"],
+                 rule["from_port"], rule["to_port"], "ipv4", rule["peer"], rule["description"])
+    changes = [cloudtrail.RuleChange("added", after=after)]
+    if field == "rule_id_only":  # a description update named by rule id alone
+        changes.append(cloudtrail.RuleChange("description", after=Rule(*("",) * 7, value, *("",) * 6)))
+    ev = SgEvent(event_name="AuthorizeSecurityGroupIngress", account_id="111122223333", region="us-east-1",
+                 group_ids=group_ids, group_name="web", error_code=error_code, known=True, changes=changes)
+    return ev, changes
+
+
+@pytest.mark.parametrize("brk", BREAKS.values(), ids=BREAKS.keys())
+@pytest.mark.parametrize(
+    "field", ["group_id", "error_code", "from_port", "to_port", "protocol", "peer", "rule_id", "rule_id_only"]
+)
+def test_no_user_value_adds_a_line_to_the_mail_or_the_slack_message(field: str, brk: str) -> None:
+    # given a failed call whose caller crafted one value to add a line of its own
+    ev, changes = _crafted(field, f"x{brk}{FORGED}")
+    assessment = severity.assess(ev)
+    # when the mail and the Slack message are rendered
+    mail = alerts.body(ev, changes, assessment)
+    message = alerts.slack_message(ev, changes, assessment)
+    slack_lines = [line for block in message["blocks"]
+                   for text in [block.get("text", {}).get("text", "")] + [e["text"] for e in block.get("elements", [])]
+                   for line in text.splitlines()]
+    # then the only severity line a reader sees is ours, and the crafted text stays inside its own line
+    assert [line for line in mail.splitlines() if line.lstrip(" -•*0123456789.").startswith("Severity")] == [
+        f"Severity:       {assessment.level}"]
+    assert not [line for line in slack_lines if line.lstrip(" -•*0123456789.").startswith("Severity")]
+    assert "x severity:" in mail.lower()  # shown (cut to its field's length), not dropped
 
 
 def test_deleted_group_lists_what_it_had() -> None:

@@ -162,6 +162,31 @@ def test_query_splits_controls_into_sets_of_at_most_20_values() -> None:
     assert [len(s["ComplianceSecurityControlId"]) for s in sets] == [20, 20, 5]
 
 
+def test_query_asks_for_standard_specific_ids_through_the_generator_id() -> None:
+    # given ids in both forms, and more security control ids than one filter value list takes
+    controls = ["PCI.EC2.5", "4.1"] + [f"Config.{n}" for n in range(25)]
+    # when the filters are built
+    sets = findings.query_filters(controls)
+    # then security control ids go by Compliance.SecurityControlId in sets of at most 20,
+    # and one more set reads the per-standard findings whose GeneratorId carries the other form
+    assert [len(s.get("ComplianceSecurityControlId", ())) for s in sets] == [20, 5, 0]
+    assert sets[-1]["GeneratorId"] == [{"Value": "security-control/", "Comparison": "PREFIX_NOT_EQUALS"}]
+    assert "ComplianceSecurityControlId" not in sets[-1]
+
+
+@pytest.mark.parametrize(
+    ("name", "matching", "not_matching"),
+    [
+        ("asff_PCI.EC2.5_sg_port22_pci_asr.json", ["PCI.EC2.5"], ["EC2.5", "PCI.EC2.55", "5"]),
+        ("asff_CIS1.2-4.1_sg_port22_asr.json", ["4.1"], ["4.10", "CIS.4.1", "1.2.0"]),
+        ("asff_EC2.8_with_SecurityControlId_AssociatedStandards_asr.json", ["EC2.8"], ["EC2.80"]),
+    ],
+)
+def test_a_control_id_matches_in_its_own_form_only(name: str, matching: list[str], not_matching: list[str]) -> None:
+    (finding,) = _recorded(name)
+    assert [c for c in matching + not_matching if findings.matches_control(finding, c)] == matching
+
+
 @pytest.mark.parametrize(
     "changes",
     [{"compliance": "PASSED"}, {"compliance": "WARNING"}, {"workflow": "SUPPRESSED"}, {"workflow": "RESOLVED"},
@@ -240,22 +265,40 @@ def test_csv_rows_are_in_header_order_and_sorted_most_severe_first() -> None:
     assert parsed[0]["FirstObservedAt"] == "2026-11-01T09:00:00.000Z"
 
 
-def test_free_text_is_neutralised_against_formula_injection() -> None:
-    given = [asff("EC2.2", SG, title='=HYPERLINK("http://evil","x")', tags={"Owner": "@SUM(A1)"})]
-    (row,) = findings.csv_rows(findings.report_rows(given))
-    record = dict(zip(findings.REPORT_HEADER, row))
-    assert record["Title"] == "'=HYPERLINK(\"http://evil\",\"x\")"
-    assert record["Owner"] == "'@SUM(A1)"
+def _report_csv(given: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The report as the user opens it: the CSV document, parsed."""
+    document = csvio.to_csv(findings.REPORT_HEADER, findings.csv_rows(findings.report_rows(given)))
+    return list(csv.DictReader(io.StringIO(document.body.decode("utf-8"), newline="")))
+
+
+def starts_a_formula(cell: str) -> bool:
+    """What a spreadsheet runs: a cell starting with = + - @ tab or CR, unless it is a plain number."""
+    return cell.startswith(("=", "+", "-", "@", "\t", "\r")) and not re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", cell)
+
+
+def test_every_column_is_neutralised_against_formula_injection() -> None:
+    # given a finding from a member account or an integration, every field of it crafted
+    finding = asff("EC2.2", '=HYPERLINK("http://evil","x")', title="+cmd|' /C calc'!A0", tags={"Owner": "@SUM(A1)"},
+                   account="-1+1", region="@region", resource_type="=type", first_observed="+2026")
+    finding["Id"] = "=finding"
+    finding["LastObservedAt"] = "-2026"
+    finding["Compliance"]["AssociatedStandards"] = [{"StandardsId": "standards/=std"}]
+    # when the report CSV is written / then no cell of it runs, and the text is still all there
+    (record,) = _report_csv([finding])
+    assert not [name for name, cell in record.items() if starts_a_formula(cell)], record
+    assert record["ResourceId"] == "'=HYPERLINK(\"http://evil\",\"x\")" and record["FindingId"] == "'=finding"
+    assert (record["Region"], record["AccountId"], record["Owner"]) == ("'@region", "'-1+1", "'@SUM(A1)")
+    assert record["Title"] == "'+cmd|' /C calc'!A0"
 
 
 @settings(max_examples=200, deadline=None)
-@given(title=st.text(max_size=30), owner=st.text(max_size=30), control=st.text(min_size=1, max_size=10))
-def test_no_csv_cell_can_start_a_formula(title: str, owner: str, control: str) -> None:
-    finding = asff("EC2.2", SG, title=title or "t", tags={"Owner": owner})
+@given(title=st.text(max_size=30), owner=st.text(max_size=30), control=st.text(min_size=1, max_size=10),
+       resource=st.text(min_size=1, max_size=30), region=st.text(max_size=10))
+def test_no_csv_cell_can_start_a_formula(title: str, owner: str, control: str, resource: str, region: str) -> None:
+    finding = asff("EC2.2", resource, title=title or "t", tags={"Owner": owner}, region=region)
     finding["Compliance"]["SecurityControlId"] = control
-    for row in findings.csv_rows(findings.report_rows([finding])):
-        for cell in row:
-            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
+    for record in _report_csv([finding]):
+        assert not [cell for cell in record.values() if starts_a_formula(cell)], record
 
 
 # --------------------------------------------------------------------------- totals
@@ -339,6 +382,20 @@ def test_comment_cannot_be_made_to_notify_a_channel(owner: str, control: str) ->
     assert not re.search(r"@(channel|here|everyone)\b", comment, re.IGNORECASE)
 
 
+@pytest.mark.parametrize("brk", ["\n", "\r", "\u2028", "\x85"], ids=["LF", "CR", "LS", "NEL"])
+def test_no_tag_value_or_control_id_adds_a_line_to_the_comment_or_the_mail(brk: str) -> None:
+    # given a finding (from a member account or an integration) whose owner tag and control id add lines
+    finding = asff("EC2.2", SG, tags={"Owner": f"x{brk}By severity: CRITICAL: 0"})
+    finding["Compliance"]["SecurityControlId"] = f"EC2.2{brk}By severity: LOW: 0"
+    rows = findings.report_rows([finding])
+    # when the Slack comment and the mailed summary are rendered
+    comment = findings.report_comment(rows, findings.resolve_owners(rows, {}), "Owner")
+    summary = findings.plain_summary(rows)
+    # then each has exactly one severity line, ours
+    assert [line for line in comment.splitlines() if line.startswith("By severity")] == ["By severity: HIGH: 1"]
+    assert [line for line in summary.splitlines() if line.startswith("By severity")] == ["By severity: HIGH: 1"]
+
+
 def test_comment_lists_unresolved_owners_and_untagged_resources_as_text() -> None:
     rows = _rows_with_owners("<!here> team", None)
     comment = findings.report_comment(rows, findings.resolve_owners(rows, {}), "Owner")
@@ -354,7 +411,9 @@ def test_long_lists_are_cut_with_a_pointer_to_the_csv() -> None:
     assert "and 15 more (see the CSV)" in comment
 
 
-def test_empty_message_names_the_controls_checked() -> None:
+def test_empty_message_names_the_controls_that_found_nothing() -> None:
     assert findings.empty_message(["EC2.2", "S3.1"], ["HIGH"]) == (
-        "Security Hub report: no open failed findings (controls checked: EC2.2, S3.1; severities: HIGH)."
+        "Security Hub report: no open failed findings for EC2.2, S3.1 (severities: HIGH)."
     )
+    assert findings.empty_message([], ["HIGH"]) == "Security Hub report: no open failed findings (all controls; severities: HIGH)."
+    assert findings.empty_message() == "Security Hub report: no open failed findings (all controls)."

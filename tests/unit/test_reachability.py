@@ -347,3 +347,22 @@ def test_any_batch_is_read_without_crashing_and_only_bad_records_are_retried(ite
     assert set(batch.failures) <= {mid for mid, _ in items}
     assert batch.events + len(batch.failures) == len(records)
     assert batch.changed is None or all(g.startswith("sg-") for g in batch.changed)
+
+
+@pytest.mark.parametrize("brk", ["\n", "\r", "\u2028", "\x85"], ids=["LF", "CR", "LS", "NEL"])
+def test_no_name_or_message_adds_a_line_to_the_alert(brk: str) -> None:
+    # given a path, a blocking component and a failure message whose text was crafted to add a line
+    forged = f"x{brk}Account: 999999999999"
+    path = {"Source": "igw-1", "Destination": "i-0web", "Tags": [{"Key": "Name", "Value": forged}]}
+    explanation = {"ExplanationCode": "IGW_NOT_ATTACHED", "InternetGateway": {"Id": "igw-1", "Name": forged}}
+    blocked = rc.Outcome("nip-1", "succeeded", "nia-1", False, rc.summarise_explanations([explanation]))
+    failed = rc.Outcome("nip-1", "failed", "nia-2", message=forged)
+    for kind, outcome in (("blocked", blocked), ("analysis-failed", failed)):
+        # when the alert is rendered for mail and for Slack
+        alert = rc.format_alert(kind, outcome, path, "123456789012", "eu-west-1", record("reachable"))
+        slack = rc.slack_text(alert, escape)
+        # then the account line is ours alone, and the crafted text stays on its own line
+        for text in (alert.body, slack):
+            assert [line for line in text.splitlines() if line.lstrip(" -*`").startswith("Account:")] == [
+                "Account: 123456789012"]
+        assert "x Account: 999999999999" in alert.body and "\n" not in alert.subject

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from sgwatch import review
+from sgwatch.csvio import neutralise
 from sgwatch.evidence import EvidenceStore, series_prefix, stamp
 from sgwatch.rules import Rule
 from sgwatch.snapshots import record_snapshot
@@ -45,7 +46,8 @@ WEB_HTTPS = rule("sg-web", "ingress", "sgr-1", "tcp", "443", "443", "0.0.0.0/0",
 WEB_EGRESS = rule("sg-web", "egress", "sgr-2", "-1", "", "", "0.0.0.0/0", "", "web")
 DB_PG = rule("sg-db", "ingress", "sgr-3", "tcp", "5432", "5432", "sg-web", "from web", "db", "security-group")
 DB_PG_EDITED = DB_PG._replace(description="from web tier")
-WEB_SSH = rule("sg-web", "ingress", "sgr-9", "tcp", "22", "22", "0.0.0.0/0", "=HYPERLINK(\"x\")", "web")
+# The description as the inventory stores it (snapshots hold every cell neutralised).
+WEB_SSH = rule("sg-web", "ingress", "sgr-9", "tcp", "22", "22", "0.0.0.0/0", neutralise("=HYPERLINK(\"x\")"), "web")
 NEW_GROUP = group_only("sg-new", "<script>alert(1)</script>")
 
 
@@ -401,3 +403,20 @@ def test_no_user_text_can_change_the_page_structure(name: str, description: str)
                              "evidence"]
     assert page.rows["changes"] == 1 and page.rows["risky"] == 1
     assert page.scripts == 0 and page.external == []
+
+
+def test_a_new_baseline_in_the_middle_of_the_chain_is_a_gap(store):
+    """Changes between an unusable snapshot and the next baseline are in no diff: the pack says so."""
+    base = [WEB_HTTPS, WEB_EGRESS, DB_PG]
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, base, at(1))
+    second = record_snapshot(store, PREFIX, ACCOUNT, REGION, base, at(2))
+    # The 2 Jan snapshot was damaged: the 3 Jan run starts a new baseline after it.
+    body = store.get(second.snapshot_key).body
+    store.s3.put_object(Bucket=BUCKET, Key=second.snapshot_key, Body=body[: len(body) // 2],
+                        Metadata=store.get(second.snapshot_key).metadata)
+    third = record_snapshot(store, PREFIX, ACCOUNT, REGION, [*base, WEB_SSH], at(3))
+    assert third.diff_key is None and third.previous_error
+    found = run_review(store)
+    rebaselines = [g for g in found.gaps if g.kind == "new-baseline"]
+    assert len(rebaselines) == 1 and third.snapshot_key in rebaselines[0].detail
+    assert second.snapshot_key in rebaselines[0].detail

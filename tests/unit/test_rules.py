@@ -63,12 +63,18 @@ def test_group_without_rules_has_one_row_with_empty_rule_columns():
     assert row[6:] == ("",) * 8
 
 
-@pytest.mark.parametrize("text", ["=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "\rx"])
+@pytest.mark.parametrize("text", ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx"])
 def test_formula_looking_text_is_neutralised(text):
     group = dict(GROUP, GroupName=text, Description=text)
     (row,) = flatten_rules(ACCOUNT, REGION, [group], [_rule(Description=text)])
     assert row.group_name == row.group_description == row.description == "'" + text
     assert neutralise("plain text") == "plain text"
+
+
+def test_a_plain_number_is_text_no_spreadsheet_runs_and_stays_as_it_is():
+    group = dict(GROUP, GroupName="-2", Description="+5")
+    (row,) = flatten_rules(ACCOUNT, REGION, [group], [_rule(Description="-1.5")])
+    assert (row.group_name, row.group_description, row.description) == ("-2", "+5", "-1.5")
 
 
 def test_ports_stay_numeric_even_when_negative():

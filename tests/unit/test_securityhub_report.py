@@ -11,6 +11,8 @@ Security Hub with ``BatchImportFindings``. Secrets Manager and SNS are moto in p
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import socket
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ import pytest
 from moto import mock_aws
 
 from securityhub_report import handler
+from tests.paths import real_payloads
 from tests.unit.fake_securityhub import FakeSecurityHub, asff
 from tests.unit.fake_slack import FakeSlack
 
@@ -132,6 +135,7 @@ EXPECTED_COMMENT = (
     "(controls checked: EC2.18, EC2.19, EC2.2, S3.1).\n"
     "By severity: HIGH: 2, MEDIUM: 2\n"
     "By control: EC2.2: 2, EC2.18: 1, S3.1: 1\n"
+    "No open failed findings for EC2.19.\n"
     "Owners: <@U0ALICE> <@U0TEAMA>\n"
     "Owners without a Slack user: nobody@example.com"
 )
@@ -216,6 +220,96 @@ def test_severity_filter_is_sent_and_applied(monkeypatch: pytest.MonkeyPatch, hu
     assert result["by_severity"] == {"HIGH": 2}
 
 
+def test_no_cell_of_the_uploaded_or_mailed_csv_can_start_a_formula(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                                                  slack: FakeSlack, aws: Aws) -> None:
+    # given a finding from a member account or a third-party integration whose fields are crafted formulas
+    crafted = asff("EC2.2", "=HYPERLINK(\"http://evil\",\"x\")", region="@SUM(1)", resource_type="-2+3",
+                   title="+cmd|' /C calc'!A0", tags={"Owner": "=owner"})
+    crafted["Id"] = "=1+1"
+    crafted["Compliance"]["AssociatedStandards"] = [{"StandardsId": "standards/@std"}]
+    slack.fail("files.completeUploadExternal", status=200, error="channel_not_found")
+    with FakeSecurityHub([crafted]) as fake:
+        _securityhub(monkeypatch, fake)
+        # when the report is uploaded (and, Slack refusing it, mailed through the alert topic)
+        with pytest.raises(handler.ReportDeliveryFailed):
+            handler.lambda_handler({}, None)
+    uploaded = slack.calls("upload")[0].body.decode("utf-8")
+    (mail,) = aws.alerts()
+    mailed = mail["Message"].split("Findings (CSV):\n", 1)[1]
+    # then every cell of both documents is inert in a spreadsheet
+    for document in (uploaded, mailed):
+        (header, record) = list(csv.reader(io.StringIO(document, newline="")))
+        cells = dict(zip(header, record))
+        assert cells["ResourceId"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+        assert (cells["FindingId"], cells["Region"], cells["ResourceType"]) == ("'=1+1", "'@SUM(1)", "'-2+3")
+        assert (cells["Title"], cells["Owner"], cells["Standards"]) == ("'+cmd|' /C calc'!A0", "'=owner", "'@std")
+
+
+# --------------------------------------------------------------------------- control ids in both forms
+
+
+def _recorded(name: str) -> dict[str, Any]:
+    return json.loads((real_payloads("securityhub") / name).read_text())
+
+
+def test_standard_specific_control_ids_find_their_findings_instead_of_an_all_clear(
+        monkeypatch: pytest.MonkeyPatch, env: dict[str, str], slack: FakeSlack) -> None:
+    # given recorded PCI DSS and CIS 1.2 findings, which carry their control only in GeneratorId,
+    # and the controls configured in that form (as a GeneratorId-based setup would have them)
+    monkeypatch.setenv("CONTROL_IDS", "PCI.EC2.5,4.1")
+    given = [_recorded("asff_PCI.EC2.5_sg_port22_pci_asr.json"), _recorded("asff_CIS1.2-4.1_sg_port22_asr.json")]
+    with FakeSecurityHub(given) as fake:
+        _securityhub(monkeypatch, fake)
+        # when the report runs
+        result = handler.lambda_handler({}, None)
+    # then both findings are reported, not an all-clear
+    assert result["findings"] == 2 and result["posted"] is True
+    assert not slack.calls("chat.postMessage")
+    uploaded = slack.calls("upload")[0].body.decode("utf-8")
+    assert "pci-dss/v/3.2.1/PCI.EC2.5/finding/" in uploaded and "cis-aws-foundations-benchmark/v/1.2.0/4.1/" in uploaded
+
+
+def test_both_forms_are_queried_and_a_finding_found_twice_counts_once(
+        monkeypatch: pytest.MonkeyPatch, env: dict[str, str], slack: FakeSlack) -> None:
+    # given one PCI finding that carries both forms, asked for in both forms
+    monkeypatch.setenv("CONTROL_IDS", "EC2.2,PCI.EC2.2")
+    with FakeSecurityHub([asff("PCI.EC2.2", SG, standard=PCI)]) as fake:
+        _securityhub(monkeypatch, fake)
+        result = handler.lambda_handler({}, None)
+    # then the security control id is asked for by Compliance.SecurityControlId, the other form through
+    # GeneratorId, and the finding (returned by both queries) is reported once
+    by_attribute = {next(k for k in r["Filters"] if k in ("ComplianceSecurityControlId", "GeneratorId")): r["Filters"]
+                    for r in fake.requests}
+    assert by_attribute["ComplianceSecurityControlId"]["ComplianceSecurityControlId"] == [
+        {"Value": "EC2.2", "Comparison": "EQUALS"}]
+    assert "GeneratorId" in by_attribute and len(fake.requests) == 2
+    assert result["findings"] == 1
+    (complete,) = slack.calls("files.completeUploadExternal")
+    assert "no open failed findings" not in complete.params["initial_comment"].lower()
+
+
+def test_a_configured_control_that_matched_nothing_is_named(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                                           slack: FakeSlack) -> None:
+    # given EC2.2 failing, and PCI.S3.1 (no open finding) and a mistyped id configured too
+    monkeypatch.setenv("CONTROL_IDS", "EC2.2,PCI.S3.1,EC2.99")
+    with FakeSecurityHub([asff("EC2.2", SG)]) as fake:
+        _securityhub(monkeypatch, fake)
+        handler.lambda_handler({}, None)
+    # then the report says which configured ids found nothing
+    (complete,) = slack.calls("files.completeUploadExternal")
+    assert "No open failed findings for EC2.99, PCI.S3.1." in complete.params["initial_comment"].splitlines()
+
+
+def test_an_all_clear_names_the_configured_controls_that_matched_nothing(
+        monkeypatch: pytest.MonkeyPatch, env: dict[str, str], slack: FakeSlack) -> None:
+    monkeypatch.setenv("CONTROL_IDS", "PCI.EC2.5")
+    with FakeSecurityHub([asff("PCI.EC2.5", SG, standard=PCI, workflow="RESOLVED")]) as fake:
+        _securityhub(monkeypatch, fake)
+        handler.lambda_handler({}, None)
+    (message,) = slack.calls("chat.postMessage")
+    assert "no open failed findings for PCI.EC2.5" in message.params["text"]
+
+
 # --------------------------------------------------------------------------- nothing found
 
 
@@ -227,7 +321,7 @@ def test_nothing_failed_posts_a_short_all_clear(monkeypatch: pytest.MonkeyPatch,
     (message,) = slack.calls("chat.postMessage")
     assert message.params["channel"] == CHANNEL
     assert message.params["text"] == (
-        "Security Hub report: no open failed findings (controls checked: EC2.18, EC2.19, EC2.2, S3.1).")
+        "Security Hub report: no open failed findings for EC2.18, EC2.19, EC2.2, S3.1.")
     assert not slack.calls("upload")
     assert result == {"findings": 0, "by_control": {}, "by_severity": {}, "posted": True, "slack_file_id": None}
 

@@ -388,7 +388,7 @@ def test_access_denied_source_is_not_scanned_and_blocks_unused_unless_allowed(
     denied = _denying("lambda", "list_functions", "AccessDeniedException")
     real_client = aws.client
     monkeypatch.setattr(
-        aws, "client", lambda s, r=None, sess=None: denied if s == "lambda" else real_client(s, r, sess)
+        aws, "client", lambda s, r=None: denied if s == "lambda" else real_client(s, r)
     )
     if allow_partial:
         monkeypatch.setenv("ALLOW_PARTIAL", "true")
@@ -421,7 +421,7 @@ def test_failing_region_does_not_stop_the_others(aws_env: dict[str, Any], monkey
     monkeypatch.setattr(
         aws,
         "client",
-        lambda s, r=None, sess=None: broken if (s, r) == ("ec2", "eu-west-3") else real_client(s, r, sess),
+        lambda s, r=None: broken if (s, r) == ("ec2", "eu-west-3") else real_client(s, r),
     )
     # when / then
     with pytest.raises(handler.AuditFailed, match="eu-west-3"):
@@ -501,7 +501,7 @@ def test_security_hub_sync_suppresses_in_use_and_reopens_its_own(
     stub.activate()
     real_client = aws.client
     monkeypatch.setattr(
-        aws, "client", lambda s, r=None, sess=None: hub if s == "securityhub" else real_client(s, r, sess)
+        aws, "client", lambda s, r=None: hub if s == "securityhub" else real_client(s, r)
     )
     # when
     (region,) = handler.lambda_handler({}, None)["results"]
@@ -509,6 +509,65 @@ def test_security_hub_sync_suppresses_in_use_and_reopens_its_own(
     stub.assert_no_pending_responses()
     assert region["securityhub"] == {"suppressed": 1, "reopened": 1, "failed": 0}
     assert g["unused-b"] in region["unused"]
+
+
+@pytest.mark.parametrize("allow_partial", [False, True])
+def test_security_hub_findings_are_never_reopened_on_incomplete_evidence(
+    aws_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch, allow_partial: bool
+) -> None:
+    # given the role may not list Lambda functions, and findings SG Watch suppressed earlier on groups
+    # nothing it could see refers to (exempt, default, in grace, unreferenced)
+    estate = Estate()
+    g = estate.ids
+    monkeypatch.setenv("SECURITYHUB_SYNC", "true")
+    if allow_partial:
+        monkeypatch.setenv("ALLOW_PARTIAL", "true")
+    product = f"arn:aws:securityhub:{REGION}::product/aws/securityhub"
+    ours = {"Text": f"{securityhub_sync.NOTE_PREFIX} In use, not unused: lambda-function etl",
+            "UpdatedBy": securityhub_sync.UPDATED_BY, "UpdatedAt": "2026-11-01T00:00:00Z"}
+
+    def finding(fid: str, group_id: str, status: str) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "SchemaVersion": "2018-10-08", "Id": fid, "ProductArn": product, "GeneratorId": "security-control/EC2.22",
+            "AwsAccountId": ACCOUNT, "CreatedAt": "2026-11-01T00:00:00Z", "UpdatedAt": "2026-11-01T00:00:00Z",
+            "Title": "Unused EC2 security groups should be removed", "Description": "x",
+            "Resources": [{"Type": "AwsEc2SecurityGroup",
+                           "Id": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{group_id}"}],
+            "Compliance": {"Status": "FAILED", "SecurityControlId": "EC2.22"}, "Workflow": {"Status": status},
+        }
+        if status == "SUPPRESSED":
+            found["Note"] = ours
+        return found
+
+    hub = boto3.client("securityhub", REGION)
+    stub = Stubber(hub)
+    stub.add_response(
+        "get_findings",
+        {"Findings": [finding("f-lt", g["lt-old-version"], "NEW")]
+         + [finding(f"f-{name}", g[name], "SUPPRESSED") for name in ("exempt", "default", "fresh", "unused-a")]},
+        {"Filters": securityhub_sync.findings_filter(ACCOUNT, REGION, ["EC2.22"]), "MaxResults": 100},
+    )
+    stub.add_response(  # the one update expected: a reference seen is evidence enough to suppress
+        "batch_update_findings",
+        {"ProcessedFindings": [{"Id": "f-lt", "ProductArn": product}], "UnprocessedFindings": []},
+        {
+            "FindingIdentifiers": [{"Id": "f-lt", "ProductArn": product}],
+            "Workflow": {"Status": "SUPPRESSED"},
+            "Note": {"Text": f"{securityhub_sync.NOTE_PREFIX} In use, not unused: launch-template {estate.lt} (version 1)",
+                     "UpdatedBy": securityhub_sync.UPDATED_BY},
+        },
+    )
+    stub.activate()
+    denied = _denying("lambda", "list_functions", "AccessDeniedException")
+    real_client, real_central = aws.client, aws.central_client
+    monkeypatch.setattr(aws, "client", lambda s, r=None: denied if s == "lambda" else real_client(s, r))
+    monkeypatch.setattr(aws, "central_client", lambda s, r=None: hub if s == "securityhub" else real_central(s, r))
+    # when the audit runs
+    (region,) = handler.lambda_handler({}, None)["results"]
+    # then no finding is re-opened ("nothing refers to the group any more" cannot be said), only the suppression
+    stub.assert_no_pending_responses()
+    assert region["not_scanned"] == {"lambda-functions": "access denied (AccessDeniedException)"}
+    assert region["securityhub"] == {"suppressed": 1, "reopened": 0, "failed": 0}
 
 
 def test_missing_bucket_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -560,7 +619,7 @@ def test_group_referenced_from_a_peered_vpc_is_in_use(aws_env: dict[str, Any], m
         real_client("ec2", REGION),
         [{"GroupId": estate.ids["unused-a"], "ReferencingVpcId": "vpc-peer", "VpcPeeringConnectionId": pcx}],
     )
-    monkeypatch.setattr(aws, "client", lambda s, r=None, sess=None: ec2 if s == "ec2" else real_client(s, r, sess))
+    monkeypatch.setattr(aws, "client", lambda s, r=None: ec2 if s == "ec2" else real_client(s, r))
     # when
     (region,) = handler.lambda_handler({}, None)["results"]
     # then
@@ -614,7 +673,7 @@ def test_cloudtrail_creation_time_puts_a_fresh_group_in_its_grace_period(
     stub.activate()
     real_client = aws.client
     monkeypatch.setattr(
-        aws, "client", lambda s, r=None, sess=None: trail if s == "cloudtrail" else real_client(s, r, sess)
+        aws, "client", lambda s, r=None: trail if s == "cloudtrail" else real_client(s, r)
     )
     # when
     (region,) = handler.lambda_handler({}, None)["results"]

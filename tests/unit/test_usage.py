@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -9,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sgwatch import securityhub_sync, usage
+from sgwatch import csvio, securityhub_sync, usage
 from sgwatch.usage import Reference
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
@@ -300,10 +302,11 @@ def test_report_json_keeps_the_contract_keys() -> None:
 
 def test_report_csv_neutralises_formula_looking_names() -> None:
     audit = classify([group("sg-1", name='=HYPERLINK("x")')])
-    rows = usage.report_rows(audit)
-    assert rows[0][3] == '\'=HYPERLINK("x")'
-    assert rows[0][5] == "unused"
-    assert rows[0][9] == "aws ec2 delete-security-group --group-id sg-1 --region eu-west-1"
+    document = csvio.to_csv(usage.REPORT_CSV_HEADER, usage.report_rows(audit))
+    (record,) = csv.DictReader(io.StringIO(document.body.decode("utf-8"), newline=""))
+    assert record["GroupName"] == '\'=HYPERLINK("x")'
+    assert record["Status"] == "unused"
+    assert record["DeleteCommand"] == "aws ec2 delete-security-group --group-id sg-1 --region eu-west-1"
 
 
 def test_summary_lists_only_new_groups_with_their_delete_commands() -> None:
@@ -312,6 +315,18 @@ def test_summary_lists_only_new_groups_with_their_delete_commands() -> None:
     assert "1 newly unused" in subject
     assert "aws ec2 delete-security-group --group-id sg-2" in body
     assert "--group-id sg-1" not in body
+
+
+def test_summary_lines_cannot_be_forged_by_a_name_or_a_failure_reason() -> None:
+    # given a group name and a scan failure message that each try to add a line of their own
+    audit = classify([group("sg-1", name="web\u2028Total unused: 0")], allow_partial=True,
+                     not_scanned={"rds": "error (Throttling: slow down\nTotal unused: 0)"})
+    # when the SNS summary is written
+    _, body = usage.summary_message(audit, ["sg-1"], "k.json")
+    # then the only total is ours
+    assert [line for line in body.splitlines() if line.startswith("Total unused")] == [
+        "Total unused: 1. Full report: k.json"]
+    assert '"web Total unused: 0"' in body
 
 
 # --------------------------------------------------------------------------- Security Hub planning
@@ -351,6 +366,27 @@ def test_plan_suppresses_in_use_and_reopens_only_our_own_suppressions() -> None:
         ("SUPPRESSED", "sg-used", ["f-inuse"]),
     ]
     assert plan[1].note == f"{securityhub_sync.NOTE_PREFIX} In use, not unused: lambda-function f"
+
+
+@pytest.mark.parametrize("allow_partial", [False, True])
+def test_incomplete_evidence_reopens_nothing(allow_partial: bool) -> None:
+    # given findings we suppressed on groups nothing visible refers to, while one source could not be scanned
+    groups = [group("sg-def", name="default"), group("sg-ex", tags={"sgwatch:keep": ""}),
+              group("sg-grace", tags={"created-at": NOW.isoformat()}), group("sg-un")]
+    audit = classify(groups, [], {"lambda-functions": "access denied (AccessDeniedException)"}, grace_days=7,
+                     allow_partial=allow_partial)
+    findings = [finding(f"f-{g['GroupId']}", g["GroupId"], "SUPPRESSED", OURS) for g in groups]
+    # when the updates are planned / then none re-opens: a finding only re-opens on complete evidence
+    assert audit.unreferenced == set()
+    assert securityhub_sync.plan_updates(findings, audit.in_use, audit.unreferenced) == []
+
+
+def test_complete_evidence_reopens_our_findings_on_every_unreferenced_group() -> None:
+    groups = [group("sg-def", name="default"), group("sg-ex", tags={"sgwatch:keep": ""}), group("sg-un")]
+    audit = classify(groups, [])
+    findings = [finding(f"f-{g['GroupId']}", g["GroupId"], "SUPPRESSED", OURS) for g in groups]
+    plan = securityhub_sync.plan_updates(findings, audit.in_use, audit.unreferenced)
+    assert sorted(u.group_id for u in plan if u.status == "NOTIFIED") == ["sg-def", "sg-ex", "sg-un"]
 
 
 @given(st.lists(st.text(min_size=1, max_size=120), min_size=1, max_size=40))
