@@ -21,6 +21,7 @@ import pytest
 from moto import mock_aws
 
 from sgwatch import accounts, aws, fanout
+from tests.unit.test_fanout import queued, sqs_event
 
 OWN = "123456789012"
 BUCKET = "evidence"
@@ -56,18 +57,6 @@ def member_client(account: str, service: str) -> Any:
     return boto3.client(service, region_name="us-east-1", aws_access_key_id=credentials["AccessKeyId"],
                         aws_secret_access_key=credentials["SecretAccessKey"],
                         aws_session_token=credentials["SessionToken"])
-
-
-def queued(url: str) -> list[dict[str, Any]]:
-    sqs, found = boto3.client("sqs"), []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300).get("Messages"):
-        found += batch
-    return found
-
-
-def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                         "eventSource": "aws:sqs"} for m in messages]}
 
 
 def body(key: str) -> str:
