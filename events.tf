@@ -65,6 +65,7 @@ module "own_events_forwarder" {
   central_event_bus_arn    = aws_cloudwatch_event_bus.central[0].arn
   event_pattern            = local.sg_change_event_pattern
   dlq_kms_key_arn          = local.kms_key_arn
+  alarm_topic_arn          = local.alert_topic_arn
   permissions_boundary_arn = var.permissions_boundary_arn
   tags                     = var.tags
 }

@@ -1,6 +1,7 @@
 locals {
   create_kms_key = var.kms_key_arn == null
-  kms_key_arn    = local.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
+  created_key    = one(concat(aws_kms_key.this, aws_kms_key.unprotected))
+  kms_key_arn    = local.create_kms_key ? local.created_key.arn : var.kms_key_arn
 }
 
 data "aws_iam_policy_document" "kms" {
@@ -40,24 +41,63 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # EventBridge (rule targets and dead-letter queues) and CloudWatch (alarm actions) write to the
+  # module's encrypted topic and queues. The SNS developer guide ("Enable compatibility between event
+  # sources from AWS services and encrypted topics") states that aws:SourceAccount, aws:SourceArn and
+  # aws:SourceOrgID are not supported in a key policy for EventBridge-to-encrypted-topic delivery: such
+  # a condition makes every publish fail. The grants are therefore scoped by the encryption context
+  # SNS and SQS always send (aws:sns:topicArn, aws:sqs:arn) to this module's own resources.
+  # SNS and EventBridge Scheduler never appear: SNS uses the publisher's grant, a schedule its role.
   statement {
-    sid       = "ServicesDeliverToEncryptedTopicsAndQueues"
+    sid       = "EventBridgeAndCloudWatchPublishToTheTopic"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = ["*"]
     principals {
       type        = "Service"
-      identifiers = ["events.amazonaws.com", "cloudwatch.amazonaws.com", "sns.amazonaws.com", "scheduler.amazonaws.com"]
+      identifiers = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
     }
     condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:sns:topicArn"
+      values   = ["arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-*"]
+    }
+  }
+
+  statement {
+    sid       = "EventBridgeSendsToTheQueues"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:sqs:arn"
+      values   = ["arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name_prefix}-*"]
     }
   }
 }
 
+# Two variants, like the evidence bucket (modules/evidence-bucket): `this` refuses any plan that
+# would schedule its deletion, because every SSE-KMS evidence object becomes unreadable once the
+# key is gone; `unprotected` serves throwaway deployments (evidence_destroy_protection = false).
 resource "aws_kms_key" "this" {
-  count = local.create_kms_key ? 1 : 0
+  count = local.create_kms_key && var.evidence_destroy_protection ? 1 : 0
+
+  description             = "SG Watch (${var.name_prefix}): evidence, logs, queues, alerts and secrets"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.kms[0].json
+  tags                    = var.tags
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+resource "aws_kms_key" "unprotected" {
+  count = local.create_kms_key && !var.evidence_destroy_protection ? 1 : 0
 
   description             = "SG Watch (${var.name_prefix}): evidence, logs, queues, alerts and secrets"
   enable_key_rotation     = true
@@ -70,5 +110,151 @@ resource "aws_kms_alias" "this" {
   count = local.create_kms_key ? 1 : 0
 
   name          = "alias/${var.name_prefix}"
-  target_key_id = aws_kms_key.this[0].key_id
+  target_key_id = local.created_key.key_id
+}
+
+# --- the key guard: an alert when someone disables the key or schedules its deletion ------------
+
+# The alert cannot travel through anything the key encrypts: a disabled key, or one pending
+# deletion, cannot encrypt an SNS message, a queue message or a function's environment. So the
+# guard publishes to a topic of its own without KMS; its messages carry only the key ARN, the
+# API call and who made it. EventBridge cannot publish to a topic under the AWS managed key
+# alias/aws/sns, which leaves no key that does not depend on the one being guarded.
+locals {
+  key_guard = local.create_kms_key
+}
+
+resource "aws_sns_topic" "key_guard" {
+  #checkov:skip=CKV_AWS_26:The alert that the module key is being disabled or deleted cannot be encrypted with that key; it carries no evidence.
+  count = local.key_guard ? 1 : 0
+
+  name = "${var.name_prefix}-key-guard"
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_rule" "key_guard" {
+  count = local.key_guard ? 1 : 0
+
+  name        = "${var.name_prefix}-key-guard"
+  description = "SG Watch: the module key that decrypts the evidence is being disabled or deleted."
+  event_pattern = jsonencode({
+    source        = ["aws.kms"]
+    "detail-type" = ["AWS API Call via CloudTrail"]
+    detail = {
+      eventSource = ["kms.amazonaws.com"]
+      eventName   = ["ScheduleKeyDeletion", "DisableKey"]
+      # Both calls take the key by id or ARN (no alias), so these two values name the key exactly.
+      requestParameters = { keyId = [local.created_key.key_id, local.created_key.arn] }
+    }
+  })
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "key_guard" {
+  count = local.key_guard ? 1 : 0
+
+  statement {
+    sid       = "AccountManagesTopic"
+    actions   = ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:ListSubscriptionsByTopic"]
+    resources = [aws_sns_topic.key_guard[0].arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "TheGuardRulePublishes"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.key_guard[0].arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.key_guard[0].arn]
+    }
+  }
+
+  statement {
+    sid       = "ItsAlarmPublishes"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.key_guard[0].arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "key_guard" {
+  count = local.key_guard ? 1 : 0
+
+  arn    = aws_sns_topic.key_guard[0].arn
+  policy = data.aws_iam_policy_document.key_guard[0].json
+}
+
+resource "aws_sns_topic_subscription" "key_guard" {
+  for_each = local.key_guard ? toset(var.alert_emails) : toset([])
+
+  topic_arn = aws_sns_topic.key_guard[0].arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+resource "aws_cloudwatch_event_target" "key_guard" {
+  count = local.key_guard ? 1 : 0
+
+  rule      = aws_cloudwatch_event_rule.key_guard[0].name
+  target_id = "key-guard-topic"
+  arn       = aws_sns_topic.key_guard[0].arn
+
+  input_transformer {
+    input_paths = {
+      event   = "$.detail.eventName"
+      key     = "$.detail.responseElements.keyId"
+      actor   = "$.detail.userIdentity.arn"
+      time    = "$.detail.eventTime"
+      account = "$.account"
+      region  = "$.region"
+    }
+    input_template = <<-EOT
+      {
+        "alert": "SG Watch: the KMS key that decrypts the security-group evidence is being disabled or deleted. Every evidence object becomes unreadable when it is gone: cancel the deletion (kms cancel-key-deletion) or enable the key.",
+        "event": <event>,
+        "key": <key>,
+        "actor": <actor>,
+        "time": <time>,
+        "account": <account>,
+        "region": <region>
+      }
+    EOT
+  }
+
+  depends_on = [aws_sns_topic_policy.key_guard]
+}
+
+resource "aws_cloudwatch_metric_alarm" "key_guard" {
+  count = local.key_guard ? 1 : 0
+
+  alarm_name          = "${var.name_prefix}-key-guard-failed-deliveries"
+  alarm_description   = "The SG Watch key guard could not deliver an alert that the module key is being disabled or deleted: check the key's state now."
+  namespace           = "AWS/Events"
+  metric_name         = "FailedInvocations"
+  dimensions          = { RuleName = aws_cloudwatch_event_rule.key_guard[0].name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.key_guard[0].arn]
+  tags                = var.tags
 }

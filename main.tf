@@ -20,6 +20,7 @@ locals {
     excluded           = var.excluded_accounts
     member_role_name   = var.member_role_name
     max_workers        = var.max_workers
+    organization_id    = var.organization_id
 
     fan_out                 = var.fan_out
     fan_out_max_concurrency = var.fan_out_max_concurrency
@@ -44,14 +45,16 @@ module "evidence_bucket" {
   source = "./modules/evidence-bucket"
   count  = local.create_evidence_bucket ? 1 : 0
 
-  bucket_name       = "${var.name_prefix}-evidence-${local.account_id}-${local.region}"
-  kms_key_arn       = local.kms_key_arn
-  retention_days    = var.evidence_retention_days
-  object_lock_mode  = var.evidence_object_lock_mode
-  object_lock_days  = var.evidence_object_lock_days
-  access_log_bucket = var.evidence_access_log_bucket
-  force_destroy     = var.evidence_force_destroy
-  tags              = var.tags
+  bucket_name           = "${var.name_prefix}-evidence-${local.account_id}-${local.region}"
+  kms_key_arn           = local.kms_key_arn
+  retention_days        = var.evidence_retention_days
+  object_lock_mode      = var.evidence_object_lock_mode
+  object_lock_days      = var.evidence_object_lock_days
+  access_log_bucket     = var.evidence_access_log_bucket
+  force_destroy         = var.evidence_force_destroy
+  destroy_protection    = var.evidence_destroy_protection
+  delete_principal_arns = var.evidence_delete_principal_arns
+  tags                  = var.tags
 }
 
 module "alert_topic" {
@@ -137,8 +140,10 @@ module "reachability_check" {
   batch_window_seconds = var.reachability_batch_window_seconds
   schedule_expression  = var.reachability_schedule_expression
 
-  slack_token_secret_arn = local.slack.token_secret_arn
-  slack_channel_id       = local.slack.channel_id
+  slack_token_secret_arn   = local.slack.token_secret_arn
+  slack_channel_id         = local.slack.channel_id
+  slack_secret_kms_key_arn = var.slack_secret_kms_key_arn
+  slack_api_url            = var.slack_api_url
 }
 
 locals {
@@ -149,16 +154,18 @@ module "review_pack" {
   source = "./modules/review-pack"
   count  = local.enable_review_pack ? 1 : 0
 
-  name_prefix            = var.name_prefix
-  lambda_settings        = local.lambda_settings
-  evidence_bucket_name   = local.evidence_bucket_name
-  evidence_bucket_arn    = local.evidence_bucket_arn
-  evidence_prefix        = var.evidence_prefix
-  alert_topic_arn        = local.alert_topic_arn
-  slack_token_secret_arn = local.slack.token_secret_arn
-  slack_channel_id       = local.slack.channel_id
-  schedule_expression    = var.review_schedule_expression
-  schedule_timezone      = var.review_schedule_timezone
+  name_prefix              = var.name_prefix
+  lambda_settings          = local.lambda_settings
+  evidence_bucket_name     = local.evidence_bucket_name
+  evidence_bucket_arn      = local.evidence_bucket_arn
+  evidence_prefix          = var.evidence_prefix
+  alert_topic_arn          = local.alert_topic_arn
+  slack_token_secret_arn   = local.slack.token_secret_arn
+  slack_channel_id         = local.slack.channel_id
+  slack_secret_kms_key_arn = var.slack_secret_kms_key_arn
+  slack_api_url            = var.slack_api_url
+  schedule_expression      = var.review_schedule_expression
+  schedule_timezone        = var.review_schedule_timezone
 }
 
 module "sg_change_alerts" {

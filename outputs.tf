@@ -72,3 +72,8 @@ output "fan_out_queues" {
     } if var.fan_out && capability != null
   }
 }
+
+output "key_guard_topic_arn" {
+  description = "Topic alerted when the module's KMS key is disabled or scheduled for deletion (subscribed by alert_emails; not KMS-encrypted, since it must work while that key is unusable). null with your own kms_key_arn."
+  value       = one(aws_sns_topic.key_guard[*].arn)
+}

@@ -128,9 +128,26 @@ variable "evidence_access_log_bucket" {
 }
 
 variable "evidence_force_destroy" {
-  description = "Let terraform destroy a non-empty evidence bucket. Only for demos and tests."
+  description = "Let terraform destroy a non-empty evidence bucket. Only for demos and tests, with evidence_destroy_protection = false; refused together with evidence_object_lock_mode."
   type        = bool
   default     = false
+}
+
+variable "evidence_delete_principal_arns" {
+  description = "Break-glass principals (IAM role or user ARNs, wildcards allowed) that may delete evidence objects; the bucket policy denies deletion to everyone else, and denies every object write without If-None-Match (no overwrite). Lifecycle expiry is not affected."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.evidence_delete_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:", arn))])
+    error_message = "evidence_delete_principal_arns must be IAM role or user ARNs (arn:aws:iam::ACCOUNT:role/NAME)."
+  }
+}
+
+variable "evidence_destroy_protection" {
+  description = "Refuse any plan that destroys the evidence bucket or the module's KMS key (prevent_destroy): `terraform destroy` then changes nothing, so versioning, the bucket policy and the key that decrypts the evidence stay. Set false only for a throwaway deployment (see the README's upgrade section before turning it off on an existing one)."
+  type        = bool
+  default     = true
 }
 
 # --- Alert topic -----------------------------------------------------------------------------

@@ -15,8 +15,9 @@ module "sgwatch" {
   inventory_schedule_expression = "cron(0 5 * * ? *)"
   inventory_schedule_timezone   = "Europe/Berlin"
 
-  evidence_retention_days = 400
-  evidence_force_destroy  = var.evidence_force_destroy
+  evidence_retention_days     = 400
+  evidence_force_destroy      = var.evidence_force_destroy
+  evidence_destroy_protection = !var.evidence_force_destroy
 
   # Weekly audit of groups nothing uses, with the reasons the others are in use.
   enable_unused_sg_audit = true
@@ -61,7 +62,7 @@ variable "slack_channel_id" {
 }
 
 variable "evidence_force_destroy" {
-  description = "Allow destroying a non-empty evidence bucket (demos and tests only)."
+  description = "A throwaway deployment (demos and tests only): allow destroying a non-empty evidence bucket, and turn off the destroy protection of the bucket and its key."
   type        = bool
   default     = false
 }
@@ -89,4 +90,9 @@ output "lambda_function_names" {
 output "slack_token_secret_arn" {
   description = "Put the Slack bot token in this secret (aws secretsmanager put-secret-value)."
   value       = module.sgwatch.slack_token_secret_arn
+}
+
+output "key_guard_topic_arn" {
+  description = "Topic alerted when the module key is disabled or scheduled for deletion."
+  value       = module.sgwatch.key_guard_topic_arn
 }

@@ -7,8 +7,9 @@ provider "aws" {
 module "sgwatch" {
   source = "../../"
 
-  name_prefix            = var.name_prefix
-  evidence_force_destroy = var.evidence_force_destroy
+  name_prefix                 = var.name_prefix
+  evidence_force_destroy      = var.evidence_force_destroy
+  evidence_destroy_protection = !var.evidence_force_destroy
 
   enable_sg_inventory    = true
   enable_unused_sg_audit = false
@@ -27,7 +28,7 @@ variable "name_prefix" {
 }
 
 variable "evidence_force_destroy" {
-  description = "Allow destroying a non-empty evidence bucket (demos and tests only)."
+  description = "A throwaway deployment (demos and tests only): allow destroying a non-empty evidence bucket, and turn off the destroy protection of the bucket and its key."
   type        = bool
   default     = false
 }

@@ -36,9 +36,10 @@ locals {
 module "sgwatch" {
   source = "../../"
 
-  name_prefix            = var.name_prefix
-  regions                = [var.region, var.secondary_region]
-  evidence_force_destroy = var.evidence_force_destroy
+  name_prefix                 = var.name_prefix
+  regions                     = [var.region, var.secondary_region]
+  evidence_force_destroy      = var.evidence_force_destroy
+  evidence_destroy_protection = !var.evidence_force_destroy
 
   # Read every listed account: the member through member_role_name, the central account with
   # the functions' own roles.
@@ -56,13 +57,15 @@ module "sgwatch" {
 }
 
 # The root module forwards the home region's own changes; other regions need a forwarder each.
-# Its dead-letter queue uses SSE-SQS: the module key lives in the home region.
+# Its dead-letter queue uses SSE-SQS: the module key lives in the home region. Its alarms on
+# undelivered events notify a topic of that region (alarm actions cannot cross regions).
 module "central_secondary_forwarder" {
   source    = "../../modules/event-forwarder"
   providers = { aws = aws.central_secondary }
 
   name_prefix           = var.name_prefix
   central_event_bus_arn = module.sgwatch.event_bus_arn
+  alarm_topic_arn       = var.secondary_alarm_topic_arn
   tags                  = var.tags
 }
 
@@ -84,6 +87,7 @@ module "member_forwarder" {
 
   name_prefix           = var.name_prefix
   central_event_bus_arn = module.sgwatch.event_bus_arn
+  alarm_topic_arn       = var.member_alarm_topic_arn
   tags                  = var.tags
 }
 
@@ -99,6 +103,18 @@ variable "secondary_region" {
   description = "A second region covered by the inventory, whose changes are forwarded to the home region."
   type        = string
   default     = "us-west-2"
+}
+
+variable "member_alarm_topic_arn" {
+  description = "SNS topic of the member account (home region) notified when its changes cannot reach the central bus, e.g. the landing zone's security notification topic; null creates the alarms without an action."
+  type        = string
+  default     = null
+}
+
+variable "secondary_alarm_topic_arn" {
+  description = "SNS topic of the central account in the second region notified when its changes cannot reach the central bus; null creates the alarms without an action."
+  type        = string
+  default     = null
 }
 
 variable "member_account_id" {
@@ -149,7 +165,7 @@ variable "tags" {
 }
 
 variable "evidence_force_destroy" {
-  description = "Allow destroying a non-empty evidence bucket (demos and tests only)."
+  description = "A throwaway deployment (demos and tests only): allow destroying a non-empty evidence bucket, and turn off the destroy protection of the bucket and its key."
   type        = bool
   default     = false
 }
@@ -200,23 +216,25 @@ output "member_role_arn" {
 }
 
 output "member_forwarder" {
-  description = "Forwarding rule, role and dead-letter queue in the member account."
+  description = "Forwarding rule, role, dead-letter queue and alarms in the member account."
   value = {
     rule_name             = module.member_forwarder.rule_name
     rule_arn              = module.member_forwarder.rule_arn
     role_arn              = module.member_forwarder.role_arn
     dead_letter_queue_arn = module.member_forwarder.dead_letter_queue_arn
     dead_letter_queue_url = module.member_forwarder.dead_letter_queue_url
+    alarm_names           = module.member_forwarder.alarm_names
   }
 }
 
 output "central_secondary_forwarder" {
-  description = "Forwarding rule, role and dead-letter queue in the central account's second region."
+  description = "Forwarding rule, role, dead-letter queue and alarms in the central account's second region."
   value = {
     rule_name             = module.central_secondary_forwarder.rule_name
     rule_arn              = module.central_secondary_forwarder.rule_arn
     role_arn              = module.central_secondary_forwarder.role_arn
     dead_letter_queue_arn = module.central_secondary_forwarder.dead_letter_queue_arn
     dead_letter_queue_url = module.central_secondary_forwarder.dead_letter_queue_url
+    alarm_names           = module.central_secondary_forwarder.alarm_names
   }
 }

@@ -22,3 +22,11 @@ output "dead_letter_queue_url" {
   description = "URL of the dead-letter queue."
   value       = aws_sqs_queue.dlq.url
 }
+
+output "alarm_names" {
+  description = "Alarms on undelivered events: dead_letters (events waiting in the dead-letter queue) and failed_deliveries (deliveries that failed after every retry, whether or not the dead-letter queue took them)."
+  value = {
+    dead_letters      = aws_cloudwatch_metric_alarm.undelivered["dead-letters"].alarm_name
+    failed_deliveries = aws_cloudwatch_metric_alarm.undelivered["failed-deliveries"].alarm_name
+  }
+}

@@ -80,6 +80,17 @@ variable "maximum_event_age_in_seconds" {
   }
 }
 
+variable "alarm_topic_arn" {
+  description = "SNS topic (ARN) in this account and region that the alarms on undelivered events notify, e.g. the landing zone's security notification topic; the root module passes its alert topic to the home region's own forwarder. null creates the alarms without an action. The topic's policy must let cloudwatch.amazonaws.com publish (and its KMS key, if any, let CloudWatch use it)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", coalesce(var.alarm_topic_arn, "-")))
+    error_message = "alarm_topic_arn must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)."
+  }
+}
+
 variable "permissions_boundary_arn" {
   description = "Permissions boundary of the forwarding role; null for none."
   type        = string

@@ -1,9 +1,9 @@
 output "bucket_name" {
   description = "Evidence bucket name."
-  value       = aws_s3_bucket.this.id
+  value       = local.bucket.id
 }
 
 output "bucket_arn" {
   description = "Evidence bucket ARN."
-  value       = aws_s3_bucket.this.arn
+  value       = local.bucket.arn
 }

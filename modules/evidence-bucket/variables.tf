@@ -51,8 +51,25 @@ variable "access_log_prefix" {
   default     = "s3-access-logs/"
 }
 
+variable "destroy_protection" {
+  description = "Refuse any plan that destroys the bucket (prevent_destroy), so `terraform destroy` leaves the evidence, its versioning, policy and encryption in place. Set false only for a throwaway deployment; to turn it off on an existing bucket, first move its state (see the README's upgrade section), otherwise the bucket is replaced."
+  type        = bool
+  default     = true
+}
+
+variable "delete_principal_arns" {
+  description = "Break-glass principals (IAM role or user ARNs, wildcards allowed) that may delete evidence objects; the bucket policy denies deletion to everyone else. Lifecycle expiry is not affected."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.delete_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:", arn))])
+    error_message = "delete_principal_arns must be IAM role or user ARNs (arn:aws:iam::ACCOUNT:role/NAME)."
+  }
+}
+
 variable "force_destroy" {
-  description = "Allow destroying a non-empty bucket (only for tests and demos; never for real evidence)."
+  description = "Allow destroying a non-empty bucket (only for tests and demos, with destroy_protection = false; never for real evidence). Refused together with object_lock_mode."
   type        = bool
   default     = false
 }

@@ -86,11 +86,22 @@ resource "aws_sqs_queue_policy" "dlq" {
   policy    = data.aws_iam_policy_document.queue["dlq"].json
 }
 
+# Only changes made where the paths are checked: this account and region (the function's,
+# which describes and analyses the paths there). On a central bus receiving every member's
+# changes, an event from elsewhere cannot affect these paths, and one that names its group
+# only by name would otherwise cost an analysis of every path (about USD 0.10 each).
+locals {
+  event_pattern = jsonencode(merge(jsondecode(var.event_pattern), {
+    account = [local.account_id]
+    region  = [local.region]
+  }))
+}
+
 resource "aws_cloudwatch_event_rule" "sg_changes" {
   name           = "${local.name}-sg-changes"
   description    = "SG Watch: security-group changes that may block a required network path."
   event_bus_name = var.event_bus_name
-  event_pattern  = var.event_pattern
+  event_pattern  = local.event_pattern
   tags           = local.tags
 }
 
@@ -288,6 +299,15 @@ data "aws_iam_policy_document" "function" {
       resources = [var.slack_token_secret_arn]
     }
   }
+
+  dynamic "statement" {
+    for_each = local.use_slack && var.slack_secret_kms_key_arn != null ? [var.slack_secret_kms_key_arn] : []
+    content {
+      sid       = "DecryptSlackToken"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
 }
 
 module "function" {
@@ -312,6 +332,7 @@ module "function" {
       SLACK_TOKEN_SECRET_ARN = var.slack_token_secret_arn
       SLACK_CHANNEL_ID       = var.slack_channel_id
     } : {},
+    local.use_slack && var.slack_api_url != null ? { SLACK_API_URL = var.slack_api_url } : {},
   )
 
   schedule = var.schedule_expression == null ? null : {

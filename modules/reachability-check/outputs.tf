@@ -48,6 +48,11 @@ output "rule_arn" {
   value       = aws_cloudwatch_event_rule.sg_changes.arn
 }
 
+output "event_pattern" {
+  description = "The rule's event pattern: the given one, limited to this account and region."
+  value       = local.event_pattern
+}
+
 output "event_source_mapping_uuid" {
   description = "UUID of the SQS event source mapping."
   value       = aws_lambda_event_source_mapping.events.uuid

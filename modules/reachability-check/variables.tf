@@ -37,8 +37,13 @@ variable "alert_topic_arn" {
 }
 
 variable "event_pattern" {
-  description = "EventBridge pattern (JSON) of the security-group change events that trigger a re-check."
+  description = "EventBridge pattern (JSON) of the security-group change events that trigger a re-check. The module sets its account and region keys to its own account and region, where the paths are."
   type        = string
+
+  validation {
+    condition     = can(keys(jsondecode(var.event_pattern)))
+    error_message = "event_pattern must be a JSON object (an EventBridge event pattern)."
+  }
 }
 
 variable "event_bus_name" {
@@ -125,4 +130,21 @@ variable "slack_channel_id" {
   description = "Optional Slack channel id receiving the alerts too."
   type        = string
   default     = null
+}
+
+variable "slack_secret_kms_key_arn" {
+  description = "Customer-managed KMS key encrypting the Slack secret, when it is not the AWS-managed key nor the module key; the function may decrypt with it."
+  type        = string
+  default     = null
+}
+
+variable "slack_api_url" {
+  description = "Optional Slack Web API base URL (an egress proxy), https only."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_api_url == null || can(regex("^https://[^/]+", var.slack_api_url))
+    error_message = "slack_api_url must be an https:// URL: every call carries the bot token (an egress proxy must terminate TLS)."
+  }
 }

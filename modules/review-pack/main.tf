@@ -43,6 +43,15 @@ data "aws_iam_policy_document" "function" {
       resources = [statement.value]
     }
   }
+
+  dynamic "statement" {
+    for_each = local.slack_enabled && var.slack_secret_kms_key_arn != null ? [var.slack_secret_kms_key_arn] : []
+    content {
+      sid       = "DecryptSlackToken"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
 }
 
 module "function" {
@@ -67,6 +76,7 @@ module "function" {
       SLACK_TOKEN_SECRET_ARN = var.slack_token_secret_arn
       SLACK_CHANNEL_ID       = var.slack_channel_id
     } : {},
+    local.slack_enabled && var.slack_api_url != null ? { SLACK_API_URL = var.slack_api_url } : {},
   )
 
   schedule = {

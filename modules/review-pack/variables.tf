@@ -49,6 +49,23 @@ variable "slack_channel_id" {
   default     = null
 }
 
+variable "slack_secret_kms_key_arn" {
+  description = "Customer-managed KMS key encrypting the Slack secret, when it is not the AWS-managed key nor the module key; the function may decrypt with it."
+  type        = string
+  default     = null
+}
+
+variable "slack_api_url" {
+  description = "Optional Slack Web API base URL (an egress proxy), https only."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_api_url == null || can(regex("^https://[^/]+", var.slack_api_url))
+    error_message = "slack_api_url must be an https:// URL: every call carries the bot token (an egress proxy must terminate TLS)."
+  }
+}
+
 variable "schedule_expression" {
   description = "EventBridge Scheduler expression of the scheduled pack; each run covers the six months ending the day before. Default: 06:00 on 1 January and 1 July."
   type        = string

@@ -42,9 +42,21 @@ data "aws_iam_policy_document" "function" {
   dynamic "statement" {
     for_each = local.use_evidence ? [1] : []
     content {
-      sid       = "ReadAndWriteEvidence"
-      actions   = ["s3:GetObject", "s3:PutObject"]
+      sid       = "ReadEvidence"
+      actions   = ["s3:GetObject"]
       resources = ["${var.evidence_bucket_arn}/${var.evidence_prefix}*"]
+    }
+  }
+
+  # Writes only its own key kinds: event records, group states and the group-name index.
+  dynamic "statement" {
+    for_each = local.use_evidence ? [1] : []
+    content {
+      sid     = "WriteEventRecordsAndGroupStates"
+      actions = ["s3:PutObject"]
+      resources = [
+        for kind in ["events", "group-state", "group-names"] : "${var.evidence_bucket_arn}/${var.evidence_prefix}*/${kind}/*"
+      ]
     }
   }
 
@@ -220,4 +232,44 @@ resource "aws_cloudwatch_event_target" "topic" {
   dead_letter_config {
     arn = local.dlq_arn
   }
+}
+
+# --- alarms: an event the rule could not deliver is a missing alert ------------------------------
+
+# In the function mode the function's dead-letter queue already has its alarm (modules/lambda-function).
+resource "aws_cloudwatch_metric_alarm" "delivery" {
+  for_each = merge(
+    {
+      "failed-deliveries" = {
+        namespace   = "AWS/Events"
+        metric      = "FailedInvocations"
+        statistic   = "Sum"
+        dimensions  = { RuleName = aws_cloudwatch_event_rule.changes.name }
+        description = "Security-group change events of rule ${local.rule_name} could not be delivered after every retry (function, topic or its KMS key refused them): the alerts are missing. They wait in ${local.dlq_url}."
+      }
+    },
+    local.use_lambda ? {} : {
+      "dead-letters" = {
+        namespace   = "AWS/SQS"
+        metric      = "ApproximateNumberOfMessagesVisible"
+        statistic   = "Maximum"
+        dimensions  = { QueueName = aws_sqs_queue.direct_dlq[0].name }
+        description = "Security-group change events wait in ${aws_sqs_queue.direct_dlq[0].name}: the alert topic did not accept them (check its policy and KMS key)."
+      }
+    },
+  )
+
+  alarm_name          = "${local.rule_name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = compact([var.lambda_settings.alarm_topic_arn])
+  tags                = local.tags
 }

@@ -259,3 +259,45 @@ def wildcard_actions(policies: list[dict[str, Any]]) -> list[str]:
         {a for p in policies for s in _statements(p) if s.get("Effect") == "Allow"
          for a in _as_list(s.get("Action", [])) if "*" in a}
     )
+
+
+def unwatched(prefix: str, session: Any = None, region: str = "us-east-1") -> list[str]:
+    """Dead-letter queues and EventBridge rules named ``prefix*`` that no alarm watches.
+
+    A message in a dead-letter queue, or an event a rule failed to deliver after every retry, is
+    an alert or unit of work that is missing: each must raise an alarm. A dead-letter queue is
+    any queue another queue, a rule target or a function sends its failures to.
+    """
+    session = session or boto3.session.Session()
+    sqs, events = session.client("sqs", region_name=region), session.client("events", region_name=region)
+    cloudwatch, lam = session.client("cloudwatch", region_name=region), session.client("lambda", region_name=region)
+    watched = {
+        (a["Namespace"], a["MetricName"], d["Value"])
+        for page in cloudwatch.get_paginator("describe_alarms").paginate()
+        for a in page["MetricAlarms"] for d in a.get("Dimensions", [])
+    }
+    dead_letter_arns: set[str] = set()
+    for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
+        redrive = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"]).get("Attributes", {})
+        if "RedrivePolicy" in redrive:
+            dead_letter_arns.add(json.loads(redrive["RedrivePolicy"])["deadLetterTargetArn"])
+    rules = [
+        (bus["Name"], rule["Name"])
+        for bus in events.list_event_buses()["EventBuses"]
+        for rule in events.list_rules(EventBusName=bus["Name"], NamePrefix=prefix)["Rules"]
+    ]
+    for bus, rule in rules:
+        for target in events.list_targets_by_rule(Rule=rule, EventBusName=bus)["Targets"]:
+            if "Arn" in target.get("DeadLetterConfig", {}):
+                dead_letter_arns.add(target["DeadLetterConfig"]["Arn"])
+    for page in lam.get_paginator("list_functions").paginate():
+        for function in page["Functions"]:
+            if function["FunctionName"].startswith(prefix):
+                target = lam.get_function_configuration(FunctionName=function["FunctionName"])
+                if target.get("DeadLetterConfig", {}).get("TargetArn"):
+                    dead_letter_arns.add(target["DeadLetterConfig"]["TargetArn"])
+    missing = [f"dead-letter queue {arn.rsplit(':', 1)[-1]}" for arn in sorted(dead_letter_arns)
+               if ("AWS/SQS", "ApproximateNumberOfMessagesVisible", arn.rsplit(":", 1)[-1]) not in watched]
+    missing += [f"rule {rule} on {bus}" for bus, rule in rules
+                if ("AWS/Events", "FailedInvocations", rule) not in watched]
+    return missing

@@ -20,7 +20,14 @@ import pytest
 from moto.events.models import EventPattern
 from pytest_terraform import terraform
 
-from tests.module.harness import assert_least_privilege, client, deployed_configuration, role_policies, run_lambda
+from tests.module.harness import (
+    assert_least_privilege,
+    client,
+    deployed_configuration,
+    role_policies,
+    run_lambda,
+    unwatched,
+)
 from tests.unit.fake_slack import FakeSlack
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -271,3 +278,10 @@ def test_modify_after_an_inventory_run_shows_before_from_the_snapshot(deployed: 
     assert "before: ingress tcp port 22 from 10.9.2.0/24" in message["Message"]
     assert "after:  ingress tcp port 22 from 10.9.3.0/24" in message["Message"]
     assert "/snapshots/" in message["Message"]
+
+
+@pytest.mark.parametrize("prefix", ["ca-test", "ca-direct"])
+def test_every_undelivered_change_raises_an_alarm(deployed: dict[str, Any], prefix: str) -> None:
+    # Given either mode deployed: an event its rule cannot deliver, or one kept in a dead-letter queue,
+    # is an alert nobody received. Then a CloudWatch alarm watches every such place.
+    assert unwatched(prefix) == []

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from datetime import datetime, timezone
 
 import pytest
+from moto.events.models import EventPattern
 from pytest_terraform import terraform
 
 from tests.module.harness import (
@@ -16,6 +18,7 @@ from tests.module.harness import (
     deployed_configuration,
     role_policies,
     run_lambda,
+    unwatched,
     wildcard_actions,
 )
 from tests.paths import EVENTS
@@ -86,6 +89,90 @@ def test_every_function_has_an_encrypted_dead_letter_queue_and_alarms(outputs):
         assert attributes["Attributes"]["KmsMasterKeyId"] == outputs["kms_key_arn"]
         for suffix in ("errors", "dead-letters"):
             assert alarms[f"{name}-{suffix}"]["AlarmActions"] == [outputs["alert_topic_arn"]]
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_the_key_lets_eventbridge_and_cloudwatch_deliver_to_the_module_topic_and_queues(outputs):
+    # Given the module key's policy
+    policy = json.loads(client("kms").get_key_policy(KeyId=outputs["kms_key_arn"], PolicyName="default")["Policy"])
+    services = [s for s in policy["Statement"] if "Service" in s["Principal"]]
+    # Then no service grant carries an aws:Source* condition (unsupported for EventBridge to an encrypted
+    # topic: every publish would fail) and each is scoped by the encryption context instead
+    for statement in services:
+        keys = [key for test in statement["Condition"].values() for key in test]
+        assert not [k for k in keys if k.lower().startswith("aws:source")], statement["Sid"]
+        assert [k for k in keys if k.startswith("kms:EncryptionContext:")], statement["Sid"]
+    principals = {p for s in services for p in _as_list(s["Principal"]["Service"])}
+    assert "sns.amazonaws.com" not in principals and "scheduler.amazonaws.com" not in principals
+
+    def grants(service: str, context: str, arn: str) -> bool:
+        return any(
+            service in _as_list(s["Principal"]["Service"]) and "kms:GenerateDataKey" in _as_list(s["Action"])
+            and any(fnmatch.fnmatchcase(arn, pattern) for test in s["Condition"].values()
+                    for pattern in _as_list(test.get(f"kms:EncryptionContext:{context}", [])))
+            for s in services
+        )
+
+    # and it covers the alert topic (EventBridge in direct mode, CloudWatch alarms) and every module queue
+    for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
+        assert grants(service, "aws:sns:topicArn", outputs["alert_topic_arn"]), service
+    sqs = client("sqs")
+    queues = sqs.list_queues(QueueNamePrefix=PREFIX)["QueueUrls"]
+    assert queues
+    for url in queues:
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        assert grants("events.amazonaws.com", "aws:sqs:arn", arn), arn
+
+
+def test_each_role_writes_only_its_own_kinds_of_evidence(outputs):
+    # Given every role of the deployment and the object writes its policies allow
+    bucket = f"arn:aws:s3:::{outputs['evidence_bucket_name']}/security-groups/"
+    writes = {}
+    for role in _roles():
+        resources = [r for p in role_policies(role) for s in p["Statement"] if s["Effect"] == "Allow"
+                     and "s3:PutObject" in _as_list(s["Action"]) for r in _as_list(s["Resource"])]
+        if resources:
+            writes[role.removeprefix(f"{PREFIX}-")] = sorted(r.removeprefix(bucket) for r in resources)
+    # Then each writes its own key kinds, and only the review pack writes under reviews/
+    assert writes == {
+        "sg-inventory": ["*/claims/*", "*/diffs/*", "*/snapshots/*"],
+        "sg-change-notifier": ["*/events/*", "*/group-names/*", "*/group-state/*"],
+        "unused-sg-audit": ["*/unused/*"],
+        "review-pack": ["reviews/*"],
+    }
+
+
+def test_disabling_or_deleting_the_key_alerts_through_a_topic_the_key_does_not_encrypt(outputs):
+    # Given the key guard rule and a CloudTrail record of each call, as EventBridge delivers it
+    events = client("events")
+    rule = events.describe_rule(Name=f"{PREFIX}-key-guard")
+    pattern = EventPattern.load(rule["EventPattern"])
+
+    def call(name: str, key: str) -> dict:
+        return {"source": "aws.kms", "detail-type": "AWS API Call via CloudTrail", "account": ACCOUNT,
+                "region": "us-east-1", "detail": {"eventSource": "kms.amazonaws.com", "eventName": name,
+                                                  "requestParameters": {"keyId": key}}}
+
+    key_arn = outputs["kms_key_arn"]
+    key_id, other = key_arn.rsplit("/", 1)[-1], key_arn.rsplit("/", 1)[0] + "/another-key"
+    # Then scheduling the deletion of the module key, or disabling it, by ARN or by id, is caught...
+    for key in (key_arn, key_id):
+        assert pattern.matches_event(call("ScheduleKeyDeletion", key)) and pattern.matches_event(call("DisableKey", key))
+    # ...other keys and other calls are not
+    assert not pattern.matches_event(call("ScheduleKeyDeletion", other))
+    assert not pattern.matches_event(call("EnableKey", key_arn))
+    # and the alert goes to a topic that still works while the key is unusable
+    (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    assert target["Arn"] == outputs["key_guard_topic_arn"]
+    attributes = client("sns").get_topic_attributes(TopicArn=target["Arn"])["Attributes"]
+    assert "KmsMasterKeyId" not in attributes
+
+
+def test_every_dead_letter_queue_and_rule_raises_an_alarm(outputs):
+    assert unwatched(PREFIX) == []
 
 
 def test_a_full_round_from_the_shipped_zips(outputs):

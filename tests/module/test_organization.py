@@ -32,6 +32,7 @@ from tests.module.harness import (
     deployed_configuration,
     role_policies,
     run_lambda,
+    unwatched,
     wildcard_actions,
 )
 from tests.paths import DIST, EVENTS, ROOT
@@ -195,7 +196,8 @@ def forwarder(request, deployed, member_session) -> dict[str, Any]:
     return {**deployed[name], "region": region, "account": account,
             "events": session.client("events", region_name=region),
             "iam": session.client("iam", region_name=region),
-            "sqs": session.client("sqs", region_name=region)}
+            "sqs": session.client("sqs", region_name=region),
+            "cloudwatch": session.client("cloudwatch", region_name=region)}
 
 
 def test_forwarder_rule_matches_every_security_group_change_and_no_neighbour(forwarder) -> None:
@@ -228,6 +230,46 @@ def test_forwarder_targets_the_central_bus_with_retries_and_a_dead_letter_queue(
     (statement,) = json.loads(attributes["Policy"])["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": forwarder["rule_arn"]}}
+
+
+def _undelivered_alarms(cloudwatch, names: list[str]) -> dict[str, dict[str, Any]]:
+    alarms = cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]
+    return {a["MetricName"]: a for a in alarms}
+
+
+def test_forwarder_alarms_on_events_the_central_bus_did_not_take(forwarder) -> None:
+    # Given the forwarder's alarms (one on its dead-letter queue, one on events not even written there)
+    alarms = _undelivered_alarms(forwarder["cloudwatch"], list(forwarder["alarm_names"].values()))
+    waiting, failed = alarms["ApproximateNumberOfMessagesVisible"], alarms["FailedInvocations"]
+    queue_name = forwarder["dead_letter_queue_url"].rsplit("/", 1)[-1]
+    # Then the first fires on one event in that queue, the second on one delivery of that rule failed for good
+    assert (waiting["Namespace"], waiting["Dimensions"]) == ("AWS/SQS", [{"Name": "QueueName", "Value": queue_name}])
+    assert (failed["Namespace"], failed["Dimensions"]) == (
+        "AWS/Events", [{"Name": "RuleName", "Value": forwarder["rule_name"]}])
+    for alarm in (waiting, failed):
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1.0, "GreaterThanOrEqualToThreshold")
+        assert forwarder["account"] in alarm["AlarmDescription"]
+        # the example passes no topic for these (a landing zone passes its notification topic)
+        assert alarm["AlarmActions"] == []
+
+
+def test_home_region_forwarder_alarms_notify_the_alert_topic(deployed) -> None:
+    # Given the root module's own forwarder (central account, home region)
+    rule_name = deployed["member_forwarder"]["rule_name"]  # the same name in every account and region
+    names = [f"{rule_name}-{suffix}" for suffix in ("dead-letters", "failed-deliveries")]
+    alarms = _undelivered_alarms(client("cloudwatch"), names)
+    # Then both alarms exist and notify the module's alert topic
+    assert sorted(alarms) == ["ApproximateNumberOfMessagesVisible", "FailedInvocations"]
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [deployed["alert_topic_arn"]]
+
+
+def test_every_dead_letter_queue_and_rule_raises_an_alarm(deployed, member_session) -> None:
+    # Given the central account (both regions) and the member account
+    prefix = deployed["member_forwarder"]["rule_name"].split("-sg-changes")[0]
+    places = [(None, "us-east-1"), (None, "us-west-2"), (member_session, "us-east-1")]
+    # Then nothing is left unwatched anywhere: a lost event or unit of work always raises an alarm
+    assert [gap for session, region in places for gap in unwatched(prefix, session, region)] == []
 
 
 def test_forwarder_role_may_only_put_events_on_the_central_bus(deployed, forwarder) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import pytest
 from pytest_terraform import terraform
 
-from tests.module.harness import assert_least_privilege, client, deployed_configuration, run_lambda
+from tests.module.harness import allows, assert_least_privilege, client, deployed_configuration, role_policies, run_lambda
 from tests.paths import FUNCTIONS
 
 terraform("review_pack", scope="session")
@@ -89,6 +89,25 @@ def test_schedule_defaults_to_1_january_and_1_july(deployed):
     assert schedule["ScheduleExpression"] == "cron(0 6 1 1,7 ? *)"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
     assert schedule["Target"]["Arn"] == config["FunctionArn"]
+
+
+def test_every_function_that_posts_to_slack_gets_all_of_slack(deployed):
+    # Given Slack configured once at the root: a proxy URL and a secret under its own key
+    posting = {}
+    for capability, name in deployed["function_names"].items():
+        variables = deployed_configuration(name)["Environment"]["Variables"]
+        if "SLACK_CHANNEL_ID" in variables:
+            posting[capability] = variables
+    # Then every function that posts to Slack has the channel, the secret and the proxy URL...
+    assert {"sg_change_notifier", "reachability_check", "review_pack"} <= set(posting)
+    for capability, variables in posting.items():
+        assert variables["SLACK_CHANNEL_ID"] == "C0123456789", capability
+        assert variables["SLACK_TOKEN_SECRET_ARN"] == deployed["slack_token_secret_arn"], capability
+        assert variables["SLACK_API_URL"] == "https://slack-proxy.example.internal/api/", capability
+        # ...and may read the secret and decrypt it with the secret's key
+        policies = role_policies(deployed["function_names"][capability])  # each role is named after its function
+        assert allows(policies, "secretsmanager:GetSecretValue", deployed["slack_token_secret_arn"]), capability
+        assert allows(policies, "kms:Decrypt", deployed["slack_kms_key_arn"]), capability
 
 
 def test_pack_from_the_shipped_zip_on_an_object_lock_bucket(deployed, history):

@@ -499,9 +499,9 @@ def test_security_hub_sync_suppresses_in_use_and_reopens_its_own(
         },
     )
     stub.activate()
-    real_client = aws.client
+    real_central = aws.central_client  # Security Hub is read in the function's own account
     monkeypatch.setattr(
-        aws, "client", lambda s, r=None: hub if s == "securityhub" else real_client(s, r)
+        aws, "central_client", lambda s, r=None: hub if s == "securityhub" else real_central(s, r)
     )
     # when
     (region,) = handler.lambda_handler({}, None)["results"]

@@ -1,15 +1,32 @@
 # The review pack against the whole module with Object Lock on the evidence bucket:
 # the root module (inventory, bucket, topic, key) plus modules/review-pack called directly,
-# so this fixture works whether or not the root wires the review pack itself.
+# so this fixture works whether or not the root wires the review pack itself. Slack is configured
+# once at the root, behind an egress proxy, with a secret under its own customer-managed key:
+# every function that posts gets all of it.
+
+resource "aws_kms_key" "slack" {
+  description             = "Slack secret key of the rvp test"
+  enable_key_rotation     = true
+  deletion_window_in_days = 7
+}
 
 module "sgwatch" {
   source = "../../../.."
 
-  name_prefix               = "rvp"
-  evidence_object_lock_mode = "GOVERNANCE"
-  evidence_object_lock_days = 1
-  evidence_force_destroy    = true
-  enable_unused_sg_audit    = false
+  name_prefix                 = "rvp"
+  evidence_object_lock_mode   = "GOVERNANCE"
+  evidence_object_lock_days   = 1
+  evidence_destroy_protection = false
+  # the test empties the locked bucket before its destroy: its identity is the break-glass principal
+  evidence_delete_principal_arns = [data.aws_caller_identity.current.arn]
+  enable_unused_sg_audit         = false
+
+  slack_channel_id          = "C0123456789"
+  create_slack_token_secret = true
+  slack_secret_kms_key_arn  = aws_kms_key.slack.arn
+  slack_api_url             = "https://slack-proxy.example.internal/api/"
+  enable_reachability_check = true
+  reachability_path_ids     = ["nip-0b26f224f1d131fa8"]
 }
 
 data "aws_caller_identity" "current" {}
@@ -49,4 +66,16 @@ output "review_pack_function_name" {
 
 output "review_pack_role_name" {
   value = module.review_pack.role_name
+}
+
+output "function_names" {
+  value = module.sgwatch.lambda_function_names
+}
+
+output "slack_token_secret_arn" {
+  value = module.sgwatch.slack_token_secret_arn
+}
+
+output "slack_kms_key_arn" {
+  value = aws_kms_key.slack.arn
 }

@@ -11,9 +11,10 @@ resource "aws_kms_key" "module" {
 module "evidence_bucket" {
   source = "../../../../modules/evidence-bucket"
 
-  bucket_name   = "usa-test-evidence"
-  kms_key_arn   = aws_kms_key.module.arn
-  force_destroy = true
+  bucket_name        = "usa-test-evidence"
+  kms_key_arn        = aws_kms_key.module.arn
+  force_destroy      = true
+  destroy_protection = false
 }
 
 resource "aws_sns_topic" "alerts" {

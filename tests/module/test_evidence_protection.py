@@ -1,0 +1,128 @@
+"""The evidence outlives `terraform destroy` and upgrades: a deployment holding evidence, applied with the defaults.
+
+Terraform runs here directly (not through pytest-terraform, whose teardown destroys): the test
+itself runs the `terraform destroy` a user might run, and the emulator, discarded at the end of
+the session, takes the protected bucket and key with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.module.emulator import EMULATOR_PROVIDER
+from tests.module.harness import client
+from tests.paths import ROOT
+
+CONFIGURATION = """\
+module "sgwatch" {{
+  source = "{source}"
+
+  name_prefix               = "prot"
+  enable_unused_sg_audit    = false
+  enable_change_alerts      = false
+  enable_review_pack        = false
+  evidence_object_lock_mode = var.lock_mode
+  evidence_object_lock_days = 1
+  evidence_force_destroy    = var.force_destroy
+
+  evidence_delete_principal_arns = ["arn:aws:iam::123456789012:role/evidence-break-glass"]
+}}
+
+variable "lock_mode" {{
+  type    = string
+  default = null
+}}
+
+variable "force_destroy" {{
+  type    = bool
+  default = false
+}}
+
+output "bucket" {{
+  value = module.sgwatch.evidence_bucket_name
+}}
+
+output "kms_key_arn" {{
+  value = module.sgwatch.kms_key_arn
+}}
+"""
+
+
+def terraform(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["terraform", *arguments, "-no-color"], cwd=directory, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "TF_IN_AUTOMATION": "1"},
+    )
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    directory = tmp_path_factory.mktemp("protected")
+    (directory / "main.tf").write_text(CONFIGURATION.format(source=os.path.relpath(ROOT, directory)))
+    (directory / "provider.tf").write_text(EMULATOR_PROVIDER.replace("{\n", '{\n  region = "us-east-1"\n', 1))
+    for step in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
+        result = terraform(directory, *step)
+        assert result.returncode == 0, result.stdout + result.stderr
+    outputs = json.loads(terraform(directory, "output", "-json").stdout)
+    deployed = {"directory": directory, **{k: v["value"] for k, v in outputs.items()}}
+    # evidence written by a run
+    client("s3").put_object(Bucket=deployed["bucket"], Key="security-groups/evidence.csv", Body=b"GroupId\n")
+    return deployed
+
+
+def test_terraform_destroy_leaves_the_evidence_readable(deployment: dict[str, Any]) -> None:
+    # When a user runs terraform destroy on a deployment holding evidence
+    result = terraform(deployment["directory"], "destroy", "-auto-approve", "-input=false")
+    # Then the plan is refused before anything is changed...
+    assert result.returncode != 0
+    assert "prevent_destroy" in result.stdout + result.stderr
+    # ...the key that decrypts the evidence is enabled, not pending deletion...
+    key = client("kms").describe_key(KeyId=deployment["kms_key_arn"])["KeyMetadata"]
+    assert (key["KeyState"], key.get("DeletionDate")) == ("Enabled", None)
+    # ...and the bucket keeps its versioning, TLS-only policy and evidence
+    s3 = client("s3")
+    assert s3.get_bucket_versioning(Bucket=deployment["bucket"])["Status"] == "Enabled"
+    policy = json.loads(s3.get_bucket_policy(Bucket=deployment["bucket"])["Policy"])
+    assert "DenyInsecureTransport" in {statement["Sid"] for statement in policy["Statement"]}
+    assert s3.get_object(Bucket=deployment["bucket"], Key="security-groups/evidence.csv")["Body"].read() == b"GroupId\n"
+
+
+def test_turning_object_lock_on_later_replaces_nothing(deployment: dict[str, Any]) -> None:
+    # When Object Lock is turned on for the existing bucket
+    directory = deployment["directory"]
+    plan = terraform(directory, "plan", "-input=false", "-var", "lock_mode=GOVERNANCE", "-out=lock.plan")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    changes = json.loads(terraform(directory, "show", "-json", "lock.plan").stdout)["resource_changes"]
+    # Then nothing is destroyed or replaced; the lock configuration is added to the bucket in place
+    assert [c["address"] for c in changes if "delete" in c["change"]["actions"]] == []
+    added = [c["address"] for c in changes if c["change"]["actions"] == ["create"]]
+    assert added == ["module.sgwatch.module.evidence_bucket[0].aws_s3_bucket_object_lock_configuration.this[0]"]
+
+
+def test_force_destroy_is_refused_with_object_lock(deployment: dict[str, Any]) -> None:
+    # When a plan asks for a locked bucket that terraform may empty (force_destroy bypasses GOVERNANCE)
+    plan = terraform(deployment["directory"], "plan", "-input=false", "-var", "lock_mode=GOVERNANCE",
+                     "-var", "force_destroy=true")
+    # Then it is refused with the reason
+    assert plan.returncode != 0
+    assert "force_destroy cannot be combined with object_lock_mode" in " ".join((plan.stdout + plan.stderr).split())
+
+
+def test_the_bucket_refuses_overwrites_and_deletions(deployment: dict[str, Any]) -> None:
+    # Given the bucket policy S3 enforces (the emulator does not: the document is what is checked)
+    policy = json.loads(client("s3").get_bucket_policy(Bucket=deployment["bucket"])["Policy"])
+    denied = {s["Sid"]: s for s in policy["Statement"] if s["Effect"] == "Deny"}
+    # Then nobody writes an object without If-None-Match (an overwrite); multipart parts are exempt
+    overwrite = denied["DenyOverwritingEvidence"]
+    assert (overwrite["Action"], overwrite["Principal"]) == ("s3:PutObject", "*")
+    assert overwrite["Condition"] == {"Null": {"s3:if-none-match": "true"}, "Bool": {"s3:ObjectCreationOperation": "true"}}
+    # and nobody but the named break-glass role deletes an object or a version
+    delete = denied["DenyDeletingEvidence"]
+    assert sorted(delete["Action"]) == ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    assert delete["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/evidence-break-glass"}}
