@@ -118,9 +118,12 @@ provider "aws" {
 """
 
 
-def prepare_example(name: str, destination: Path, variables: dict[str, object] | None = None) -> Path:
-    """Copy ``examples/<name>`` so it applies to the emulator, unchanged but for an override file.
+def prepare_example(
+    name: str, destination: Path, variables: dict[str, object] | None = None, root: Path = ROOT
+) -> Path:
+    """Copy ``examples/<name>`` of ``root`` (this repository, or an earlier release of it) for the emulator.
 
+    The copy is unchanged but for an override file.
     The module sources (``../../`` and ``../../modules/...``) become relative paths from the
     copy back to this repository, so Terraform keeps treating them as local modules (an
     absolute path would be copied module by module, without its sibling modules), and a
@@ -130,12 +133,12 @@ def prepare_example(name: str, destination: Path, variables: dict[str, object] |
     import re
     import shutil
 
-    source = ROOT / "examples" / name
+    source = root / "examples" / name
     target = destination / f"example_{name}"
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    back_to_root = os.path.relpath(ROOT, target) + "/"
+    back_to_root = os.path.relpath(root, target) + "/"
     aliases: list[str] = []
     for tf in sorted(source.glob("*.tf")):
         text = tf.read_text().replace('"../../', '"' + back_to_root)
