@@ -64,7 +64,7 @@ browser:
 	  else echo "chromium missing and not root: its rendering test will skip"; fi; }
 
 unit: venv
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/unit -n auto
 
 module: venv
 	$(PY) -m pytest tests/module
@@ -73,8 +73,10 @@ checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform \
 	  --config-file .checkov.yaml --directory .
 
+# Unit tests spread over the machine's cores (they share nothing); module tests share one emulator.
 test: venv browser package-check fmt-check validate docs-check checkov
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests/unit -n auto
+	$(PY) -m pytest tests/module
 
 bench: venv
 	$(PY) tools/bench.py

@@ -32,7 +32,7 @@ data "aws_iam_policy_document" "kms" {
     resources = ["*"]
     principals {
       type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
+      identifiers = ["logs.${local.region}.${data.aws_partition.current.dns_suffix}"]
     }
     condition {
       test     = "ArnLike"

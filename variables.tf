@@ -513,7 +513,7 @@ variable "fan_out_max_concurrency" {
 }
 
 variable "organization_id" {
-  description = "AWS Organizations id (o-...): events are accepted on the central bus from its accounts only."
+  description = "AWS Organizations id (o-...): events are accepted on the central bus from its accounts only, and with accounts_from_organizations the member role is assumed only in its accounts (aws:ResourceOrgID)."
   type        = string
   default     = null
   validation {

@@ -1,10 +1,17 @@
 #!/usr/bin/env python3
 """Build functions/dist/<name>.zip reproducibly.
 
-Each zip holds ``<name>/`` (the handler package), the shared ``sgwatch/`` package and
-the third-party libraries named in ``functions/<name>/requirements.txt`` (vendored
-from their wheels at the pinned versions). Entries are sorted, with fixed timestamps
-and permissions and no bytecode, so a rebuild on any machine is byte-identical.
+Each zip holds ``<name>/`` (the handler package), the shared ``sgwatch/`` package (with
+its non-Python files, e.g. the review pack's templates) and the third-party libraries
+named in ``functions/<name>/requirements.txt`` (vendored from their wheels at the pinned
+versions). Entries are sorted, with fixed timestamps and permissions and no bytecode, so
+a rebuild on any machine is byte-identical.
+
+Vendored code is pure Python: compiled extension modules are left out, because one zip
+serves every architecture and Python version the module accepts. A library shipped only
+as platform wheels (MarkupSafe) must work without its extension (MarkupSafe falls back
+to ``markupsafe._native``); its wheel is always the same platform's, so the zip does not
+depend on the machine that builds it.
 
     package.py [--out DIR] [--check]
 """
@@ -24,6 +31,11 @@ FUNCTIONS = ROOT / "functions"
 SHARED = "sgwatch"
 WHEEL_CACHE = ROOT / ".cache" / "wheels"
 EPOCH = (1980, 1, 1, 0, 0, 0)
+# The wheel to take when a library has no pure-Python one: any fixed choice keeps builds
+# identical across machines, and its compiled modules are dropped (COMPILED) anyway.
+WHEEL_TARGET = ("--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", "3.11",
+                "--abi", "cp311")
+COMPILED = (".so", ".pyd", ".dylib")
 
 
 def function_names() -> list[str]:
@@ -60,7 +72,7 @@ def _wheel(pin: str) -> Path:
     if not found:
         WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", *WHEEL_TARGET,
              "--dest", str(WHEEL_CACHE), pin],
             check=True,
         )
@@ -75,7 +87,7 @@ def _vendored_files(pin: str) -> dict[str, bytes]:
     with zipfile.ZipFile(_wheel(pin)) as wheel:
         for info in wheel.infolist():
             parts = info.filename.split("/")
-            if info.is_dir() or "__pycache__" in parts or info.filename.endswith((".pyc", ".pyo")):
+            if info.is_dir() or "__pycache__" in parts or info.filename.endswith((".pyc", ".pyo", *COMPILED)):
                 continue
             if parts[0].endswith(".dist-info") and parts[-1] == "RECORD":
                 continue

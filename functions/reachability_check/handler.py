@@ -4,10 +4,16 @@ Invoked with a batch of SQS records (EventBridge SG change events, debounced by 
 event source mapping's batching window) or by a schedule (every path). Alerts only on
 transitions; the last known state of each path lives in the evidence bucket under
 ``{prefix}{account}/{region}/reachability/{path_id}/<stamp>.json``.
+
+The paths live in the function's own account and region. A change event from any other
+account or region (forwarded to a central bus) cannot affect them: it is logged as
+``event_ignored`` and consumed, never analysed. The rule's pattern already keeps such
+events out (modules/reachability-check); this check holds whatever the pattern says.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -35,6 +41,18 @@ class ReachabilityCheckFailed(RuntimeError):
 
 def _env_list(value: str | None) -> list[str]:
     return list(dict.fromkeys(p.strip() for p in (value or "").split(",") if p.strip()))
+
+
+def _origin(record: Any) -> tuple[Any, Any] | None:
+    """``(account, region)`` of the EventBridge event an SQS record carries; None when it carries none."""
+    body = record.get("body") if isinstance(record, Mapping) else None
+    try:
+        event = json.loads(body) if isinstance(body, str) else None
+    except ValueError:
+        return None
+    if not isinstance(event, Mapping) or not isinstance(event.get("detail"), Mapping):
+        return None  # malformed: rc.read_batch reports it
+    return event.get("account"), event.get("region")
 
 
 def _remaining_millis(context: Any) -> float:
@@ -277,13 +295,31 @@ class Run:
             log.warning("paths_not_described", error=f"{aws.error_code(exc)}: {exc}")
             return {}
 
+    def own_records(self, records: list[Any]) -> list[Any]:
+        """Records whose event happened in this account and region (malformed ones too, to be reported)."""
+        kept = []
+        for number, record in enumerate(records):
+            origin = _origin(record)
+            if origin is None or origin == (self.account_id, self.region):
+                kept.append(record)
+                continue
+            message_id = record.get("messageId") if isinstance(record, Mapping) else None
+            log.warning(
+                "event_ignored",
+                message_id=str(message_id or f"#{number}"),
+                account=origin[0],
+                region=origin[1],
+                reason=f"the paths are in {self.account_id}/{self.region}: a change elsewhere cannot affect them",
+            )
+        return kept
+
     def targets(self, event: Mapping[str, Any]) -> tuple[list[str], rc.Batch | None]:
         records = event.get("Records") if isinstance(event, Mapping) else None
         if not isinstance(records, list):
             self.described = self.describe(self.path_ids)
             log.info("scheduled_run", paths=len(self.path_ids))
             return list(self.path_ids), None
-        batch = rc.read_batch(records)
+        batch = rc.read_batch(self.own_records(records))
         for ident, problem in batch.problems.items():
             log.error("malformed_record", message_id=ident, error=problem, action="reported as a batch item failure")
         if not batch.events:

@@ -18,11 +18,11 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sgwatch import aws, log, notify, review
 from sgwatch.evidence import EvidenceStore, StoredObject, normalise_prefix
+from sgwatch.review import notice
 
 READ_WORKERS = 16
 MAX_RUNS = 50
@@ -81,30 +81,6 @@ def _post_slack(text: str) -> None:
         log.error("slack_failed", error=f"{aws.error_code(exc)}: {exc}")
 
 
-def _message(bucket: str, built: review.Review, pack_prefix: str, manifest_sha: str) -> str:
-    t = built.totals()
-    console = f"https://s3.console.aws.amazon.com/s3/buckets/{quote(bucket)}?prefix={quote(pack_prefix)}"
-    return "\n".join(
-        [
-            f"The security group review pack for {built.period.start} to {built.period.end} is ready (PCI DSS 1.2.7).",
-            "",
-            f"Report:   s3://{bucket}/{pack_prefix}report.html",
-            f"Manifest: s3://{bucket}/{pack_prefix}manifest.json (SHA-256 {manifest_sha})",
-            f"Console:  {console}",
-            "",
-            f"Accounts: {t['accounts']}, account-regions: {t['regions']}",
-            f"Rule changes: {t['changes']} ({t['attributed']} with who/when); "
-            f"groups created: {t['groups_created']}, deleted: {t['groups_deleted']}",
-            f"Rules open to the internet: {t['world_open']}; high severity: {t['high']}",
-            f"Unused groups: {t['unused']}",
-            f"Evidence gaps: {t['gaps']}",
-            "",
-            "Review it, then record the decision: make review-signoff "
-            f"PACK={pack_prefix.rstrip('/').rsplit('/', 1)[-1]} DECISION=approved COMMENTS='...'",
-        ]
-    )
-
-
 def _today(now: datetime, zone: str | None) -> Any:
     """The date in the schedule's time zone: a run at 06:00 on 1 July in Tokyo is still 30 June in UTC."""
     if not zone or zone == "UTC":
@@ -146,31 +122,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _put(store, pack_prefix + "manifest.json", manifest, "application/json")
     manifest_sha = hashlib.sha256(manifest).hexdigest()
 
-    totals = built.totals()
-    result = {
-        "period": period.name,
-        "pack_prefix": pack_prefix,
-        "report_key": pack_prefix + "report.html",
-        "manifest_key": pack_prefix + "manifest.json",
-        "manifest_sha256": manifest_sha,
-        "accounts": totals["accounts"],
-        "regions": totals["regions"],
-        "changes": totals["changes"],
-        "risky": len(built.risky),
-        "unused": totals["unused"],
-        "gaps": totals["gaps"],
-        "evidence_objects": len(built.used),
-    }
+    result = notice.result(built, pack_prefix, manifest_sha)
     log.info("pack_written", **result)
-
     topic = os.environ.get("ALERT_TOPIC_ARN")
-    text = _message(bucket, built, pack_prefix, manifest_sha)
+    text = notice.message(bucket, built, pack_prefix, manifest_sha)
     if topic:
-        notify.publish(
-            topic,
-            f"SG Watch review pack {period.start} to {period.end}: {totals['changes']} changes, {totals['gaps']} gaps",
-            text,
-            {"event_name": "ReviewPack", "severity": "INFO"},
-        )
+        notify.publish(topic, notice.subject(built), text, {"event_name": "ReviewPack", "severity": "INFO"})
     _post_slack(text)
     return result

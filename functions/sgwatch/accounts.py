@@ -69,7 +69,11 @@ def organization_accounts() -> Selection:
     return Selection(active, skipped)
 
 
-def select_accounts(own_account: str, env: dict[str, str] | None = None) -> Selection:
+def select_accounts(own_account: str, env: dict[str, str] | None = None, *, report_skipped: bool = True) -> Selection:
+    """The run's accounts: ACCOUNTS and, with ACCOUNTS_FROM_ORGANIZATIONS, the organisation's ACTIVE ones.
+
+    ``report_skipped`` logs each organisation account left out by its state (once per run, not per batch).
+    """
     env = dict(os.environ) if env is None else env
     wanted = ids(env.get("ACCOUNTS"))
     skipped: dict[str, str] = {}
@@ -83,7 +87,7 @@ def select_accounts(own_account: str, env: dict[str, str] | None = None) -> Sele
         if not (len(account) == 12 and account.isdigit()):
             raise ValueError(f"not an AWS account id: {account!r} (ACCOUNTS / EXCLUDED_ACCOUNTS)")
     skipped = {a: state for a, state in sorted(skipped.items()) if a not in excluded and a not in chosen}
-    for account, state in skipped.items():
+    for account, state in skipped.items() if report_skipped else ():
         log.info("account_skipped", account_id=account, state=state, reason="only ACTIVE accounts are read")
     return Selection(chosen, skipped)
 

@@ -12,10 +12,13 @@ Message body::
 
     {"account_id": "123456789012", "region": "eu-west-1", "run": "2026-11-22T06:00:00+00:00"}
 
-A message is checked against the function's own settings before any work: a 12-digit
-account that is not excluded and, when the accounts are a fixed list, is on it, and a
-region of ``REGIONS``. A message that fails the check is never processed and is never
-dropped either: it is reported as failed and ends in the dead-letter queue.
+A message is checked against the function's own settings before any work, and before any
+role is assumed: a 12-digit account that is not excluded and is one of the run's accounts
+(on ``ACCOUNTS``, or with ``ACCOUNTS_FROM_ORGANIZATIONS`` an ACTIVE account of the
+organisation, listed once per batch), and a region of ``REGIONS``. Anyone able to send to
+the queue can therefore not make the function read an account outside the organisation.
+A message that fails the check is never processed and is never dropped either: it is
+reported as failed and ends in the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -117,7 +120,13 @@ def dispatch(queue_url: str, env: dict[str, str] | None = None, now: datetime | 
 # --------------------------------------------------------------------------- consume
 
 
-def parse_work_item(body: str, allowed_accounts: set[str] | None, excluded: set[str], regions: set[str]) -> tuple[str, str]:
+def parse_work_item(
+    body: str, allowed_accounts: set[str], excluded: set[str], regions: set[str], accounts_source: str = "ACCOUNTS"
+) -> tuple[str, str]:
+    """The (account, region) pair of a queued message, or :class:`BadWorkItem` naming why it is refused.
+
+    ``accounts_source`` says where ``allowed_accounts`` come from, for the reason.
+    """
     try:
         item = json.loads(body)
     except (TypeError, ValueError) as exc:
@@ -131,8 +140,8 @@ def parse_work_item(body: str, allowed_accounts: set[str] | None, excluded: set[
         raise BadWorkItem(f"region is not an AWS region: {region!r}")
     if account_id in excluded:
         raise BadWorkItem(f"account {account_id} is in EXCLUDED_ACCOUNTS")
-    if allowed_accounts is not None and account_id not in allowed_accounts:
-        raise BadWorkItem(f"account {account_id} is not in ACCOUNTS")
+    if account_id not in allowed_accounts:
+        raise BadWorkItem(f"account {account_id} is not in {accounts_source}")
     if region not in regions:
         raise BadWorkItem(f"region {region} is not in REGIONS")
     return account_id, region
@@ -142,9 +151,12 @@ def consume(event: dict[str, Any], work: Work, env: dict[str, str] | None = None
     """Process a batch of queued pairs; the failed ones go back to SQS as batch item failures."""
     env = dict(os.environ) if env is None else env
     identity = accounts.caller()
-    from_organizations = accounts.flag(env.get("ACCOUNTS_FROM_ORGANIZATIONS"))
-    # A fixed list is checked here; the organisation is not listed again for every batch.
-    allowed = None if from_organizations else set(accounts.account_ids(identity[0], env))
+    # The run's accounts, known once for the whole batch (never once per message): the fixed
+    # list, and with the organisation its ACTIVE accounts as Organizations lists them now.
+    allowed = set(accounts.select_accounts(identity[0], env, report_skipped=False).accounts)
+    source = "ACCOUNTS"
+    if accounts.flag(env.get("ACCOUNTS_FROM_ORGANIZATIONS")):
+        source = "ACCOUNTS nor among the organisation's ACTIVE accounts"
     excluded = set(accounts.ids(env.get("EXCLUDED_ACCOUNTS")))
     regions = set(aws.regions_from_env(env.get("REGIONS")))
 
@@ -153,7 +165,7 @@ def consume(event: dict[str, Any], work: Work, env: dict[str, str] | None = None
     for record in event["Records"]:
         message_id = record.get("messageId") or ""
         try:
-            items[message_id] = parse_work_item(record.get("body"), allowed, excluded, regions)
+            items[message_id] = parse_work_item(record.get("body"), allowed, excluded, regions, source)
         except BadWorkItem as exc:
             log.error("work_item_rejected", message_id=message_id, error=str(exc))
             failed.append(message_id)

@@ -1,4 +1,5 @@
 data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 
 resource "aws_sns_topic" "this" {
   name              = var.name
@@ -19,7 +20,7 @@ data "aws_iam_policy_document" "topic" {
     resources = [aws_sns_topic.this.arn]
     principals {
       type        = "AWS"
-      identifiers = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
     }
   }
 

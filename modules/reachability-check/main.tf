@@ -139,6 +139,22 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   tags                = local.tags
 }
 
+resource "aws_cloudwatch_metric_alarm" "failed_deliveries" {
+  alarm_name          = "${local.name}-sg-changes-failed-deliveries"
+  alarm_description   = "Rule ${aws_cloudwatch_event_rule.sg_changes.name} could not deliver security-group changes to ${aws_sqs_queue.events.name} after every retry (queue policy or key): paths may not have been re-checked."
+  namespace           = "AWS/Events"
+  metric_name         = "FailedInvocations"
+  dimensions          = { RuleName = aws_cloudwatch_event_rule.sg_changes.name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.lambda_settings.alarm_topic_arn == null ? [] : [var.lambda_settings.alarm_topic_arn]
+  tags                = local.tags
+}
+
 # ---------------------------------------------------------------- function
 
 data "aws_iam_policy_document" "function" {

@@ -81,10 +81,6 @@ data "aws_iam_policy_document" "function" {
   }
 }
 
-locals {
-  multi_account = length(var.accounts.ids) > 0 || var.accounts.from_organizations
-}
-
 module "function" {
   source = "../lambda-function"
 

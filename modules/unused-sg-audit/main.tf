@@ -51,15 +51,37 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # Exactly the listed accounts' member role.
   dynamic "statement" {
-    for_each = local.multi_account ? [1] : []
+    for_each = length(var.accounts.ids) > 0 ? [1] : []
     content {
       sid     = "ReadMemberAccounts"
       actions = ["sts:AssumeRole"]
-      # Exactly the listed accounts' member role; any account's when the list comes from Organizations.
-      resources = var.accounts.from_organizations ? ["arn:${data.aws_partition.current.partition}:iam::*:role/${var.accounts.member_role_name}"] : [
+      resources = [
         for id in var.accounts.ids : "arn:${data.aws_partition.current.partition}:iam::${id}:role/${var.accounts.member_role_name}"
       ]
+    }
+  }
+
+  # The member role of any account when the list comes from Organizations, and then only in
+  # accounts of the organisation when its id is known: aws:ResourceOrgID is the organisation of
+  # the account owning the role being assumed. The function also refuses queued accounts that
+  # are not ACTIVE accounts of the organisation (functions/sgwatch/fanout.py).
+  dynamic "statement" {
+    for_each = var.accounts.from_organizations ? [1] : []
+    content {
+      sid       = "ReadOrganizationMemberAccounts"
+      actions   = ["sts:AssumeRole"]
+      resources = ["arn:${data.aws_partition.current.partition}:iam::*:role/${var.accounts.member_role_name}"]
+
+      dynamic "condition" {
+        for_each = var.accounts.organization_id == null ? [] : [var.accounts.organization_id]
+        content {
+          test     = "StringEquals"
+          variable = "aws:ResourceOrgID"
+          values   = [condition.value]
+        }
+      }
     }
   }
 
@@ -72,10 +94,6 @@ data "aws_iam_policy_document" "function" {
       resources = ["*"]
     }
   }
-}
-
-locals {
-  multi_account = length(var.accounts.ids) > 0 || var.accounts.from_organizations
 }
 
 module "function" {

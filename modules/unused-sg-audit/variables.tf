@@ -118,13 +118,15 @@ variable "memory_size" {
 }
 
 variable "accounts" {
-  description = "Accounts covered besides the own one: ids, the whole organisation, exclusions, the member role to assume, how many (account, region) pairs run at once, and whether a run is spread over an SQS work queue (one queued run per pair, at most fan_out_max_concurrency at once)."
+  description = "Accounts covered besides the own one: ids, the whole organisation (its id, when known, limits the member roles assumed to its accounts), exclusions, the member role to assume, how many (account, region) pairs run at once, and whether a run is spread over an SQS work queue (one queued run per pair, at most fan_out_max_concurrency at once)."
   type = object({
     ids                = optional(list(string), [])
     from_organizations = optional(bool, false)
     excluded           = optional(list(string), [])
     member_role_name   = optional(string, "sgwatch-member-read")
     max_workers        = optional(number, 8)
+    # With from_organizations: roles are assumed only in this organisation's accounts (aws:ResourceOrgID).
+    organization_id = optional(string)
     # Beyond one run's 15 minutes: one queued run per (account, region) pair (see modules/lambda-function work_queue).
     fan_out                 = optional(bool, false)
     fan_out_max_concurrency = optional(number, 5)

@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 from pytest_terraform import terraform
 
-from tests.module.harness import assert_least_privilege, client, deployed_configuration, role_policies, run_lambda
+from tests.module.harness import (
+    assert_least_privilege,
+    client,
+    deployed_configuration,
+    role_policies,
+    run_lambda,
+    unwatched,
+)
 from tests.unit.test_reachability_handler import FakeEc2, FakeEc2Server
 
 WEB, DB = "nip-0b26f224f1d131fa8", "nip-0123456789abcdef0"
@@ -108,15 +115,22 @@ def test_changes_are_debounced_through_an_encrypted_queue(deployed: dict[str, An
     assert alarm["AlarmActions"] == [deployed["alert_topic_arn"]]
 
 
-def test_the_rule_sends_the_given_pattern_to_the_queue(deployed: dict[str, Any]) -> None:
+def test_the_rule_sends_the_given_pattern_from_this_account_and_region_only(deployed: dict[str, Any]) -> None:
+    # Given the pattern passed in: the rule adds the account and region whose paths are checked, so a
+    # change forwarded from another account or region never costs an analysis here
     events = client("events")
     rule = events.describe_rule(Name=deployed["rule_name"], EventBusName="default")
-    assert json.loads(rule["EventPattern"]) == json.loads(deployed["event_pattern"])
+    given = json.loads(deployed["event_pattern"])
+    assert json.loads(rule["EventPattern"]) == {**given, "account": ["123456789012"], "region": ["us-east-1"]}
     [target] = events.list_targets_by_rule(Rule=deployed["rule_name"])["Targets"]
     assert target["Arn"] == deployed["queue_arn"]
     assert target["DeadLetterConfig"]["Arn"].endswith(":rc-test-reachability-events-dlq")
     # Which events the pattern matches is tested with the pattern itself (change alerts);
     # the emulator does not evaluate TestEventPattern.
+
+
+def test_every_undelivered_change_raises_an_alarm(deployed: dict[str, Any]) -> None:
+    assert unwatched("rc-test") == []
 
 
 def test_role_is_least_privilege(deployed: dict[str, Any]) -> None:
@@ -154,7 +168,9 @@ def test_blocked_then_steady_from_the_shipped_zip(deployed: dict[str, Any], inbo
                 {
                     "messageId": "ok",
                     "eventSource": "aws:sqs",
-                    "body": json.dumps({"detail": {"eventName": "UpdateSecurityGroupRuleDescriptionsIngress", "requestParameters": {"groupId": "sg-0aaaaaaaaaaaaaaa1"}}}),
+                    "body": json.dumps({"account": "123456789012", "region": "us-east-1", "detail": {
+                        "eventName": "UpdateSecurityGroupRuleDescriptionsIngress",
+                        "requestParameters": {"groupId": "sg-0aaaaaaaaaaaaaaa1"}}}),
                 },
             ]
         }

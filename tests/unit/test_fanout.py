@@ -139,20 +139,80 @@ def test_a_bad_message_gets_a_clear_reason(body, reason):
         fanout.parse_work_item(body, {OWN, MEMBER}, {"444444444444"}, {"us-east-1"})
 
 
-def test_with_the_organisation_a_batch_does_not_list_the_organisation_again(queue, monkeypatch):
+def join_organisation(count: int) -> list[str]:
+    """An organisation (moto's) run from the own account, with ``count`` new member accounts; their ids."""
+    org = boto3.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    return [org.create_account(AccountName=f"m{i}", Email=f"m{i}@example.com")["CreateAccountStatus"]["AccountId"]
+            for i in range(count)]
+
+
+def calls_to(service: str) -> list[str]:
+    """Operations the code under test calls on its own account's ``service`` client, in order."""
+    calls: list[str] = []
+    aws.central_client(service).meta.events.register(
+        f"before-call.{service}.*", lambda model, **kw: calls.append(model.name))
+    return calls
+
+
+def test_with_the_organisation_a_queued_account_outside_it_is_refused_and_never_assumed(queue, monkeypatch, caplog):
     from sg_inventory import handler
 
-    calls: list[str] = []
-    aws.central_client("organizations").meta.events.register(
-        "before-call.organizations.*", lambda model, **kw: calls.append(model.name))
+    # Given a run over the organisation, and a batch naming one of its accounts and one outside it
+    [member] = join_organisation(1)
+    assumed: list[str] = []
+    aws.central_client("sts").meta.events.register(
+        "provide-client-params.sts.AssumeRole", lambda params, **kw: assumed.append(params["RoleArn"]))
     monkeypatch.setenv("ACCOUNTS_FROM_ORGANIZATIONS", "true")
-    monkeypatch.setenv("EXCLUDED_ACCOUNTS", BROKEN)
-    event = {"Records": [record({"account_id": MEMBER, "region": "us-east-1"}, "member"),
-                         record({"account_id": BROKEN, "region": "us-east-1"}, "excluded")]}
+    event = {"Records": [record({"account_id": member, "region": "us-east-1"}, "member"),
+                         record({"account_id": BROKEN, "region": "us-east-1"}, "outsider")]}
+    # When the batch is processed
     response = handler.lambda_handler(event, None)
-    assert response == {"batchItemFailures": [{"itemIdentifier": "excluded"}]}
-    assert calls == []
-    assert snapshot_accounts_and_regions() == {(MEMBER, "us-east-1")}
+    # Then the outsider goes back to the queue (and so to its dead-letter queue) and no role is assumed in it
+    assert response == {"batchItemFailures": [{"itemIdentifier": "outsider"}]}
+    assert snapshot_accounts_and_regions() == {(member, "us-east-1")}
+    assert [arn for arn in assumed if BROKEN in arn] == []
+    rejected = [json.loads(r.getMessage()) for r in caplog.records if '"work_item_rejected"' in r.getMessage()]
+    assert [(r["message_id"], r["error"]) for r in rejected] == [
+        ("outsider", f"account {BROKEN} is not in ACCOUNTS nor among the organisation's ACTIVE accounts")]
+
+
+def test_with_the_organisation_an_account_no_longer_active_is_refused(queue, monkeypatch):
+    from sg_inventory import handler
+
+    # Given an organisation account suspended after the scheduled run queued its pair
+    member, suspended = join_organisation(2)
+    aws.central_client("organizations").meta.events.register(
+        "after-call.organizations.ListAccounts",
+        lambda parsed, **kw: [a.update(State="SUSPENDED") for a in parsed["Accounts"] if a["Id"] == suspended])
+    monkeypatch.setenv("ACCOUNTS_FROM_ORGANIZATIONS", "true")
+    event = {"Records": [record({"account_id": member, "region": "us-east-1"}, "member"),
+                         record({"account_id": suspended, "region": "us-east-1"}, "suspended")]}
+    # When the batch is processed
+    response = handler.lambda_handler(event, None)
+    # Then only the ACTIVE account is read
+    assert response == {"batchItemFailures": [{"itemIdentifier": "suspended"}]}
+    assert snapshot_accounts_and_regions() == {(member, "us-east-1")}
+
+
+def test_with_the_organisation_a_batch_lists_it_once_not_once_per_message(queue, monkeypatch):
+    from sg_inventory import handler
+
+    # Given a batch of six pairs over three organisation accounts, and one excluded account
+    members = join_organisation(3)
+    calls = calls_to("organizations")
+    monkeypatch.setenv("ACCOUNTS_FROM_ORGANIZATIONS", "true")
+    monkeypatch.setenv("EXCLUDED_ACCOUNTS", members[2])
+    monkeypatch.setenv("REGIONS", "us-east-1,eu-west-1")
+    event = {"Records": [record({"account_id": a, "region": r}, f"{a}-{r}")
+                         for a in members for r in ("us-east-1", "eu-west-1")]}
+    # When the batch is processed
+    response = handler.lambda_handler(event, None)
+    # Then the organisation was listed once for the whole batch, and the excluded account refused
+    assert calls == ["ListAccounts"]
+    assert response == {"batchItemFailures": [{"itemIdentifier": f"{members[2]}-{r}"}
+                                              for r in ("us-east-1", "eu-west-1")]}
+    assert snapshot_accounts_and_regions() == {(a, r) for a in members[:2] for r in ("us-east-1", "eu-west-1")}
 
 
 def test_the_unused_audit_fans_out_the_same_way(queue, monkeypatch):

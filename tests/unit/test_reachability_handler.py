@@ -298,13 +298,26 @@ def blocked_verdict() -> dict[str, Any]:
     return {k: analysis[k] for k in ("Status", "NetworkPathFound", "Explanations")}
 
 
-def sg_event(group_id: str, name: str = "RevokeSecurityGroupIngress") -> dict[str, Any]:
+def sg_event(
+    group_id: str, name: str = "RevokeSecurityGroupIngress", account: str = ACCOUNT, region: str = "us-east-1"
+) -> dict[str, Any]:
+    """A CloudTrail SG call as EventBridge delivers it (``account``/``region``: where the call was made)."""
     return {
         "version": "0",
         "detail-type": "AWS API Call via CloudTrail",
         "source": "aws.ec2",
+        "account": account,
+        "region": region,
+        "resources": [],
         "detail": {"eventSource": "ec2.amazonaws.com", "eventName": name, "requestParameters": {"groupId": group_id}},
     }
+
+
+def by_name_event(account: str, region: str = "us-east-1") -> dict[str, Any]:
+    """A change naming its group only by name (default VPC): it cannot be attributed, so it selects every path."""
+    event = sg_event(WEB_GROUP, "AuthorizeSecurityGroupIngress", account, region)
+    event["detail"]["requestParameters"] = {"groupName": "web"}
+    return event
 
 
 def sqs_batch(*bodies: Any) -> dict[str, Any]:
@@ -426,6 +439,34 @@ def test_a_burst_of_events_costs_one_analysis_per_affected_path(account: Account
 def test_a_change_to_either_end_of_a_path_selects_it(account: Account, group: str) -> None:
     account.invoke(sqs_batch(sg_event(group)))
     assert account.ec2.starts() == ["nip-0db"]
+
+
+@pytest.mark.parametrize(
+    "account_id, region", [("999999999999", "us-east-1"), (ACCOUNT, "eu-west-1")], ids=["other-account", "other-region"]
+)
+def test_a_change_from_another_account_or_region_is_ignored_and_costs_no_analysis(
+    account: Account, caplog: pytest.LogCaptureFixture, account_id: str, region: str
+) -> None:
+    # given a change forwarded to the bus from an account or region whose paths this function does
+    # not check, which could not be attributed to a group (were it its own, every path would be analysed)
+    batch = sqs_batch(by_name_event(account_id, region))
+    # when the batch is processed
+    result = account.invoke(batch)
+    # then nothing is analysed, the record is consumed (not retried) and the reason is logged
+    assert account.ec2.starts() == []
+    assert result == {"analyses": [], "alerts": 0, "batchItemFailures": []}
+    ignored = [json.loads(r.getMessage()) for r in caplog.records if '"event_ignored"' in r.getMessage()]
+    assert [(i["message_id"], i["account"], i["region"]) for i in ignored] == [("m-0", account_id, region)]
+
+
+def test_a_foreign_change_does_not_widen_the_paths_its_own_batch_selects(account: Account) -> None:
+    # given one change of the web path's group here, and an unattributable change in another account
+    batch = sqs_batch(sg_event(WEB_GROUP), by_name_event("999999999999"))
+    # when the batch is processed
+    result = account.invoke(batch)
+    # then only the web path is analysed
+    assert account.ec2.starts() == ["nip-0web"]
+    assert result["batchItemFailures"] == []
 
 
 @pytest.mark.parametrize("event", [{}, sqs_batch(sg_event(WEB_GROUP))], ids=["scheduled", "sqs"])

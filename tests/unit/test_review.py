@@ -220,8 +220,10 @@ def test_bad_periods_are_refused_with_a_clear_error(event: dict[str, str]) -> No
         (WEB_SSH, "HIGH", "SSH (22)"),
         (rule("sg-a", "ingress", "", "tcp", "3000", "4000", "::/0", peer_type="ipv6"), "HIGH", "RDP (3389)"),
         (rule("sg-a", "ingress", "", "-1", "", "", "0.0.0.0/0"), "HIGH", "all traffic"),
-        (rule("sg-a", "ingress", "", "-1", "", "", "8.8.0.0/16"), "HIGH", "public range"),
-        (WEB_HTTPS, "MEDIUM", "tcp 443"),
+        # the alerts' verdicts (tests/unit/test_risk.py): a narrower public range to all traffic or SSH is MEDIUM
+        (rule("sg-a", "ingress", "", "-1", "", "", "8.8.0.0/16"), "MEDIUM", "public range"),
+        (rule("sg-a", "ingress", "", "tcp", "22", "22", "203.0.113.5/32"), "MEDIUM", "public range"),
+        (WEB_HTTPS, "MEDIUM", "tcp port 443"),
     ],
 )
 def test_risky_rules_are_graded(r: Rule, severity: str, words: str) -> None:
@@ -235,7 +237,8 @@ def test_risky_rules_are_graded(r: Rule, severity: str, words: str) -> None:
         WEB_EGRESS,  # egress to the world is the AWS default
         DB_PG,  # group reference
         rule("sg-a", "ingress", "", "-1", "", "", "10.0.0.0/8"),  # private range
-        rule("sg-a", "ingress", "", "tcp", "22", "22", "203.0.113.5/32"),  # one public address, not all traffic
+        rule("sg-a", "ingress", "", "tcp", "443", "443", "203.0.113.5/32"),  # one public address, not SSH/RDP/all
+        NEW_GROUP,  # a group without rules
     ],
 )
 def test_ordinary_rules_are_not_risky(r: Rule) -> None:
@@ -369,7 +372,7 @@ def test_csvs_hold_the_tables_with_free_text_neutralised(store: EvidenceStore) -
     assert [c["ChangeType"] for c in changes] == ["GroupAdded", "Added", "Updated"]
     ssh = changes[1]
     assert ssh["Actor"] == "alice" and ssh["EventId"] == "ev-ssh"
-    assert ssh["After"].startswith("ingress tcp 22 from 0.0.0.0/0")
+    assert ssh["After"] == 'ingress tcp port 22 from 0.0.0.0/0 (any IPv4 address) "=HYPERLINK("x")" [sgr-9]'
     unused = read_csv(files["unused-groups.csv"])
     assert unused[0]["GroupName"] == "'@SUM(1)"
     risky = read_csv(files["risky-rules.csv"])

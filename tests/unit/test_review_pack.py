@@ -1,16 +1,21 @@
 """The review_pack handler end to end on in-process moto (S3, SNS, SQS, STS, Secrets Manager).
 
 Slack is the loopback fake of tests/unit/fake_slack.py (moto has no Slack). The rendering
-check runs the distribution's headless Chromium and skips when ``/usr/bin/chromium`` is absent
-(``make test`` installs it).
+checks run the distribution's headless Chromium and skip when ``/usr/bin/chromium`` is absent
+(``make test`` installs it); the layout check drives it over the DevTools protocol on a pipe
+(``--remote-debugging-pipe``: no port, no network).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import select
 import shutil
 import subprocess
+import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,9 +27,10 @@ from moto import mock_aws
 from review_pack import handler, signoff
 from sgwatch import review
 from sgwatch.evidence import EvidenceStore
+from sgwatch.snapshots import record_snapshot
 
 from .fake_slack import FakeSlack
-from .test_review import BUCKET, PERIOD, PREFIX, fabricate, parse
+from .test_review import ACCOUNT, BUCKET, PERIOD, PREFIX, REGION, at, fabricate, parse, put_event, rule
 
 EVENT = {"from": "2026-01-01", "to": "2026-01-07"}
 OUTPUTS = ("report.html", "changes.csv", "current-rules.csv", "risky-rules.csv", "unused-groups.csv",
@@ -176,6 +182,127 @@ def test_report_renders_in_headless_chromium_without_console_errors(aws: dict[st
     dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
     rendered = parse(dom.stdout)
     assert rendered.sections[:3] == ["summary", "timeline", "changes"] and rendered.bars == 3
+
+
+# A laptop window, and A4 portrait less Chromium's default print margins (0.4 in each side).
+LAYOUTS = [pytest.param(1300, "screen", id="1300px-window"), pytest.param(717, "print", id="a4-print")]
+LONG_NAME = "payments-platform-production-eu-west-1-application-load-balancer-ingress-from-partner-networks"
+LONG_DESCRIPTION = ("temporary access for the vendor's support engineers during incident INC-2026-0001234, approved by "
+                    "the change advisory board; remove after the incident is closed (CHG-0042424242)")
+LONG_ACTOR = "AWSReservedSSO_AdministratorAccess_0123456789abcdef/alice.longname@example.com"
+
+
+def wide_history(store: EvidenceStore) -> dict[str, str]:
+    """Two days of realistic worst-case values: long group names and descriptions, IPv6 peers, SSO actors."""
+    group = "sg-0123456789abcdef0"
+    before = [rule(group, "ingress", f"sgr-0123456789abcd{i:03d}", "tcp", "443", "443",
+                   "2001:db8:1234:5678:9abc:def0:1234:5678/128", LONG_DESCRIPTION, LONG_NAME, "ipv6") for i in range(6)]
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, before, at(8))
+    put_event(store, "ev-wide", at(8, 9), "ModifySecurityGroupRules", [group], LONG_ACTOR, [])
+    after = [r._replace(from_port="22", to_port="22") for r in before]
+    world = rule(group, "ingress", "sgr-0fedcba9876543210", "-1", "", "", "0.0.0.0/0", LONG_DESCRIPTION, LONG_NAME)
+    after.append(world)
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, sorted(after), at(9))
+    return {"from": "2026-01-08", "to": "2026-01-09"}
+
+
+class DevTools:
+    """Headless Chromium driven over the DevTools protocol on a pipe (fds 3 and 4 of the child)."""
+
+    def __init__(self, binary: str, profile: Path, timeout: float = 60) -> None:
+        to_child, self._send_fd = os.pipe()
+        self._recv_fd, from_child = os.pipe()
+
+        def wire() -> None:
+            os.dup2(to_child, 3)
+            os.dup2(from_child, 4)
+
+        self.process = subprocess.Popen(
+            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+             "--disable-dev-shm-usage", f"--user-data-dir={profile}", "about:blank"],
+            pass_fds=tuple(sorted({3, 4, to_child, from_child})), preexec_fn=wire,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        os.close(to_child)
+        os.close(from_child)
+        self._buffer, self._id, self._pending, self._deadline = b"", 0, [], time.monotonic() + timeout
+
+    def _message(self) -> dict[str, Any]:
+        while b"\0" not in self._buffer:
+            ready, _, _ = select.select([self._recv_fd], [], [], max(self._deadline - time.monotonic(), 0))
+            chunk = os.read(self._recv_fd, 1 << 16) if ready else b""
+            assert chunk, "Chromium did not answer in time"
+            self._buffer += chunk
+        raw, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(raw)
+
+    def call(self, method: str, session: str | None = None, **params: Any) -> dict[str, Any]:
+        self._id += 1
+        message: dict[str, Any] = {"id": self._id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        os.write(self._send_fd, json.dumps(message).encode() + b"\0")
+        while True:
+            found = self._message()
+            if found.get("id") == self._id:
+                assert "error" not in found, found
+                return found.get("result", {})
+            self._pending.append(found)
+
+    def wait_for(self, method: str, session: str) -> None:
+        while not any(m.get("method") == method and m.get("sessionId") == session for m in self._pending):
+            self._pending.append(self._message())
+
+    def close(self) -> None:
+        try:
+            self.call("Browser.close")
+            self.process.wait(timeout=30)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            os.close(self._send_fd)
+            os.close(self._recv_fd)
+
+
+OVERFLOW = """[...document.querySelectorAll('html, .scroll')]
+  .filter(el => el.scrollWidth > el.clientWidth + 1)
+  .map(el => (el.closest('section') || {id: 'page'}).id + `: ${el.scrollWidth}px of ${el.clientWidth}px`)"""
+
+
+def horizontal_overflow(page: Path, width: int, media: str) -> list[str]:
+    """What scrolls sideways: the page, or any table's scroll box, at ``width`` CSS pixels in ``media``."""
+    with tempfile.TemporaryDirectory() as profile:
+        browser = DevTools(CHROMIUM or "chromium", Path(profile))
+        try:
+            target = browser.call("Target.createTarget", url="about:blank")["targetId"]
+            session = browser.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+            browser.call("Page.enable", session)
+            browser.call("Emulation.setDeviceMetricsOverride", session, width=width, height=1000, deviceScaleFactor=1,
+                         mobile=False)
+            browser.call("Emulation.setEmulatedMedia", session, media=media)
+            browser.call("Page.navigate", session, url=page.as_uri())
+            browser.wait_for("Page.loadEventFired", session)
+            result = browser.call("Runtime.evaluate", session, expression=OVERFLOW, returnByValue=True)
+            return result["result"]["value"]
+        finally:
+            browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
+@pytest.mark.parametrize(("width", "media"), LAYOUTS)
+def test_report_fits_a_laptop_window_and_a_printed_page(aws: dict[str, Any], tmp_path: Path, width: int,
+                                                        media: str) -> None:
+    # Given the fabricated week and two more days with realistic worst-case values
+    reports = [handler.lambda_handler(EVENT, None), handler.lambda_handler(wide_history(aws["store"]), None)]
+    wide = parse(aws["store"].get(reports[1]["report_key"]).body.decode())
+    assert LONG_ACTOR in wide.joined("changes") and LONG_NAME in wide.joined("risky")
+    for number, result in enumerate(reports):
+        page = tmp_path / f"report-{number}.html"
+        page.write_bytes(aws["store"].get(result["report_key"]).body)
+        # When each report is laid out at that width in that medium, then nothing scrolls sideways
+        assert horizontal_overflow(page, width, media) == [], result["report_key"]
 
 
 @pytest.mark.parametrize(

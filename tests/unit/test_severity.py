@@ -1,4 +1,4 @@
-"""The severity table (documented in sgwatch/severity.py)."""
+"""The severity of an event (sgwatch/severity.py) over the rule table of sgwatch/risk.py."""
 
 from __future__ import annotations
 

@@ -1,0 +1,65 @@
+"""The PCI DSS 1.2.7 review pack: what changed in a period, what is risky now, what is missing.
+
+Pure: the handler lists and reads the evidence bucket; this package decides which objects to
+read, builds the review from their bytes and renders it. Missing kinds of evidence are not
+errors: they become "absent" gaps in the report.
+
+=================  ===========================================================================
+Module             What it does
+=================  ===========================================================================
+``period``         the review period: whole UTC days, the default six months
+``selection``      which evidence keys to read, from one listing (:func:`select`)
+``model``          the data model, and how each kind of evidence reads back into it
+``build``          the build steps, each returning (items, gaps), and :func:`build`
+``attribution``    which change events explain each diff change; the gaps between the two
+``risky``          the current rules :func:`sgwatch.risk.rate` rates MEDIUM or HIGH
+``tables``         the CSV files (:func:`render_csvs`)
+``records``        the manifest, the review-record template and sign-off records
+``charts``         the geometry of the report's two SVG charts
+``report``         ``report.html`` from ``templates/report.html`` (Jinja2, autoescaped)
+``notice``         what the handler returns and announces once a pack is written
+=================  ===========================================================================
+"""
+
+from .build import build
+from .model import Change, ChangeEvent, Digest, Gap, PastReview, Review, Risky, Scope, UnusedGroup, digest_snapshot
+from .period import Period, default_period, parse_period
+from .records import DECISIONS, SignOff, manifest, review_record_template, signoff_record
+from .report import HTML_ROW_LIMIT, render_html
+from .risky import assess
+from .selection import KINDS, REVIEWS, Selection, classify, select
+from .tables import CHANGES_HEADER, RISKY_HEADER, UNUSED_HEADER, render_csvs
+
+__all__ = [
+    "CHANGES_HEADER",
+    "DECISIONS",
+    "HTML_ROW_LIMIT",
+    "KINDS",
+    "REVIEWS",
+    "RISKY_HEADER",
+    "UNUSED_HEADER",
+    "Change",
+    "ChangeEvent",
+    "Digest",
+    "Gap",
+    "PastReview",
+    "Period",
+    "Review",
+    "Risky",
+    "Scope",
+    "Selection",
+    "SignOff",
+    "UnusedGroup",
+    "assess",
+    "build",
+    "classify",
+    "default_period",
+    "digest_snapshot",
+    "manifest",
+    "parse_period",
+    "render_csvs",
+    "render_html",
+    "review_record_template",
+    "select",
+    "signoff_record",
+]

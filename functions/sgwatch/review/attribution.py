@@ -1,0 +1,104 @@
+"""Who and when: the change events that explain each diff change, and the gaps between the two.
+
+A diff records what changed between two snapshots; a change-event record (written by the
+change notifier) records who changed what and when. Each diff change takes the events of its
+group inside its window; a change no event explains, or an event no diff shows, is a gap.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from ..diff import GROUP_ADDED, GROUP_REMOVED
+from ..rules import Rule
+from .model import Change, ChangeEvent, Gap, fmt_time
+from .period import Period
+from .selection import ScopeKeys
+
+Window = tuple[datetime | None, datetime, str]  # what one diff covers: (previous snapshot, its snapshot], diff key
+
+
+def same_rule(change: Mapping[str, Any], rule: Rule | None) -> bool:
+    """Whether a change of an event record (its before or after) is ``rule``: same id, or same shape."""
+    if rule is None:
+        return False
+    for side in ("before", "after"):
+        found = change.get(side)
+        if not isinstance(found, dict):
+            continue
+        if found.get("rule_id") and rule.rule_id and str(found.get("rule_id")) == rule.rule_id:
+            return True
+        fields = ("direction", "protocol", "from_port", "to_port", "peer")
+        ours = (rule.direction, rule.protocol, rule.from_port, rule.to_port, rule.peer)
+        theirs = tuple("" if found.get(f) is None else str(found.get(f)) for f in fields)
+        if theirs == ours:
+            return True
+    return False
+
+
+def explaining_events(change: Change, events: list[ChangeEvent]) -> list[ChangeEvent]:
+    """The change events that explain one diff change (same group, inside the diff's window)."""
+    candidates = [
+        e
+        for e in events
+        if change.group_id in e.group_ids
+        and not e.error_code
+        and e.event_time is not None
+        and e.event_time <= change.detected_at
+        and (change.window_start is None or e.event_time > change.window_start)
+    ]
+    if change.change_type == GROUP_ADDED:
+        exact = [e for e in candidates if e.event_name == "CreateSecurityGroup"]
+    elif change.change_type == GROUP_REMOVED:
+        exact = [e for e in candidates if e.event_name == "DeleteSecurityGroup"]
+    else:
+        exact = [
+            e for e in candidates if any(same_rule(c, change.before) or same_rule(c, change.after) for c in e.changes)
+        ]
+    # An event that details other rules does not explain this one; one without details may.
+    return exact or [e for e in candidates if not e.changes]
+
+
+def match(
+    period: Period, keys: ScopeKeys, changes: list[Change], windows: list[Window], events: list[ChangeEvent]
+) -> tuple[list[Change], list[Gap]]:
+    """The changes with their events, and a gap for each change or event the other record lacks."""
+    gaps: list[Gap] = []
+    for change in changes:
+        change.events = explaining_events(change, events)
+    if keys.events:  # without any event record, "no event" says nothing about a change
+        unexplained: dict[tuple[str, str], list[Change]] = defaultdict(list)
+        for change in changes:
+            if not change.events:
+                unexplained[(change.diff_key, change.group_id)].append(change)
+        for (_, group_id), items in unexplained.items():
+            first = items[0]
+            gaps.append(Gap(
+                keys.account_id, keys.region, "diff-without-event", fmt_time(first.detected_at),
+                f"{group_id} {first.group_name}: {len(items)} change(s) seen between "
+                f"{fmt_time(first.window_start) or 'the first snapshot'} and {fmt_time(first.detected_at)} "
+                "with no change event (made while alerts were off, or the event was lost)",
+            ))
+    explained = {id(e) for c in changes for e in c.events}
+    snapshot_times = [k.time for k in keys.snapshots]
+    for event in events:
+        if event.error_code or event.event_time is None or not period.contains(event.event_time):
+            continue
+        if id(event) in explained:
+            continue
+        moment = event.event_time
+        window = next((w for w in windows if (w[0] is None or w[0] < moment) and moment <= w[1]), None)
+        label = f"{event.event_name} {', '.join(event.group_ids) or '(no group id)'} by {event.actor or 'unknown'}"
+        if window is None:
+            later = [t for t in snapshot_times if t >= moment]
+            reason = f"the snapshot of {fmt_time(later[0])} has no diff" if later else "no snapshot was taken after it"
+        else:
+            reason = (
+                f"the diff of {fmt_time(window[1])} shows no such change "
+                "(undone before the next snapshot, or the snapshot missed it)"
+            )
+        gaps.append(Gap(keys.account_id, keys.region, "event-without-diff", fmt_time(moment), f"{label}: {reason}"))
+    return changes, gaps

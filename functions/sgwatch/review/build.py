@@ -1,0 +1,283 @@
+"""Build the review of a period from the evidence objects read, one step per kind of evidence.
+
+Each step takes the keys of one account/region and returns what it found and the gaps it
+saw (``(items, gaps)``); :func:`build` runs them per scope in the order the report lists the
+gaps, then rates the current rules (:mod:`.risky`) and lists the earlier packs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from ..csvio import CsvFormatError
+from ..evidence import StoredObject, stamp_time
+from ..rules import SNAPSHOT_HEADER, Rule
+from . import attribution
+from .attribution import Window
+from .model import (
+    Change,
+    ChangeEvent,
+    Digest,
+    Gap,
+    PastReview,
+    Review,
+    Scope,
+    UnusedGroup,
+    UsedObject,
+    changes_of_diff,
+    digest_snapshot,
+    fmt_time,
+    read_csv,
+)
+from .period import Period
+from .records import SignOff, sha256
+from .risky import risky_rules
+from .selection import KINDS, REVIEWS, ScopeKeys, Selection
+
+
+class Reader:
+    """The objects read (None: the read failed); each one used is hashed for the manifest."""
+
+    def __init__(self, objects: Mapping[str, StoredObject | Digest | None]) -> None:
+        self._objects = objects
+        self._used: dict[str, UsedObject] = {}
+
+    def use(self, key: str, kind: str) -> StoredObject | Digest | None:
+        obj = self._objects.get(key)
+        if isinstance(obj, Digest):
+            self._used[key] = UsedObject(key, kind, obj.sha256, obj.size)
+        elif obj is not None:
+            self._used[key] = UsedObject(key, kind, sha256(obj.body), len(obj.body))
+        return obj
+
+    def body(self, key: str, kind: str) -> StoredObject | None:
+        """An object whose content the review needs (a digest does not do)."""
+        obj = self.use(key, kind)
+        return obj if isinstance(obj, StoredObject) else None
+
+    @property
+    def used(self) -> list[UsedObject]:
+        return list(self._used.values())
+
+
+def _gap(keys: ScopeKeys, kind: str, when: str, detail: str) -> Gap:
+    return Gap(keys.account_id, keys.region, kind, when, detail)
+
+
+def _day_ranges(days: list[date]) -> list[tuple[date, date]]:
+    ranges: list[tuple[date, date]] = []
+    for day in days:
+        if ranges and ranges[-1][1] + timedelta(days=1) == day:
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def snapshot_coverage(period: Period, keys: ScopeKeys, reader: Reader) -> tuple[dict[date, int], list[Gap]]:
+    """Intact snapshots per day of the period; unreadable or altered ones and days without one are gaps."""
+    gaps: list[Gap] = []
+    coverage = {day: 0 for day in period.days()}
+    for k in keys.snapshots:
+        if not period.contains(k.time):
+            continue
+        obj = reader.use(k.key, "snapshot")
+        if obj is None:
+            gaps.append(_gap(keys, "integrity", fmt_time(k.time), f"snapshot {k.key} could not be read"))
+            continue
+        problem = (obj if isinstance(obj, Digest) else digest_snapshot(obj)).problem
+        if problem:
+            gaps.append(_gap(keys, "integrity", fmt_time(k.time), f"snapshot {k.key} is not intact: {problem}"))
+            continue
+        coverage[k.time.date()] += 1
+    missing = [day for day, count in coverage.items() if not count]
+    for first, last in _day_ranges(missing):
+        days = (last - first).days + 1
+        when = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+        gaps.append(_gap(keys, "missing-snapshots", when, f"no snapshot on {days} day{'s' if days > 1 else ''}"))
+    return coverage, gaps
+
+
+def current_rules(
+    period: Period, keys: ScopeKeys, current_key: str | None, reader: Reader
+) -> tuple[list[Rule], list[Gap]]:
+    """The rules of the latest snapshot taken before the period ends."""
+    if not current_key:
+        return [], [_gap(keys, "absent", "", "no snapshot before the end of the period: current rules unknown")]
+    taken = stamp_time(current_key)
+    obj = reader.body(current_key, "snapshot")
+    try:
+        if obj is None:
+            raise CsvFormatError("could not be read")
+        return [Rule._make(r) for r in read_csv(obj, SNAPSHOT_HEADER)], []
+    except CsvFormatError as exc:
+        if period.contains(taken):  # already a coverage gap
+            return [], []
+        return [], [_gap(keys, "integrity", fmt_time(taken), f"snapshot {current_key} is not intact: {exc}")]
+
+
+def change_events(period: Period, keys: ScopeKeys, reader: Reader) -> tuple[list[ChangeEvent], list[Gap]]:
+    """The change-event records of the period, oldest first."""
+    gaps: list[Gap] = []
+    events: list[ChangeEvent] = []
+    for k in keys.events:
+        if not period.contains(k.time):
+            continue
+        obj = reader.body(k.key, "event")
+        day = k.time.date().isoformat()
+        if obj is None:
+            gaps.append(_gap(keys, "integrity", day, f"change event {k.key} could not be read"))
+            continue
+        try:
+            events.append(ChangeEvent.from_record(k.key, obj.body))
+        except ValueError as exc:
+            gaps.append(_gap(keys, "integrity", day, f"change event {k.key} is not valid JSON: {exc}"))
+    events.sort(key=lambda e: (e.event_time or datetime.min.replace(tzinfo=timezone.utc), e.event_id))
+    if not keys.events:
+        unknown = "no change-event records at all (change alerts not enabled?): who made each change is unknown"
+        gaps.append(_gap(keys, "absent", "", unknown))
+    return events, gaps
+
+
+@dataclass
+class Diffs:
+    changes: list[Change]  # the changes of the diffs taken in the period
+    windows: list[Window]  # what each diff read covers, the one after the period included
+
+
+def diff_changes(period: Period, keys: ScopeKeys, wanted: set[str], reader: Reader) -> tuple[Diffs, list[Gap]]:
+    """The changes the diffs record; a snapshot without a diff of its own started a new baseline."""
+    gaps: list[Gap] = []
+    # The snapshot before a new baseline was unusable: what changed in between is in no diff.
+    diff_stems = {k.key.rsplit("/", 1)[-1] for k in keys.diffs}
+    for before, k in zip(keys.snapshots, keys.snapshots[1:]):
+        if period.contains(k.time) and k.key.rsplit("/", 1)[-1] not in diff_stems:
+            detail = f"snapshot {k.key} starts a new baseline after {before.key}: changes between them are in no diff"
+            gaps.append(_gap(keys, "new-baseline", fmt_time(k.time), detail))
+    snapshot_times = [k.time for k in keys.snapshots]
+    found = Diffs([], [])
+    for k in keys.diffs:  # each one covers (previous snapshot, its snapshot]
+        if k.key not in wanted:
+            continue
+        obj = reader.body(k.key, "diff")
+        previous_key = obj.metadata.get("previous-snapshot") if obj else None
+        window_start = stamp_time(previous_key) if previous_key else None
+        if window_start is None:
+            earlier = [t for t in snapshot_times if t < k.time]
+            window_start = earlier[-1] if earlier else None
+        if obj is None:
+            gaps.append(_gap(keys, "integrity", fmt_time(k.time), f"diff {k.key} could not be read"))
+            continue
+        try:
+            changes = changes_of_diff(obj, window_start, k.time)
+        except CsvFormatError as exc:
+            gaps.append(_gap(keys, "integrity", fmt_time(k.time), f"diff {k.key} is not intact: {exc}"))
+            continue
+        found.windows.append((window_start, k.time, k.key))
+        if period.contains(k.time):
+            found.changes += changes
+    return found, gaps
+
+
+def unused_groups(keys: ScopeKeys, report_key: str | None, reader: Reader) -> tuple[list[UnusedGroup], list[Gap]]:
+    """The groups of the latest unused-group report before the period ends."""
+    if not report_key:
+        absent = [] if keys.unused else [_gap(keys, "absent", "", "no unused-group report (unused audit not enabled?)")]
+        return [], absent
+    obj = reader.body(report_key, "unused-report")
+    try:
+        if obj is None:
+            raise ValueError("could not be read")
+        written = fmt_time(stamp_time(report_key))
+        return UnusedGroup.from_report(keys.account_id, keys.region, report_key, obj.body, written), []
+    except (ValueError, AttributeError, TypeError) as exc:
+        return [], [_gap(keys, "integrity", "", f"unused-group report {report_key} unusable: {exc}")]
+
+
+def past_reviews(keys: list[str], reader: Reader) -> tuple[list[PastReview], list[Gap]]:
+    """Earlier packs under ``reviews/``: their manifest hash and sign-off records."""
+    packs: dict[str, PastReview] = {}
+    for key in keys:
+        pack = key.split(REVIEWS, 1)[1].split("/", 1)[0]
+        entry = packs.setdefault(pack, PastReview(pack, None, None))
+        obj = reader.body(key, "signoff" if "/signoffs/" in key else "review-manifest")
+        if obj is None:
+            continue
+        if key.endswith("/manifest.json"):
+            entry.manifest_key, entry.manifest_sha256 = key, sha256(obj.body)
+            continue
+        try:
+            record = json.loads(obj.body)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            entry.signoffs.append(SignOff.from_dict(record))
+    return [packs[p] for p in sorted(packs)], []
+
+
+@dataclass
+class ScopeReview:
+    scope: Scope
+    rules: list[Rule]
+    changes: list[Change]
+    unused: list[UnusedGroup]
+    gaps: list[Gap]
+
+
+def review_scope(period: Period, keys: ScopeKeys, selection: Selection, reader: Reader) -> ScopeReview:
+    """Every step for one account/region, its gaps in the order the report lists them."""
+    scope_id = (keys.account_id, keys.region)
+    gaps: list[Gap] = []
+    coverage, found = snapshot_coverage(period, keys, reader)
+    gaps += found
+    current_key = selection.current_snapshots.get(scope_id)
+    rules, found = current_rules(period, keys, current_key, reader)
+    gaps += found
+    events, found = change_events(period, keys, reader)
+    gaps += found
+    diffs, found = diff_changes(period, keys, set(selection.to_read), reader)
+    gaps += found
+    changes, found = attribution.match(period, keys, diffs.changes, diffs.windows, events)
+    gaps += found
+    unused, found = unused_groups(keys, selection.unused_reports.get(scope_id), reader)
+    gaps += found
+    scope = Scope(
+        keys.account_id, keys.region, coverage, current_key, stamp_time(current_key) if current_key else None,
+        len({r.group_id for r in rules}), sum(1 for r in rules if r.direction), len(events),
+        {kind: bool(keys.of_kind(kind)) for kind in KINDS},
+    )
+    return ScopeReview(scope, rules, changes, unused, gaps)
+
+
+def build(
+    period: Period,
+    bucket: str,
+    prefix: str,
+    selection: Selection,
+    objects: Mapping[str, StoredObject | Digest | None],
+    generated_at: datetime,
+) -> Review:
+    """The review of ``period`` from the objects read (None: the read failed; a :class:`Digest`
+    for snapshots in :attr:`Selection.digest_only`)."""
+    reader = Reader(objects)
+    parts = [review_scope(period, keys, selection, reader) for _, keys in sorted(selection.scopes.items())]
+    current = [rule for part in parts for rule in part.rules]
+    changes = sorted(
+        (change for part in parts for change in part.changes),
+        key=lambda c: (c.detected_at, c.account_id, c.region, c.group_id, c.change_type),
+    )
+    past, _ = past_reviews(selection.review_keys, reader)
+    return Review(
+        period, bucket, prefix, generated_at,
+        scopes=[part.scope for part in parts],
+        changes=changes,
+        current_rules=current,
+        risky=risky_rules(current),
+        unused=[group for part in parts for group in part.unused],
+        gaps=[gap for part in parts for gap in part.gaps],
+        past_reviews=past,
+        used=reader.used,
+    )

@@ -1,0 +1,95 @@
+"""The pack's ``report.html``: one self-contained page rendered from ``templates/report.html``.
+
+Jinja2 with autoescaping: every value from the evidence (names, descriptions, actors, keys)
+is escaped by the template engine, never by hand. Jinja2 and MarkupSafe are vendored into
+the review_pack zip (``functions/review_pack/requirements.txt``); they are imported on first
+render, so the records and the sign-off CLI need neither.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..csvio import unneutralise
+from ..diff import GROUP_ADDED
+from . import charts
+from .model import Review, Scope, fmt_time
+from .records import DECISIONS, signoff_command
+from .tables import rule_cell
+
+if TYPE_CHECKING:
+    import jinja2
+
+HTML_ROW_LIMIT = 1000
+GAP_LABELS = {
+    "missing-snapshots": "days without a snapshot",
+    "event-without-diff": "event without a snapshot diff",
+    "diff-without-event": "diff without a change event",
+    "integrity": "unreadable or altered evidence",
+    "new-baseline": "diff chain restarted",
+    "absent": "evidence kind absent",
+}
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The template environment, made on first use (HTML autoescaping on, undefined names an error)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader(__package__ or "sgwatch.review", "templates"),  # also from a zip on sys.path
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(time=fmt_time, rule=rule_cell, plain=unneutralise)
+    return env
+
+
+def _covered(scope: Scope) -> int:
+    return sum(1 for count in scope.coverage.values() if count)
+
+
+def _cards(review: Review) -> list[tuple[int, str, str]]:
+    """(number, label, tone) of each summary card."""
+    t = review.totals()
+    regions = f"accounts ({t['regions']} account-region{'s' if t['regions'] != 1 else ''})"
+    return [
+        (t["accounts"], regions, ""),
+        (t["changes"], "rule changes", ""),
+        (t["attributed"], "changes with who/when", "good" if t["attributed"] == t["changes"] else "warn"),
+        (t["groups_created"], "groups created", ""),
+        (t["groups_deleted"], "groups deleted", ""),
+        (t["world_open"], "rules open to the internet", "bad" if t["world_open"] else "good"),
+        (t["high"], "high-severity rules", "bad" if t["high"] else "good"),
+        (t["unused"], "unused groups", "warn" if t["unused"] else "good"),
+        (t["gaps"], "evidence gaps", "bad" if t["gaps"] else "good"),
+    ]
+
+
+def render_html(review: Review, pack_prefix: str = "") -> str:
+    used = Counter(u.kind for u in review.used)
+    context: dict[str, Any] = {
+        "review": review,
+        "version": __version__,
+        "pack_prefix": pack_prefix,
+        "signoff_command": signoff_command(pack_prefix or review.period.name),
+        "decisions": ", ".join(DECISIONS),
+        "limit": HTML_ROW_LIMIT,
+        "cards": _cards(review),
+        "covered": _covered,
+        "colours": charts.COLOURS,
+        "timeline": charts.timeline(review),
+        "coverage": charts.coverage,
+        "group_changes": review.groups_created + review.groups_deleted,
+        "group_added": GROUP_ADDED,
+        "gap_labels": GAP_LABELS,
+        "gap_counts": sorted(Counter(g.kind for g in review.gaps).items()),
+        "used_kinds": ", ".join(f"{n} {k}" for k, n in sorted(used.items())) or "none",
+    }
+    return environment().get_template("report.html").render(context)

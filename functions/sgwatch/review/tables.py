@@ -1,0 +1,89 @@
+"""The pack's CSV files: changes, current rules, risky rules and unused groups.
+
+:func:`sgwatch.csvio.to_csv` neutralises every cell against formula injection; the rows
+hold plain values. Rules are written by :func:`rule_cell` (the one rule renderer).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from ..csvio import to_csv, unneutralise
+from ..rules import SNAPSHOT_HEADER, Rule
+from ..ruletext import rule_text
+from .model import Review
+
+CHANGES_HEADER = (
+    "DetectedAt",
+    "AccountId",
+    "Region",
+    "VpcId",
+    "GroupId",
+    "GroupName",
+    "ChangeType",
+    "Direction",
+    "RuleId",
+    "Before",
+    "After",
+    "EventTime",
+    "Actor",
+    "EventName",
+    "EventId",
+    "DiffKey",
+)
+RISKY_HEADER = ("Severity", "Reason", *SNAPSHOT_HEADER)
+UNUSED_HEADER = (
+    "AccountId",
+    "Region",
+    "GroupId",
+    "GroupName",
+    "VpcId",
+    "AgeDays",
+    "RuleCount",
+    "DeleteCommand",
+    "ReportGeneratedAt",
+    "ReportKey",
+)
+_ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def rule_cell(rule: Rule | None) -> str:
+    """A snapshot rule as :func:`sgwatch.ruletext.rule_text` writes it; empty for none or a group without rules."""
+    if rule is None or rule.is_placeholder:
+        return ""
+    return rule_text(rule._replace(description=unneutralise(rule.description)))
+
+
+def _change_rows(review: Review) -> Iterable[tuple[str, ...]]:
+    for c in review.changes:
+        rule = c.rule
+        events = c.events
+        yield (
+            c.detected_at.strftime(_ISO),
+            c.account_id,
+            c.region,
+            c.vpc_id,
+            c.group_id,
+            c.group_name,
+            c.change_type,
+            rule.direction,
+            rule.rule_id,
+            rule_cell(c.before),
+            rule_cell(c.after),
+            " ".join(e.event_time.strftime(_ISO) for e in events if e.event_time),
+            c.who,
+            " ".join(dict.fromkeys(e.event_name for e in events)),
+            " ".join(e.event_id for e in events),
+            c.diff_key,
+        )
+
+
+def render_csvs(review: Review) -> dict[str, bytes]:
+    """changes.csv, current-rules.csv, risky-rules.csv and unused-groups.csv."""
+    return {
+        "changes.csv": to_csv(CHANGES_HEADER, _change_rows(review)).body,
+        "current-rules.csv": to_csv(SNAPSHOT_HEADER, review.current_rules).body,
+        "risky-rules.csv": to_csv(RISKY_HEADER, [(r.severity, r.reason, *r.rule) for r in review.risky]).body,
+        "unused-groups.csv": to_csv(UNUSED_HEADER, [dataclasses.astuple(u) for u in review.unused]).body,
+    }
