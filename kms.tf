@@ -241,20 +241,19 @@ resource "aws_cloudwatch_event_target" "key_guard" {
   depends_on = [aws_sns_topic_policy.key_guard]
 }
 
-resource "aws_cloudwatch_metric_alarm" "key_guard" {
-  count = local.key_guard ? 1 : 0
+module "key_guard_alarm" {
+  source = "./modules/metric-alarms"
+  count  = local.key_guard ? 1 : 0
 
-  alarm_name          = "${var.name_prefix}-key-guard-failed-deliveries"
-  alarm_description   = "The SG Watch key guard could not deliver an alert that the module key is being disabled or deleted: check the key's state now."
-  namespace           = "AWS/Events"
-  metric_name         = "FailedInvocations"
-  dimensions          = { RuleName = aws_cloudwatch_event_rule.key_guard[0].name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.key_guard[0].arn]
-  tags                = var.tags
+  name      = "${var.name_prefix}-key-guard"
+  topic_arn = aws_sns_topic.key_guard[0].arn
+  tags      = var.tags
+  alarms = {
+    "failed-deliveries" = {
+      namespace   = "AWS/Events"
+      metric      = "FailedInvocations"
+      dimensions  = { RuleName = aws_cloudwatch_event_rule.key_guard[0].name }
+      description = "The SG Watch key guard could not deliver an alert that the module key is being disabled or deleted: check the key's state now."
+    }
+  }
 }

@@ -511,10 +511,6 @@ def _scan_group_ids(value: Any) -> list[str]:
 # --- filling in the before-state -------------------------------------------------------------
 
 
-def _shape_key(rule: Rule) -> tuple[str, ...]:
-    return (rule.direction, rule.protocol, rule.from_port, rule.to_port, rule.peer_type, rule.peer)
-
-
 def _same_ports(a: Rule, b: Rule) -> bool:
     """Requests for all-traffic rules say ports 0/0 or nothing; the rule says -1/-1."""
     if a.protocol == "-1" and b.protocol == "-1":

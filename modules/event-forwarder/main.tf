@@ -153,11 +153,17 @@ resource "aws_cloudwatch_event_target" "central_bus" {
 
 # An event the central bus refused (e.g. its policy does not name this account) fails delivery after
 # every retry and waits in the dead-letter queue, or is lost when it cannot be written there either.
-resource "aws_cloudwatch_metric_alarm" "undelivered" {
-  for_each = {
+module "alarms" {
+  source = "../metric-alarms"
+
+  name      = local.rule_name
+  topic_arn = var.alarm_topic_arn
+  tags      = local.tags
+  alarms = {
     "dead-letters" = {
       namespace   = "AWS/SQS"
       metric      = "ApproximateNumberOfMessagesVisible"
+      statistic   = "Maximum"
       dimensions  = { QueueName = aws_sqs_queue.dlq.name }
       description = "Security-group changes of ${local.account_id}/${local.region} were not accepted by the central SG Watch bus and wait in ${aws_sqs_queue.dlq.name}: their alerts are missing. Check the central bus policy, then send them again."
     }
@@ -168,19 +174,4 @@ resource "aws_cloudwatch_metric_alarm" "undelivered" {
       description = "Security-group changes of ${local.account_id}/${local.region} failed to reach the central SG Watch bus after every retry: they are in ${aws_sqs_queue.dlq.name}, or lost if they could not be written there (InvocationsFailedToBeSentToDlq). Check the central bus policy, the queue policy and key."
     }
   }
-
-  alarm_name          = "${local.rule_name}-${each.key}"
-  alarm_description   = each.value.description
-  namespace           = each.value.namespace
-  metric_name         = each.value.metric
-  dimensions          = each.value.dimensions
-  statistic           = each.value.metric == "ApproximateNumberOfMessagesVisible" ? "Maximum" : "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = compact([var.alarm_topic_arn])
-  ok_actions          = compact([var.alarm_topic_arn])
-  tags                = local.tags
 }

@@ -26,7 +26,7 @@ output "dead_letter_queue_url" {
 output "alarm_names" {
   description = "Alarms on undelivered events: dead_letters (events waiting in the dead-letter queue) and failed_deliveries (deliveries that failed after every retry, whether or not the dead-letter queue took them)."
   value = {
-    dead_letters      = aws_cloudwatch_metric_alarm.undelivered["dead-letters"].alarm_name
-    failed_deliveries = aws_cloudwatch_metric_alarm.undelivered["failed-deliveries"].alarm_name
+    dead_letters      = module.alarms.alarm_names["dead-letters"]
+    failed_deliveries = module.alarms.alarm_names["failed-deliveries"]
   }
 }

@@ -133,66 +133,65 @@ resource "aws_lambda_function_event_invoke_config" "this" {
   maximum_event_age_in_seconds = 3600
 }
 
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  alarm_name          = "${local.function_name}-errors"
-  alarm_description   = "SG Watch function ${local.function_name} reported errors; see its log group."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = compact([var.settings.alarm_topic_arn])
-  tags                = local.tags
-}
+# Alarms: the function's errors, its dead letters, and with a work queue that queue's dead letters
+# and a backlog older than a day (the fan-out not keeping up with the schedule).
+module "alarms" {
+  source = "../metric-alarms"
 
-# Alarms on the queues: the function's dead letters, and with a work queue its dead letters and
-# a backlog older than a day (the fan-out not keeping up with the schedule).
-resource "aws_cloudwatch_metric_alarm" "queues" {
-  for_each = merge(
+  name      = local.function_name
+  topic_arn = var.settings.alarm_topic_arn
+  tags      = local.tags
+  alarms = merge(
+    {
+      errors = {
+        namespace   = "AWS/Lambda"
+        metric      = "Errors"
+        dimensions  = { FunctionName = aws_lambda_function.this.function_name }
+        description = "SG Watch function ${local.function_name} reported errors; see its log group."
+      }
+    },
     {
       "dead-letters" = {
-        queue       = aws_sqs_queue.dlq.name
+        namespace   = "AWS/SQS"
         metric      = "ApproximateNumberOfMessagesVisible"
+        dimensions  = { QueueName = aws_sqs_queue.dlq.name }
+        statistic   = "Maximum"
         threshold   = 1
         description = "Events for ${local.function_name} landed in its dead-letter queue ${aws_sqs_queue.dlq.name}."
       }
     },
     local.work_queue ? {
       "work-dead-letters" = {
-        queue       = aws_sqs_queue.work_dead_letters[0].name
+        namespace   = "AWS/SQS"
         metric      = "ApproximateNumberOfMessagesVisible"
+        dimensions  = { QueueName = aws_sqs_queue.work_dead_letters[0].name }
+        statistic   = "Maximum"
         threshold   = 1
         description = "Units of work of ${local.function_name} failed ${var.work_queue.max_receive_count} times and are kept in ${aws_sqs_queue.work_dead_letters[0].name}; see the function's log group, then redrive them."
       }
       "work-backlog" = {
-        queue       = aws_sqs_queue.work[0].name
+        namespace   = "AWS/SQS"
         metric      = "ApproximateAgeOfOldestMessage"
+        dimensions  = { QueueName = aws_sqs_queue.work[0].name }
+        statistic   = "Maximum"
         threshold   = 86400
         description = "Units of work of ${local.function_name} wait in ${aws_sqs_queue.work[0].name} for more than a day: raise the fan-out's maximum concurrency."
       }
     } : {}
   )
-
-  alarm_name          = "${local.function_name}-${each.key}"
-  alarm_description   = each.value.description
-  namespace           = "AWS/SQS"
-  metric_name         = each.value.metric
-  dimensions          = { QueueName = each.value.queue }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = each.value.threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = compact([var.settings.alarm_topic_arn])
-  tags                = local.tags
 }
 
 moved {
   from = aws_cloudwatch_metric_alarm.dead_letters
-  to   = aws_cloudwatch_metric_alarm.queues["dead-letters"]
+  to   = module.alarms.aws_cloudwatch_metric_alarm.this["dead-letters"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.errors
+  to   = module.alarms.aws_cloudwatch_metric_alarm.this["errors"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.queues
+  to   = module.alarms.aws_cloudwatch_metric_alarm.this
 }

@@ -123,36 +123,33 @@ resource "aws_cloudwatch_event_target" "queue" {
 
 # Records that failed repeatedly (malformed events, persistent throttling) or that
 # EventBridge could not deliver end up here: someone should look.
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  alarm_name          = "${local.name}-events-dead-letters"
-  alarm_description   = "SG change events for the reachability guard landed in ${aws_sqs_queue.dlq.name}; paths may not have been re-checked."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.lambda_settings.alarm_topic_arn == null ? [] : [var.lambda_settings.alarm_topic_arn]
-  tags                = local.tags
+
+module "alarms" {
+  source = "../metric-alarms"
+
+  name      = local.name
+  topic_arn = var.lambda_settings.alarm_topic_arn
+  tags      = local.tags
+  alarms = {
+    "events-dead-letters" = {
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.dlq.name }
+      statistic   = "Maximum"
+      description = "SG change events for the reachability guard landed in ${aws_sqs_queue.dlq.name}; paths may not have been re-checked."
+    }
+    "sg-changes-failed-deliveries" = {
+      namespace   = "AWS/Events"
+      metric      = "FailedInvocations"
+      dimensions  = { RuleName = aws_cloudwatch_event_rule.sg_changes.name }
+      description = "Rule ${aws_cloudwatch_event_rule.sg_changes.name} could not deliver security-group changes to ${aws_sqs_queue.events.name} after every retry (queue policy or key): paths may not have been re-checked."
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "failed_deliveries" {
-  alarm_name          = "${local.name}-sg-changes-failed-deliveries"
-  alarm_description   = "Rule ${aws_cloudwatch_event_rule.sg_changes.name} could not deliver security-group changes to ${aws_sqs_queue.events.name} after every retry (queue policy or key): paths may not have been re-checked."
-  namespace           = "AWS/Events"
-  metric_name         = "FailedInvocations"
-  dimensions          = { RuleName = aws_cloudwatch_event_rule.sg_changes.name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.lambda_settings.alarm_topic_arn == null ? [] : [var.lambda_settings.alarm_topic_arn]
-  tags                = local.tags
+moved {
+  from = aws_cloudwatch_metric_alarm.dead_letters
+  to   = module.alarms.aws_cloudwatch_metric_alarm.this["events-dead-letters"]
 }
 
 # ---------------------------------------------------------------- function

@@ -237,8 +237,13 @@ resource "aws_cloudwatch_event_target" "topic" {
 # --- alarms: an event the rule could not deliver is a missing alert ------------------------------
 
 # In the function mode the function's dead-letter queue already has its alarm (modules/lambda-function).
-resource "aws_cloudwatch_metric_alarm" "delivery" {
-  for_each = merge(
+module "alarms" {
+  source = "../metric-alarms"
+
+  name      = local.rule_name
+  topic_arn = var.lambda_settings.alarm_topic_arn
+  tags      = local.tags
+  alarms = merge(
     {
       "failed-deliveries" = {
         namespace   = "AWS/Events"
@@ -258,18 +263,4 @@ resource "aws_cloudwatch_metric_alarm" "delivery" {
       }
     },
   )
-
-  alarm_name          = "${local.rule_name}-${each.key}"
-  alarm_description   = each.value.description
-  namespace           = each.value.namespace
-  metric_name         = each.value.metric
-  dimensions          = each.value.dimensions
-  statistic           = each.value.statistic
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = compact([var.lambda_settings.alarm_topic_arn])
-  tags                = local.tags
 }

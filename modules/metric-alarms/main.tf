@@ -1,0 +1,20 @@
+# One CloudWatch alarm per entry, each firing on a single datapoint at or over its threshold in five
+# minutes: the shape of every SG Watch alarm (dead letters waiting, deliveries that failed for good,
+# function errors, a backlog). Missing data is not a breach: no traffic is not a failure.
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = var.alarms
+
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = each.value.threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = compact([var.topic_arn])
+  tags                = var.tags
+}
