@@ -6,21 +6,24 @@ PY           := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 TF_EXAMPLES  := $(wildcard examples/*)
 
-.PHONY: help venv package package-check fmt fmt-check validate docs docs-check unit module checkov \
+.PHONY: help venv package package-check fmt fmt-check validate docs docs-check lint unit module checkov \
         browser test bench demo review-signoff clean
 
 help:
 	@echo "make demo           run the inventory end to end on a local AWS emulator (no account needed)"
-	@echo "make test           the whole suite: packaging, fmt, validate, docs, unit, module tests, checkov"
+	@echo "make test           the whole suite: lint, packaging, fmt, validate, docs, unit, module tests, checkov"
+	@echo "make lint           ruff and mypy"
 	@echo "make bench          benchmarks: inventory pipeline, many accounts (direct and fan-out), memory over many accounts"
 	@echo "make package        rebuild functions/dist/*.zip reproducibly"
 	@echo "make docs           regenerate the README inputs/outputs tables"
 	@echo "make review-signoff record a PCI DSS 1.2.7 review sign-off (see README)"
 
-$(VENV)/.installed: requirements-dev.txt
+# The project itself is installed editable (pyproject.toml): functions/ is importable by tools and tests.
+$(VENV)/.installed: requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -e .
 	touch $@
 
 venv: $(VENV)/.installed
@@ -44,7 +47,7 @@ fmt-check:
 	terraform fmt -check -recursive .
 
 validate: venv
-	@set -e; cfg=$$($(PY) -c 'import tempfile,pathlib,sys; sys.path.insert(0,"."); from tests.module.emulator import write_cli_config; print(write_cli_config(pathlib.Path(tempfile.mkdtemp())))'); \
+	@set -e; cfg=$$($(PY) -c 'import tempfile,pathlib; from tests.module.emulator import write_cli_config; print(write_cli_config(pathlib.Path(tempfile.mkdtemp())))'); \
 	for ex in $(TF_EXAMPLES); do \
 	  echo "validate $$ex"; \
 	  TF_CLI_CONFIG_FILE=$$cfg terraform -chdir=$$ex init -backend=false -input=false -no-color >/dev/null; \
@@ -63,6 +66,11 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "chromium could not be installed: its rendering test will skip"; \
 	  else echo "chromium missing and not root: its rendering test will skip"; fi; }
 
+# Lint and type checks (settings in pyproject.toml; caches under .cache/).
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m mypy functions/
+
 unit: venv
 	$(PY) -m pytest tests/unit -n auto
 
@@ -74,7 +82,7 @@ checkov: $(CHECKOV_VENV)/.installed
 	  --config-file .checkov.yaml --directory .
 
 # Unit tests spread over the machine's cores (they share nothing); module tests share one emulator.
-test: venv browser package-check fmt-check validate docs-check checkov
+test: venv lint browser package-check fmt-check validate docs-check checkov
 	$(PY) -m pytest tests/unit -n auto
 	$(PY) -m pytest tests/module
 

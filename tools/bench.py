@@ -29,11 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
-
-from sgwatch.csvio import CsvDocument, to_csv, verify  # noqa: E402
-from sgwatch.diff import DIFF_HEADER, diff_snapshot_lines, diff_snapshots  # noqa: E402
-from sgwatch.rules import SNAPSHOT_HEADER, flatten_rule_rows as flatten_rules  # noqa: E402
+from sgwatch.csvio import CsvDocument, to_csv, verify
+from sgwatch.diff import DIFF_HEADER, diff_snapshot_lines, diff_snapshots
+from sgwatch.rules import SNAPSHOT_HEADER, flatten_rule_rows as flatten_rules
 
 GROUPS, RULES = 10_000, 100_000
 ACCOUNT, REGION = "111122223333", "eu-west-1"

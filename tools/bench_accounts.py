@@ -19,17 +19,15 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 for key, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
                    "AWS_REGION": "us-east-1"}.items():
     os.environ[key] = value
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-import boto3  # noqa: E402
-from botocore.awsrequest import AWSResponse  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3  # noqa: E402  (after the credentials above)
+from botocore.awsrequest import AWSResponse  # noqa: E402  (after the credentials above)
+from moto import mock_aws  # noqa: E402  (after the credentials above)
 
 ACCOUNTS, REGIONS, GROUPS, RULES = 100, ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"], 5, 3
 CALLS_PER_PAIR = 6  # DescribeSecurityGroups, DescribeSecurityGroupRules, ListObjectsV2, GetObject, 2 x PutObject

@@ -32,7 +32,6 @@ MEMORY_SIZE = {"sg_inventory": 512, "unused_sg_audit": 512}  # the modules' defa
 
 CHILD = r"""
 import json, os, sys
-sys.path.insert(0, os.environ["BENCH_FUNCTIONS"])
 import logging
 logging.getLogger("sgwatch").setLevel(logging.WARNING)
 import importlib
@@ -85,7 +84,7 @@ def measure(functions: Path, endpoint: str, handler: str, accounts: list[str], b
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint, "EVIDENCE_BUCKET": "bench-evidence",
         "ACCOUNTS": ",".join(accounts), "REGIONS": "us-east-1", "MAX_WORKERS": "8",
-        "BENCH_FUNCTIONS": str(functions), "BENCH_HANDLER": handler, "BENCH_BATCHES": json.dumps(batches or []),
+        "PYTHONPATH": str(functions), "BENCH_HANDLER": handler, "BENCH_BATCHES": json.dumps(batches or []),
     })
     if queue:
         env["WORK_QUEUE_URL"] = queue
@@ -105,10 +104,10 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request would bury the figures
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -11,6 +11,7 @@ stops the emulator.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -18,13 +19,26 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from tests.module.emulator import Emulator, prepare_example, write_cli_config  # noqa: E402
+
+def _load_emulator() -> ModuleType:
+    """tests/module/emulator.py (standard library only), loaded by path: the demo shares the module
+    tests' emulator without putting the repository on sys.path."""
+    spec = importlib.util.spec_from_file_location("sgwatch_emulator", ROOT / "tests" / "module" / "emulator.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_emulator = _load_emulator()
+Emulator, prepare_example, write_cli_config = _emulator.Emulator, _emulator.prepare_example, _emulator.write_cli_config
 
 OUT = ROOT / "build" / "demo"
 
@@ -45,7 +59,7 @@ def show_csv(body: str, limit: int = 12) -> None:
     rows = list(csv.reader(io.StringIO(body)))
     widths = [min(24, max(len(r[i]) for r in rows)) for i in range(len(rows[0]))]
     for row in rows[: limit + 1]:
-        print("  " + "  ".join(cell[:24].ljust(w) for cell, w in zip(row, widths)))
+        print("  " + "  ".join(cell[:24].ljust(w) for cell, w in zip(row, widths, strict=False)))
     if len(rows) > limit + 1:
         print(f"  ... {len(rows) - limit - 1} more rows")
 
@@ -163,7 +177,7 @@ def show_ssh_alert(harness, function_name: str, topic_arn: str, group_id: str) -
     for item in (detail.get("responseElements") or {}).get("securityGroupRuleSet", {}).get("items", []):
         item["groupId"] = group_id
     event["account"] = detail["recipientAccountId"] = harness.ACCOUNT
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     detail["eventID"] = "demo-" + now.strftime("%H%M%S%f")
     event["time"] = detail["eventTime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     run = harness.run_lambda(function_name, event)
@@ -176,7 +190,7 @@ def show_ssh_alert(harness, function_name: str, topic_arn: str, group_id: str) -
 
 
 def show_review_pack(harness, function_name: str, bucket: str) -> None:
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
     run = harness.run_lambda(function_name, {"from": today, "to": today})
     if run.error:
         raise SystemExit(run.logs)

@@ -18,13 +18,12 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sgwatch import aws, log, notify
-from sgwatch import reachability as rc
+from sgwatch import aws, log, notify, reachability as rc
 from sgwatch.evidence import EvidenceStore, normalise_prefix, series_prefix, stamp
 
 MAX_WORKERS = 8
@@ -159,14 +158,14 @@ class Run:
             return None
 
     def save_state(self, record: rc.PathRecord) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for _ in range(3):  # two writes in the same millisecond: take the next stamp
             key = self.series(record.path_id) + stamp(now) + ".json"
             if self.store.put_new(key, record.to_json(), content_type="application/json"):
                 log.info("state_written", path_id=record.path_id, key=key, status=record.status, state=record.state)
                 return
             time.sleep(0.002)
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
         raise RuntimeError(f"could not write a new state object for {record.path_id}")
 
     # -- analyses ------------------------------------------------------------
@@ -232,7 +231,7 @@ class Run:
             if outcome is not None:
                 record = self.apply(record, outcome)
             if remaining:
-                self.save_state(rc.pending_record(record, path_id, remaining, datetime.now(timezone.utc)))
+                self.save_state(rc.pending_record(record, path_id, remaining, datetime.now(UTC)))
                 for analysis_id in remaining:
                     self.results.append(
                         {"path_id": path_id, "analysis_id": analysis_id, "status": rc.RUNNING, "path_found": None}
@@ -243,7 +242,7 @@ class Run:
             log.error("path_failed", path_id=path_id, error=self.errors[path_id])
 
     def apply(self, previous: rc.PathRecord | None, outcome: rc.Outcome) -> rc.PathRecord:
-        record, kind = rc.transition(previous, outcome, datetime.now(timezone.utc))
+        record, kind = rc.transition(previous, outcome, datetime.now(UTC))
         self.results.append(
             {
                 "path_id": outcome.path_id,
@@ -347,10 +346,10 @@ class Run:
     def __call__(self, event: Mapping[str, Any]) -> dict[str, Any]:
         selected, batch = self.targets(event)
         with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
-            previous = dict(zip(self.path_ids, pool.map(self.load_state, self.path_ids)))
+            previous = dict(zip(self.path_ids, pool.map(self.load_state, self.path_ids), strict=False))
             # Analyses left running by an earlier invocation are collected first.
             analyses = {p: list(r.pending) if r else [] for p, r in previous.items()}
-            started = dict(zip(selected, pool.map(self.start, selected)))
+            started = dict(zip(selected, pool.map(self.start, selected), strict=False))
         outcomes: dict[str, rc.Outcome] = {}
         for path_id, value in started.items():
             if isinstance(value, rc.Outcome):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -97,7 +97,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not bucket:
         raise ValueError("EVIDENCE_BUCKET is not set: the review pack reads and writes the evidence bucket")
     prefix = normalise_prefix(os.environ.get("EVIDENCE_PREFIX"))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     period = review.parse_period(event, _today(now, os.environ.get("SCHEDULE_TIMEZONE")))
     store = EvidenceStore(bucket)
 

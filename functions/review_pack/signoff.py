@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sgwatch import aws, review
@@ -32,7 +32,7 @@ def sign(
     now: datetime | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Write the sign-off record; return its key and content."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     pack_prefix = f"{prefix}{review.REVIEWS}{pack.strip('/')}/"
     try:
         manifest = store.get(pack_prefix + "manifest.json").body

@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -200,7 +200,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return result
 
     try:
-        result["slack_file_id"] = deliver(settings, rows, datetime.now(timezone.utc), unmatched)
+        result["slack_file_id"] = deliver(settings, rows, datetime.now(UTC), unmatched)
     except Exception as exc:
         reason = str(exc) if isinstance(exc, slack.SlackConfigError) else _slack_error(exc)
         log.error("slack_delivery_failed", channel=settings.channel_id, error=reason)

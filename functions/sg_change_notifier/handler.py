@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -45,7 +45,7 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _key_part(value: str, default: str) -> str:
@@ -59,8 +59,8 @@ def event_day(ev: SgEvent, now: datetime) -> str:
     except ValueError:
         return now.strftime("%Y/%m/%d")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y/%m/%d")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y/%m/%d")
 
 
 def marker_key(prefix: str, ev: SgEvent, now: datetime) -> str:
@@ -144,10 +144,10 @@ def previous_rules(store: EvidenceStore, prefix: str, ev: SgEvent, group_id: str
     candidates: list[tuple[datetime, str, str]] = []
     state_key = store.latest_key(group_state_prefix(prefix, ev, group_id))
     if state_key:
-        candidates.append((stamp_time(state_key) or datetime.min.replace(tzinfo=timezone.utc), "state", state_key))
+        candidates.append((stamp_time(state_key) or datetime.min.replace(tzinfo=UTC), "state", state_key))
     snapshot_key = latest_snapshot_key(store, prefix, ev.account_id, ev.region)
     if snapshot_key:
-        candidates.append((stamp_time(snapshot_key) or datetime.min.replace(tzinfo=timezone.utc), "snapshot", snapshot_key))
+        candidates.append((stamp_time(snapshot_key) or datetime.min.replace(tzinfo=UTC), "snapshot", snapshot_key))
     for _, kind, key in sorted(candidates, reverse=True):
         try:
             if kind == "state":

@@ -7,7 +7,7 @@ with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgw
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sgwatch import aws, fanout, log
@@ -25,7 +25,7 @@ def snapshot_region(store: EvidenceStore, prefix: str, account_id: str, region: 
         return current_rules(aws.client("ec2", region), account_id, region)
 
     # The rules are read once this run holds the claim on the next snapshot of the pair.
-    result = record_snapshot(store, prefix, account_id, region, rules, lambda: datetime.now(timezone.utc))
+    result = record_snapshot(store, prefix, account_id, region, rules, lambda: datetime.now(UTC))
     if result.skipped:
         return {"account_id": account_id, "region": region, "skipped": result.skipped}
     if result.previous_error:

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import aws, log
@@ -117,7 +117,7 @@ class MemberCredentials:
     own_account: str
     role_name: str
     partition: str = "aws"
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     _cache: dict[str, aws.Credentials] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -201,7 +201,10 @@ def run_everywhere(
 
     outcome = RunOutcome([], {}, skipped)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pairs)))) as pool:
-        futures = {pair: pool.submit(contextvars.copy_context().run, one, *pair) for pair in pairs}
+        futures = {
+            (account_id, region): pool.submit(contextvars.copy_context().run, one, account_id, region)
+            for account_id, region in pairs
+        }
         for (account_id, region), future in futures.items():
             try:
                 outcome.results.append(future.result())

@@ -203,7 +203,7 @@ def slack_message(ev: SgEvent, changes: Sequence[RuleChange], assessment: Assess
         change_text.append(f"{number}. {slack.escape(first)}")
         change_text += [f"      {slack.escape(line.strip())}" for line in rest]
     reasons = [f"• {slack.escape(clean(reason, 600))}" for reason in assessment.reasons]
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": _fit(title)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": _fit("\n".join(fact_lines))}},
     ]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
-from operator import itemgetter
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from .csvio import CsvFormatError
 from .rules import SNAPSHOT_HEADER, Rule
@@ -37,7 +37,7 @@ class Diff:
 
 
 def _group_row(rule: Sequence[str]) -> Rule:
-    return Rule(*rule[:6], *("",) * 8)
+    return Rule._make((*rule[:6], *("",) * 8))
 
 
 def natural_key(row: Sequence[str]) -> tuple[str, ...]:
@@ -85,8 +85,8 @@ def _parse_lines(lines: list[str], width: int) -> list[tuple[str, ...]]:
 
 
 def _diff_changed(
-    gone: list[Sequence[str]],
-    new: list[Sequence[str]],
+    gone: Sequence[Sequence[str]],
+    new: Sequence[Sequence[str]],
     prev_groups: set[str],
     cur_groups: set[str],
 ) -> Diff:
@@ -97,8 +97,7 @@ def _diff_changed(
     def rule_order(row: Sequence[str]) -> tuple[str, ...]:
         return (*row[:4], *row[6:])
 
-    for rows, groups, others, kind in ((new, cur_groups, prev_groups, GROUP_ADDED),
-                                       (gone, prev_groups, cur_groups, GROUP_REMOVED)):
+    for rows, others, kind in ((new, prev_groups, GROUP_ADDED), (gone, cur_groups, GROUP_REMOVED)):
         reported: set[str] = set()
         for r in rows:
             gid = r[3]

@@ -9,11 +9,10 @@ Nothing is ever overwritten (conditional puts) or deleted.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
-
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError
@@ -34,7 +33,7 @@ def normalise_prefix(prefix: str | None, default: str = DEFAULT_PREFIX) -> str:
 
 def stamp(now: datetime) -> str:
     """Sortable newest-first key stem for ``now`` (UTC, millisecond precision)."""
-    now = now.astimezone(timezone.utc)
+    now = now.astimezone(UTC)
     millis = int(now.timestamp() * 1000)
     return f"{_INVERT - millis:013d}-{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z"
 
@@ -44,7 +43,7 @@ def stamp_time(key: str) -> datetime | None:
     found = _STAMP.search(key)
     if not found:
         return None
-    return datetime.fromtimestamp((_INVERT - int(found.group(1))) / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp((_INVERT - int(found.group(1))) / 1000, tz=UTC)
 
 
 def series_prefix(prefix: str, account_id: str, region: str, kind: str) -> str:

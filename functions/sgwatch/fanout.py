@@ -28,7 +28,7 @@ import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from . import accounts, aws, log
@@ -51,7 +51,9 @@ class BadWorkItem(ValueError):
 
 def is_queue_event(event: Any) -> bool:
     records = event.get("Records") if isinstance(event, dict) else None
-    return bool(records) and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+    if not records:
+        return False
+    return all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
 
 
 def handle(event: Any, work: Work, env: dict[str, str] | None = None) -> dict[str, Any] | None:
@@ -91,7 +93,7 @@ def _send(sqs: Any, queue_url: str, bodies: list[str]) -> list[tuple[str, str]]:
 def dispatch(queue_url: str, env: dict[str, str] | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Queue one message per (account, region) pair of the run."""
     env = dict(os.environ) if env is None else env
-    run = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    run = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     plan = accounts.planned_pairs(env)
     pairs = plan.pairs
     bodies = [work_item(a, r, run) for a, r in pairs]

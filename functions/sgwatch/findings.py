@@ -148,8 +148,9 @@ def severity_label(finding: Mapping[str, Any]) -> str:
     label = str(severity.get("Label") or "").upper()
     if label in SEVERITIES:
         return label
+    raw: Any = severity.get("Normalized")
     try:
-        normalized = int(severity.get("Normalized"))
+        normalized = int(raw)
     except (TypeError, ValueError):
         return "INFORMATIONAL"
     if normalized >= 90:
@@ -279,7 +280,7 @@ def _region(finding: Mapping[str, Any], resource: Mapping[str, Any]) -> str:
 
 def finding_rows(finding: Mapping[str, Any], owner_tag_key: str = "Owner") -> list[ReportRow]:
     """One row per resource of the finding (a finding without resources still gives one)."""
-    common = {
+    common: dict[str, Any] = {
         "title": str(finding.get("Title") or ""),
         "control_id": control_id(finding),
         "severity": severity_label(finding),

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .cloudtrail import EVENT_NAMES
@@ -421,7 +421,7 @@ class Outcome:
 
 
 def iso(now: datetime) -> str:
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def pending_record(previous: PathRecord | None, path_id: str, pending: list[str], now: datetime) -> PathRecord:
@@ -543,7 +543,7 @@ def slack_text(alert: Alert, escape: Any) -> str:
     return f"*{escape(head)}*\n```{escape(rest.strip())}```"
 
 
-def backoff_delays(first: float = 2.0, factor: float = 2.0, cap: float = 20.0) -> Iterable[float]:
+def backoff_delays(first: float = 2.0, factor: float = 2.0, cap: float = 20.0) -> Iterator[float]:
     """2, 4, 8, 16, 20, 20, ... seconds between polls."""
     delay = first
     while True:

@@ -66,7 +66,7 @@ def _referenced_peer(pair: Mapping[str, Any], owner_id: str) -> str:
     return group_id
 
 
-def _group_columns(account_id: str, region: str, group: Mapping[str, Any]) -> tuple[str, ...]:
+def _group_columns(account_id: str, region: str, group: Mapping[str, Any]) -> tuple[str, str, str, str, str, str]:
     return (
         account_id,
         region,

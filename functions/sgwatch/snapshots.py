@@ -208,7 +208,7 @@ def _write(
     if not store.put_new(snapshot_key, snapshot.body, metadata=metadata):
         raise RuntimeError(f"snapshot {snapshot_key} already exists; refusing to overwrite evidence")
 
-    if previous is None:
+    if previous is None or previous_key is None:  # previous is only read when there is a previous_key
         return SnapshotResult(snapshot_key, None, rules, None, previous_error)
     try:
         changes = diff_snapshot_lines(previous_lines, snapshot.data_lines())

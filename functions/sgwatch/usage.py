@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from .rules import permission_peers
@@ -110,7 +110,7 @@ class GroupIndex:
 # --------------------------------------------------------------------------- sources
 
 
-def _each(ids: Iterable[str] | None, reason: str) -> Iterator[Reference]:
+def _each(ids: Iterable[str | None] | None, reason: str) -> Iterator[Reference]:
     for group_id in ids or ():
         if group_id:
             yield Reference(group_id, reason)
@@ -319,8 +319,8 @@ def parse_time(value: Any) -> datetime | None:
         except ValueError:
             return None
     if found.tzinfo is None:
-        found = found.replace(tzinfo=timezone.utc)
-    return found.astimezone(timezone.utc)
+        found = found.replace(tzinfo=UTC)
+    return found.astimezone(UTC)
 
 
 def creation_time_from_tags(tags: Mapping[str, str]) -> datetime | None:
@@ -464,7 +464,7 @@ def report_json(audit: Audit) -> dict[str, Any]:
         "schema": SCHEMA,
         "account_id": audit.account_id,
         "region": audit.region,
-        "generated_at": audit.generated_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "generated_at": audit.generated_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "unused": audit.unused,
         "in_use": audit.in_use,
         "not_scanned": audit.not_scanned,
@@ -489,7 +489,7 @@ def report_rows(audit: Audit) -> list[tuple[str, ...]]:
     ):
         for group_id in ids:
             status[group_id] = label
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for group_id in sorted(audit.facts):
         f = audit.facts[group_id]
         age = audit.ages.get(group_id)

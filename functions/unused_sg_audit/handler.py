@@ -22,7 +22,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError, UnknownServiceError
@@ -422,7 +422,7 @@ def sync_securityhub(account_id: str, region: str, audit: usage.Audit, control_i
 def audit_region(
     store: EvidenceStore, prefix: str, account_id: str, region: str, settings: dict[str, Any]
 ) -> dict[str, Any]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ec2 = aws.client("ec2", region)
     groups = list(_pages(ec2, "describe_security_groups", "SecurityGroups", PaginationConfig={"PageSize": PAGE_SIZE}))
     references, not_scanned = scan_sources(account_id, region, groups)

@@ -2,7 +2,8 @@
 
     lambda_runner.py ZIP HANDLER RESULT_FILE < event.json
 
-The zip goes first on sys.path (zipimport), so the code under test is exactly what
+The zip goes first on sys.path (zipimport) and the source tree (functions/, which the
+development venv installs editable) is taken off it, so the code under test is exactly what
 Terraform deploys. Every AWS API call is recorded (service, operation, parameters)
 for the least-privilege check and held to the AWS contract of tests/contract.py (its
 breaches go back in the result file; the harness fails the test on them). The
@@ -25,6 +26,7 @@ from typing import Any
 
 calls: list[dict[str, Any]] = []
 CONTRACT = Path(__file__).resolve().parents[1] / "contract.py"
+SOURCE = Path(__file__).resolve().parents[2] / "functions"
 
 
 def _record(params: dict[str, Any], model: Any, **_: Any) -> None:
@@ -73,7 +75,7 @@ class Context:
 def main() -> int:
     zip_path, handler, result_file = sys.argv[1:4]
     timeout_s = float(os.environ.get("SGWATCH_TEST_TIMEOUT", "300"))
-    sys.path.insert(0, zip_path)
+    sys.path[:] = [zip_path, *(p for p in sys.path if not p or Path(p).resolve() != SOURCE)]
     _install_recorder()
     contract = _install_contract()
     module_name, function_name = handler.rsplit(".", 1)
@@ -81,8 +83,9 @@ def main() -> int:
     try:
         event = json.load(sys.stdin)
         module = importlib.import_module(module_name)
-        if not getattr(module, "__file__", "").startswith(zip_path):
-            raise RuntimeError(f"{module_name} was not loaded from {zip_path}")
+        for loaded in (module, sys.modules.get("sgwatch")):
+            if loaded is not None and not getattr(loaded, "__file__", "").startswith(zip_path):
+                raise RuntimeError(f"{loaded.__name__} was not loaded from {zip_path}")
         outcome["result"] = getattr(module, function_name)(event, Context(timeout_s))
     except Exception as exc:  # reported to the test, as Lambda reports it
         outcome["error"] = f"{type(exc).__name__}: {exc}"

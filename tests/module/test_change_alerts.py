@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -257,9 +257,6 @@ def test_modify_after_a_previous_event_shows_before_and_after(deployed: dict[str
 
 
 def test_modify_after_an_inventory_run_shows_before_from_the_snapshot(deployed: dict[str, Any], inbox: str) -> None:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
     from sgwatch.evidence import EvidenceStore
     from sgwatch.rules import flatten_rules
     from sgwatch.snapshots import record_snapshot
@@ -270,7 +267,7 @@ def test_modify_after_an_inventory_run_shows_before_from_the_snapshot(deployed: 
     rows = flatten_rules(ACCOUNT, "us-east-1", ec2.describe_security_groups()["SecurityGroups"],
                          ec2.describe_security_group_rules()["SecurityGroupRules"])
     record_snapshot(EvidenceStore(deployed["bucket"], client("s3")), PREFIX, ACCOUNT, "us-east-1", rows,
-                    datetime.now(timezone.utc))
+                    datetime.now(UTC))
     # when the rule is modified
     invoke(deployed, _modify(group, rule_id, "10.9.3.0/24", "module-modify-2"))
     # then the alert shows the snapshot's rule as the before-state

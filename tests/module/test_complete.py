@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from moto.events.models import EventPattern
@@ -191,7 +191,7 @@ def test_a_full_round_from_the_shipped_zips(outputs):
     detail = event["detail"]
     detail["requestParameters"]["groupId"] = web
     event["account"] = detail["recipientAccountId"] = ACCOUNT
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     event["time"] = detail["eventTime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     alert = run_lambda(functions["sg_change_notifier"], event)
     assert alert.error is None, alert.logs

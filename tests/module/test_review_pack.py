@@ -12,12 +12,19 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pytest_terraform import terraform
 
-from tests.module.harness import allows, assert_least_privilege, client, deployed_configuration, role_policies, run_lambda
+from tests.module.harness import (
+    allows,
+    assert_least_privilege,
+    client,
+    deployed_configuration,
+    role_policies,
+    run_lambda,
+)
 from tests.paths import FUNCTIONS
 
 terraform("review_pack", scope="session")
@@ -56,7 +63,7 @@ def history(deployed):
         GroupId=web,
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     account, region = "123456789012", "us-east-1"
     event = {
         "schema": 1, "event_id": "rvp-ev-1", "event_name": "AuthorizeSecurityGroupIngress",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pytest_terraform import terraform
@@ -35,7 +35,7 @@ def estate(deployed):
 
     ids = {name: group(name) for name in ("template", "db", "app", "orphan")}
     ids["keep"] = group("keep", {"sgwatch:keep": "yes"})
-    ids["fresh"] = group("fresh", {"sgwatch:created-at": (datetime.now(timezone.utc) - timedelta(days=1)).isoformat()})
+    ids["fresh"] = group("fresh", {"sgwatch:created-at": (datetime.now(UTC) - timedelta(days=1)).isoformat()})
     template = ec2.create_launch_template(
         LaunchTemplateName="usa-web",
         LaunchTemplateData={"ImageId": "ami-12c6146b", "SecurityGroupIds": [ids["template"]]},

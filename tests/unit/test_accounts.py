@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -115,9 +117,9 @@ def test_role_is_assumed_once_per_account_whatever_the_regions(env):
 
 
 def test_member_credentials_are_renewed_before_any_client_could_outlive_them(env, monkeypatch):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    now = [datetime(2026, 11, 1, 6, tzinfo=timezone.utc)]
+    now = [datetime(2026, 11, 1, 6, tzinfo=UTC)]
     calls: list[str] = []
 
     def assume(account_id, role_arn, session_name):

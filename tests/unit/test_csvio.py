@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from moto import mock_aws
 
 from sgwatch import csvio, evidence, snapshots
@@ -53,7 +52,7 @@ def test_the_diff_chain_holds_across_a_description_with_a_line_break() -> None:
     # given a snapshot holding a multi-line description, then runs that change other rules
     with mock_aws():
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
-        store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=timezone.utc)
+        store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=UTC)
         multi = rule("sgr-1", 22, "bastion\nticket OPS-1")
         runs = [
             [multi],
@@ -102,7 +101,7 @@ def test_no_cell_of_any_document_starts_a_formula(rows: list[list[str]]) -> None
     assert len(cells) == len(rows)
     assert not [cell for row in cells for cell in row if starts_a_formula(cell)]
     # and each cell is the value written, or that value behind one quote
-    assert all(cell in (value, "'" + value) for row, given_row in zip(cells, rows) for cell, value in zip(row, given_row))
+    assert all(cell in (value, "'" + value) for row, given_row in zip(cells, rows, strict=False) for cell, value in zip(row, given_row, strict=False))
 
 
 @pytest.mark.parametrize(
@@ -119,6 +118,6 @@ def test_a_cell_is_written_behind_a_quote_only_when_a_spreadsheet_would_run_it(v
 def test_the_rule_models_all_traffic_rows_keep_their_numbers() -> None:
     rows = flatten_rule_rows(ACCOUNT, REGION, [GROUP], [dict(rule("sgr-1", -1, "=evil"), IpProtocol="-1")])
     (cells,) = read_cells(csvio.to_csv(SNAPSHOT_HEADER, rows))
-    record = dict(zip(SNAPSHOT_HEADER, cells))
+    record = dict(zip(SNAPSHOT_HEADER, cells, strict=False))
     assert (record["Protocol"], record["FromPort"], record["ToPort"]) == ("-1", "-1", "-1")
     assert record["RuleDescription"] == "'=evil" and tuple(cells) == rows[0]

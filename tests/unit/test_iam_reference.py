@@ -26,7 +26,7 @@ def rules(statement: dict[str, Any]) -> list[str]:
     {"Action": "kms:Decrypt", "Resource": f"arn:aws:kms:us-east-1:{ACC}:key/1234"},
     {"Action": "ecs:DescribeServices", "Resource": f"arn:aws:ecs:*:{ACC}:service/*"},
     {"Action": "sns:Publish", "Resource": f"arn:aws:sns:us-east-1:{ACC}:alerts"},
-    {"Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::*:role/sgwatch-${{aws:PrincipalTag/team}}"},
+    {"Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/sgwatch-${aws:PrincipalTag/team}"},
     {"Action": "ec2:Describe*", "Resource": "*"},
 ])
 def test_statements_that_hold(statement: dict[str, Any]) -> None:

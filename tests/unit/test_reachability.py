@@ -7,18 +7,17 @@ when that folder exists; those tests skip otherwise.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from sgwatch import reachability as rc
 from sgwatch.slack import escape
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "real-payloads"
-NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 
 def real(kind: str, name: str) -> dict:

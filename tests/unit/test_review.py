@@ -9,14 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from typing import Any
 
 import boto3
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from moto import mock_aws
 
 from sgwatch import review
@@ -52,7 +51,7 @@ NEW_GROUP = group_only("sg-new", "<script>alert(1)</script>")
 
 
 def at(day: int, hour: int = 6) -> datetime:
-    return datetime(2026, 1, day, hour, 0, tzinfo=timezone.utc)
+    return datetime(2026, 1, day, hour, 0, tzinfo=UTC)
 
 
 def put_event(store: EvidenceStore, event_id: str, when: datetime, name: str, groups: list[str],
@@ -115,7 +114,7 @@ def store():
 def run_review(store: EvidenceStore, period: review.Period = PERIOD) -> review.Review:
     selection = review.select(PREFIX, store.keys(PREFIX), period)
     objects = {k: store.get(k) for k in selection.to_read}
-    return review.build(period, BUCKET, PREFIX, selection, objects, datetime(2026, 1, 8, tzinfo=timezone.utc))
+    return review.build(period, BUCKET, PREFIX, selection, objects, datetime(2026, 1, 8, tzinfo=UTC))
 
 
 class Page(HTMLParser):
@@ -350,7 +349,7 @@ def test_report_is_self_contained_and_escapes_user_text(store: EvidenceStore) ->
 
 def test_a_period_without_evidence_renders_empty_states() -> None:
     selection = review.select(PREFIX, [], PERIOD)
-    built = review.build(PERIOD, BUCKET, PREFIX, selection, {}, datetime(2026, 1, 8, tzinfo=timezone.utc))
+    built = review.build(PERIOD, BUCKET, PREFIX, selection, {}, datetime(2026, 1, 8, tzinfo=UTC))
     page = parse(review.render_html(built))
     assert page.rows["changes"] == 0 and "No rule changed" in page.joined("changes")
     assert "svg" not in page.svgs[1:] and page.bars == 0
@@ -384,11 +383,11 @@ def test_signoff_record_is_bound_to_the_manifest_hash() -> None:
     body = b'{"period": {"from": "2026-01-01", "to": "2026-06-30"}}\n'
     record = review.signoff_record("p/reviews/x/", body, {"Arn": "arn:aws:sts::1:assumed-role/Auditor/jane",
                                                           "UserId": "AROA:jane", "Account": "1"},
-                                   "approved", "ok", "", datetime(2026, 7, 2, tzinfo=timezone.utc))
+                                   "approved", "ok", "", datetime(2026, 7, 2, tzinfo=UTC))
     assert record["reviewer"]["name"] == "jane" and record["date"] == "2026-07-02"
     assert len(record["manifest_sha256"]) == 64
     with pytest.raises(ValueError, match="decision"):
-        review.signoff_record("p/", body, {}, "lgtm", "", "", datetime(2026, 7, 2, tzinfo=timezone.utc))
+        review.signoff_record("p/", body, {}, "lgtm", "", "", datetime(2026, 7, 2, tzinfo=UTC))
 
 
 @settings(max_examples=60, deadline=None)

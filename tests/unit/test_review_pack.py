@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,7 @@ def test_the_next_pack_shows_the_signoff(aws: dict[str, Any]) -> None:
     first = handler.lambda_handler(EVENT, None)
     key, record = signoff.sign(aws["store"], PREFIX, PERIOD.name, "approved-with-exceptions",
                                "SSH on sg-web accepted until <b>March</b>", "Jane Auditor",
-                               now=datetime(2026, 1, 9, tzinfo=timezone.utc))
+                               now=datetime(2026, 1, 9, tzinfo=UTC))
     assert key.startswith(f"{PREFIX}reviews/{PERIOD.name}/signoffs/")
     assert record["manifest_sha256"] == first["manifest_sha256"]
     assert record["reviewer"]["arn"].startswith("arn:aws:")
@@ -151,7 +151,7 @@ def test_slack_gets_the_same_location_when_configured(aws: dict[str, Any], monke
 
 def test_scheduled_event_covers_the_previous_six_months(aws: dict[str, Any]) -> None:
     result = handler.lambda_handler({}, None)
-    period = review.default_period(datetime.now(timezone.utc).date())
+    period = review.default_period(datetime.now(UTC).date())
     assert result["period"] == period.name
 
 
@@ -308,10 +308,10 @@ def test_report_fits_a_laptop_window_and_a_printed_page(aws: dict[str, Any], tmp
 @pytest.mark.parametrize(
     ("zone", "now", "period"),
     [
-        ("UTC", datetime(2026, 7, 1, 6, tzinfo=timezone.utc), "2026-01-01_2026-06-30"),
+        ("UTC", datetime(2026, 7, 1, 6, tzinfo=UTC), "2026-01-01_2026-06-30"),
         # 06:00 on 1 July in Tokyo is 21:00 on 30 June in UTC
-        ("Asia/Tokyo", datetime(2026, 6, 30, 21, tzinfo=timezone.utc), "2026-01-01_2026-06-30"),
-        ("America/New_York", datetime(2026, 7, 1, 10, tzinfo=timezone.utc), "2026-01-01_2026-06-30"),
+        ("Asia/Tokyo", datetime(2026, 6, 30, 21, tzinfo=UTC), "2026-01-01_2026-06-30"),
+        ("America/New_York", datetime(2026, 7, 1, 10, tzinfo=UTC), "2026-01-01_2026-06-30"),
     ],
 )
 def test_the_scheduled_period_follows_the_schedule_time_zone(zone: str, now: datetime, period: str) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from sgwatch import review, risk, severity
 from sgwatch.cloudtrail import ADDED, RuleChange, SgEvent
@@ -34,7 +33,7 @@ def alert_level(r: Rule) -> severity.Assessment:
 def risky_rows(current: list[Rule]) -> list[dict[str, str]]:
     """risky-rules.csv of a pack built from one snapshot holding ``current``, as the handler builds it."""
     doc = to_csv(SNAPSHOT_HEADER, current)
-    taken, now = datetime(2026, 1, 2, tzinfo=timezone.utc), datetime(2026, 1, 8, tzinfo=timezone.utc)
+    taken, now = datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 1, 8, tzinfo=UTC)
     key = series_prefix(PREFIX, ACCOUNT, REGION, "snapshots") + stamp(taken) + ".csv"
     snapshot = StoredObject(key, doc.body, {"rows": str(doc.rows), "sha256": doc.sha256})
     selection = review.select(PREFIX, [key], PERIOD)

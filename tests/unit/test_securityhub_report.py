@@ -239,7 +239,7 @@ def test_no_cell_of_the_uploaded_or_mailed_csv_can_start_a_formula(monkeypatch: 
     # then every cell of both documents is inert in a spreadsheet
     for document in (uploaded, mailed):
         (header, record) = list(csv.reader(io.StringIO(document, newline="")))
-        cells = dict(zip(header, record))
+        cells = dict(zip(header, record, strict=False))
         assert cells["ResourceId"] == "'=HYPERLINK(\"http://evil\",\"x\")"
         assert (cells["FindingId"], cells["Region"], cells["ResourceType"]) == ("'=1+1", "'@SUM(1)", "'-2+3")
         assert (cells["Title"], cells["Owner"], cells["Standards"]) == ("'+cmd|' /C calc'!A0", "'=owner", "'@std")

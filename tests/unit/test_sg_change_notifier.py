@@ -9,14 +9,14 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings, strategies as st
 from moto import mock_aws
 
 from sg_change_notifier import handler
@@ -138,7 +138,7 @@ def test_sns_failure_raises_leaves_no_marker_and_the_retry_publishes(env: Env) -
     event = load(EVENTS / "AuthorizeSecurityGroupIngress_console_sso_ssh_world.json")
     env.monkeypatch.setenv("ALERT_TOPIC_ARN", env.topic + "-missing")
     # when the event arrives, the function fails (EventBridge retries, then the DLQ)
-    with pytest.raises(Exception):
+    with pytest.raises(ClientError):
         run(event)
     assert env.keys("/events/") == []
     # and when the retry finds the topic, the alert goes out once
@@ -198,7 +198,7 @@ def test_delete_by_name_is_resolved_from_the_inventory_snapshot(env: Env) -> Non
     # given an inventory snapshot that knows the default-VPC group "legacy-web"
     group = {"GroupId": "sg-0abcabcabcabcabc0", "GroupName": "legacy-web", "VpcId": "vpc-1", "Description": "d"}
     rules = flatten_rules("111122223333", "us-east-1", [group], [])
-    record_snapshot(EvidenceStore(BUCKET, env.s3), PREFIX, "111122223333", "us-east-1", rules, datetime.now(timezone.utc))
+    record_snapshot(EvidenceStore(BUCKET, env.s3), PREFIX, "111122223333", "us-east-1", rules, datetime.now(UTC))
     event = {"eventName": "DeleteSecurityGroup", "eventSource": "ec2.amazonaws.com", "eventID": "del-by-name-1",
              "eventTime": "2025-03-05T10:00:00Z", "awsRegion": "us-east-1", "recipientAccountId": "111122223333",
              "userIdentity": {"type": "IAMUser", "userName": "bob", "arn": "arn:aws:iam::111122223333:user/bob"},
@@ -273,7 +273,7 @@ def test_modify_after_an_inventory_run_shows_before_from_the_snapshot(env: Env) 
     groups = env.ec2.describe_security_groups()["SecurityGroups"]
     rules = env.ec2.describe_security_group_rules()["SecurityGroupRules"]
     record_snapshot(EvidenceStore(BUCKET, env.s3), PREFIX, "123456789012", "us-east-1",
-                    flatten_rules("123456789012", "us-east-1", groups, rules), datetime.now(timezone.utc))
+                    flatten_rules("123456789012", "us-east-1", groups, rules), datetime.now(UTC))
     event = _modify_event(group_id, rule_id, "10.3.0.0/16", "evt-modify-2")
     run(event)
     body = env.messages()[0]["Message"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -68,7 +68,7 @@ def test_first_run_is_a_baseline_then_a_diff_is_always_written(aws):
 def test_previous_snapshot_is_found_with_one_request_however_long_the_history(aws):
     store = evidence.EvidenceStore(BUCKET)
     series = evidence.series_prefix(PREFIX, "123456789012", "us-east-1", "snapshots")
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     for i in range(1001):  # more than one listing page
         store.put_new(series + evidence.stamp(start + timedelta(hours=i)) + ".csv", b"x")
     newest = series + evidence.stamp(start + timedelta(hours=1000)) + ".csv"
@@ -79,7 +79,7 @@ def test_previous_snapshot_is_found_with_one_request_however_long_the_history(aw
 
 
 def test_keys_encode_their_utc_time():
-    now = datetime(2026, 7, 1, 12, 30, 5, 123000, tzinfo=timezone.utc)
+    now = datetime(2026, 7, 1, 12, 30, 5, 123000, tzinfo=UTC)
     key = "p/1/r/snapshots/" + evidence.stamp(now) + ".csv"
     assert "20260701T123005123Z" in key
     assert evidence.stamp_time(key) == now
@@ -172,7 +172,7 @@ def _row(group="sg-1", port="22"):
 
 
 def test_a_claim_left_by_a_run_that_died_is_superseded_once_stale(aws):
-    store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=timezone.utc)
+    store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=UTC)
     first = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
     # A run claims the successor of the first snapshot and dies before writing it.
     assert snapshots.claim_successor(store, PREFIX, "111122223333", "us-east-1", first.snapshot_key, t0)
@@ -185,7 +185,7 @@ def test_a_claim_left_by_a_run_that_died_is_superseded_once_stale(aws):
 
 
 def test_a_run_that_loses_the_claim_and_never_sees_the_winners_snapshot_writes_nothing(aws, caplog):
-    store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=timezone.utc)
+    store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=UTC)
     first = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
     assert snapshots.claim_successor(store, PREFIX, "111122223333", "us-east-1", first.snapshot_key, t0)
     waits: list[float] = []
@@ -198,7 +198,7 @@ def test_a_run_that_loses_the_claim_and_never_sees_the_winners_snapshot_writes_n
 
 
 def test_a_snapshot_always_sorts_after_the_one_it_follows_even_with_a_slow_clock(aws):
-    store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=timezone.utc)
+    store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=UTC)
     first = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
     second = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0 - timedelta(seconds=2))
     assert snapshots.latest_snapshot_key(store, PREFIX, "111122223333", "us-east-1") == second.snapshot_key

@@ -13,7 +13,7 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -59,7 +59,7 @@ class Estate:
         ):  # fmt: skip
             self.ids[name] = self.group(name)
         self.ids["exempt"] = self.group("exempt", {"sgwatch:keep": "DR standby"})
-        fresh = (datetime.now(timezone.utc) - timedelta(days=1)).isoformat()
+        fresh = (datetime.now(UTC) - timedelta(days=1)).isoformat()
         self.ids["fresh"] = self.group("fresh", {"sgwatch:created-at": fresh})
         self.ids["default"] = ec2.describe_security_groups(
             Filters=[{"Name": "vpc-id", "Values": [self.vpc]}, {"Name": "group-name", "Values": ["default"]}]
@@ -644,7 +644,7 @@ def test_cloudtrail_creation_time_puts_a_fresh_group_in_its_grace_period(
 ) -> None:
     # given CloudTrail recorded the creation of unused-a two days ago (GRACE_DAYS is 7)
     estate = Estate()
-    created = datetime.now(timezone.utc) - timedelta(days=2)
+    created = datetime.now(UTC) - timedelta(days=2)
     record = {
         "eventName": "CreateSecurityGroup",
         "eventTime": created.strftime("%Y-%m-%dT%H:%M:%SZ"),

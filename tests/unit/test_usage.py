@@ -5,16 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from sgwatch import csvio, securityhub_sync, usage
 from sgwatch.usage import Reference
 
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def group(group_id: str, name: str | None = None, tags: dict[str, str] | None = None, **rules: list) -> dict:
@@ -117,7 +116,7 @@ def test_group_younger_than_grace_days_is_in_grace_and_older_is_unused() -> None
     audit = classify([fresh, old], grace_days=7)
     assert audit.in_grace == ["sg-new"]
     assert audit.unused_ids == ["sg-old"]
-    assert audit.unused[0]["age_days"] == (NOW - datetime(2026, 1, 1, tzinfo=timezone.utc)).days
+    assert audit.unused[0]["age_days"] == (NOW - datetime(2026, 1, 1, tzinfo=UTC)).days
 
 
 def test_unknown_creation_time_cannot_be_in_grace() -> None:
@@ -268,7 +267,7 @@ def test_creation_times_from_cloudtrail_skip_failed_calls_and_keep_the_earliest(
             event("sg-2", "2026-11-20T10:00:00Z", "Client.X"),
         ]
     )
-    assert found == {"sg-1": datetime(2026, 11, 19, 10, tzinfo=timezone.utc)}
+    assert found == {"sg-1": datetime(2026, 11, 19, 10, tzinfo=UTC)}
 
 
 # --------------------------------------------------------------------------- reports and alerts

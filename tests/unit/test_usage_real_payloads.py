@@ -7,7 +7,7 @@ Security Hub findings, see SOURCES.md there); the tests skip when that folder is
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import pytest
 from sgwatch import securityhub_sync, usage
 
 PAYLOADS = Path(__file__).resolve().parents[2] / ".." / "shared" / "real-payloads"
-NOW = datetime(2026, 11, 22, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 
 def load(name: str) -> dict[str, Any]:
@@ -146,4 +146,4 @@ def test_cloudtrail_create_security_group_record_gives_the_creation_time() -> No
     record = load("cloudtrail/raw_CreateSecurityGroup_terraform_stratus_warmup_invictus.json")
     # LookupEvents returns each record as a JSON string in CloudTrailEvent
     found = usage.creation_times_from_cloudtrail([{"CloudTrailEvent": json.dumps(record)}])
-    assert found == {"sg-04cfb7a4712d75b00": datetime(2023, 7, 10, 12, 10, 1, tzinfo=timezone.utc)}
+    assert found == {"sg-04cfb7a4712d75b00": datetime(2023, 7, 10, 12, 10, 1, tzinfo=UTC)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from ..csvio import CsvFormatError
 from ..evidence import StoredObject, stamp_time
@@ -135,7 +135,7 @@ def change_events(period: Period, keys: ScopeKeys, reader: Reader) -> tuple[list
             events.append(ChangeEvent.from_record(k.key, obj.body))
         except ValueError as exc:
             gaps.append(_gap(keys, "integrity", day, f"change event {k.key} is not valid JSON: {exc}"))
-    events.sort(key=lambda e: (e.event_time or datetime.min.replace(tzinfo=timezone.utc), e.event_id))
+    events.sort(key=lambda e: (e.event_time or datetime.min.replace(tzinfo=UTC), e.event_id))
     if not keys.events:
         unknown = "no change-event records at all (change alerts not enabled?): who made each change is unknown"
         gaps.append(_gap(keys, "absent", "", unknown))
@@ -153,7 +153,7 @@ def diff_changes(period: Period, keys: ScopeKeys, wanted: set[str], reader: Read
     gaps: list[Gap] = []
     # The snapshot before a new baseline was unusable: what changed in between is in no diff.
     diff_stems = {k.key.rsplit("/", 1)[-1] for k in keys.diffs}
-    for before, k in zip(keys.snapshots, keys.snapshots[1:]):
+    for before, k in zip(keys.snapshots, keys.snapshots[1:], strict=False):
         if period.contains(k.time) and k.key.rsplit("/", 1)[-1] not in diff_stems:
             detail = f"snapshot {k.key} starts a new baseline after {before.key}: changes between them are in no diff"
             gaps.append(_gap(keys, "new-baseline", fmt_time(k.time), detail))

@@ -82,7 +82,7 @@ def timeline(review: Review) -> Timeline:
     bar_w = plot_w / len(starts)
     grid = [(top + plot_h - plot_h * i / 4, step * i) for i in range(5)]
     bars: list[Bar] = []
-    for i, (start, count) in enumerate(zip(starts, counts)):
+    for i, (start, count) in enumerate(zip(starts, counts, strict=False)):
         x = left + i * bar_w
         y: float = top + plot_h
         end = min(start + timedelta(days=size - 1), period.end)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 
@@ -22,13 +22,13 @@ class Period:
 
     @property
     def start_time(self) -> datetime:
-        return datetime(self.start.year, self.start.month, self.start.day, tzinfo=timezone.utc)
+        return datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC)
 
     @property
     def end_time(self) -> datetime:
         """Exclusive: midnight after the last day."""
         after = self.end + timedelta(days=1)
-        return datetime(after.year, after.month, after.day, tzinfo=timezone.utc)
+        return datetime(after.year, after.month, after.day, tzinfo=UTC)
 
     def contains(self, moment: datetime | None) -> bool:
         return moment is not None and self.start_time <= moment < self.end_time

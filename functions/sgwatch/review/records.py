@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
@@ -99,7 +99,7 @@ def signoff_record(
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
     data = json.loads(manifest_body)
-    now = now.astimezone(timezone.utc)
+    now = now.astimezone(UTC)
     return SignOff(
         pack=pack_prefix,
         period=data.get("period"),

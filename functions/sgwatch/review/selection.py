@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..evidence import stamp_time
 from .period import Period
@@ -41,7 +41,7 @@ def classify(prefix: str, key: str) -> EvidenceKey | None:
         if len(parts) != 7 or not parts[6].endswith(".json"):
             return None
         try:
-            day = datetime(int(parts[3]), int(parts[4]), int(parts[5]), tzinfo=timezone.utc)
+            day = datetime(int(parts[3]), int(parts[4]), int(parts[5]), tzinfo=UTC)
         except ValueError:
             return None
         return EvidenceKey(key, parts[0], parts[1], kind, day)
