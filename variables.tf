@@ -17,7 +17,7 @@ variable "tags" {
 }
 
 variable "kms_key_arn" {
-  description = "Bring your own KMS key (ARN) for logs, queues, topic, bucket and secrets; null creates one with rotation."
+  description = "Bring your own KMS key (ARN) for logs, queues, topic, bucket and secrets; null creates one with rotation. Its key policy must grant what kms.tf grants the created key: CloudWatch Logs for the /aws/lambda/NAME_PREFIX-* log groups, and EventBridge and CloudWatch kms:Decrypt/GenerateDataKey scoped by encryption context to the module topic and queues (no aws:SourceAccount condition: EventBridge delivery to an encrypted topic does not support it)."
   type        = string
   default     = null
   validation {
