@@ -91,8 +91,9 @@ bench: venv
 	$(PY) tools/bench_accounts.py
 	$(PY) tools/bench_memory.py
 
+# Run as a module from the repository root, so that it shares tests/module's emulator code.
 demo: venv
-	$(PY) tools/demo.py
+	$(PY) -m tools.demo
 
 # Record the sign-off of a review pack with your AWS identity (STS), e.g.
 #   make review-signoff PACK=2026-01-01_2026-06-30 DECISION=approved COMMENTS='reviewed with the network team'

@@ -11,7 +11,6 @@ stops the emulator.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import os
@@ -21,25 +20,10 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
+
+from tests.module.emulator import Emulator, prepare_example, write_cli_config
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_emulator() -> ModuleType:
-    """tests/module/emulator.py (standard library only), loaded by path: the demo shares the module
-    tests' emulator without putting the repository on sys.path."""
-    spec = importlib.util.spec_from_file_location("sgwatch_emulator", ROOT / "tests" / "module" / "emulator.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_emulator = _load_emulator()
-Emulator, prepare_example, write_cli_config = _emulator.Emulator, _emulator.prepare_example, _emulator.write_cli_config
-
 OUT = ROOT / "build" / "demo"
 
 
