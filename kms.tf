@@ -120,20 +120,16 @@ resource "aws_kms_alias" "this" {
 # guard publishes to a topic of its own without KMS; its messages carry only the key ARN, the
 # API call and who made it. EventBridge cannot publish to a topic under the AWS managed key
 # alias/aws/sns, which leaves no key that does not depend on the one being guarded.
-locals {
-  key_guard = local.create_kms_key
-}
-
 resource "aws_sns_topic" "key_guard" {
   #checkov:skip=CKV_AWS_26:The alert that the module key is being disabled or deleted cannot be encrypted with that key; it carries no evidence.
-  count = local.key_guard ? 1 : 0
+  count = local.create_kms_key ? 1 : 0
 
   name = "${var.name_prefix}-key-guard"
   tags = var.tags
 }
 
 resource "aws_cloudwatch_event_rule" "key_guard" {
-  count = local.key_guard ? 1 : 0
+  count = local.create_kms_key ? 1 : 0
 
   name        = "${var.name_prefix}-key-guard"
   description = "SG Watch: the module key that decrypts the evidence is being disabled or deleted."
@@ -151,7 +147,7 @@ resource "aws_cloudwatch_event_rule" "key_guard" {
 }
 
 data "aws_iam_policy_document" "key_guard" {
-  count = local.key_guard ? 1 : 0
+  count = local.create_kms_key ? 1 : 0
 
   statement {
     sid       = "AccountManagesTopic"
@@ -195,14 +191,14 @@ data "aws_iam_policy_document" "key_guard" {
 }
 
 resource "aws_sns_topic_policy" "key_guard" {
-  count = local.key_guard ? 1 : 0
+  count = local.create_kms_key ? 1 : 0
 
   arn    = aws_sns_topic.key_guard[0].arn
   policy = data.aws_iam_policy_document.key_guard[0].json
 }
 
 resource "aws_sns_topic_subscription" "key_guard" {
-  for_each = local.key_guard ? toset(var.alert_emails) : toset([])
+  for_each = local.create_kms_key ? toset(var.alert_emails) : toset([])
 
   topic_arn = aws_sns_topic.key_guard[0].arn
   protocol  = "email"
@@ -210,7 +206,7 @@ resource "aws_sns_topic_subscription" "key_guard" {
 }
 
 resource "aws_cloudwatch_event_target" "key_guard" {
-  count = local.key_guard ? 1 : 0
+  count = local.create_kms_key ? 1 : 0
 
   rule      = aws_cloudwatch_event_rule.key_guard[0].name
   target_id = "key-guard-topic"
@@ -243,7 +239,7 @@ resource "aws_cloudwatch_event_target" "key_guard" {
 
 module "key_guard_alarm" {
   source = "./modules/metric-alarms"
-  count  = local.key_guard ? 1 : 0
+  count  = local.create_kms_key ? 1 : 0
 
   name      = "${var.name_prefix}-key-guard"
   topic_arn = aws_sns_topic.key_guard[0].arn

@@ -1,6 +1,22 @@
 data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
 data "aws_region" "current" {}
+
+data "aws_partition" "current" {}
+
+# A renamed input and its deprecated alias must not say two different things: checked on a data
+# source of its own, read by nothing else.
+data "aws_partition" "deprecated_inputs" {
+  lifecycle {
+    precondition {
+      condition     = length(local.slack_conflicts) == 0
+      error_message = "slack and its deprecated aliases disagree on ${join(", ", local.slack_conflicts)}: set slack only."
+    }
+    precondition {
+      condition     = var.report_timezone == null || var.report_timezone == var.report_schedule_timezone || var.report_schedule_timezone == "UTC"
+      error_message = "report_timezone (deprecated) and report_schedule_timezone disagree: set report_schedule_timezone only."
+    }
+  }
+}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
@@ -9,7 +25,11 @@ locals {
 
   create_evidence_bucket = var.existing_evidence_bucket_name == null
   evidence_bucket_name   = local.create_evidence_bucket ? module.evidence_bucket[0].bucket_name : var.existing_evidence_bucket_name
-  evidence_bucket_arn    = "arn:${local.partition}:s3:::${local.evidence_bucket_name}"
+  evidence = {
+    bucket_name = local.evidence_bucket_name
+    bucket_arn  = "arn:${local.partition}:s3:::${local.evidence_bucket_name}"
+    prefix      = var.evidence_prefix
+  }
 
   create_alert_topic = var.existing_alert_topic_arn == null
   alert_topic_arn    = local.create_alert_topic ? module.alert_topic[0].topic_arn : var.existing_alert_topic_arn
@@ -71,36 +91,30 @@ module "sg_inventory" {
   source = "./modules/sg-inventory"
   count  = var.enable_sg_inventory ? 1 : 0
 
-  name_prefix          = var.name_prefix
-  lambda_settings      = local.lambda_settings
-  evidence_bucket_name = local.evidence_bucket_name
-  evidence_bucket_arn  = local.evidence_bucket_arn
-  evidence_prefix      = var.evidence_prefix
-  regions              = var.regions
-  schedule_expression  = var.inventory_schedule_expression
-  schedule_timezone    = var.inventory_schedule_timezone
-  accounts             = local.account_settings
+  name_prefix         = var.name_prefix
+  lambda_settings     = local.lambda_settings
+  evidence            = local.evidence
+  accounts            = local.account_settings
+  regions             = var.regions
+  schedule_expression = var.inventory_schedule_expression
+  schedule_timezone   = var.inventory_schedule_timezone
 }
 
 module "securityhub_report" {
   source = "./modules/securityhub-report"
   count  = var.enable_securityhub_report ? 1 : 0
 
-  name_prefix                    = var.name_prefix
-  lambda_settings                = local.lambda_settings
-  alert_topic_arn                = local.alert_topic_arn
-  control_ids                    = var.securityhub_control_ids
-  severities                     = var.securityhub_severities
-  slack_token_secret_arn         = local.slack_token_secret_arn
-  create_slack_token_secret      = false
-  slack_channel_id               = var.slack_channel_id
-  owner_tag_key                  = var.owner_tag_key
-  owner_slack_ids                = var.owner_slack_ids
-  report_when_empty              = var.report_when_empty
-  schedule_expression            = var.report_schedule_expression
-  schedule_timezone              = var.report_timezone
-  slack_token_secret_kms_key_arn = var.slack_secret_kms_key_arn
-  slack_api_url                  = var.slack_api_url
+  name_prefix         = var.name_prefix
+  lambda_settings     = local.lambda_settings
+  alert_topic_arn     = local.alert_topic_arn
+  slack               = local.slack
+  control_ids         = var.securityhub_control_ids
+  severities          = var.securityhub_severities
+  owner_tag_key       = var.owner_tag_key
+  owner_slack_ids     = var.owner_slack_ids
+  report_when_empty   = var.report_when_empty
+  schedule_expression = var.report_schedule_expression
+  schedule_timezone   = coalesce(var.report_timezone, var.report_schedule_timezone)
 }
 
 module "unused_sg_audit" {
@@ -109,18 +123,17 @@ module "unused_sg_audit" {
 
   name_prefix             = var.name_prefix
   lambda_settings         = local.lambda_settings
-  evidence_bucket_name    = local.evidence_bucket_name
-  evidence_bucket_arn     = local.evidence_bucket_arn
-  evidence_prefix         = var.evidence_prefix
+  evidence                = local.evidence
+  accounts                = local.account_settings
   alert_topic_arn         = local.alert_topic_arn
   regions                 = var.regions
   schedule_expression     = var.unused_sg_schedule_expression
+  schedule_timezone       = var.unused_sg_schedule_timezone
   exempt_tag_key          = var.unused_sg_exempt_tag_key
   grace_days              = var.unused_sg_grace_days
   allow_partial           = var.unused_sg_allow_partial
   securityhub_sync        = var.unused_sg_securityhub_sync
   securityhub_control_ids = var.unused_sg_securityhub_control_ids
-  accounts                = local.account_settings
 }
 
 module "reachability_check" {
@@ -129,9 +142,8 @@ module "reachability_check" {
 
   name_prefix          = var.name_prefix
   lambda_settings      = local.lambda_settings
-  evidence_bucket_name = local.evidence_bucket_name
-  evidence_bucket_arn  = local.evidence_bucket_arn
-  evidence_prefix      = var.evidence_prefix
+  evidence             = local.evidence
+  slack                = local.slack
   alert_topic_arn      = local.alert_topic_arn
   event_pattern        = local.sg_change_event_pattern
   event_bus_name       = local.event_bus_name
@@ -139,11 +151,7 @@ module "reachability_check" {
   paths                = var.reachability_paths
   batch_window_seconds = var.reachability_batch_window_seconds
   schedule_expression  = var.reachability_schedule_expression
-
-  slack_token_secret_arn   = local.slack.token_secret_arn
-  slack_channel_id         = local.slack.channel_id
-  slack_secret_kms_key_arn = var.slack_secret_kms_key_arn
-  slack_api_url            = var.slack_api_url
+  schedule_timezone    = var.reachability_schedule_timezone
 }
 
 locals {
@@ -154,36 +162,25 @@ module "review_pack" {
   source = "./modules/review-pack"
   count  = local.enable_review_pack ? 1 : 0
 
-  name_prefix              = var.name_prefix
-  lambda_settings          = local.lambda_settings
-  evidence_bucket_name     = local.evidence_bucket_name
-  evidence_bucket_arn      = local.evidence_bucket_arn
-  evidence_prefix          = var.evidence_prefix
-  alert_topic_arn          = local.alert_topic_arn
-  slack_token_secret_arn   = local.slack.token_secret_arn
-  slack_channel_id         = local.slack.channel_id
-  slack_secret_kms_key_arn = var.slack_secret_kms_key_arn
-  slack_api_url            = var.slack_api_url
-  schedule_expression      = var.review_schedule_expression
-  schedule_timezone        = var.review_schedule_timezone
+  name_prefix         = var.name_prefix
+  lambda_settings     = local.lambda_settings
+  evidence            = local.evidence
+  slack               = local.slack
+  alert_topic_arn     = local.alert_topic_arn
+  schedule_expression = var.review_schedule_expression
+  schedule_timezone   = var.review_schedule_timezone
 }
 
 module "sg_change_alerts" {
   source = "./modules/sg-change-alerts"
   count  = var.enable_change_alerts ? 1 : 0
 
-  name_prefix              = var.name_prefix
-  lambda_settings          = local.lambda_settings
-  mode                     = var.change_alerts_mode
-  event_pattern            = local.sg_change_event_pattern
-  event_bus_name           = local.event_bus_name
-  alert_topic_arn          = local.alert_topic_arn
-  evidence_bucket_name     = local.evidence_bucket_name
-  evidence_bucket_arn      = local.evidence_bucket_arn
-  evidence_prefix          = var.evidence_prefix
-  slack_enabled            = local.slack_enabled
-  slack_token_secret_arn   = local.slack.token_secret_arn
-  slack_secret_kms_key_arn = var.slack_secret_kms_key_arn
-  slack_channel_id         = var.slack_channel_id
-  slack_api_url            = var.slack_api_url
+  name_prefix     = var.name_prefix
+  lambda_settings = local.lambda_settings
+  evidence        = local.evidence
+  slack           = local.slack
+  mode            = var.change_alerts_mode
+  event_pattern   = local.sg_change_event_pattern
+  event_bus_name  = local.event_bus_name
+  alert_topic_arn = local.alert_topic_arn
 }

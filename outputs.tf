@@ -28,7 +28,7 @@ output "lambda_function_names" {
 }
 
 output "slack_token_secret_arn" {
-  description = "Secret the functions read the Slack bot token from (set its value when create_slack_token_secret = true); null without Slack."
+  description = "Secret the functions read the Slack bot token from (set its value when slack.create_token_secret = true); null without Slack."
   value       = local.slack_token_secret_arn
 }
 

@@ -177,12 +177,12 @@ variable "enable_sg_inventory" {
 }
 
 variable "inventory_schedule_expression" {
-  description = "EventBridge Scheduler expression of the inventory (rate(...) or cron(...))."
+  description = "EventBridge Scheduler expression of the inventory (rate(...), cron(...) or at(...))."
   type        = string
   default     = "rate(1 day)"
   validation {
-    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\))$", var.inventory_schedule_expression))
-    error_message = "inventory_schedule_expression must be rate(N unit) or cron(...)."
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\)|at\\([^)]+\\))$", var.inventory_schedule_expression))
+    error_message = "inventory_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...)."
   }
 }
 
@@ -195,7 +195,7 @@ variable "inventory_schedule_timezone" {
 # --- Security Hub report -----------------------------------------------------------------------
 
 variable "enable_securityhub_report" {
-  description = "Post the open failed Security Hub control findings to Slack as a CSV on a schedule (needs a Slack app: slack_channel_id and a token secret)."
+  description = "Post the open failed Security Hub control findings to Slack as a CSV on a schedule (needs a Slack app: slack with a channel_id and a token secret)."
   type        = bool
   default     = false
 }
@@ -219,34 +219,6 @@ variable "securityhub_severities" {
   validation {
     condition     = alltrue([for s in var.securityhub_severities : contains(["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"], s)])
     error_message = "Severities must be among CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL."
-  }
-}
-
-variable "slack_token_secret_arn" {
-  description = "ARN of an existing Secrets Manager secret holding the Slack bot token (bare xoxb-... or JSON {\"token\": \"xoxb-...\"}). The module never takes the token itself."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.slack_token_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.slack_token_secret_arn))
-    error_message = "slack_token_secret_arn must be a Secrets Manager secret ARN."
-  }
-}
-
-variable "create_slack_token_secret" {
-  description = "Create an empty Secrets Manager secret (encrypted with the module key) for the Slack bot token; set its value out of band (see README)."
-  type        = bool
-  default     = false
-}
-
-variable "slack_channel_id" {
-  description = "Slack channel id (C...) receiving alerts and reports; the Slack app must be a member. Null leaves Slack off."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.slack_channel_id == null || can(regex("^[CGD][A-Z0-9]{2,}$", var.slack_channel_id))
-    error_message = "slack_channel_id must be a Slack channel id such as C0123456789 (not a channel name)."
   }
 }
 
@@ -274,20 +246,26 @@ variable "report_when_empty" {
 }
 
 variable "report_schedule_expression" {
-  description = "EventBridge Scheduler expression of the Security Hub report (default: Mondays 09:00 in report_timezone)."
+  description = "EventBridge Scheduler expression of the Security Hub report (default: Mondays 09:00 in report_schedule_timezone)."
   type        = string
   default     = "cron(0 9 ? * MON *)"
 
   validation {
-    condition     = can(regex("^(rate|cron|at)\\(.+\\)$", var.report_schedule_expression))
-    error_message = "report_schedule_expression must be a rate(...), cron(...) or at(...) expression."
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\)|at\\([^)]+\\))$", var.report_schedule_expression))
+    error_message = "report_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...)."
   }
 }
 
-variable "report_timezone" {
+variable "report_schedule_timezone" {
   description = "Time zone (IANA name, e.g. Europe/Paris) of report_schedule_expression."
   type        = string
   default     = "UTC"
+}
+
+variable "report_timezone" {
+  description = "Deprecated: use report_schedule_timezone. When set, it is used instead (null by default)."
+  type        = string
+  default     = null
 }
 
 # --- Unused-group audit ------------------------------------------------------------------------
@@ -304,9 +282,15 @@ variable "unused_sg_schedule_expression" {
   default     = "rate(7 days)"
 
   validation {
-    condition     = can(regex("^(rate|cron|at)\\(.+\\)$", var.unused_sg_schedule_expression))
-    error_message = "unused_sg_schedule_expression must be a rate(...), cron(...) or at(...) expression."
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\)|at\\([^)]+\\))$", var.unused_sg_schedule_expression))
+    error_message = "unused_sg_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...)."
   }
+}
+
+variable "unused_sg_schedule_timezone" {
+  description = "Time zone of a cron unused-group audit schedule (IANA name)."
+  type        = string
+  default     = "UTC"
 }
 
 variable "unused_sg_exempt_tag_key" {
@@ -414,9 +398,15 @@ variable "reachability_schedule_expression" {
   default     = null
 
   validation {
-    condition     = var.reachability_schedule_expression == null || can(regex("^(rate\\(\\d+ (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$", var.reachability_schedule_expression))
-    error_message = "reachability_schedule_expression must be rate(...) or cron(...), or null."
+    condition     = var.reachability_schedule_expression == null || can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\)|at\\([^)]+\\))$", coalesce(var.reachability_schedule_expression, "-")))
+    error_message = "reachability_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...), or null."
   }
+}
+
+variable "reachability_schedule_timezone" {
+  description = "Time zone of a cron reachability_schedule_expression (IANA name)."
+  type        = string
+  default     = "UTC"
 }
 
 # --- Review pack -------------------------------------------------------------------------------
@@ -433,7 +423,7 @@ variable "review_schedule_expression" {
   default     = "cron(0 6 1 1,7 ? *)"
   validation {
     condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\)|at\\([^)]+\\))$", var.review_schedule_expression))
-    error_message = "review_schedule_expression must be cron(...), rate(N unit) or at(...)."
+    error_message = "review_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...)."
   }
 }
 
@@ -538,7 +528,7 @@ variable "event_bus_source_accounts" {
   }
 }
 
-# --- Change alerts and Slack -------------------------------------------------------------------
+# --- Change alerts -------------------------------------------------------------------
 
 variable "enable_change_alerts" {
   description = "Alert in real time on every security-group change (EventBridge rule on the CloudTrail API calls)."
@@ -557,24 +547,66 @@ variable "change_alerts_mode" {
   }
 }
 
-variable "slack_secret_kms_key_arn" {
-  description = "Customer-managed KMS key encrypting the Slack token secret, when it is neither the AWS-managed key nor the module key (its functions get kms:Decrypt on it)."
-  type        = string
-  default     = null
+# --- Slack ---------------------------------------------------------------------------------------
+
+variable "slack" {
+  description = "Slack, configured once for every capability that posts (change alerts, reachability guard, review pack, Security Hub report): channel_id (C...) the Slack app is a member of, and either token_secret_arn, an existing Secrets Manager secret holding the bot token (bare xoxb-... or JSON {\"token\": \"xoxb-...\"}), or create_token_secret = true for an empty one encrypted with the module key whose value you set out of band (see README); secret_kms_key_arn, the customer-managed key of an existing secret when it is neither the AWS managed key nor the module key (the functions get kms:Decrypt on it); api_url, an https Slack Web API base URL (an egress proxy; null uses https://slack.com/api/). The module never takes the token itself. null leaves Slack off."
+  type = object({
+    channel_id          = optional(string)
+    token_secret_arn    = optional(string)
+    create_token_secret = optional(bool, false)
+    secret_kms_key_arn  = optional(string)
+    api_url             = optional(string)
+  })
+  default = null
 
   validation {
-    condition     = var.slack_secret_kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.slack_secret_kms_key_arn))
-    error_message = "slack_secret_kms_key_arn must be a KMS key ARN."
+    condition     = try(var.slack.token_secret_arn, null) == null || can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.slack.token_secret_arn))
+    error_message = "slack.token_secret_arn must be a Secrets Manager secret ARN."
+  }
+  validation {
+    condition     = try(var.slack.channel_id, null) == null || can(regex("^[CGD][A-Z0-9]{2,}$", var.slack.channel_id))
+    error_message = "slack.channel_id must be a Slack channel id such as C0123456789 (not a channel name)."
+  }
+  validation {
+    condition     = try(var.slack.secret_kms_key_arn, null) == null || can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.slack.secret_kms_key_arn))
+    error_message = "slack.secret_kms_key_arn must be a KMS key ARN."
+  }
+  validation {
+    condition     = try(var.slack.api_url, null) == null || can(regex("^https://[^/]+", var.slack.api_url))
+    error_message = "slack.api_url must be an https:// URL: every call carries the bot token (an egress proxy must terminate TLS)."
   }
 }
 
-variable "slack_api_url" {
-  description = "Optional Slack Web API base URL (an egress proxy), https only; null uses https://slack.com/api/."
+# Deprecated aliases of the slack fields: each still works; the slack field wins when both are set
+# (and a plan stops when the two differ).
+
+variable "slack_channel_id" {
+  description = "Deprecated: use slack.channel_id."
   type        = string
   default     = null
+}
 
-  validation {
-    condition     = var.slack_api_url == null || can(regex("^https://[^/]+", var.slack_api_url))
-    error_message = "slack_api_url must be an https:// URL: every call carries the bot token (an egress proxy must terminate TLS)."
-  }
+variable "slack_token_secret_arn" {
+  description = "Deprecated: use slack.token_secret_arn."
+  type        = string
+  default     = null
+}
+
+variable "create_slack_token_secret" {
+  description = "Deprecated: use slack.create_token_secret."
+  type        = bool
+  default     = false
+}
+
+variable "slack_secret_kms_key_arn" {
+  description = "Deprecated: use slack.secret_kms_key_arn."
+  type        = string
+  default     = null
+}
+
+variable "slack_api_url" {
+  description = "Deprecated: use slack.api_url."
+  type        = string
+  default     = null
 }

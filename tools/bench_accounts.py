@@ -50,7 +50,8 @@ def populate(account_ids: list[str]) -> None:
             for g in range(GROUPS):
                 gid = ec2.create_security_group(GroupName=f"g{g}", Description="bench", VpcId=vpc)["GroupId"]
                 ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
-                    {"IpProtocol": "tcp", "FromPort": 443 + r, "ToPort": 443 + r, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+                    {"IpProtocol": "tcp", "FromPort": 443 + r, "ToPort": 443 + r,
+                     "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
                     for r in range(RULES)])
 
 
@@ -60,7 +61,8 @@ def main() -> int:
         account_ids = [f"{100000000000 + i:012d}" for i in range(ACCOUNTS)]
         start = time.monotonic()
         populate(account_ids)
-        print(f"seeded {ACCOUNTS} accounts x {len(REGIONS)} regions x {GROUPS} groups in {time.monotonic() - start:.0f} s")
+        elapsed = time.monotonic() - start
+        print(f"seeded {ACCOUNTS} accounts x {len(REGIONS)} regions x {GROUPS} groups in {elapsed:.0f} s")
         os.environ.update({"EVIDENCE_BUCKET": "bench-evidence", "ACCOUNTS": ",".join(account_ids),
                            "REGIONS": ",".join(REGIONS)})
         import logging
@@ -134,8 +136,8 @@ def fan_out(handler, aws, account_ids: list[str], real_pair: float) -> None:
 
     def answer(context, **_):
         sent.append(len(context["bench_ids"]))
-        return AWSResponse(context["bench_url"], 200, {}, None), {"Successful": [{"Id": i, "MessageId": i, "MD5OfMessageBody": "-"} for i in context["bench_ids"]],
-                      "Failed": []}
+        sent_ok = [{"Id": i, "MessageId": i, "MD5OfMessageBody": "-"} for i in context["bench_ids"]]
+        return AWSResponse(context["bench_url"], 200, {}, None), {"Successful": sent_ok, "Failed": []}
 
     events = aws.central_client("sqs").meta.events
     events.register("before-parameter-build.sqs.SendMessageBatch", entries)

@@ -95,14 +95,17 @@ def measure(functions: Path, endpoint: str, handler: str, accounts: list[str], b
 
 
 def verdict(value: float, target: float, unit: str = "MB") -> str:
-    return f"{value:6.1f} {unit}  target <= {target:g} {unit}  ratio {value / target:.2f}  {'ok' if value <= target else 'OVER'}"
+    outcome = "ok" if value <= target else "OVER"
+    return f"{value:6.1f} {unit}  target <= {target:g} {unit}  ratio {value / target:.2f}  {outcome}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--functions", type=Path, default=ROOT / "functions")
     args = parser.parse_args()
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+    )
     os.environ.pop("AWS_ENDPOINT_URL", None)
     import logging
 
@@ -125,24 +128,28 @@ def main() -> int:
         small = measure(args.functions, endpoint, "sg_inventory", direct[:SMALL])["peak"]
         large = measure(args.functions, endpoint, "sg_inventory", direct)["peak"]
         slope = (large - small) / (INVENTORY_ACCOUNTS - SMALL)
-        print(f"  inventory, direct run, {INVENTORY_ACCOUNTS} member accounts:     {verdict(large, TARGETS['inventory_direct'])}"
-              f"  (memory_size {MEMORY_SIZE['sg_inventory']})")
-        print(f"  inventory, slope {SMALL} -> {INVENTORY_ACCOUNTS} accounts:           {verdict(slope, TARGETS['slope'], 'MB/account')}")
+        print(f"  inventory, direct run, {INVENTORY_ACCOUNTS} member accounts:     "
+              f"{verdict(large, TARGETS['inventory_direct'])}  (memory_size {MEMORY_SIZE['sg_inventory']})")
+        print(f"  inventory, slope {SMALL} -> {INVENTORY_ACCOUNTS} accounts:           "
+              f"{verdict(slope, TARGETS['slope'], 'MB/account')}")
         failed |= large > TARGETS["inventory_direct"] or slope > TARGETS["slope"]
 
         batches = [queued[i:i + BATCH] for i in range(0, len(queued), BATCH)]
-        warm = measure(args.functions, endpoint, "sg_inventory", members, batches, queue=f"{endpoint}/123456789012/bench")
+        queue = f"{endpoint}/123456789012/bench"
+        warm = measure(args.functions, endpoint, "sg_inventory", members, batches, queue=queue)
         print(f"  inventory, {BATCHES} warm batches of {BATCH} new accounts, RSS after each: "
               + " ".join(f"{m:.0f}" for m in warm["after"]))
-        print(f"  inventory, RSS after the tenth batch:              {verdict(warm['after'][-1], TARGETS['inventory_queued'])}")
+        print(f"  inventory, RSS after the tenth batch:              "
+              f"{verdict(warm['after'][-1], TARGETS['inventory_queued'])}")
         failed |= warm["after"][-1] > TARGETS["inventory_queued"]
 
         small = measure(args.functions, endpoint, "unused_sg_audit", direct[:SMALL])["peak"]
         large = measure(args.functions, endpoint, "unused_sg_audit", direct[:AUDIT_ACCOUNTS])["peak"]
         slope = (large - small) / (AUDIT_ACCOUNTS - SMALL)
-        print(f"  unused audit, direct run, {AUDIT_ACCOUNTS} member accounts:  {verdict(large, TARGETS['audit_direct'])}"
-              f"  (memory_size {MEMORY_SIZE['unused_sg_audit']})")
-        print(f"  unused audit, slope {SMALL} -> {AUDIT_ACCOUNTS} accounts:        {verdict(slope, TARGETS['slope'], 'MB/account')}")
+        print(f"  unused audit, direct run, {AUDIT_ACCOUNTS} member accounts:  "
+              f"{verdict(large, TARGETS['audit_direct'])}  (memory_size {MEMORY_SIZE['unused_sg_audit']})")
+        print(f"  unused audit, slope {SMALL} -> {AUDIT_ACCOUNTS} accounts:        "
+              f"{verdict(slope, TARGETS['slope'], 'MB/account')}")
         failed |= large > TARGETS["audit_direct"] or slope > TARGETS["slope"]
     finally:
         server.stop()

@@ -76,11 +76,14 @@ def main() -> int:
         web = ec2.create_security_group(GroupName="web", Description="web tier", VpcId=vpc)["GroupId"]
         db = ec2.create_security_group(GroupName="db", Description="database tier", VpcId=vpc)["GroupId"]
         ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "https"}]},
-            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "http"}]},
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+             "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "https"}]},
+            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+             "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "http"}]},
         ])
         ec2.authorize_security_group_ingress(GroupId=db, IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": [{"GroupId": web, "Description": "app"}]},
+            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+             "UserIdGroupPairs": [{"GroupId": web, "Description": "app"}]},
         ])
         print(f"  {web} (web), {db} (db) in {vpc}")
 
@@ -92,7 +95,8 @@ def main() -> int:
         print(f"  {result['snapshot_key']}  ({result['groups']} groups, {result['rules']} rules, no diff yet)")
 
         step("Changing rules: authorize 22/tcp from 0.0.0.0/0, revoke, modify in place, edit a description")
-        rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [web, db]}])["SecurityGroupRules"]
+        both = [{"Name": "group-id", "Values": [web, db]}]
+        rules = ec2.describe_security_group_rules(Filters=both)["SecurityGroupRules"]
         http = next(r for r in rules if r["GroupId"] == web and r.get("FromPort") == 80)
         db_rule = next(r for r in rules if r["GroupId"] == db and not r["IsEgress"])
         ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[
@@ -155,7 +159,8 @@ def show_ssh_alert(harness, function_name: str, topic_arn: str, group_id: str) -
     queue = sqs.create_queue(QueueName="demo-alerts")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"})
-    event = json.loads((ROOT / "tests" / "events" / "AuthorizeSecurityGroupIngress_console_sso_ssh_world.json").read_text())
+    fixture = ROOT / "tests" / "events" / "AuthorizeSecurityGroupIngress_console_sso_ssh_world.json"
+    event = json.loads(fixture.read_text())
     detail = event["detail"]
     detail["requestParameters"]["groupId"] = group_id
     for item in (detail.get("responseElements") or {}).get("securityGroupRuleSet", {}).get("items", []):

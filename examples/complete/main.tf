@@ -26,9 +26,11 @@ module "sgwatch" {
   # Security Hub report to Slack: on when a channel is given. The module creates an empty
   # secret; put the bot token in it out of band (see the README).
   enable_securityhub_report = var.slack_channel_id != null
-  create_slack_token_secret = var.slack_channel_id != null
-  slack_channel_id          = var.slack_channel_id
   securityhub_control_ids   = ["EC2.2", "EC2.18", "EC2.19", "S3.1", "IAM.1"]
+  slack = var.slack_channel_id == null ? null : {
+    channel_id          = var.slack_channel_id
+    create_token_secret = true
+  }
 }
 
 variable "region" {

@@ -19,11 +19,12 @@ provider "aws" {
   alias  = "member"
   region = var.region
   assume_role {
-    role_arn = "arn:aws:iam::${var.member_account_id}:role/${var.member_admin_role_name}"
+    role_arn = "arn:${data.aws_partition.central.partition}:iam::${var.member_account_id}:role/${var.member_admin_role_name}"
   }
 }
 
 data "aws_caller_identity" "central" {}
+data "aws_partition" "central" {}
 
 locals {
   central_account_id = data.aws_caller_identity.central.account_id

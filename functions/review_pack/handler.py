@@ -14,14 +14,13 @@ of the same period already exists, the run writes ``{prefix}reviews/<from>_<to>-
 from __future__ import annotations
 
 import hashlib
-import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sgwatch import aws, log, notify, review
-from sgwatch.evidence import EvidenceStore, StoredObject, normalise_prefix
+from sgwatch import aws, log, notify, review, settings, slack
+from sgwatch.evidence import EvidenceStore, Layout, StoredObject
 from sgwatch.review import notice
 
 READ_WORKERS = 16
@@ -46,11 +45,11 @@ def _read_all(store: EvidenceStore, keys: list[str], digest_only: set[str]) -> d
         return dict(pool.map(read, keys))
 
 
-def _claim_pack(store: EvidenceStore, prefix: str, built: review.Review) -> tuple[str, bytes]:
+def _claim_pack(store: EvidenceStore, layout: Layout, built: review.Review) -> tuple[str, bytes]:
     """The pack folder, claimed by writing its review-record template write-once."""
     for run in range(1, MAX_RUNS + 1):
         name = built.period.name if run == 1 else f"{built.period.name}-r{run}"
-        pack_prefix = f"{prefix}{review.REVIEWS}{name}/"
+        pack_prefix = layout.review_pack(name)
         template = review.review_record_template(built, pack_prefix)
         if store.put_new(pack_prefix + "review-record.json", template, "application/json"):
             return pack_prefix, template
@@ -64,19 +63,11 @@ def _put(store: EvidenceStore, key: str, body: bytes, content_type: str) -> None
         raise RuntimeError(f"{key} already exists; refusing to overwrite evidence")
 
 
-def _post_slack(text: str) -> None:
-    secret, channel = os.environ.get("SLACK_TOKEN_SECRET_ARN"), os.environ.get("SLACK_CHANNEL_ID")
-    if not (secret and channel):
+def _post_slack(config: settings.Slack | None, text: str) -> None:
+    if config is None:
         return
-    from sgwatch import slack
-
     try:
-        slack.web_client(secret, os.environ.get("SLACK_API_URL") or None).chat_postMessage(
-            # Our own text (keys, counts): entity-escaped only, so keys stay copyable.
-            channel=channel,
-            text=text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
-            unfurl_links=False,
-        )
+        slack.Poster(config).post(slack.entities(text))  # our own text (keys, counts): stays copyable
     except Exception as exc:  # Slack never loses the SNS notification
         log.error("slack_failed", error=f"{aws.error_code(exc)}: {exc}")
 
@@ -93,12 +84,10 @@ def _today(now: datetime, zone: str | None) -> Any:
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    bucket = os.environ.get("EVIDENCE_BUCKET")
-    if not bucket:
-        raise ValueError("EVIDENCE_BUCKET is not set: the review pack reads and writes the evidence bucket")
-    prefix = normalise_prefix(os.environ.get("EVIDENCE_PREFIX"))
+    config = review.Settings.from_env(settings.environment())
+    bucket, prefix = config.evidence.bucket, config.evidence.prefix
     now = datetime.now(UTC)
-    period = review.parse_period(event, _today(now, os.environ.get("SCHEDULE_TIMEZONE")))
+    period = review.parse_period(event, _today(now, config.schedule_timezone))
     store = EvidenceStore(bucket)
 
     keys = store.keys(prefix)
@@ -108,7 +97,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     objects = _read_all(store, selection.to_read, selection.digest_only)
     built = review.build(period, bucket, prefix, selection, objects, now)
 
-    pack_prefix, template = _claim_pack(store, prefix, built)
+    pack_prefix, template = _claim_pack(store, config.evidence.layout, built)
     built.pack = pack_prefix
     outputs: dict[str, bytes] = {"review-record.json": template}
     outputs["report.html"] = review.render_html(built, pack_prefix).encode("utf-8")
@@ -124,9 +113,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     result = notice.result(built, pack_prefix, manifest_sha)
     log.info("pack_written", **result)
-    topic = os.environ.get("ALERT_TOPIC_ARN")
     text = notice.message(bucket, built, pack_prefix, manifest_sha)
-    if topic:
-        notify.publish(topic, notice.subject(built), text, {"event_name": "ReviewPack", "severity": "INFO"})
-    _post_slack(text)
+    if config.topic_arn:
+        attributes = {"event_name": "ReviewPack", "severity": "INFO"}
+        notify.publish(config.topic_arn, notice.subject(built), text, attributes)
+    _post_slack(config.slack, text)
     return result

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sgwatch import aws, review
-from sgwatch.evidence import EvidenceStore, normalise_prefix, stamp
+from sgwatch.evidence import EvidenceStore, Layout, normalise_prefix, stamp
 
 
 def sign(
@@ -33,7 +33,7 @@ def sign(
 ) -> tuple[str, dict[str, Any]]:
     """Write the sign-off record; return its key and content."""
     now = now or datetime.now(UTC)
-    pack_prefix = f"{prefix}{review.REVIEWS}{pack.strip('/')}/"
+    pack_prefix = Layout(prefix).review_pack(pack)
     try:
         manifest = store.get(pack_prefix + "manifest.json").body
     except Exception as exc:

@@ -6,13 +6,12 @@ with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgw
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import aws, fanout, log
+from sgwatch import aws, fanout, log, settings, snapshots
 from sgwatch.accounts import run_everywhere
-from sgwatch.evidence import EvidenceStore, normalise_prefix
+from sgwatch.evidence import EvidenceStore
 from sgwatch.snapshots import current_rules, record_snapshot
 
 
@@ -52,18 +51,17 @@ def snapshot_region(store: EvidenceStore, prefix: str, account_id: str, region: 
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    bucket = os.environ.get("EVIDENCE_BUCKET")
-    if not bucket:
-        raise ValueError("EVIDENCE_BUCKET is not set: the inventory needs an evidence bucket")
-    prefix = normalise_prefix(os.environ.get("EVIDENCE_PREFIX"))
-    store = EvidenceStore(bucket, aws.central_client("s3"))
-    def work(account_id: str, region: str) -> dict[str, Any]:
-        return snapshot_region(store, prefix, account_id, region)
+    env = settings.environment()
+    config = snapshots.Settings.from_env(env)
+    store = EvidenceStore(config.evidence.bucket, aws.central_client("s3"))
 
-    queued = fanout.handle(event, work)
+    def work(account_id: str, region: str) -> dict[str, Any]:
+        return snapshot_region(store, config.evidence.prefix, account_id, region)
+
+    queued = fanout.handle(event, work, env)
     if queued is not None:
         return queued  # the pairs were queued, or a queued batch of them was processed
-    outcome = run_everywhere(work)
+    outcome = run_everywhere(work, env)
     if outcome.failures:
         raise InventoryFailed(outcome.error_message("inventory"))
-    return {"bucket": bucket, "results": outcome.results, "skipped_accounts": outcome.skipped_accounts}
+    return {"bucket": store.bucket, "results": outcome.results, "skipped_accounts": outcome.skipped_accounts}

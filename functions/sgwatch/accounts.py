@@ -19,7 +19,6 @@ run ends with one error listing them all.
 from __future__ import annotations
 
 import contextvars
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,18 +26,35 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import aws, log
+from . import aws, log, settings
+from .settings import Environment
 
 DEFAULT_MEMBER_ROLE = "sgwatch-member-read"
 DEFAULT_WORKERS = 8
 
 
-def ids(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
+@dataclass(frozen=True)
+class Settings:
+    """The run's reach, from the environment above; ``regions`` sorted, never empty."""
 
+    accounts: tuple[str, ...] = ()
+    from_organizations: bool = False
+    excluded: tuple[str, ...] = ()
+    member_role: str = DEFAULT_MEMBER_ROLE
+    workers: int = DEFAULT_WORKERS
+    regions: tuple[str, ...] = ()
 
-def flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes")
+    @classmethod
+    def from_env(cls, env: Environment | None = None) -> Settings:
+        env = settings.environment(env)
+        return cls(
+            accounts=settings.items(env, "ACCOUNTS"),
+            from_organizations=settings.flag(env, "ACCOUNTS_FROM_ORGANIZATIONS"),
+            excluded=settings.items(env, "EXCLUDED_ACCOUNTS"),
+            member_role=settings.text(env, "MEMBER_ROLE_NAME", DEFAULT_MEMBER_ROLE),
+            workers=settings.integer(env, "MAX_WORKERS", DEFAULT_WORKERS, minimum=1),
+            regions=tuple(sorted(settings.items(env, "REGIONS"))) or (aws.own_region(),),
+        )
 
 
 # Organizations ``Account.State`` (``Status`` is retired): only ACTIVE accounts can be read;
@@ -69,19 +85,21 @@ def organization_accounts() -> Selection:
     return Selection(active, skipped)
 
 
-def select_accounts(own_account: str, env: dict[str, str] | None = None, *, report_skipped: bool = True) -> Selection:
+def select_accounts(
+    own_account: str, env: Environment | Settings | None = None, *, report_skipped: bool = True
+) -> Selection:
     """The run's accounts: ACCOUNTS and, with ACCOUNTS_FROM_ORGANIZATIONS, the organisation's ACTIVE ones.
 
     ``report_skipped`` logs each organisation account left out by its state (once per run, not per batch).
     """
-    env = dict(os.environ) if env is None else env
-    wanted = ids(env.get("ACCOUNTS"))
+    reach = _reach(env)
+    wanted = list(reach.accounts)
     skipped: dict[str, str] = {}
-    if flag(env.get("ACCOUNTS_FROM_ORGANIZATIONS")):
+    if reach.from_organizations:
         organization = organization_accounts()
         wanted += organization.accounts
         skipped = organization.skipped
-    excluded = set(ids(env.get("EXCLUDED_ACCOUNTS")))
+    excluded = set(reach.excluded)
     chosen = sorted({a for a in (wanted or [own_account]) if a not in excluded})
     for account in chosen:
         if not (len(account) == 12 and account.isdigit()):
@@ -92,8 +110,12 @@ def select_accounts(own_account: str, env: dict[str, str] | None = None, *, repo
     return Selection(chosen, skipped)
 
 
-def account_ids(own_account: str, env: dict[str, str] | None = None) -> list[str]:
+def account_ids(own_account: str, env: Environment | Settings | None = None) -> list[str]:
     return select_accounts(own_account, env).accounts
+
+
+def _reach(env: Environment | Settings | None) -> Settings:
+    return env if isinstance(env, Settings) else Settings.from_env(env)
 
 
 # Assumed credentials last an hour (the limit for a role chained from the function's own role);
@@ -141,7 +163,8 @@ class RunOutcome:
 
     def error_message(self, what: str) -> str:
         total = len(self.results) + len(self.failures)
-        return f"{what} failed for {len(self.failures)} of {total} account/region pair(s): {pair_listing(self.failures)}"
+        listed = pair_listing(self.failures)
+        return f"{what} failed for {len(self.failures)} of {total} account/region pair(s): {listed}"
 
 
 LISTED_PAIRS = 20  # an error names this many pairs; each failed pair also has its own log line
@@ -155,45 +178,39 @@ def pair_listing(failures: dict[tuple[str, str], str]) -> str:
     return listed + (f"; and {more} more (see the log)" if more > 0 else "")
 
 
-def caller() -> tuple[str, str]:
-    """The function's own account id and partition."""
-    identity = aws.central_client("sts").get_caller_identity()
-    return identity["Account"], identity.get("Arn", "arn:aws:").split(":")[1] or "aws"
-
-
 @dataclass(frozen=True)
 class Plan:
     pairs: list[tuple[str, str]]
     skipped_accounts: int = 0
 
 
-def planned_pairs(env: dict[str, str] | None = None, own_account: str | None = None) -> Plan:
+def planned_pairs(env: Environment | Settings | None = None, own_account: str | None = None) -> Plan:
     """Every (account, region) pair a run covers, accounts first."""
-    env = dict(os.environ) if env is None else env
-    own_account = own_account or caller()[0]
-    regions = aws.regions_from_env(env.get("REGIONS"))
-    selection = select_accounts(own_account, env)
-    return Plan([(a, r) for a in selection.accounts for r in regions], len(selection.skipped))
+    reach = _reach(env)
+    own_account = own_account or aws.own_identity()[0]
+    selection = select_accounts(own_account, reach)
+    return Plan([(a, r) for a in selection.accounts for r in reach.regions], len(selection.skipped))
 
 
 def run_everywhere(
     work: Callable[[str, str], dict[str, Any]],
-    env: dict[str, str] | None = None,
+    env: Environment | Settings | None = None,
     pairs: list[tuple[str, str]] | None = None,
     identity: tuple[str, str] | None = None,
 ) -> RunOutcome:
-    """Run ``work(account_id, region)`` for every pair (default: every account and region), each in its account's context.
+    """Run ``work(account_id, region)`` for every pair (default: every account and region),
+    each in its account's context.
 
-    ``identity`` is :func:`caller`'s answer when the caller already has it.
+    ``identity`` is :func:`sgwatch.aws.own_identity`'s answer when the caller already has it.
     """
-    env = dict(os.environ) if env is None else env
-    own_account, partition = identity or caller()
+    reach = _reach(env)
+    own_account, partition = identity or aws.own_identity()
     skipped = 0
     if pairs is None:
-        plan = planned_pairs(env, own_account)
+        plan = planned_pairs(reach, own_account)
         pairs, skipped = plan.pairs, plan.skipped_accounts
-    credentials = MemberCredentials(own_account, env.get("MEMBER_ROLE_NAME") or DEFAULT_MEMBER_ROLE, partition)
-    workers = int(env.get("MAX_WORKERS") or DEFAULT_WORKERS)
+    credentials = MemberCredentials(own_account, reach.member_role, partition)
+    workers = reach.workers
 
     def one(account_id: str, region: str) -> dict[str, Any]:
         with aws.target_account(credentials.for_account(account_id)):
@@ -209,6 +226,6 @@ def run_everywhere(
             try:
                 outcome.results.append(future.result())
             except Exception as exc:  # kept, reported at the end; the others go on
-                outcome.failures[(account_id, region)] = f"{aws.error_code(exc)}: {exc}"
-                log.error("target_failed", account_id=account_id, region=region, error=outcome.failures[(account_id, region)])
+                why = outcome.failures[(account_id, region)] = f"{aws.error_code(exc)}: {exc}"
+                log.error("target_failed", account_id=account_id, region=region, error=why)
     return outcome

@@ -56,7 +56,10 @@ def change_lines(change: RuleChange, attempted: bool = False) -> list[str]:
     if change.action == REMOVED and change.before is not None:
         return [f"{title}: {rule_text(change.before)}"]
     before = rule_text(change.before) if change.before is not None else UNKNOWN_BEFORE
-    after = rule_text(change.after) if change.after is not None else ("(removed)" if change.action == REMOVED else "unknown")
+    if change.after is not None:
+        after = rule_text(change.after)
+    else:
+        after = "(removed)" if change.action == REMOVED else "unknown"
     head = f"{title}" + (f" {clean(change.rule_id, 40)}" if change.rule_id else "")
     return [head, f"   before: {before}", f"   after:  {after}"]
 
@@ -208,7 +211,8 @@ def slack_message(ev: SgEvent, changes: Sequence[RuleChange], assessment: Assess
         {"type": "section", "text": {"type": "mrkdwn", "text": _fit("\n".join(fact_lines))}},
     ]
     if change_text:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _fit("*Changes*\n" + "\n".join(change_text))}})
+        changes_text = _fit("*Changes*\n" + "\n".join(change_text))
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": changes_text}})
     if reasons:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _fit("\n".join(reasons))}]})
     return {"text": title, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}

@@ -29,6 +29,10 @@ import boto3
 from botocore.config import Config
 
 RETRY_CONFIG = Config(retries={"max_attempts": 8, "mode": "standard"})
+# MaxResults of the EC2 Describe* calls SG Watch pages through (security groups, their rules,
+# network interfaces) is at most 1000, e.g.
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSecurityGroupRules.html
+EC2_PAGE_SIZE = 1000
 
 # Creating clients from one session is serialised: sessions are not thread-safe, clients are.
 _lock = threading.RLock()
@@ -134,16 +138,28 @@ def own_region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-def regions_from_env(value: str | None) -> list[str]:
-    """``REGIONS`` is comma-separated; empty means the function's own region."""
-    regions = [r.strip() for r in (value or "").split(",") if r.strip()]
-    return sorted(set(regions)) or [own_region()]
+def own_identity() -> tuple[str, str]:
+    """The function's own account id and partition (STS ``GetCallerIdentity``, one call)."""
+    identity = central_client("sts").get_caller_identity()
+    return identity["Account"], identity.get("Arn", "arn:aws:").split(":")[1] or "aws"
+
+
+def function_account(context: Any) -> str:
+    """The function's own account: from the invocation's function ARN, else STS.
+
+    Nothing is kept between invocations: the ARN comes with each one, and the STS
+    client (not its answer) is what the process reuses.
+    """
+    arn = str(getattr(context, "invoked_function_arn", "") or "")
+    if arn.count(":") >= 4 and arn.split(":")[4]:
+        return arn.split(":")[4]
+    return own_identity()[0]
 
 
 def account_id() -> str:
     """The account being looked at: the member account of the block, else the own account (STS)."""
     target = _target.get()
-    return target.account_id if target else central_client("sts").get_caller_identity()["Account"]
+    return target.account_id if target else own_identity()[0]
 
 
 def error_code(exc: BaseException) -> str:

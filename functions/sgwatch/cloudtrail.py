@@ -17,6 +17,11 @@ create, delete, authorize/revoke ingress/egress, ``ModifySecurityGroupRules`` an
 
 Nothing here raises on shape: anything unexpected is noted in ``SgEvent.problems`` and
 the event stays ``known=False`` so that the caller still sends a generic alert.
+
+Here: the parsed event (:class:`SgEvent`, :class:`RuleChange`, :class:`Actor`), one parser per
+event kind, and :func:`resolve`, which fills in each change's before-state from the group's
+previous rules. How rules are read out of requests and responses is
+:mod:`sgwatch.cloudtrail_rules`.
 """
 
 from __future__ import annotations
@@ -28,7 +33,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .cloudtrail_rules import (
+    RuleHead,
+    as_text,
+    lookup,
+    mappings,
+    permission_rules,
+    request_rules,
+    response_rule,
+    rule_ids,
+)
 from .rules import Rule
+
+Part = Mapping[str, Any]  # requestParameters or responseElements of a record
 
 EVENT_NAMES = (
     "CreateSecurityGroup",
@@ -49,7 +66,9 @@ CREATED = "created"
 DELETED = "deleted"
 DESCRIPTION = "description"
 
-RULE_FIELDS = ("group_id", "direction", "rule_id", "protocol", "from_port", "to_port", "peer_type", "peer", "description")
+RULE_FIELDS = (
+    "group_id", "direction", "rule_id", "protocol", "from_port", "to_port", "peer_type", "peer", "description"
+)
 _GROUP_ID = re.compile(r"\bsg-[0-9a-f]{8,17}\b")
 
 
@@ -153,59 +172,10 @@ def rule_dict(rule: Rule | None) -> dict[str, str] | None:
 
 
 def rule_from_dict(data: Mapping[str, Any], account_id: str = "", region: str = "") -> Rule:
-    values = {name: _text(data.get(name)) for name in Rule._fields}
+    values = {name: as_text(data.get(name)) for name in Rule._fields}
     values["account_id"] = values["account_id"] or account_id
     values["region"] = values["region"] or region
     return Rule(**values)
-
-
-# --- tolerant accessors ----------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def _get(mapping: Any, *names: str) -> Any:
-    """The first present key of ``names``, matched case-insensitively; None when absent."""
-    if not isinstance(mapping, Mapping):
-        return None
-    for name in names:
-        if name in mapping:
-            return mapping[name]
-    lowered = {str(k).lower(): v for k, v in mapping.items()}
-    for name in names:
-        if name.lower() in lowered:
-            return lowered[name.lower()]
-    return None
-
-
-def _items(value: Any) -> list[Any]:
-    """CloudTrail lists come as ``{"items": [...]}``, plain lists, ``{}`` or a single object."""
-    if value is None or value == "" or value == {}:
-        return []
-    if isinstance(value, list):
-        return [v for v in value if v is not None]
-    if isinstance(value, Mapping):
-        inner = _get(value, "items", "item")
-        if inner is not None:
-            return _items(inner)
-        return [value]
-    return [value]
-
-
-def _dicts(value: Any) -> list[Mapping[str, Any]]:
-    return [v for v in _items(value) if isinstance(v, Mapping)]
-
-
-def _is_egress(value: Any) -> bool:
-    return value is True or str(value).lower() == "true"
 
 
 # --- the envelope ----------------------------------------------------------------------------
@@ -236,17 +206,17 @@ def event_identity(event: Any) -> str:
 def parse_actor(identity: Any) -> Actor:
     if not isinstance(identity, Mapping):
         return Actor()
-    kind = _text(identity.get("type"))
-    arn = _text(identity.get("arn"))
-    account = _text(identity.get("accountId"))
-    invoked_by = _text(identity.get("invokedBy"))
-    principal = _text(identity.get("userName"))
+    kind = as_text(identity.get("type"))
+    arn = as_text(identity.get("arn"))
+    account = as_text(identity.get("accountId"))
+    invoked_by = as_text(identity.get("invokedBy"))
+    principal = as_text(identity.get("userName"))
     session_name = ""
     if kind == "AssumedRole" or ":assumed-role/" in arn:
-        issuer = _get(_get(identity, "sessionContext"), "sessionIssuer")
+        issuer = lookup(lookup(identity, "sessionContext"), "sessionIssuer")
         parts = arn.split(":assumed-role/", 1)[1].split("/", 1) if ":assumed-role/" in arn else []
-        principal = (parts[0] if parts else "") or _text(_get(issuer, "userName"))
-        session_name = parts[1] if len(parts) > 1 else _text(identity.get("principalId")).partition(":")[2]
+        principal = (parts[0] if parts else "") or as_text(lookup(issuer, "userName"))
+        session_name = parts[1] if len(parts) > 1 else as_text(identity.get("principalId")).partition(":")[2]
     elif kind == "FederatedUser" and ":federated-user/" in arn:
         principal = principal or arn.split(":federated-user/", 1)[1]
     elif kind == "Root":
@@ -259,176 +229,66 @@ def parse_actor(identity: Any) -> Actor:
     return Actor(kind, arn, principal, session_name, account, invoked_by)
 
 
-# --- rules from the request and the response -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Head:
-    account_id: str
-    region: str
-    vpc_id: str
-    group_id: str
-    group_name: str
-
-    def rule(self, direction: str, rule_id: str, protocol: Any, from_port: Any, to_port: Any,
-             peer_type: str, peer: str, description: Any, group_id: str = "") -> Rule:
-        return Rule(
-            self.account_id, self.region, self.vpc_id, group_id or self.group_id, self.group_name, "",
-            direction, rule_id, _text(protocol), _text(from_port), _text(to_port), peer_type, peer,
-            _text(description),
-        )
-
-
-def _peer_of_pair(pair: Mapping[str, Any], owner: str) -> str:
-    group = _text(_get(pair, "groupId", "referencedGroupId") or _get(pair, "groupName"))
-    user = _text(_get(pair, "userId"))
-    return f"{user}/{group}" if user and owner and user != owner else group
-
-
-def permission_rules(head: _Head, direction: str, permission: Mapping[str, Any]) -> list[Rule]:
-    """One rule per peer of a request ``ipPermissions`` item (no rule ids in requests)."""
-    protocol = _get(permission, "ipProtocol")
-    low, high = _get(permission, "fromPort"), _get(permission, "toPort")
-    out = []
-    for r in _dicts(_get(permission, "ipRanges")):
-        out.append(head.rule(direction, "", protocol, low, high, "ipv4", _text(_get(r, "cidrIp")), _get(r, "description")))
-    for r in _dicts(_get(permission, "ipv6Ranges")):
-        out.append(head.rule(direction, "", protocol, low, high, "ipv6", _text(_get(r, "cidrIpv6")), _get(r, "description")))
-    for r in _dicts(_get(permission, "prefixListIds")):
-        out.append(head.rule(direction, "", protocol, low, high, "prefix-list", _text(_get(r, "prefixListId")),
-                             _get(r, "description")))
-    for r in _dicts(_get(permission, "groups", "userIdGroupPairs")):
-        out.append(head.rule(direction, "", protocol, low, high, "security-group", _peer_of_pair(r, head.account_id),
-                             _get(r, "description")))
-    if not out:
-        out.append(head.rule(direction, "", protocol, low, high, "", "", ""))
-    return out
-
-
-def _legacy_rules(head: _Head, direction: str, params: Mapping[str, Any]) -> list[Rule]:
-    """The pre-2014 top-level form: ``cidrIp``/``ipProtocol``/``fromPort``/``toPort``."""
-    protocol = _get(params, "ipProtocol")
-    low, high = _get(params, "fromPort"), _get(params, "toPort")
-    cidr = _get(params, "cidrIp")
-    source_group = _get(params, "sourceSecurityGroupName", "sourceSecurityGroupId")
-    if cidr is None and source_group is None and protocol is None:
-        return []
-    if source_group is not None:
-        owner = _text(_get(params, "sourceSecurityGroupOwnerId"))
-        peer = f"{owner}/{_text(source_group)}" if owner and owner != head.account_id else _text(source_group)
-        rules = [head.rule(direction, "", protocol if protocol is not None else "-1", low, high, "security-group", peer, "")]
-        if cidr is None:
-            return rules
-    else:
-        rules = []
-    peer_type = "ipv6" if ":" in _text(cidr) else "ipv4"
-    rules.append(head.rule(direction, "", protocol, low, high, peer_type if cidr is not None else "", _text(cidr), ""))
-    return rules
-
-
-def request_rules(head: _Head, direction: str, params: Mapping[str, Any]) -> list[Rule]:
-    rules = [r for p in _dicts(_get(params, "ipPermissions")) for r in permission_rules(head, direction, p)]
-    return rules or _legacy_rules(head, direction, params)
-
-
-def response_rule(head: _Head, item: Mapping[str, Any], direction: str = "") -> Rule:
-    """A rule of ``securityGroupRuleSet``/``revokedSecurityGroupRuleSet`` (rule-level API shape)."""
-    egress = _get(item, "isEgress")
-    if egress is not None:
-        direction = "egress" if _is_egress(egress) else "ingress"
-    if _get(item, "cidrIpv4") is not None:
-        peer_type, peer = "ipv4", _text(_get(item, "cidrIpv4"))
-    elif _get(item, "cidrIpv6") is not None:
-        peer_type, peer = "ipv6", _text(_get(item, "cidrIpv6"))
-    elif _get(item, "prefixListId") is not None:
-        peer_type, peer = "prefix-list", _text(_get(item, "prefixListId"))
-    elif _get(item, "referencedGroupInfo") is not None:
-        owner = _text(_get(item, "groupOwnerId")) or head.account_id
-        peer_type, peer = "security-group", _peer_of_pair(_get(item, "referencedGroupInfo"), owner)
-    elif _get(item, "referencedSecurityGroupId", "referencedGroupId") is not None:
-        peer_type, peer = "security-group", _text(_get(item, "referencedSecurityGroupId", "referencedGroupId"))
-    else:
-        peer_type, peer = "", ""
-    return head.rule(
-        direction,
-        _text(_get(item, "securityGroupRuleId")),
-        _get(item, "ipProtocol"),
-        _get(item, "fromPort"),
-        _get(item, "toPort"),
-        peer_type,
-        peer,
-        _get(item, "description"),
-        _text(_get(item, "groupId")),
-    )
-
-
-def _rule_ids(value: Any) -> list[str]:
-    ids = []
-    for item in _items(value):
-        found = _get(item, "securityGroupRuleId") if isinstance(item, Mapping) else item
-        if found:
-            ids.append(_text(found))
-    return ids
-
-
 # --- one parser per event kind ---------------------------------------------------------------
 
 
-def _parse_create(ev: SgEvent, head: _Head, params: Mapping[str, Any], response: Mapping[str, Any]) -> None:
-    ev.group_description = _text(_get(params, "groupDescription"))
-    for spec in _dicts(_get(params, "tagSpecificationSet", "tagSpecifications")):
-        for tag in _dicts(_get(spec, "tags", "tag")):
-            ev.tags[_text(_get(tag, "key"))] = _text(_get(tag, "value"))
+def _parse_create(ev: SgEvent, head: RuleHead, params: Part, response: Part) -> None:
+    ev.group_description = as_text(lookup(params, "groupDescription"))
+    for spec in mappings(lookup(params, "tagSpecificationSet", "tagSpecifications")):
+        for tag in mappings(lookup(spec, "tags", "tag")):
+            ev.tags[as_text(lookup(tag, "key"))] = as_text(lookup(tag, "value"))
     ev.changes.append(RuleChange(CREATED))
 
 
-def _parse_delete(ev: SgEvent, head: _Head, params: Mapping[str, Any], response: Mapping[str, Any]) -> None:
+def _parse_delete(ev: SgEvent, head: RuleHead, params: Part, response: Part) -> None:
     ev.changes.append(RuleChange(DELETED))
 
 
-def _parse_authorize(ev: SgEvent, head: _Head, params: Mapping[str, Any], response: Mapping[str, Any]) -> None:
+def _parse_authorize(ev: SgEvent, head: RuleHead, params: Part, response: Part) -> None:
     direction = ev.ingress_or_egress
-    created = [response_rule(head, item, direction) for item in _dicts(_get(response, "securityGroupRuleSet"))]
+    created = [response_rule(head, item, direction) for item in mappings(lookup(response, "securityGroupRuleSet"))]
     for rule in created or request_rules(head, direction, params):
         ev.changes.append(RuleChange(ADDED, after=rule, rule_id=rule.rule_id))
 
 
-def _parse_revoke(ev: SgEvent, head: _Head, params: Mapping[str, Any], response: Mapping[str, Any]) -> None:
+def _parse_revoke(ev: SgEvent, head: RuleHead, params: Part, response: Part) -> None:
     direction = ev.ingress_or_egress
-    revoked = [response_rule(head, item, direction) for item in _dicts(_get(response, "revokedSecurityGroupRuleSet"))]
+    revoked_set = mappings(lookup(response, "revokedSecurityGroupRuleSet"))
+    revoked = [response_rule(head, item, direction) for item in revoked_set]
     if revoked:
         ev.changes.extend(RuleChange(REMOVED, before=rule, rule_id=rule.rule_id) for rule in revoked)
     else:
-        for rule_id in _rule_ids(_get(params, "securityGroupRuleIds", "securityGroupRuleId")):
+        for rule_id in rule_ids(lookup(params, "securityGroupRuleIds", "securityGroupRuleId")):
             ev.changes.append(RuleChange(REMOVED, rule_id=rule_id))
         for rule in request_rules(head, direction, params):
             ev.changes.append(RuleChange(REMOVED, before=rule))
-    unknown = [r for p in _dicts(_get(response, "unknownIpPermissionSet")) for r in permission_rules(head, direction, p)]
+    unknown_set = mappings(lookup(response, "unknownIpPermissionSet"))
+    unknown = [r for p in unknown_set for r in permission_rules(head, direction, p)]
     if unknown:
         ev.notes.append(f"{len(unknown)} requested rule(s) matched no existing rule; nothing was removed for them")
 
 
-def _parse_modify(ev: SgEvent, head: _Head, params: Mapping[str, Any], response: Mapping[str, Any]) -> None:
-    request = _get(params, "ModifySecurityGroupRulesRequest")
+def _parse_modify(ev: SgEvent, head: RuleHead, params: Part, response: Part) -> None:
+    request = lookup(params, "ModifySecurityGroupRulesRequest")
     request = request if isinstance(request, Mapping) else params
-    group_id = _text(_get(request, "GroupId"))
+    group_id = as_text(lookup(request, "GroupId"))
     if group_id and group_id not in ev.group_ids:
         ev.group_ids.insert(0, group_id)
         head = replace(head, group_id=group_id)
-    for update in _dicts(_get(request, "SecurityGroupRule", "SecurityGroupRules")):
-        rule_id = _text(_get(update, "SecurityGroupRuleId"))
-        spec = _get(update, "SecurityGroupRule")
+    for update in mappings(lookup(request, "SecurityGroupRule", "SecurityGroupRules")):
+        rule_id = as_text(lookup(update, "SecurityGroupRuleId"))
+        spec = lookup(update, "SecurityGroupRule")
         after = None
         if isinstance(spec, Mapping):
             after = response_rule(head, spec)._replace(rule_id=rule_id)
         ev.changes.append(RuleChange(MODIFIED, after=after, rule_id=rule_id))
 
 
-def _parse_descriptions(ev: SgEvent, head: _Head, params: Mapping[str, Any], response: Mapping[str, Any]) -> None:
+def _parse_descriptions(ev: SgEvent, head: RuleHead, params: Part, response: Part) -> None:
     direction = ev.ingress_or_egress
-    for item in _dicts(_get(params, "securityGroupRuleDescriptions", "securityGroupRuleDescription")):
-        rule_id = _text(_get(item, "securityGroupRuleId"))
-        after = head.rule(direction, rule_id, "", "", "", "", "", _get(item, "description"))
+    for item in mappings(lookup(params, "securityGroupRuleDescriptions", "securityGroupRuleDescription")):
+        rule_id = as_text(lookup(item, "securityGroupRuleId"))
+        after = head.rule(direction, rule_id, "", "", "", "", "", lookup(item, "description"))
         ev.changes.append(RuleChange(DESCRIPTION, after=after, rule_id=rule_id))
     for rule in request_rules(head, direction, params):
         ev.changes.append(RuleChange(DESCRIPTION, after=rule))
@@ -464,30 +324,30 @@ def parse(event: Any) -> SgEvent:
 def _fill(ev: SgEvent, envelope: Mapping[str, Any], record: Mapping[str, Any]) -> None:
     if not record:
         ev.problems.append("no CloudTrail record in the event")
-    ev.event_name = _text(record.get("eventName")) or _text(envelope.get("detail-type"))
-    ev.event_time = _text(record.get("eventTime")) or _text(envelope.get("time"))
-    ev.event_source = _text(record.get("eventSource")) or _text(envelope.get("source"))
+    ev.event_name = as_text(record.get("eventName")) or as_text(envelope.get("detail-type"))
+    ev.event_time = as_text(record.get("eventTime")) or as_text(envelope.get("time"))
+    ev.event_source = as_text(record.get("eventSource")) or as_text(envelope.get("source"))
     ev.account_id = (
-        _text(record.get("recipientAccountId")) or _text(envelope.get("account"))
-        or _text(_get(record.get("userIdentity"), "accountId"))
+        as_text(record.get("recipientAccountId")) or as_text(envelope.get("account"))
+        or as_text(lookup(record.get("userIdentity"), "accountId"))
     )
-    ev.region = _text(record.get("awsRegion")) or _text(envelope.get("region"))
+    ev.region = as_text(record.get("awsRegion")) or as_text(envelope.get("region"))
     ev.actor = parse_actor(record.get("userIdentity"))
-    ev.source_ip = _text(record.get("sourceIPAddress"))
-    ev.user_agent = _text(record.get("userAgent"))
-    ev.error_code = _text(record.get("errorCode"))
-    ev.error_message = _text(record.get("errorMessage"))
+    ev.source_ip = as_text(record.get("sourceIPAddress"))
+    ev.user_agent = as_text(record.get("userAgent"))
+    ev.error_code = as_text(record.get("errorCode"))
+    ev.error_message = as_text(record.get("errorMessage"))
 
     params = record.get("requestParameters")
     response = record.get("responseElements")
     params = params if isinstance(params, Mapping) else {}
     response = response if isinstance(response, Mapping) else {}
     for source in (params, response):
-        group_id = _text(_get(source, "groupId"))
+        group_id = as_text(lookup(source, "groupId"))
         if group_id and group_id not in ev.group_ids:
             ev.group_ids.append(group_id)
-    ev.group_name = _text(_get(params, "groupName"))
-    ev.vpc_id = _text(_get(params, "vpcId"))
+    ev.group_name = as_text(lookup(params, "groupName"))
+    ev.vpc_id = as_text(lookup(params, "vpcId"))
 
     parser = _PARSERS.get(ev.event_name)
     if parser is None:
@@ -495,7 +355,7 @@ def _fill(ev: SgEvent, envelope: Mapping[str, Any], record: Mapping[str, Any]) -
         return
     if ev.event_source and ev.event_source != "ec2.amazonaws.com":
         ev.problems.append(f"unexpected event source {ev.event_source}")
-    head = _Head(ev.account_id, ev.region, ev.vpc_id, ev.group_id, ev.group_name)
+    head = RuleHead(ev.account_id, ev.region, ev.vpc_id, ev.group_id, ev.group_name)
     parser(ev, head, params, response)
     ev.known = not ev.problems
 

@@ -46,9 +46,46 @@ def stamp_time(key: str) -> datetime | None:
     return datetime.fromtimestamp((_INVERT - int(found.group(1))) / 1000, tz=UTC)
 
 
+# Every kind of key SG Watch writes under ``{prefix}{account}/{region}/``; the Terraform
+# modules grant each function s3:PutObject on its own kinds only (tests check the names agree).
+SNAPSHOTS = "snapshots"  # sg_inventory: one CSV of every rule per run
+DIFFS = "diffs"  # sg_inventory: what changed since the previous snapshot
+CLAIMS = "claims"  # sg_inventory: which run extends which snapshot (linear chain)
+EXPOSURE = "exposure"  # sg_inventory: internet-reachable interfaces per public rule
+EVENTS = "events"  # change alerts: one record per CloudTrail event (also the idempotency marker)
+GROUP_STATE = "group-state"  # change alerts: a group's rules after an event (the next "before")
+GROUP_NAMES = "group-names"  # change alerts: group name -> id, for events that name a group only
+UNUSED = "unused"  # unused-group audit reports
+REACHABILITY = "reachability"  # reachability guard results, per path
+KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, EVENTS, GROUP_STATE, GROUP_NAMES, UNUSED, REACHABILITY)
+REVIEWS = "reviews/"  # review packs, at the top of the prefix: {prefix}reviews/<period>/
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where every evidence object lives: the one owner of key shapes.
+
+    ``{prefix}{account}/{region}/{kind}/...`` for per-account series and
+    ``{prefix}reviews/<pack>/`` for review packs.
+    """
+
+    prefix: str
+
+    def series(self, account_id: str, region: str, kind: str) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"unknown evidence kind {kind!r}")
+        return f"{self.prefix}{account_id}/{region}/{kind}/"
+
+    def reviews(self) -> str:
+        return f"{self.prefix}{REVIEWS}"
+
+    def review_pack(self, name: str) -> str:
+        return f"{self.prefix}{REVIEWS}{name.strip('/')}/"
+
+
 def series_prefix(prefix: str, account_id: str, region: str, kind: str) -> str:
-    """``{prefix}{account}/{region}/{kind}/`` — kind is snapshots, diffs, unused, ..."""
-    return f"{prefix}{account_id}/{region}/{kind}/"
+    """``{prefix}{account}/{region}/{kind}/``: :meth:`Layout.series` for callers holding a prefix."""
+    return Layout(prefix).series(account_id, region, kind)
 
 
 @dataclass(frozen=True)
@@ -132,4 +169,5 @@ class EvidenceStore:
 
     def keys(self, prefix: str) -> list[str]:
         paginator = self.s3.get_paginator("list_objects_v2")
-        return [o["Key"] for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix) for o in page.get("Contents") or ()]
+        pages = paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+        return [o["Key"] for page in pages for o in page.get("Contents") or ()]

@@ -24,14 +24,14 @@ reported as failed and ends in the dead-letter queue.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from . import accounts, aws, log
+from . import accounts, aws, log, settings
+from .settings import Environment
 
 WORK_QUEUE_ENV = "WORK_QUEUE_URL"
 SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
@@ -56,13 +56,14 @@ def is_queue_event(event: Any) -> bool:
     return all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
 
 
-def handle(event: Any, work: Work, env: dict[str, str] | None = None) -> dict[str, Any] | None:
+def handle(event: Any, work: Work, env: Environment | None = None) -> dict[str, Any] | None:
     """Queue the pairs or process a batch of them; ``None`` when the run is a direct one."""
-    env = dict(os.environ) if env is None else env
+    env = settings.environment(env)
     if is_queue_event(event):
         return consume(event, work, env)
-    if env.get(WORK_QUEUE_ENV):
-        return dispatch(env[WORK_QUEUE_ENV], env)
+    queue_url = settings.text(env, WORK_QUEUE_ENV)
+    if queue_url:
+        return dispatch(queue_url, env)
     return None
 
 
@@ -83,23 +84,25 @@ def _send(sqs: Any, queue_url: str, bodies: list[str]) -> list[tuple[str, str]]:
             )
         except Exception as exc:  # the whole batch; botocore already retried throttling
             return [(b, f"{aws.error_code(exc)}: {exc}") for b in bodies]
-        refused = [(bodies[int(f["Id"])], f"{f.get('Code')}: {f.get('Message', '')}") for f in response.get("Failed") or ()]
+        refused = [
+            (bodies[int(f["Id"])], f"{f.get('Code')}: {f.get('Message', '')}") for f in response.get("Failed") or ()
+        ]
         if not refused or attempt + 1 == SEND_ATTEMPTS:
             return refused
         bodies = [b for b, _ in refused]
     return refused
 
 
-def dispatch(queue_url: str, env: dict[str, str] | None = None, now: datetime | None = None) -> dict[str, Any]:
+def dispatch(queue_url: str, env: Environment | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Queue one message per (account, region) pair of the run."""
-    env = dict(os.environ) if env is None else env
+    reach = accounts.Settings.from_env(env)
     run = (now or datetime.now(UTC)).isoformat(timespec="seconds")
-    plan = accounts.planned_pairs(env)
+    plan = accounts.planned_pairs(reach)
     pairs = plan.pairs
     bodies = [work_item(a, r, run) for a, r in pairs]
     chunks = [bodies[i : i + SQS_BATCH] for i in range(0, len(bodies), SQS_BATCH)]
     sqs = aws.central_client("sqs")
-    workers = max(1, min(int(env.get("MAX_WORKERS") or accounts.DEFAULT_WORKERS), len(chunks)))
+    workers = max(1, min(reach.workers, len(chunks)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         refused = [item for result in pool.map(lambda chunk: _send(sqs, queue_url, chunk), chunks) for item in result]
     summary = {
@@ -149,18 +152,18 @@ def parse_work_item(
     return account_id, region
 
 
-def consume(event: dict[str, Any], work: Work, env: dict[str, str] | None = None) -> dict[str, Any]:
+def consume(event: dict[str, Any], work: Work, env: Environment | None = None) -> dict[str, Any]:
     """Process a batch of queued pairs; the failed ones go back to SQS as batch item failures."""
-    env = dict(os.environ) if env is None else env
-    identity = accounts.caller()
+    reach = accounts.Settings.from_env(env)
+    identity = aws.own_identity()
     # The run's accounts, known once for the whole batch (never once per message): the fixed
     # list, and with the organisation its ACTIVE accounts as Organizations lists them now.
-    allowed = set(accounts.select_accounts(identity[0], env, report_skipped=False).accounts)
+    allowed = set(accounts.select_accounts(identity[0], reach, report_skipped=False).accounts)
     source = "ACCOUNTS"
-    if accounts.flag(env.get("ACCOUNTS_FROM_ORGANIZATIONS")):
+    if reach.from_organizations:
         source = "ACCOUNTS nor among the organisation's ACTIVE accounts"
-    excluded = set(accounts.ids(env.get("EXCLUDED_ACCOUNTS")))
-    regions = set(aws.regions_from_env(env.get("REGIONS")))
+    excluded = set(reach.excluded)
+    regions = set(reach.regions)
 
     items: dict[str, tuple[str, str]] = {}
     failed: list[str] = []
@@ -172,7 +175,7 @@ def consume(event: dict[str, Any], work: Work, env: dict[str, str] | None = None
             log.error("work_item_rejected", message_id=message_id, error=str(exc))
             failed.append(message_id)
 
-    outcome = accounts.run_everywhere(work, env, pairs=sorted(set(items.values())), identity=identity)
+    outcome = accounts.run_everywhere(work, reach, pairs=sorted(set(items.values())), identity=identity)
     failed += [message_id for message_id, pair in items.items() if pair in outcome.failures]
     log.info("work_done", received=len(event["Records"]), succeeded=len(outcome.results), failed=len(failed))
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}

@@ -1,4 +1,4 @@
-"""Alert delivery: SNS (always) and Slack (optional)."""
+"""Alert delivery over SNS: every alert is published to the alert topic (Slack is :mod:`sgwatch.slack`)."""
 
 from __future__ import annotations
 

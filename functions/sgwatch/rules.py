@@ -172,27 +172,6 @@ def permission_peers(permission: Mapping[str, Any], owner_id: str = "") -> Itera
         yield "security-group", _referenced_peer(r, owner_id), r.get("Description") or ""
 
 
-def flatten_groups(account_id: str, region: str, groups: Iterable[Mapping[str, Any]]) -> list[Rule]:
-    """Rows from DescribeSecurityGroups alone (no rule ids: that API does not return them)."""
-    rows: list[Rule] = []
-    for g in groups:
-        head = _group_columns(account_id, region, g)
-        owner = g.get("OwnerId") or account_id
-        count = len(rows)
-        for direction, key in (("ingress", "IpPermissions"), ("egress", "IpPermissionsEgress")):
-            for p in g.get(key) or ():
-                protocol = str(p.get("IpProtocol", ""))
-                from_port, to_port = _port(p.get("FromPort")), _port(p.get("ToPort"))
-                for peer_type, peer, description in permission_peers(p, owner):
-                    rows.append(
-                        Rule(*head, direction, "", protocol, from_port, to_port, peer_type, peer, neutralise(description))
-                    )
-        if len(rows) == count:
-            rows.append(Rule(*head, *("",) * 8))
-    rows.sort()
-    return rows
-
-
 def is_world(peer: str) -> bool:
     return peer in WORLD
 

@@ -17,9 +17,11 @@ from typing import Any
 
 UPDATED_BY = "sgwatch-unused-sg-audit"
 NOTE_PREFIX = "[sgwatch unused-sg-audit]"
-NOTE_LIMIT = 512  # BatchUpdateFindings accepts at most 512 characters of note text
-BATCH_LIMIT = 100  # finding identifiers per BatchUpdateFindings call
-DEFAULT_CONTROL_IDS = ("EC2.22",)
+# BatchUpdateFindings takes at most 512 characters of note text and 100 finding identifiers per call:
+# https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchUpdateFindings.html
+NOTE_LIMIT = 512
+BATCH_LIMIT = 100
+DEFAULT_CONTROL_IDS = ("EC2.22",)  # SECURITYHUB_CONTROL_IDS when unset
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,6 @@ class FindingUpdate:
     note: str
     group_id: str
     identifiers: tuple[dict[str, str], ...]
-
-
-def controls_from_env(value: str | None) -> list[str]:
-    return [c.strip() for c in (value or "").split(",") if c.strip()] or list(DEFAULT_CONTROL_IDS)
 
 
 def findings_filter(account_id: str, region: str, control_ids: Sequence[str]) -> dict[str, Any]:

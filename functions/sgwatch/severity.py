@@ -62,7 +62,8 @@ def assess(ev: SgEvent) -> Assessment:
             level, reason = rate_rule(change.after)
             would.raise_to(level, reason)
         elif change.action in (ADDED, MODIFIED):
-            would.raise_to(MEDIUM, f"{change.action} rule {change.rule_id or ''} with unreadable content".replace("  ", " "))
+            what = f"{change.action} rule {change.rule_id}" if change.rule_id else f"{change.action} rule"
+            would.raise_to(MEDIUM, f"{what} with unreadable content")
         elif change.action == REMOVED:
             would.raise_to(LOW, "rule removed")
         elif change.action == DESCRIPTION:

@@ -85,3 +85,40 @@ def mention(user_id: str) -> str:
     if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user_id or ""):
         raise ValueError(f"not a Slack user id: {user_id!r}")
     return f"<@{user_id}>"
+
+
+def entities(text: Any) -> str:
+    """Our own text (keys, counts, ids) made safe for Slack: only ``&``, ``<`` and ``>`` escaped,
+    so it stays copyable; user-controlled text goes through :func:`escape` instead."""
+    return "".join(_CONTROL.get(ch, ch) for ch in str(text))
+
+
+class Poster:
+    """The one way SG Watch posts to Slack: one channel, the token read once per poster.
+
+    Build one per invocation (``Poster(settings.Slack.from_env(env))``): a warm container then
+    reads a rotated token on its next invocation. ``post`` raises on failure; callers decide
+    whether Slack is the delivery (report) or a convenience beside SNS (alerts).
+    """
+
+    def __init__(self, config: Any, secrets: Any | None = None) -> None:
+        self.config = config
+        self._secrets = secrets
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = web_client(self.config.secret_arn, self.config.api_url, self._secrets)
+        return self._client
+
+    def post(self, text: str, blocks: list[dict[str, Any]] | None = None, **extra: Any) -> Any:
+        """``chat.postMessage`` to the channel, links not unfurled."""
+        kwargs: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False, **extra}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        return self.client.chat_postMessage(channel=self.config.channel_id, text=text, **kwargs)
+
+    def upload(self, **kwargs: Any) -> Any:
+        """``files_upload_v2`` into the channel."""
+        return self.client.files_upload_v2(channel=self.config.channel_id, **kwargs)

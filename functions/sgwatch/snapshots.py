@@ -1,4 +1,4 @@
-"""Reading and writing snapshot and diff CSVs in the evidence bucket."""
+"""Reading and writing snapshot and diff CSVs in the evidence bucket (the inventory's capability)."""
 
 from __future__ import annotations
 
@@ -10,25 +10,39 @@ from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
-from . import log
+from . import log, settings
+from .aws import EC2_PAGE_SIZE
 from .csvio import CsvDocument, CsvFormatError, data_lines, from_csv, to_csv, verify
 from .diff import DIFF_HEADER, Diff, diff_snapshot_lines, diff_snapshots
-from .evidence import EvidenceStore, StoredObject, series_prefix, stamp, stamp_time
+from .evidence import CLAIMS, DIFFS, SNAPSHOTS, EvidenceStore, StoredObject, series_prefix, stamp, stamp_time
 from .rules import SNAPSHOT_HEADER, Row, Rule, as_rules, flatten_rule_rows
+from .settings import Environment
 
-PAGE_SIZE = 1000  # the maximum both describe calls accept
+
+@dataclass(frozen=True)
+class Settings:
+    """The inventory's configuration: the evidence bucket it writes (its reach is
+    :class:`sgwatch.accounts.Settings`, read by the fan-out and the run)."""
+
+    evidence: settings.Evidence
+
+    @classmethod
+    def from_env(cls, env: Environment | None = None) -> Settings:
+        return cls(settings.Evidence.required(settings.environment(env), "the inventory needs an evidence bucket"))
 
 
 def describe_groups(ec2: Any) -> list[dict[str, Any]]:
     """All groups of one region, at the maximum page size."""
     paginator = ec2.get_paginator("describe_security_groups")
-    return [g for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}) for g in page["SecurityGroups"]]
+    pages = paginator.paginate(PaginationConfig={"PageSize": EC2_PAGE_SIZE})
+    return [g for page in pages for g in page["SecurityGroups"]]
 
 
-def describe_rules(ec2: Any) -> Iterator[dict[str, Any]]:
-    """All rules of one region, page by page (a page is dropped once flattened)."""
+def describe_rules(ec2: Any, group_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """All rules of one region (or of one group), page by page (a page is dropped once flattened)."""
     paginator = ec2.get_paginator("describe_security_group_rules")
-    for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}):
+    scope = {"Filters": [{"Name": "group-id", "Values": [group_id]}]} if group_id else {}
+    for page in paginator.paginate(**scope, PaginationConfig={"PageSize": EC2_PAGE_SIZE}):
         yield from page["SecurityGroupRules"]
 
 
@@ -82,7 +96,7 @@ def read_snapshot(store: EvidenceStore, key: str) -> list[Rule]:
 
 
 def latest_snapshot_key(store: EvidenceStore, prefix: str, account_id: str, region: str) -> str | None:
-    return store.latest_key(series_prefix(prefix, account_id, region, "snapshots"))
+    return store.latest_key(series_prefix(prefix, account_id, region, SNAPSHOTS))
 
 
 @dataclass
@@ -101,7 +115,6 @@ class SnapshotResult:
 # against P. A run that loses waits for the winner's snapshot and claims the successor
 # of that one, so two runs at the same moment (an SQS duplicate, a schedule overlapping a
 # slow run) never both diff against P and every change is counted once.
-CLAIMS = "claims"
 CLAIM_STALE = timedelta(minutes=15)  # a claim older than Lambda's longest run has no live claimant
 CLAIM_WAITS = (0.5, 1, 2, 4, 8, 15)  # seconds between looks for the winner's snapshot
 
@@ -201,7 +214,7 @@ def _write(
 
     stem = stamp(now)
     snapshot = to_csv(SNAPSHOT_HEADER, rules)
-    snapshot_key = series_prefix(prefix, account_id, region, "snapshots") + stem + ".csv"
+    snapshot_key = series_prefix(prefix, account_id, region, SNAPSHOTS) + stem + ".csv"
     metadata = _metadata(snapshot)
     if previous_error:
         metadata[BASELINE_REASON] = _metadata_text(f"previous snapshot {previous_error}")
@@ -215,7 +228,7 @@ def _write(
     except CsvFormatError:  # a field with an embedded line break: compare parsed rows instead
         changes = diff_snapshots(parse_snapshot(previous.body, {}), rules)
     diff_doc = to_csv(DIFF_HEADER, changes.rows)
-    diff_key = series_prefix(prefix, account_id, region, "diffs") + stem + ".csv"
+    diff_key = series_prefix(prefix, account_id, region, DIFFS) + stem + ".csv"
     metadata = {**_metadata(diff_doc), "previous-snapshot": previous_key, "snapshot": snapshot_key}
     if not store.put_new(diff_key, diff_doc.body, metadata=metadata):
         raise RuntimeError(f"diff {diff_key} already exists; refusing to overwrite evidence")

@@ -89,35 +89,33 @@ resource "aws_iam_role_policy" "forward" {
 
 # --- the dead-letter queue: events the central bus did not accept --------------------------------
 
-resource "aws_sqs_queue" "dlq" {
-  name                              = "${local.rule_name}-dlq"
-  kms_master_key_id                 = var.dlq_kms_key_arn
-  kms_data_key_reuse_period_seconds = var.dlq_kms_key_arn == null ? null : 3600
-  sqs_managed_sse_enabled           = var.dlq_kms_key_arn == null ? true : null
-  message_retention_seconds         = var.dlq_message_retention_seconds
-  tags                              = local.tags
+# An event the central bus refused (e.g. its policy does not name this account) fails delivery after
+# every retry and waits here, or is lost when it cannot be written here either.
+module "dlq" {
+  source = "../queue"
+
+  name                          = local.rule_name
+  kms_key_arn                   = var.dlq_kms_key_arn
+  dead_letter_retention_seconds = var.dlq_message_retention_seconds
+  event_rule_arns               = [aws_cloudwatch_event_rule.forward.arn]
+  alarm_topic_arn               = var.alarm_topic_arn
+  tags                          = local.tags
+  dead_letters_description      = "Security-group changes of ${local.account_id}/${local.region} were not accepted by the central SG Watch bus and wait in ${local.rule_name}-dlq: their alerts are missing. Check the central bus policy, then send them again."
 }
 
-data "aws_iam_policy_document" "dlq" {
-  statement {
-    sid       = "${var.name_prefix}-sg-changes-forward-dead-letters"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dlq.arn]
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.forward.arn]
-    }
-  }
+moved {
+  from = aws_sqs_queue.dlq
+  to   = module.dlq.aws_sqs_queue.dead_letters
 }
 
-resource "aws_sqs_queue_policy" "dlq" {
-  queue_url = aws_sqs_queue.dlq.url
-  policy    = data.aws_iam_policy_document.dlq.json
+moved {
+  from = aws_sqs_queue_policy.dlq
+  to   = module.dlq.aws_sqs_queue_policy.event_rule["dead_letters"]
+}
+
+moved {
+  from = module.alarms.aws_cloudwatch_metric_alarm.this["dead-letters"]
+  to   = module.dlq.module.alarms.aws_cloudwatch_metric_alarm.this["dead-letters"]
 }
 
 # --- the rule and its target ---------------------------------------------------------------------
@@ -143,16 +141,14 @@ resource "aws_cloudwatch_event_target" "central_bus" {
   }
 
   dead_letter_config {
-    arn = aws_sqs_queue.dlq.arn
+    arn = module.dlq.arn
   }
 
-  depends_on = [aws_iam_role_policy.forward, aws_sqs_queue_policy.dlq]
+  depends_on = [aws_iam_role_policy.forward, module.dlq]
 }
 
-# --- alarms: an event the central bus did not accept is a lost alert until someone looks -----------
+# --- alarm: a delivery that failed for good is a lost alert until someone looks ---------------------
 
-# An event the central bus refused (e.g. its policy does not name this account) fails delivery after
-# every retry and waits in the dead-letter queue, or is lost when it cannot be written there either.
 module "alarms" {
   source = "../metric-alarms"
 
@@ -160,18 +156,11 @@ module "alarms" {
   topic_arn = var.alarm_topic_arn
   tags      = local.tags
   alarms = {
-    "dead-letters" = {
-      namespace   = "AWS/SQS"
-      metric      = "ApproximateNumberOfMessagesVisible"
-      statistic   = "Maximum"
-      dimensions  = { QueueName = aws_sqs_queue.dlq.name }
-      description = "Security-group changes of ${local.account_id}/${local.region} were not accepted by the central SG Watch bus and wait in ${aws_sqs_queue.dlq.name}: their alerts are missing. Check the central bus policy, then send them again."
-    }
     "failed-deliveries" = {
       namespace   = "AWS/Events"
       metric      = "FailedInvocations"
       dimensions  = { RuleName = aws_cloudwatch_event_rule.forward.name }
-      description = "Security-group changes of ${local.account_id}/${local.region} failed to reach the central SG Watch bus after every retry: they are in ${aws_sqs_queue.dlq.name}, or lost if they could not be written there (InvocationsFailedToBeSentToDlq). Check the central bus policy, the queue policy and key."
+      description = "Security-group changes of ${local.account_id}/${local.region} failed to reach the central SG Watch bus after every retry: they are in ${module.dlq.name}, or lost if they could not be written there (InvocationsFailedToBeSentToDlq). Check the central bus policy, the queue policy and key."
     }
   }
 }

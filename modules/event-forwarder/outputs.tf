@@ -15,18 +15,18 @@ output "role_arn" {
 
 output "dead_letter_queue_arn" {
   description = "Queue receiving the events the central bus did not accept (watch it: a non-empty queue means lost alerts)."
-  value       = aws_sqs_queue.dlq.arn
+  value       = module.dlq.arn
 }
 
 output "dead_letter_queue_url" {
   description = "URL of the dead-letter queue."
-  value       = aws_sqs_queue.dlq.url
+  value       = module.dlq.url
 }
 
 output "alarm_names" {
   description = "Alarms on undelivered events: dead_letters (events waiting in the dead-letter queue) and failed_deliveries (deliveries that failed after every retry, whether or not the dead-letter queue took them)."
   value = {
-    dead_letters      = module.alarms.alarm_names["dead-letters"]
+    dead_letters      = module.dlq.alarm_names["dead-letters"]
     failed_deliveries = module.alarms.alarm_names["failed-deliveries"]
   }
 }

@@ -6,9 +6,17 @@
 # object_lock_enabled argument: that one forces a new bucket, so turning the lock on later would
 # replace the bucket (and, with force_destroy, delete every piece of evidence).
 
-# The bucket is created after, and destroyed before, its encryption key.
+# The bucket is created after, and destroyed before, its encryption key; both variants are
+# held here to what neither may be.
 resource "terraform_data" "encryption_key" {
   input = var.kms_key_arn
+
+  lifecycle {
+    precondition {
+      condition     = !(var.force_destroy && var.object_lock_mode != null)
+      error_message = "force_destroy cannot be combined with object_lock_mode: it would bypass GOVERNANCE retention and delete locked evidence."
+    }
+  }
 }
 
 resource "aws_s3_bucket" "this" {
@@ -20,10 +28,6 @@ resource "aws_s3_bucket" "this" {
 
   lifecycle {
     prevent_destroy = true
-    precondition {
-      condition     = !(var.force_destroy && var.object_lock_mode != null)
-      error_message = "force_destroy cannot be combined with object_lock_mode: it would bypass GOVERNANCE retention and delete locked evidence."
-    }
   }
 
   depends_on = [terraform_data.encryption_key]
@@ -35,13 +39,6 @@ resource "aws_s3_bucket" "unprotected" {
   bucket        = var.bucket_name
   force_destroy = var.force_destroy
   tags          = var.tags
-
-  lifecycle {
-    precondition {
-      condition     = !(var.force_destroy && var.object_lock_mode != null)
-      error_message = "force_destroy cannot be combined with object_lock_mode: it would bypass GOVERNANCE retention and delete locked evidence."
-    }
-  }
 
   depends_on = [terraform_data.encryption_key]
 }

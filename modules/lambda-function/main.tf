@@ -9,7 +9,22 @@ locals {
   partition     = data.aws_partition.current.partition
   region        = data.aws_region.current.name
   log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.function_name}"
-  tags          = merge(var.settings.tags, { "sgwatch:function" = var.function_key })
+  tags          = merge(var.settings.tags, { "sgwatch:capability" = var.capability, "sgwatch:function" = var.function_key })
+
+  environment = merge(
+    var.environment,
+    local.work_queue ? { WORK_QUEUE_URL = module.work_queue[0].url } : {},
+    var.evidence == null ? {} : { EVIDENCE_BUCKET = var.evidence.bucket_name, EVIDENCE_PREFIX = var.evidence.prefix },
+    var.slack == null ? {} : { SLACK_TOKEN_SECRET_ARN = var.slack.token_secret_arn, SLACK_CHANNEL_ID = var.slack.channel_id },
+    try(var.slack.api_url, null) == null ? {} : { SLACK_API_URL = var.slack.api_url },
+    var.accounts == null ? {} : {
+      ACCOUNTS                    = join(",", var.accounts.ids)
+      ACCOUNTS_FROM_ORGANIZATIONS = tostring(var.accounts.from_organizations)
+      EXCLUDED_ACCOUNTS           = join(",", var.accounts.excluded)
+      MEMBER_ROLE_NAME            = var.accounts.member_role_name
+      MAX_WORKERS                 = tostring(var.accounts.max_workers)
+    },
+  )
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -34,47 +49,6 @@ resource "aws_iam_role" "function" {
   tags                 = local.tags
 }
 
-data "aws_iam_policy_document" "runtime" {
-  source_policy_documents = [var.policy_json]
-
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${local.log_group_arn}:*"]
-  }
-
-  statement {
-    sid       = "DeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dlq.arn]
-  }
-
-  dynamic "statement" {
-    for_each = local.work_queue ? [1] : []
-    content {
-      sid       = "QueueWork"
-      actions   = ["sqs:SendMessage"]
-      resources = [aws_sqs_queue.work[0].arn]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.work_queue ? [1] : []
-    content {
-      # What the event source mapping does with the function's role.
-      sid       = "ReceiveWork"
-      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-      resources = [aws_sqs_queue.work[0].arn]
-    }
-  }
-
-  statement {
-    sid       = "ModuleKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.settings.kms_key_arn]
-  }
-}
-
 resource "aws_iam_role_policy" "function" {
   name   = local.function_name
   role   = aws_iam_role.function.id
@@ -88,12 +62,15 @@ resource "aws_cloudwatch_log_group" "function" {
   tags              = local.tags
 }
 
-resource "aws_sqs_queue" "dlq" {
-  name                              = "${local.function_name}-dlq"
-  kms_master_key_id                 = var.settings.kms_key_arn
-  kms_data_key_reuse_period_seconds = 3600
-  message_retention_seconds         = 1209600
-  tags                              = local.tags
+# Asynchronous invocations (a schedule, an EventBridge rule) that failed every retry.
+module "dead_letters" {
+  source = "../queue"
+
+  name                     = local.function_name
+  kms_key_arn              = var.settings.kms_key_arn
+  alarm_topic_arn          = var.settings.alarm_topic_arn
+  tags                     = local.tags
+  dead_letters_description = "Events for ${local.function_name} landed in its dead-letter queue ${local.function_name}-dlq."
 }
 
 resource "aws_lambda_function" "this" {
@@ -112,11 +89,11 @@ resource "aws_lambda_function" "this" {
   tags                           = local.tags
 
   environment {
-    variables = merge(var.environment, local.work_queue ? { WORK_QUEUE_URL = aws_sqs_queue.work[0].url } : {})
+    variables = local.environment
   }
 
   dead_letter_config {
-    target_arn = aws_sqs_queue.dlq.arn
+    target_arn = module.dead_letters.arn
   }
 
   tracing_config {
@@ -133,57 +110,21 @@ resource "aws_lambda_function_event_invoke_config" "this" {
   maximum_event_age_in_seconds = 3600
 }
 
-# Alarms: the function's errors, its dead letters, and with a work queue that queue's dead letters
-# and a backlog older than a day (the fan-out not keeping up with the schedule).
+# The function's errors; its queues carry their own alarms (modules/queue).
 module "alarms" {
   source = "../metric-alarms"
 
   name      = local.function_name
   topic_arn = var.settings.alarm_topic_arn
   tags      = local.tags
-  alarms = merge(
-    {
-      errors = {
-        namespace   = "AWS/Lambda"
-        metric      = "Errors"
-        dimensions  = { FunctionName = aws_lambda_function.this.function_name }
-        description = "SG Watch function ${local.function_name} reported errors; see its log group."
-      }
-    },
-    {
-      "dead-letters" = {
-        namespace   = "AWS/SQS"
-        metric      = "ApproximateNumberOfMessagesVisible"
-        dimensions  = { QueueName = aws_sqs_queue.dlq.name }
-        statistic   = "Maximum"
-        threshold   = 1
-        description = "Events for ${local.function_name} landed in its dead-letter queue ${aws_sqs_queue.dlq.name}."
-      }
-    },
-    local.work_queue ? {
-      "work-dead-letters" = {
-        namespace   = "AWS/SQS"
-        metric      = "ApproximateNumberOfMessagesVisible"
-        dimensions  = { QueueName = aws_sqs_queue.work_dead_letters[0].name }
-        statistic   = "Maximum"
-        threshold   = 1
-        description = "Units of work of ${local.function_name} failed ${var.work_queue.max_receive_count} times and are kept in ${aws_sqs_queue.work_dead_letters[0].name}; see the function's log group, then redrive them."
-      }
-      "work-backlog" = {
-        namespace   = "AWS/SQS"
-        metric      = "ApproximateAgeOfOldestMessage"
-        dimensions  = { QueueName = aws_sqs_queue.work[0].name }
-        statistic   = "Maximum"
-        threshold   = 86400
-        description = "Units of work of ${local.function_name} wait in ${aws_sqs_queue.work[0].name} for more than a day: raise the fan-out's maximum concurrency."
-      }
-    } : {}
-  )
-}
-
-moved {
-  from = aws_cloudwatch_metric_alarm.dead_letters
-  to   = module.alarms.aws_cloudwatch_metric_alarm.this["dead-letters"]
+  alarms = {
+    errors = {
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.this.function_name }
+      description = "SG Watch function ${local.function_name} reported errors; see its log group."
+    }
+  }
 }
 
 moved {
@@ -194,4 +135,19 @@ moved {
 moved {
   from = aws_cloudwatch_metric_alarm.queues
   to   = module.alarms.aws_cloudwatch_metric_alarm.this
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.dead_letters
+  to   = module.alarms.aws_cloudwatch_metric_alarm.this["dead-letters"]
+}
+
+moved {
+  from = module.alarms.aws_cloudwatch_metric_alarm.this["dead-letters"]
+  to   = module.dead_letters.module.alarms.aws_cloudwatch_metric_alarm.this["dead-letters"]
+}
+
+moved {
+  from = aws_sqs_queue.dlq
+  to   = module.dead_letters.aws_sqs_queue.dead_letters
 }

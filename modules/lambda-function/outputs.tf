@@ -20,12 +20,12 @@ output "role_name" {
 
 output "dlq_arn" {
   description = "Dead-letter queue ARN (async invocations and schedule deliveries)."
-  value       = aws_sqs_queue.dlq.arn
+  value       = module.dead_letters.arn
 }
 
 output "dlq_url" {
   description = "Dead-letter queue URL."
-  value       = aws_sqs_queue.dlq.url
+  value       = module.dead_letters.url
 }
 
 output "log_group_name" {
@@ -34,16 +34,11 @@ output "log_group_name" {
 }
 
 output "work_queue_url" {
-  description = "Fan-out work queue URL (null without work_queue)."
-  value       = one(aws_sqs_queue.work[*].url)
-}
-
-output "work_queue_arn" {
-  description = "Fan-out work queue ARN (null without work_queue)."
-  value       = one(aws_sqs_queue.work[*].arn)
+  description = "Fan-out work queue URL (null without accounts.fan_out)."
+  value       = one(module.work_queue[*].url)
 }
 
 output "work_dead_letter_queue_url" {
-  description = "Dead-letter queue of the units of work that kept failing (null without work_queue)."
-  value       = one(aws_sqs_queue.work_dead_letters[*].url)
+  description = "Dead-letter queue of the units of work that kept failing (null without accounts.fan_out)."
+  value       = one(module.work_queue[*].dead_letter_queue_url)
 }

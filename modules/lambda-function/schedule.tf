@@ -36,7 +36,7 @@ data "aws_iam_policy_document" "scheduler" {
   statement {
     sid       = "DeadLetterQueue"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dlq.arn]
+    resources = [module.dead_letters.arn]
   }
 
   statement {
@@ -78,7 +78,7 @@ resource "aws_scheduler_schedule" "this" {
     }
 
     dead_letter_config {
-      arn = aws_sqs_queue.dlq.arn
+      arn = module.dead_letters.arn
     }
   }
 }

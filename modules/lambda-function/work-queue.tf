@@ -1,50 +1,64 @@
-# Optional fan-out: the scheduled run queues its units of work here and the event source
-# mapping runs the same function on batches of them (see functions/sgwatch/fanout.py).
+# Optional fan-out (accounts.fan_out): the scheduled run queues its units of work here and the event
+# source mapping runs the same function on batches of them (see functions/sgwatch/fanout.py).
 
 locals {
-  work_queue = var.work_queue != null
-  # Lambda's guidance for SQS sources: a visibility timeout of at least six times the function timeout.
-  work_visibility_timeout = min(6 * var.timeout, 43200)
+  work_queue = try(var.accounts.fan_out, false)
+  # A unit of work that failed this many receives waits in the work dead-letter queue for a redrive.
+  work_max_receive_count = 5
 }
 
-resource "aws_sqs_queue" "work_dead_letters" {
-  count = local.work_queue ? 1 : 0
+module "work_queue" {
+  source = "../queue"
+  count  = local.work_queue ? 1 : 0
 
-  name                              = "${local.function_name}-work-dlq"
-  kms_master_key_id                 = var.settings.kms_key_arn
-  kms_data_key_reuse_period_seconds = 3600
-  message_retention_seconds         = 1209600
-  tags                              = local.tags
-}
-
-resource "aws_sqs_queue" "work" {
-  count = local.work_queue ? 1 : 0
-
-  name                              = "${local.function_name}-work"
-  kms_master_key_id                 = var.settings.kms_key_arn
-  kms_data_key_reuse_period_seconds = 3600
-  visibility_timeout_seconds        = local.work_visibility_timeout
-  # 14 days: a backlog alarms after one day, long before any unit of work could expire unseen.
-  message_retention_seconds = 1209600
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.work_dead_letters[0].arn
-    maxReceiveCount     = var.work_queue.max_receive_count
-  })
-  tags = local.tags
+  name            = "${local.function_name}-work"
+  kms_key_arn     = var.settings.kms_key_arn
+  alarm_topic_arn = var.settings.alarm_topic_arn
+  tags            = local.tags
+  source_queue = {
+    # Lambda's guidance for SQS sources: a visibility timeout of at least six times the function timeout.
+    visibility_timeout_seconds = min(6 * var.timeout, 43200)
+    # 14 days: a backlog alarms after one day, long before any unit of work could expire unseen.
+    message_retention_seconds = 1209600
+    max_receive_count         = local.work_max_receive_count
+    backlog_alarm_seconds     = 86400
+    backlog_description       = "Units of work of ${local.function_name} wait in ${local.function_name}-work for more than a day: raise the fan-out's maximum concurrency."
+  }
+  dead_letters_description = "Units of work of ${local.function_name} failed ${local.work_max_receive_count} times and are kept in ${local.function_name}-work-dlq; see the function's log group, then redrive them."
 }
 
 resource "aws_lambda_event_source_mapping" "work" {
   count = local.work_queue ? 1 : 0
 
-  event_source_arn        = aws_sqs_queue.work[0].arn
+  event_source_arn        = module.work_queue[0].arn
   function_name           = aws_lambda_function.this.arn
-  batch_size              = var.work_queue.batch_size
+  batch_size              = 10
   function_response_types = ["ReportBatchItemFailures"]
 
   scaling_config {
-    maximum_concurrency = var.work_queue.max_concurrency
+    maximum_concurrency = var.accounts.fan_out_max_concurrency
   }
 
   # Lambda checks at creation that the role may receive from the queue.
   depends_on = [aws_iam_role_policy.function]
+}
+
+moved {
+  from = aws_sqs_queue.work[0]
+  to   = module.work_queue[0].aws_sqs_queue.this[0]
+}
+
+moved {
+  from = aws_sqs_queue.work_dead_letters[0]
+  to   = module.work_queue[0].aws_sqs_queue.dead_letters
+}
+
+moved {
+  from = module.alarms.aws_cloudwatch_metric_alarm.this["work-dead-letters"]
+  to   = module.work_queue[0].module.alarms.aws_cloudwatch_metric_alarm.this["dead-letters"]
+}
+
+moved {
+  from = module.alarms.aws_cloudwatch_metric_alarm.this["work-backlog"]
+  to   = module.work_queue[0].module.alarms.aws_cloudwatch_metric_alarm.this["backlog"]
 }

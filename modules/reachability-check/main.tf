@@ -7,13 +7,13 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
   name       = "${var.name_prefix}-reachability"
-  tags       = merge(var.lambda_settings.tags, { "sgwatch:capability" = "reachability-check" })
-  kms_key    = var.lambda_settings.kms_key_arn
+  capability = "reachability-check"
+  tags       = merge(try(var.lambda_settings.tags, {}), { "sgwatch:capability" = local.capability })
 
-  path_ids   = distinct(concat(var.path_ids, [for p in aws_ec2_network_insights_path.this : p.id]))
-  path_arns  = [for id in local.path_ids : "arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-insights-path/${id}"]
-  state_keys = "${var.evidence_prefix}${local.account_id}/${local.region}/reachability/"
-  use_slack  = var.slack_token_secret_arn != null && var.slack_channel_id != null
+  path_ids  = distinct(concat(var.path_ids, [for p in aws_ec2_network_insights_path.this : p.id]))
+  path_arns = [for id in local.path_ids : "arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-insights-path/${id}"]
+  # The last known state of each path: {prefix}{account}/{region}/reachability/, read and written.
+  state_keys = "${local.account_id}/${local.region}/reachability/*"
 }
 
 # ---------------------------------------------------------------- paths
@@ -32,58 +32,43 @@ resource "aws_ec2_network_insights_path" "this" {
 
 # ---------------------------------------------------------------- debounce queue
 
-resource "aws_sqs_queue" "dlq" {
-  name                              = "${local.name}-events-dlq"
-  kms_master_key_id                 = local.kms_key
-  kms_data_key_reuse_period_seconds = 3600
-  message_retention_seconds         = 1209600
-  tags                              = local.tags
-}
+# Records that failed repeatedly (malformed events, persistent throttling) or that EventBridge
+# could not deliver end up in its dead-letter queue: someone should look.
+module "events_queue" {
+  source = "../queue"
 
-resource "aws_sqs_queue" "events" {
-  name                              = "${local.name}-events"
-  kms_master_key_id                 = local.kms_key
-  kms_data_key_reuse_period_seconds = 3600
-  message_retention_seconds         = 345600
-  # AWS advises at least six times the function timeout for an SQS event source.
-  visibility_timeout_seconds = 6 * var.timeout
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.dlq.arn
-    maxReceiveCount     = 5
-  })
-  tags = local.tags
-}
-
-data "aws_iam_policy_document" "queue" {
-  for_each = {
-    events = aws_sqs_queue.events.arn
-    dlq    = aws_sqs_queue.dlq.arn
+  name            = "${local.name}-events"
+  kms_key_arn     = var.lambda_settings.kms_key_arn
+  alarm_topic_arn = try(var.lambda_settings.alarm_topic_arn, null)
+  tags            = local.tags
+  event_rule_arns = [aws_cloudwatch_event_rule.sg_changes.arn]
+  source_queue = {
+    message_retention_seconds = 345600
+    # AWS advises at least six times the function timeout for an SQS event source.
+    visibility_timeout_seconds = 6 * var.timeout
+    max_receive_count          = 5
   }
-
-  statement {
-    sid       = "EventBridgeRuleSends"
-    actions   = ["sqs:SendMessage"]
-    resources = [each.value]
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.sg_changes.arn]
-    }
-  }
+  dead_letters_description = "SG change events for the reachability guard landed in ${local.name}-events-dlq; paths may not have been re-checked."
 }
 
-resource "aws_sqs_queue_policy" "events" {
-  queue_url = aws_sqs_queue.events.id
-  policy    = data.aws_iam_policy_document.queue["events"].json
+moved {
+  from = aws_sqs_queue.events
+  to   = module.events_queue.aws_sqs_queue.this[0]
 }
 
-resource "aws_sqs_queue_policy" "dlq" {
-  queue_url = aws_sqs_queue.dlq.id
-  policy    = data.aws_iam_policy_document.queue["dlq"].json
+moved {
+  from = aws_sqs_queue.dlq
+  to   = module.events_queue.aws_sqs_queue.dead_letters
+}
+
+moved {
+  from = aws_sqs_queue_policy.events
+  to   = module.events_queue.aws_sqs_queue_policy.event_rule["source"]
+}
+
+moved {
+  from = aws_sqs_queue_policy.dlq
+  to   = module.events_queue.aws_sqs_queue_policy.event_rule["dead_letters"]
 }
 
 # Only changes made where the paths are checked: this account and region (the function's,
@@ -109,7 +94,7 @@ resource "aws_cloudwatch_event_target" "queue" {
   rule           = aws_cloudwatch_event_rule.sg_changes.name
   event_bus_name = var.event_bus_name
   target_id      = "reachability-queue"
-  arn            = aws_sqs_queue.events.arn
+  arn            = module.events_queue.arn
 
   retry_policy {
     maximum_event_age_in_seconds = 3600
@@ -117,32 +102,22 @@ resource "aws_cloudwatch_event_target" "queue" {
   }
 
   dead_letter_config {
-    arn = aws_sqs_queue.dlq.arn
+    arn = module.events_queue.dead_letter_queue_arn
   }
 }
-
-# Records that failed repeatedly (malformed events, persistent throttling) or that
-# EventBridge could not deliver end up here: someone should look.
 
 module "alarms" {
   source = "../metric-alarms"
 
   name      = local.name
-  topic_arn = var.lambda_settings.alarm_topic_arn
+  topic_arn = try(var.lambda_settings.alarm_topic_arn, null)
   tags      = local.tags
   alarms = {
-    "events-dead-letters" = {
-      namespace   = "AWS/SQS"
-      metric      = "ApproximateNumberOfMessagesVisible"
-      dimensions  = { QueueName = aws_sqs_queue.dlq.name }
-      statistic   = "Maximum"
-      description = "SG change events for the reachability guard landed in ${aws_sqs_queue.dlq.name}; paths may not have been re-checked."
-    }
     "sg-changes-failed-deliveries" = {
       namespace   = "AWS/Events"
       metric      = "FailedInvocations"
       dimensions  = { RuleName = aws_cloudwatch_event_rule.sg_changes.name }
-      description = "Rule ${aws_cloudwatch_event_rule.sg_changes.name} could not deliver security-group changes to ${aws_sqs_queue.events.name} after every retry (queue policy or key): paths may not have been re-checked."
+      description = "Rule ${aws_cloudwatch_event_rule.sg_changes.name} could not deliver security-group changes to ${module.events_queue.name} after every retry (queue policy or key): paths may not have been re-checked."
     }
   }
 }
@@ -150,6 +125,11 @@ module "alarms" {
 moved {
   from = aws_cloudwatch_metric_alarm.dead_letters
   to   = module.alarms.aws_cloudwatch_metric_alarm.this["events-dead-letters"]
+}
+
+moved {
+  from = module.alarms.aws_cloudwatch_metric_alarm.this["events-dead-letters"]
+  to   = module.events_queue.module.alarms.aws_cloudwatch_metric_alarm.this["dead-letters"]
 }
 
 # ---------------------------------------------------------------- function
@@ -278,24 +258,7 @@ data "aws_iam_policy_document" "function" {
   statement {
     sid       = "ConsumeChangeQueue"
     actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-    resources = [aws_sqs_queue.events.arn]
-  }
-
-  statement {
-    sid       = "FindLatestPathState"
-    actions   = ["s3:ListBucket"]
-    resources = [var.evidence_bucket_arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${local.state_keys}*"]
-    }
-  }
-
-  statement {
-    sid       = "ReadAndWritePathState"
-    actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${var.evidence_bucket_arn}/${local.state_keys}*"]
+    resources = [module.events_queue.arn]
   }
 
   statement {
@@ -303,30 +266,13 @@ data "aws_iam_policy_document" "function" {
     actions   = ["sns:Publish"]
     resources = [var.alert_topic_arn]
   }
-
-  dynamic "statement" {
-    for_each = local.use_slack ? [1] : []
-    content {
-      sid       = "ReadSlackToken"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = [var.slack_token_secret_arn]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.use_slack && var.slack_secret_kms_key_arn != null ? [var.slack_secret_kms_key_arn] : []
-    content {
-      sid       = "DecryptSlackToken"
-      actions   = ["kms:Decrypt"]
-      resources = [statement.value]
-    }
-  }
 }
 
 module "function" {
   source = "../lambda-function"
 
   name_prefix  = var.name_prefix
+  capability   = local.capability
   function_key = "reachability_check"
   description  = "SG Watch: re-check required network paths with VPC Reachability Analyzer after SG changes."
   settings     = var.lambda_settings
@@ -334,29 +280,23 @@ module "function" {
   timeout      = var.timeout
   memory_size  = 256
 
-  environment = merge(
-    {
-      PATH_IDS        = join(",", local.path_ids)
-      ALERT_TOPIC_ARN = var.alert_topic_arn
-      EVIDENCE_BUCKET = var.evidence_bucket_name
-      EVIDENCE_PREFIX = var.evidence_prefix
-    },
-    local.use_slack ? {
-      SLACK_TOKEN_SECRET_ARN = var.slack_token_secret_arn
-      SLACK_CHANNEL_ID       = var.slack_channel_id
-    } : {},
-    local.use_slack && var.slack_api_url != null ? { SLACK_API_URL = var.slack_api_url } : {},
-  )
+  slack    = var.slack
+  evidence = merge(var.evidence, { read = [local.state_keys], write = [local.state_keys] })
+
+  environment = {
+    PATH_IDS        = join(",", local.path_ids)
+    ALERT_TOPIC_ARN = var.alert_topic_arn
+  }
 
   schedule = var.schedule_expression == null ? null : {
     expression = var.schedule_expression
-    timezone   = "UTC"
+    timezone   = var.schedule_timezone
     input      = jsonencode({ source = "sgwatch.schedule", action = "check-all-paths" })
   }
 }
 
 resource "aws_lambda_event_source_mapping" "events" {
-  event_source_arn                   = aws_sqs_queue.events.arn
+  event_source_arn                   = module.events_queue.arn
   function_name                      = module.function.function_arn
   batch_size                         = 1000
   maximum_batching_window_in_seconds = var.batch_window_seconds

@@ -25,17 +25,17 @@ output "created_path_ids" {
 
 output "queue_url" {
   description = "URL of the debounce queue receiving security-group change events."
-  value       = aws_sqs_queue.events.url
+  value       = module.events_queue.url
 }
 
 output "queue_arn" {
   description = "ARN of the debounce queue."
-  value       = aws_sqs_queue.events.arn
+  value       = module.events_queue.arn
 }
 
 output "dlq_url" {
   description = "URL of the queue's dead-letter queue (events that failed repeatedly or could not be delivered)."
-  value       = aws_sqs_queue.dlq.url
+  value       = module.events_queue.dead_letter_queue_url
 }
 
 output "rule_name" {

@@ -4,31 +4,13 @@ variable "name_prefix" {
 }
 
 variable "lambda_settings" {
-  description = "Settings shared by every function (see modules/lambda-function)."
-  type = object({
-    runtime                  = string
-    architecture             = string
-    log_retention_days       = number
-    permissions_boundary_arn = optional(string)
-    kms_key_arn              = string
-    alarm_topic_arn          = optional(string)
-    tags                     = optional(map(string), {})
-  })
+  description = "Settings shared by every function: modules/lambda-function's settings, which it validates."
+  type        = any
 }
 
-variable "evidence_bucket_name" {
-  description = "Evidence bucket holding the last known state of each path."
-  type        = string
-}
-
-variable "evidence_bucket_arn" {
-  description = "ARN of the evidence bucket."
-  type        = string
-}
-
-variable "evidence_prefix" {
-  description = "Key prefix of the evidence (ends with /)."
-  type        = string
+variable "evidence" {
+  description = "Evidence bucket holding the last known state of each path: bucket_name, bucket_arn and the key prefix (ends with /)."
+  type        = any
 }
 
 variable "alert_topic_arn" {
@@ -109,6 +91,12 @@ variable "schedule_expression" {
   default     = null
 }
 
+variable "schedule_timezone" {
+  description = "Time zone of a cron schedule expression (IANA name)."
+  type        = string
+  default     = "UTC"
+}
+
 variable "timeout" {
   description = "Function timeout in seconds; analyses still running near its end are collected by the next invocation."
   type        = number
@@ -120,31 +108,8 @@ variable "timeout" {
   }
 }
 
-variable "slack_token_secret_arn" {
-  description = "Optional Secrets Manager secret holding the Slack bot token (never the token itself)."
-  type        = string
+variable "slack" {
+  description = "Slack channel receiving the alerts too (modules/lambda-function's slack: token_secret_arn, channel_id, optional secret_kms_key_arn and api_url); null for none."
+  type        = any
   default     = null
-}
-
-variable "slack_channel_id" {
-  description = "Optional Slack channel id receiving the alerts too."
-  type        = string
-  default     = null
-}
-
-variable "slack_secret_kms_key_arn" {
-  description = "Customer-managed KMS key encrypting the Slack secret, when it is not the AWS-managed key nor the module key; the function may decrypt with it."
-  type        = string
-  default     = null
-}
-
-variable "slack_api_url" {
-  description = "Optional Slack Web API base URL (an egress proxy), https only."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.slack_api_url == null || can(regex("^https://[^/]+", var.slack_api_url))
-    error_message = "slack_api_url must be an https:// URL: every call carries the bot token (an egress proxy must terminate TLS)."
-  }
 }

@@ -15,5 +15,5 @@ output "role_name" {
 
 output "reviews_prefix" {
   description = "Key prefix under which the packs are written (<prefix>reviews/<from>_<to>/)."
-  value       = "${var.evidence_prefix}reviews/"
+  value       = "${var.evidence.prefix}reviews/"
 }

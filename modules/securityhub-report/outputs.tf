@@ -14,6 +14,6 @@ output "role_name" {
 }
 
 output "slack_token_secret_arn" {
-  description = "Secret the function reads the Slack token from (the created one when create_slack_token_secret = true)."
+  description = "Secret the function reads the Slack token from (the created one when slack.create_token_secret = true)."
   value       = local.token_secret_arn
 }

@@ -4,16 +4,8 @@ variable "name_prefix" {
 }
 
 variable "lambda_settings" {
-  description = "Settings shared by every function (see modules/lambda-function); kms_key_arn is the module key."
-  type = object({
-    runtime                  = string
-    architecture             = string
-    log_retention_days       = number
-    permissions_boundary_arn = optional(string)
-    kms_key_arn              = string
-    alarm_topic_arn          = optional(string)
-    tags                     = optional(map(string), {})
-  })
+  description = "Settings shared by every function: modules/lambda-function's settings, which it validates; kms_key_arn is the module key."
+  type        = any
 }
 
 variable "alert_topic_arn" {
@@ -44,27 +36,9 @@ variable "severities" {
   }
 }
 
-variable "slack_token_secret_arn" {
-  description = "ARN of an existing Secrets Manager secret holding the Slack bot token (bare xoxb-... or JSON {\"token\": ...}). Leave null with create_slack_token_secret = true."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.slack_token_secret_arn == null || can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.slack_token_secret_arn))
-    error_message = "slack_token_secret_arn must be a Secrets Manager secret ARN."
-  }
-}
-
-variable "slack_token_secret_kms_key_arn" {
-  description = "KMS key encrypting an existing token secret when it is not the module key (null: the module key or the AWS managed key)."
-  type        = string
-  default     = null
-}
-
-variable "create_slack_token_secret" {
-  description = "Create an empty Secrets Manager secret (encrypted with the module key) for the Slack token; the operator sets its value out of band."
-  type        = bool
-  default     = false
+variable "slack" {
+  description = "Slack receiving the report: channel_id (C..., G...; the Slack app must be a member of it), and either token_secret_arn, an existing Secrets Manager secret holding the bot token (bare xoxb-... or JSON {\"token\": ...}) with secret_kms_key_arn when its key is not the module key, or create_token_secret = true for an empty secret encrypted with the module key, whose value the operator sets out of band; api_url, an https Slack Web API base URL (an egress proxy). Validated by modules/lambda-function."
+  type        = any
 }
 
 variable "slack_token_secret_recovery_days" {
@@ -75,16 +49,6 @@ variable "slack_token_secret_recovery_days" {
   validation {
     condition     = var.slack_token_secret_recovery_days == 0 || (var.slack_token_secret_recovery_days >= 7 && var.slack_token_secret_recovery_days <= 30)
     error_message = "slack_token_secret_recovery_days must be 0 or between 7 and 30."
-  }
-}
-
-variable "slack_channel_id" {
-  description = "Slack channel id (C..., G...) receiving the report; the Slack app must be a member of it."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[CGD][A-Z0-9]{2,}$", var.slack_channel_id))
-    error_message = "slack_channel_id must be a Slack channel id such as C0123456789 (not a channel name)."
   }
 }
 
@@ -115,28 +79,12 @@ variable "schedule_expression" {
   description = "EventBridge Scheduler expression of the report (default: Mondays at 09:00)."
   type        = string
   default     = "cron(0 9 ? * MON *)"
-
-  validation {
-    condition     = can(regex("^(rate|cron|at)\\(.+\\)$", var.schedule_expression))
-    error_message = "schedule_expression must be a rate(...), cron(...) or at(...) expression."
-  }
 }
 
 variable "schedule_timezone" {
   description = "Time zone of the schedule expression (IANA name, e.g. Europe/Paris)."
   type        = string
   default     = "UTC"
-}
-
-variable "slack_api_url" {
-  description = "Slack Web API base URL (for an egress proxy), https only; null uses https://slack.com/api/."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.slack_api_url == null || can(regex("^https://[^/]+", var.slack_api_url))
-    error_message = "slack_api_url must be an https:// URL: every call carries the bot token (an egress proxy must terminate TLS)."
-  }
 }
 
 variable "timeout" {

@@ -1,12 +1,12 @@
 locals {
+  capability    = "sg-change-alerts"
   use_lambda    = var.mode == "lambda"
-  use_evidence  = var.evidence_bucket_name != null
-  use_slack     = var.slack_enabled != null ? var.slack_enabled : (var.slack_token_secret_arn != null && var.slack_channel_id != null)
+  use_slack     = coalesce(var.slack_enabled, var.slack != null)
   event_pattern = coalesce(var.event_pattern, file("${path.module}/event-pattern.json"))
   rule_name     = "${var.name_prefix}-sg-changes"
-  tags          = merge(var.lambda_settings.tags, { "sgwatch:capability" = "sg-change-alerts" })
-  dlq_arn       = local.use_lambda ? module.function[0].dlq_arn : aws_sqs_queue.direct_dlq[0].arn
-  dlq_url       = local.use_lambda ? module.function[0].dlq_url : aws_sqs_queue.direct_dlq[0].url
+  tags          = merge(try(var.lambda_settings.tags, {}), { "sgwatch:capability" = local.capability })
+  dlq_arn       = local.use_lambda ? module.function[0].dlq_arn : module.direct_dlq[0].arn
+  dlq_url       = local.use_lambda ? module.function[0].dlq_url : module.direct_dlq[0].url
 }
 
 # --- the function (default mode) ---------------------------------------------------------------
@@ -24,59 +24,6 @@ data "aws_iam_policy_document" "function" {
     actions   = ["ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"]
     resources = ["*"]
   }
-
-  dynamic "statement" {
-    for_each = local.use_evidence ? [1] : []
-    content {
-      sid       = "FindEventRecordsAndState"
-      actions   = ["s3:ListBucket"]
-      resources = [var.evidence_bucket_arn]
-      condition {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = ["${var.evidence_prefix}*"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.use_evidence ? [1] : []
-    content {
-      sid       = "ReadEvidence"
-      actions   = ["s3:GetObject"]
-      resources = ["${var.evidence_bucket_arn}/${var.evidence_prefix}*"]
-    }
-  }
-
-  # Writes only its own key kinds: event records, group states and the group-name index.
-  dynamic "statement" {
-    for_each = local.use_evidence ? [1] : []
-    content {
-      sid     = "WriteEventRecordsAndGroupStates"
-      actions = ["s3:PutObject"]
-      resources = [
-        for kind in ["events", "group-state", "group-names"] : "${var.evidence_bucket_arn}/${var.evidence_prefix}*/${kind}/*"
-      ]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.use_slack ? [1] : []
-    content {
-      sid       = "ReadSlackToken"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = [var.slack_token_secret_arn]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.use_slack && var.slack_secret_kms_key_arn != null ? [1] : []
-    content {
-      sid       = "DecryptSlackToken"
-      actions   = ["kms:Decrypt"]
-      resources = [var.slack_secret_kms_key_arn]
-    }
-  }
 }
 
 module "function" {
@@ -84,6 +31,7 @@ module "function" {
   count  = local.use_lambda ? 1 : 0
 
   name_prefix  = var.name_prefix
+  capability   = local.capability
   function_key = "sg_change_notifier"
   description  = "SG Watch: real-time alert (before/after, severity, Slack) for each security-group change."
   settings     = var.lambda_settings
@@ -93,13 +41,15 @@ module "function" {
   # An alert is published once per event (an exactly-once marker in the evidence bucket), so
   # retrying a failed delivery cannot send it twice.
   async_retries = 2
+  slack         = local.use_slack ? var.slack : null
 
-  environment = merge(
-    { ALERT_TOPIC_ARN = var.alert_topic_arn },
-    local.use_evidence ? { EVIDENCE_BUCKET = var.evidence_bucket_name, EVIDENCE_PREFIX = var.evidence_prefix } : {},
-    local.use_slack ? { SLACK_TOKEN_SECRET_ARN = var.slack_token_secret_arn, SLACK_CHANNEL_ID = var.slack_channel_id } : {},
-    local.use_slack && var.slack_api_url != null ? { SLACK_API_URL = var.slack_api_url } : {},
-  )
+  # Finds event records and group states; writes only its own key kinds: event records, group
+  # states and the group-name index.
+  evidence = var.evidence == null ? null : merge(var.evidence, {
+    write = ["*/events/*", "*/group-state/*", "*/group-names/*"]
+  })
+
+  environment = { ALERT_TOPIC_ARN = var.alert_topic_arn }
 }
 
 resource "aws_lambda_permission" "events" {
@@ -114,14 +64,25 @@ resource "aws_lambda_permission" "events" {
 
 # --- the dead-letter queue of the direct mode --------------------------------------------------
 
-resource "aws_sqs_queue" "direct_dlq" {
-  count = local.use_lambda ? 0 : 1
+module "direct_dlq" {
+  source = "../queue"
+  count  = local.use_lambda ? 0 : 1
 
-  name                              = "${local.rule_name}-dlq"
-  kms_master_key_id                 = var.lambda_settings.kms_key_arn
-  kms_data_key_reuse_period_seconds = 3600
-  message_retention_seconds         = 1209600
-  tags                              = local.tags
+  name                     = local.rule_name
+  kms_key_arn              = var.lambda_settings.kms_key_arn
+  alarm_topic_arn          = try(var.lambda_settings.alarm_topic_arn, null)
+  tags                     = local.tags
+  dead_letters_description = "Security-group change events wait in ${local.rule_name}-dlq: the alert topic did not accept them (check its policy and KMS key)."
+}
+
+moved {
+  from = aws_sqs_queue.direct_dlq[0]
+  to   = module.direct_dlq[0].aws_sqs_queue.dead_letters
+}
+
+moved {
+  from = module.alarms.aws_cloudwatch_metric_alarm.this["dead-letters"]
+  to   = module.direct_dlq[0].module.alarms.aws_cloudwatch_metric_alarm.this["dead-letters"]
 }
 
 # EventBridge delivers undeliverable events to the target's DLQ; it needs the queue's consent.
@@ -236,31 +197,20 @@ resource "aws_cloudwatch_event_target" "topic" {
 
 # --- alarms: an event the rule could not deliver is a missing alert ------------------------------
 
-# In the function mode the function's dead-letter queue already has its alarm (modules/lambda-function).
+# Both modes' dead-letter queues have their own alarm (modules/queue).
 module "alarms" {
   source = "../metric-alarms"
 
   name      = local.rule_name
-  topic_arn = var.lambda_settings.alarm_topic_arn
+  topic_arn = try(var.lambda_settings.alarm_topic_arn, null)
   tags      = local.tags
-  alarms = merge(
-    {
-      "failed-deliveries" = {
-        namespace   = "AWS/Events"
-        metric      = "FailedInvocations"
-        statistic   = "Sum"
-        dimensions  = { RuleName = aws_cloudwatch_event_rule.changes.name }
-        description = "Security-group change events of rule ${local.rule_name} could not be delivered after every retry (function, topic or its KMS key refused them): the alerts are missing. They wait in ${local.dlq_url}."
-      }
-    },
-    local.use_lambda ? {} : {
-      "dead-letters" = {
-        namespace   = "AWS/SQS"
-        metric      = "ApproximateNumberOfMessagesVisible"
-        statistic   = "Maximum"
-        dimensions  = { QueueName = aws_sqs_queue.direct_dlq[0].name }
-        description = "Security-group change events wait in ${aws_sqs_queue.direct_dlq[0].name}: the alert topic did not accept them (check its policy and KMS key)."
-      }
-    },
-  )
+  alarms = {
+    "failed-deliveries" = {
+      namespace   = "AWS/Events"
+      metric      = "FailedInvocations"
+      statistic   = "Sum"
+      dimensions  = { RuleName = aws_cloudwatch_event_rule.changes.name }
+      description = "Security-group change events of rule ${local.rule_name} could not be delivered after every retry (function, topic or its KMS key refused them): the alerts are missing. They wait in ${local.dlq_url}."
+    }
+  }
 }

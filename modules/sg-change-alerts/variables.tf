@@ -4,16 +4,8 @@ variable "name_prefix" {
 }
 
 variable "lambda_settings" {
-  description = "Settings shared by every function (see modules/lambda-function); kms_key_arn also encrypts the direct-mode dead-letter queue."
-  type = object({
-    runtime                  = string
-    architecture             = string
-    log_retention_days       = number
-    permissions_boundary_arn = optional(string)
-    kms_key_arn              = string
-    alarm_topic_arn          = optional(string)
-    tags                     = optional(map(string), {})
-  })
+  description = "Settings shared by every function: modules/lambda-function's settings, which it validates; kms_key_arn also encrypts the direct-mode dead-letter queue."
+  type        = any
 }
 
 variable "mode" {
@@ -44,57 +36,22 @@ variable "alert_topic_arn" {
   type        = string
 }
 
-variable "evidence_bucket_name" {
-  description = "Evidence bucket for event records (de-duplication markers) and group state; null disables both."
-  type        = string
+variable "evidence" {
+  description = "Evidence bucket for event records (de-duplication markers) and group state: bucket_name, bucket_arn and the key prefix (ends with /); null disables both."
+  type        = any
   default     = null
 }
 
-variable "evidence_bucket_arn" {
-  description = "ARN of the evidence bucket (required when evidence_bucket_name is set)."
-  type        = string
-  default     = null
-}
-
-variable "evidence_prefix" {
-  description = "Key prefix of the evidence (ends with /)."
-  type        = string
-  default     = "security-groups/"
-}
-
-variable "slack_token_secret_arn" {
-  description = "Secrets Manager secret holding the Slack bot token (bare xoxb-... or JSON {\"token\": ...}); null disables Slack."
-  type        = string
+variable "slack" {
+  description = "Slack channel receiving one message per event (modules/lambda-function's slack: token_secret_arn, channel_id, optional secret_kms_key_arn and api_url); null leaves Slack off."
+  type        = any
   default     = null
 }
 
 variable "slack_enabled" {
-  description = "Whether Slack is configured; null derives it from slack_token_secret_arn and slack_channel_id. Set it when the secret ARN is only known after apply (a secret created in the same configuration)."
+  description = "Whether the function posts to Slack; null posts when slack is set."
   type        = bool
   default     = null
-}
-
-variable "slack_secret_kms_key_arn" {
-  description = "Customer-managed KMS key encrypting the Slack secret, when it is not the AWS-managed key nor the module key."
-  type        = string
-  default     = null
-}
-
-variable "slack_channel_id" {
-  description = "Slack channel id (C...) receiving one message per event."
-  type        = string
-  default     = null
-}
-
-variable "slack_api_url" {
-  description = "Optional Slack Web API base URL (an egress proxy), https only."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.slack_api_url == null || can(regex("^https://[^/]+", var.slack_api_url))
-    error_message = "slack_api_url must be an https:// URL: every call carries the bot token (an egress proxy must terminate TLS)."
-  }
 }
 
 variable "maximum_retry_attempts" {

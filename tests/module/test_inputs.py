@@ -33,7 +33,9 @@ def _validate(tmp_path: Path, configuration: str) -> subprocess.CompletedProcess
     (f"excluded_accounts = {_ids(51)}", "excluded_accounts lists more than 50 ids"),
     ("fan_out_max_concurrency = 1", "fan_out_max_concurrency must be between 2 and 1000"),
     ('accounts = ["12345"]', "accounts must be 12-digit AWS account ids"),
-    ('slack_api_url = "http://proxy.internal:8080/api/"', "slack_api_url must be an https:// URL"),
+    ('slack = { api_url = "http://proxy.internal:8080/api/" }', "slack.api_url must be an https:// URL"),
+    ('slack = { channel_id = "#alerts" }', "slack.channel_id must be a Slack channel id"),
+    ('review_schedule_expression = "every day"', "review_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...)"),
     ("unused_sg_grace_days = 91", "unused_sg_grace_days must be a whole number of days from 0 to 90"),
     ("evidence_object_lock_days = 0", "evidence_object_lock_days must be a whole number of days, at least 1"),
 ])
@@ -50,24 +52,35 @@ def test_the_largest_accepted_estate_settings_validate(tmp_path) -> None:
 
 
 def test_the_boundaries_of_the_validated_inputs_are_accepted(tmp_path) -> None:
-    arguments = ('slack_api_url = "https://proxy.internal:8443/api/"\nunused_sg_grace_days = 90\n'
-                 "evidence_object_lock_days = 1")
+    arguments = ('slack = { api_url = "https://proxy.internal:8443/api/" }\nunused_sg_grace_days = 90\n'
+                 'evidence_object_lock_days = 1\nreachability_schedule_expression = "at(2030-01-01T00:00:00)"')
+    result = validate(tmp_path, arguments)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deprecated_slack_inputs_are_still_accepted(tmp_path) -> None:
+    arguments = ('slack_channel_id = "C0123456789"\ncreate_slack_token_secret = true\n'
+                 'slack_api_url = "https://proxy.internal:8443/api/"\nreport_timezone = "Europe/Paris"')
     result = validate(tmp_path, arguments)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_submodules_refuse_the_same_inputs_with_the_same_reasons(tmp_path) -> None:
-    # given each submodule called directly (as a landing zone may) with the input the root refuses
+    # given each submodule that validates an input called directly (as a landing zone may) with the
+    # input the root refuses; the capability modules hand slack and schedules to lambda-function
     modules = os.path.relpath(ROOT / "modules", tmp_path)
     settings = ('lambda_settings = { runtime = "python3.12", architecture = "arm64", log_retention_days = 30, '
                 'kms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/k" }')
     topic = 'alert_topic_arn = "arn:aws:sns:us-east-1:111122223333:t"'
+    evidence = 'evidence = { bucket_name = "e", bucket_arn = "arn:aws:s3:::e", prefix = "" }'
+    function = ('name_prefix = "f"\ncapability = "review-pack"\nfunction_key = "review_pack"\ndescription = "d"\n'
+                f'{settings.replace("lambda_settings", "settings")}\npolicy_json = "{{}}"\n'
+                'slack = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:s", '
+                'channel_id = "C0123456789", api_url = "http://slack.example/api/" }\n'
+                'schedule = { expression = "every day" }')
     calls = {
-        "sg-change-alerts": f'name_prefix = "a"\n{settings}\n{topic}\nslack_api_url = "http://slack.example/api/"',
-        "securityhub-report": (f'name_prefix = "b"\n{settings}\nslack_channel_id = "C0123456789"\n'
-                               'slack_api_url = "http://slack.example/api/"'),
-        "unused-sg-audit": (f'name_prefix = "c"\n{settings}\n{topic}\nevidence_bucket_name = "e"\n'
-                            'evidence_bucket_arn = "arn:aws:s3:::e"\ngrace_days = 120'),
+        "lambda-function": function,
+        "unused-sg-audit": f'name_prefix = "c"\n{settings}\n{topic}\n{evidence}\ngrace_days = 120',
         "evidence-bucket": 'bucket_name = "e"\nkms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/k"\nobject_lock_days = 0',
     }
     configuration = "".join(
@@ -78,7 +91,7 @@ def test_the_submodules_refuse_the_same_inputs_with_the_same_reasons(tmp_path) -
     # then each is refused with its reason
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
-    for message in ("slack_api_url must be an https:// URL", "grace_days must be a whole number of days from 0 to 90",
-                    "object_lock_days must be a whole number of days, at least 1"):
+    for message in ("slack.api_url must be an https:// URL", "grace_days must be a whole number of days from 0 to 90",
+                    "object_lock_days must be a whole number of days, at least 1",
+                    "schedule.expression must be rate(N minutes|hours|days), cron(...) or at(...)"):
         assert message in output, output
-    assert output.count("slack_api_url must be an https:// URL") == 2, output

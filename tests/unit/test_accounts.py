@@ -43,7 +43,8 @@ def test_default_is_the_own_account_only(env):
 
 
 def test_listed_accounts_minus_exclusions(env):
-    chosen = accounts.account_ids(OWN, {"ACCOUNTS": f"{MEMBER}, 333333333333,{OWN}", "EXCLUDED_ACCOUNTS": "333333333333"})
+    env = {"ACCOUNTS": f"{MEMBER}, 333333333333,{OWN}", "EXCLUDED_ACCOUNTS": "333333333333"}
+    chosen = accounts.account_ids(OWN, env)
     assert chosen == [OWN, MEMBER]
 
 
@@ -109,7 +110,9 @@ def test_role_is_assumed_once_per_account_whatever_the_regions(env):
     sts.meta.events.register("before-call.sts.AssumeRole", lambda **kw: calls.append(1))
     env.setenv("ACCOUNTS", f"{OWN},{MEMBER}")
     env.setenv("REGIONS", "us-east-1,eu-west-1,eu-central-1,ap-southeast-2")
-    outcome = accounts.run_everywhere(lambda a, r: {"account_id": aws.client("sts").get_caller_identity()["Account"], "region": r})
+    outcome = accounts.run_everywhere(
+        lambda a, r: {"account_id": aws.client("sts").get_caller_identity()["Account"], "region": r}
+    )
     assert not outcome.failures and len(outcome.results) == 8
     # The work ran in the account it was given.
     assert sorted({r["account_id"] for r in outcome.results}) == [OWN, MEMBER]

@@ -63,7 +63,10 @@ def test_body_lists_the_facts_a_reader_needs(path: Path) -> None:
 
 def test_body_of_world_ssh_shows_rule_description_and_session() -> None:
     _, _, body = render("AuthorizeSecurityGroupIngress_console_sso_ssh_world.json")
-    assert "ADDED: ingress tcp port 22 from 0.0.0.0/0 (any IPv4 address) \"temporary debug access\" [sgr-0123456789abcdef0]" in body
+    assert (
+        'ADDED: ingress tcp port 22 from 0.0.0.0/0 (any IPv4 address) "temporary debug access" [sgr-0123456789abcdef0]'
+        in body
+    )
     assert "session alice@example.com" in body
     assert body.startswith("HIGH:")
 

@@ -229,7 +229,8 @@ def test_resolve_without_any_previous_state_marks_it_unknown() -> None:
     [None, [], "text", {}, {"detail": None}, {"detail": {"eventName": 3}}, {"detail": {"eventName": "Whatever"}},
      {"detail": {"eventName": "AuthorizeSecurityGroupIngress", "requestParameters": "oops"}},
      {"detail": {"eventName": "AuthorizeSecurityGroupIngress", "requestParameters": {"ipPermissions": {"items": [7]}}}},
-     {"detail": {"eventName": "ModifySecurityGroupRules", "requestParameters": {"ModifySecurityGroupRulesRequest": []}}}],
+     {"detail": {"eventName": "ModifySecurityGroupRules",
+                 "requestParameters": {"ModifySecurityGroupRulesRequest": []}}}],
 )
 def test_unexpected_shapes_never_raise(event: object) -> None:
     ev = cloudtrail.parse(event)

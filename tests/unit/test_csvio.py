@@ -101,7 +101,11 @@ def test_no_cell_of_any_document_starts_a_formula(rows: list[list[str]]) -> None
     assert len(cells) == len(rows)
     assert not [cell for row in cells for cell in row if starts_a_formula(cell)]
     # and each cell is the value written, or that value behind one quote
-    assert all(cell in (value, "'" + value) for row, given_row in zip(cells, rows, strict=False) for cell, value in zip(row, given_row, strict=False))
+    assert all(
+        cell in (value, "'" + value)
+        for row, given_row in zip(cells, rows, strict=False)
+        for cell, value in zip(row, given_row, strict=False)
+    )
 
 
 @pytest.mark.parametrize(

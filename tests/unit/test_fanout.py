@@ -262,7 +262,8 @@ def test_a_refused_entry_is_sent_again_once_then_the_run_fails_naming_it(queue, 
 
 def test_a_batch_the_queue_rejects_whole_is_reported_with_its_pairs(queue, monkeypatch):
     monkeypatch.setenv("REGIONS", "us-east-1,eu-west-1")
-    with pytest.raises(fanout.DispatchFailed, match=rf"2 of 2 .*{OWN}/eu-west-1 \(AWS.SimpleQueueService.NonExistentQueue"):
+    refused = rf"2 of 2 .*{OWN}/eu-west-1 \(AWS.SimpleQueueService.NonExistentQueue"
+    with pytest.raises(fanout.DispatchFailed, match=refused):
         fanout.dispatch(queue.replace("sgwatch-work", "gone"))
 
 

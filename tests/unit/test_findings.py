@@ -120,7 +120,8 @@ def test_security_control_id_wins_over_generator_id(generator: str, security_con
 @pytest.mark.parametrize(
     ("severity", "expected"),
     [({"Label": "critical"}, "CRITICAL"), ({"Normalized": 95}, "CRITICAL"), ({"Normalized": 70}, "HIGH"),
-     ({"Normalized": 40}, "MEDIUM"), ({"Normalized": 1}, "LOW"), ({"Normalized": 0}, "INFORMATIONAL"), ({}, "INFORMATIONAL")],
+     ({"Normalized": 40}, "MEDIUM"), ({"Normalized": 1}, "LOW"), ({"Normalized": 0}, "INFORMATIONAL"),
+     ({}, "INFORMATIONAL")],
 )
 def test_severity_label(severity: dict[str, Any], expected: str) -> None:
     assert findings.severity_label({"Severity": severity}) == expected
@@ -413,5 +414,7 @@ def test_empty_message_names_the_controls_that_found_nothing() -> None:
     assert findings.empty_message(["EC2.2", "S3.1"], ["HIGH"]) == (
         "Security Hub report: no open failed findings for EC2.2, S3.1 (severities: HIGH)."
     )
-    assert findings.empty_message([], ["HIGH"]) == "Security Hub report: no open failed findings (all controls; severities: HIGH)."
+    assert findings.empty_message([], ["HIGH"]) == (
+        "Security Hub report: no open failed findings (all controls; severities: HIGH)."
+    )
     assert findings.empty_message() == "Security Hub report: no open failed findings (all controls)."

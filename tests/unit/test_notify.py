@@ -34,4 +34,5 @@ def test_a_subject_of_exactly_100_characters_is_shortened() -> None:
 
 
 def test_line_breaks_and_unicode_become_one_ascii_line() -> None:
-    assert notify.sns_subject(" \u2028SG Watch:\nnew\u00a0rule\r\n in ünïcode \U0001f512") == "SG Watch: new rule in unicode ?"
+    subject = notify.sns_subject(" \u2028SG Watch:\nnew\u00a0rule\r\n in ünïcode \U0001f512")
+    assert subject == "SG Watch: new rule in unicode ?"

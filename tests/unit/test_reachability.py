@@ -33,8 +33,14 @@ def real_names(kind: str) -> list[str]:
 
 
 def sqs_record(detail: dict | str, message_id: str = "m-1") -> dict:
-    body = detail if isinstance(detail, str) else json.dumps({"detail-type": "AWS API Call via CloudTrail", "detail": detail})
+    event = {"detail-type": "AWS API Call via CloudTrail", "detail": detail}
+    body = detail if isinstance(detail, str) else json.dumps(event)
     return {"messageId": message_id, "body": body, "eventSource": "aws:sqs"}
+
+
+def change(event_name: str, group_id: str) -> dict:
+    """The detail of a CloudTrail SG API call naming one group."""
+    return {"eventName": event_name, "requestParameters": {"groupId": group_id}}
 
 
 # --------------------------------------------------------------------------- which groups changed
@@ -69,9 +75,30 @@ def test_a_rule_referencing_another_group_changes_only_the_target_group() -> Non
 @pytest.mark.parametrize(
     ("detail", "expected"),
     [
-        ({"eventName": "ModifySecurityGroupRules", "requestParameters": {"ModifySecurityGroupRulesRequest": {"GroupId": "sg-0123456789abcdef0"}}}, {"sg-0123456789abcdef0"}),
-        ({"eventName": "RevokeSecurityGroupIngress", "requestParameters": {"groupId": "sg-0aaaaaaaaaaaaaaaa", "securityGroupRuleIds": {"items": [{"securityGroupRuleId": "sgr-1"}]}}}, {"sg-0aaaaaaaaaaaaaaaa"}),
-        ({"eventName": "UpdateSecurityGroupRuleDescriptionsIngress", "requestParameters": {"groupId": "sg-0aaaaaaaaaaaaaaaa"}}, set()),
+        (
+            {
+                "eventName": "ModifySecurityGroupRules",
+                "requestParameters": {"ModifySecurityGroupRulesRequest": {"GroupId": "sg-0123456789abcdef0"}},
+            },
+            {"sg-0123456789abcdef0"},
+        ),
+        (
+            {
+                "eventName": "RevokeSecurityGroupIngress",
+                "requestParameters": {
+                    "groupId": "sg-0aaaaaaaaaaaaaaaa",
+                    "securityGroupRuleIds": {"items": [{"securityGroupRuleId": "sgr-1"}]},
+                },
+            },
+            {"sg-0aaaaaaaaaaaaaaaa"},
+        ),
+        (
+            {
+                "eventName": "UpdateSecurityGroupRuleDescriptionsIngress",
+                "requestParameters": {"groupId": "sg-0aaaaaaaaaaaaaaaa"},
+            },
+            set(),
+        ),
         ({"eventName": "CreateTags", "requestParameters": {"resourcesSet": {}}}, None),
         ({"eventName": "AuthorizeSecurityGroupIngress", "requestParameters": None}, None),
         ({}, None),
@@ -85,9 +112,9 @@ def test_changed_groups_of_request_shapes(detail: dict, expected: set | None) ->
 def test_a_burst_of_events_becomes_one_set_of_groups() -> None:
     # given ten changes to two groups and one description edit
     records = [
-        sqs_record({"eventName": "AuthorizeSecurityGroupIngress", "requestParameters": {"groupId": f"sg-0{'a' if i % 2 else 'b'}aaaaaaaaaaaaaaa"}}, f"m-{i}")
+        sqs_record(change("AuthorizeSecurityGroupIngress", f"sg-0{'a' if i % 2 else 'b'}aaaaaaaaaaaaaaa"), f"m-{i}")
         for i in range(10)
-    ] + [sqs_record({"eventName": "UpdateSecurityGroupRuleDescriptionsEgress", "requestParameters": {"groupId": "sg-0cccccccccccccccc"}}, "m-d")]
+    ] + [sqs_record(change("UpdateSecurityGroupRuleDescriptionsEgress", "sg-0cccccccccccccccc"), "m-d")]
     # when the batch is read
     batch = rc.read_batch(records)
     # then it is one union of groups, with nothing to retry
@@ -97,7 +124,7 @@ def test_a_burst_of_events_becomes_one_set_of_groups() -> None:
 
 def test_one_undeterminable_event_makes_the_whole_batch_check_every_path() -> None:
     records = [
-        sqs_record({"eventName": "RevokeSecurityGroupEgress", "requestParameters": {"groupId": "sg-0aaaaaaaaaaaaaaaa"}}, "m-1"),
+        sqs_record(change("RevokeSecurityGroupEgress", "sg-0aaaaaaaaaaaaaaaa"), "m-1"),
         sqs_record({"eventName": "DeleteSecurityGroup", "requestParameters": {"groupName": "legacy"}}, "m-2"),
     ]
     assert rc.read_batch(records).changed is None
@@ -114,7 +141,7 @@ def test_one_undeterminable_event_makes_the_whole_batch_check_every_path() -> No
     ids=["not-json", "not-an-object", "detail-not-object", "no-body"],
 )
 def test_malformed_records_are_reported_for_retry_and_the_rest_is_read(record: dict) -> None:
-    good = sqs_record({"eventName": "AuthorizeSecurityGroupEgress", "requestParameters": {"groupId": "sg-0aaaaaaaaaaaaaaaa"}}, "good")
+    good = sqs_record(change("AuthorizeSecurityGroupEgress", "sg-0aaaaaaaaaaaaaaaa"), "good")
     batch = rc.read_batch([good, record])
     assert batch.failures == ["bad"]
     assert batch.changed == {"sg-0aaaaaaaaaaaaaaaa"}
@@ -126,11 +153,24 @@ def test_malformed_records_are_reported_for_retry_and_the_rest_is_read(record: d
 
 PATHS = {
     "nip-web": {"NetworkInsightsPathId": "nip-web", "Source": "igw-1", "Destination": "i-0web", "Protocol": "tcp"},
-    "nip-db": {"NetworkInsightsPathId": "nip-db", "Source": "arn:aws:ec2:us-east-1:123456789012:network-interface/eni-0app", "Destination": "eni-0db", "Protocol": "tcp"},
-    "nip-lb": {"NetworkInsightsPathId": "nip-lb", "Source": "i-0web", "Destination": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/1"},
+    "nip-db": {
+        "NetworkInsightsPathId": "nip-db",
+        "Source": "arn:aws:ec2:us-east-1:123456789012:network-interface/eni-0app",
+        "Destination": "eni-0db",
+        "Protocol": "tcp",
+    },
+    "nip-lb": {
+        "NetworkInsightsPathId": "nip-lb",
+        "Source": "i-0web",
+        "Destination": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/1",
+    },
 }
 INTERFACES = [
-    {"NetworkInterfaceId": "eni-0webprimary", "Attachment": {"InstanceId": "i-0web"}, "Groups": [{"GroupId": "sg-0web"}]},
+    {
+        "NetworkInterfaceId": "eni-0webprimary",
+        "Attachment": {"InstanceId": "i-0web"},
+        "Groups": [{"GroupId": "sg-0web"}],
+    },
     {"NetworkInterfaceId": "eni-0app", "Groups": [{"GroupId": "sg-0app"}, {"GroupId": "sg-0shared"}]},
     {"NetworkInterfaceId": "eni-0db", "Groups": [{"GroupId": "sg-0db"}]},
 ]
@@ -168,7 +208,8 @@ def test_an_instance_without_interfaces_found_is_undeterminable() -> None:
 
 
 def test_path_label_and_route() -> None:
-    path = real("reachability", "DescribeNetworkInsightsPaths_igw_to_instance_awscli_doc.json")["NetworkInsightsPaths"][0]
+    recorded = real("reachability", "DescribeNetworkInsightsPaths_igw_to_instance_awscli_doc.json")
+    path = recorded["NetworkInsightsPaths"][0]
     assert rc.path_label("nip-0b26f224f1d131fa8", path) == "nip-0b26f224f1d131fa8"
     assert rc.describe_route(path) == "igw-0797cccdc9d73b0e5 -> i-0495d385ad28331c7 tcp"
     named = {**path, "Tags": [{"Key": "Name", "Value": "web-https"}], "DestinationPort": 443}
@@ -189,16 +230,44 @@ def test_recorded_blocked_analysis_is_summarised_as_a_security_group_problem() -
     assert summary.component_type == "security group"
     assert summary.component == "sg-02f0d35a850ba727f"
     assert summary.code == "ENI_SG_RULES_MISMATCH"
-    assert summary.text() == "security group sg-02f0d35a850ba727f (ingress, at eni-0a25edef15a6cc08c): ENI_SG_RULES_MISMATCH"
+    assert summary.text() == (
+        "security group sg-02f0d35a850ba727f (ingress, at eni-0a25edef15a6cc08c): ENI_SG_RULES_MISMATCH"
+    )
 
 
 @pytest.mark.parametrize(
     ("explanation", "kind", "component"),
     [
-        ({"ExplanationCode": "SUBNET_ACL_RESTRICTION", "Acl": {"Id": "acl-1"}, "AclRule": {"RuleNumber": 100}, "Subnet": {"Id": "subnet-1"}, "Vpc": {"Id": "vpc-1"}}, "network ACL", "acl-1"),
-        ({"ExplanationCode": "NO_ROUTE_TO_DESTINATION", "RouteTable": {"Id": "rtb-1"}, "Subnet": {"Id": "subnet-1"}}, "route table", "rtb-1"),
-        ({"ExplanationCode": "ENI_SG_RULES_MISMATCH", "SecurityGroups": [{"Id": "sg-1"}, {"Id": "sg-2"}], "NetworkInterface": {"Id": "eni-1"}}, "security group", "sg-1, sg-2"),
-        ({"ExplanationCode": "IGW_NOT_ATTACHED", "InternetGateway": {"Id": "igw-1", "Name": "main"}}, "internet gateway", "main (igw-1)"),
+        (
+            {
+                "ExplanationCode": "SUBNET_ACL_RESTRICTION",
+                "Acl": {"Id": "acl-1"},
+                "AclRule": {"RuleNumber": 100},
+                "Subnet": {"Id": "subnet-1"},
+                "Vpc": {"Id": "vpc-1"},
+            },
+            "network ACL",
+            "acl-1",
+        ),
+        (
+            {"ExplanationCode": "NO_ROUTE_TO_DESTINATION", "RouteTable": {"Id": "rtb-1"}, "Subnet": {"Id": "subnet-1"}},
+            "route table",
+            "rtb-1",
+        ),
+        (
+            {
+                "ExplanationCode": "ENI_SG_RULES_MISMATCH",
+                "SecurityGroups": [{"Id": "sg-1"}, {"Id": "sg-2"}],
+                "NetworkInterface": {"Id": "eni-1"},
+            },
+            "security group",
+            "sg-1, sg-2",
+        ),
+        (
+            {"ExplanationCode": "IGW_NOT_ATTACHED", "InternetGateway": {"Id": "igw-1", "Name": "main"}},
+            "internet gateway",
+            "main (igw-1)",
+        ),
         ({"ExplanationCode": "SOMETHING_NEW", "Component": {"Id": "rtb-9"}}, "route table", "rtb-9"),
         ({"ExplanationCode": "SOMETHING_ELSE"}, "path", ""),
     ],
@@ -206,11 +275,14 @@ def test_recorded_blocked_analysis_is_summarised_as_a_security_group_problem() -
 )
 def test_explanations_name_the_blocking_component(explanation: dict, kind: str, component: str) -> None:
     [summary] = rc.summarise_explanations([explanation])
-    assert (summary.component_type, summary.component, summary.code) == (kind, component, explanation["ExplanationCode"])
+    found = (summary.component_type, summary.component, summary.code)
+    assert found == (kind, component, explanation["ExplanationCode"])
 
 
 def test_identical_explanations_are_listed_once() -> None:
-    explanation = {"ExplanationCode": "ENI_SG_RULES_MISMATCH", "SecurityGroups": [{"Id": "sg-1"}], "Direction": "egress"}
+    explanation = {
+        "ExplanationCode": "ENI_SG_RULES_MISMATCH", "SecurityGroups": [{"Id": "sg-1"}], "Direction": "egress"
+    }
     assert len(rc.summarise_explanations([explanation, dict(explanation), "junk"])) == 1
 
 
@@ -222,7 +294,9 @@ def record(state: str | None, fault: str | None = None) -> rc.PathRecord:
 
 
 REACHED = rc.Outcome("nip-1", "succeeded", "nia-2", True)
-BLOCKED = rc.Outcome("nip-1", "succeeded", "nia-2", False, [rc.ExplanationSummary("security group", "sg-1", "ENI_SG_RULES_MISMATCH")])
+BLOCKED = rc.Outcome(
+    "nip-1", "succeeded", "nia-2", False, [rc.ExplanationSummary("security group", "sg-1", "ENI_SG_RULES_MISMATCH")]
+)
 FAILED = rc.Outcome("nip-1", "failed", "nia-2", None, message="InternalError")
 GONE = rc.Outcome("nip-1", "missing", message="InvalidNetworkInsightsPathId.NotFound")
 
@@ -268,7 +342,8 @@ def test_pending_record_carries_the_last_known_state_and_round_trips() -> None:
     pending = rc.pending_record(record("unreachable", "failed"), "nip-1", ["nia-1", "nia-2"], NOW)
     back = rc.PathRecord.from_json(pending.to_json())
     assert back == pending
-    assert (back.status, back.state, back.fault, back.pending) == ("running", "unreachable", "failed", ["nia-1", "nia-2"])
+    found = (back.status, back.state, back.fault, back.pending)
+    assert found == ("running", "unreachable", "failed", ["nia-1", "nia-2"])
 
 
 @pytest.mark.parametrize("body", [b"[]", b"{}", b'{"path_id": 3}', b"not json"])
@@ -281,7 +356,13 @@ def test_unreadable_state_is_refused(body: bytes) -> None:
 
 
 def test_blocked_alert_names_the_path_and_summarises_why() -> None:
-    path = {"Source": "igw-1", "Destination": "i-0web", "Protocol": "tcp", "DestinationPort": 443, "Tags": [{"Key": "Name", "Value": "web-https"}]}
+    path = {
+        "Source": "igw-1",
+        "Destination": "i-0web",
+        "Protocol": "tcp",
+        "DestinationPort": 443,
+        "Tags": [{"Key": "Name", "Value": "web-https"}],
+    }
     alert = rc.format_alert("blocked", BLOCKED, path, "123456789012", "eu-west-1", record("reachable"))
     assert alert.subject == "SG Watch: Path web-https (nip-1) is now blocked"
     assert "security group sg-1: ENI_SG_RULES_MISMATCH" in alert.body
@@ -328,7 +409,8 @@ _detail = st.fixed_dictionaries(
     {},
     optional={
         "eventName": st.sampled_from(sorted(rc.SG_EVENTS)) | st.text(max_size=20),
-        "requestParameters": _json | st.dictionaries(st.sampled_from(["groupId", "groupName", "ModifySecurityGroupRulesRequest"]), _json),
+        "requestParameters": _json
+        | st.dictionaries(st.sampled_from(["groupId", "groupName", "ModifySecurityGroupRulesRequest"]), _json),
         "errorCode": st.none() | st.text(max_size=8),
     },
 )

@@ -134,7 +134,8 @@ class FakeEc2:
         template = self.running
         analysis_id = f"nia-{len(self.analyses) + 1:017x}"
         running = {**template, "NetworkInsightsAnalysisId": analysis_id, "NetworkInsightsPathId": path_id}
-        running["NetworkInsightsAnalysisArn"] = template["NetworkInsightsAnalysisArn"].rsplit("/", 1)[0] + "/" + analysis_id
+        arn_prefix = template["NetworkInsightsAnalysisArn"].rsplit("/", 1)[0]
+        running["NetworkInsightsAnalysisArn"] = f"{arn_prefix}/{analysis_id}"
         self.analyses[analysis_id] = {"running": running, "polls_left": self.polls_before_done, "path_id": path_id}
         return 200, {"NetworkInsightsAnalysis": running}
 
@@ -269,7 +270,11 @@ def account(ec2: FakeEc2, monkeypatch: pytest.MonkeyPatch):
         "nip-0db": path("nip-0db", "eni-0app", "eni-0db", "app-to-db"),
     }
     ec2.interfaces = [
-        {"NetworkInterfaceId": "eni-0web", "Attachment": {"InstanceId": "i-0web"}, "Groups": [{"GroupId": WEB_GROUP, "GroupName": "web"}]},
+        {
+            "NetworkInterfaceId": "eni-0web",
+            "Attachment": {"InstanceId": "i-0web"},
+            "Groups": [{"GroupId": WEB_GROUP, "GroupName": "web"}],
+        },
         {"NetworkInterfaceId": "eni-0app", "Groups": [{"GroupId": OTHER_GROUP, "GroupName": "app"}]},
         {"NetworkInterfaceId": "eni-0db", "Groups": [{"GroupId": DB_GROUP, "GroupName": "db"}]},
     ]
@@ -360,7 +365,8 @@ def test_a_path_that_becomes_blocked_alerts_once_with_the_explanations(account: 
     assert first["alerts"] == 1 and again["alerts"] == 0
     [alert] = first_alerts
     assert alert["Subject"] == "SG Watch: Path web-https (nip-0web) is now blocked"
-    assert "security group sg-02f0d35a850ba727f (ingress, at eni-0a25edef15a6cc08c): ENI_SG_RULES_MISMATCH" in alert["Message"]
+    explanation = "security group sg-02f0d35a850ba727f (ingress, at eni-0a25edef15a6cc08c): ENI_SG_RULES_MISMATCH"
+    assert explanation in alert["Message"]
     assert "igw-0797cccdc9d73b0e5 -> i-0web tcp/443" in alert["Message"]
     assert alert["MessageAttributes"]["severity"]["Value"] == "HIGH"
     assert alert["MessageAttributes"]["event_name"]["Value"] == "ReachabilityPathBlocked"
@@ -426,7 +432,8 @@ def test_analyses_unfinished_when_time_runs_out_are_collected_by_the_next_invoca
 
 def test_a_burst_of_events_costs_one_analysis_per_affected_path(account: Account) -> None:
     # given twelve changes to the web instance's group in one batching window
-    batch = sqs_batch(*[sg_event(WEB_GROUP, n) for n in ["AuthorizeSecurityGroupIngress", "RevokeSecurityGroupIngress"] * 6])
+    names = ["AuthorizeSecurityGroupIngress", "RevokeSecurityGroupIngress"] * 6
+    batch = sqs_batch(*[sg_event(WEB_GROUP, n) for n in names])
     # when the batch is processed
     result = account.invoke(batch)
     # then the web path is analysed once and the database path (other groups) not at all
@@ -477,7 +484,8 @@ def test_a_path_that_no_longer_exists_alerts_once_and_the_others_continue(
     result = account.invoke(event)
     again = account.invoke(event)
     alerts = account.alerts()
-    assert {(a["path_id"], a["status"]) for a in result["analyses"]} == {("nip-0gone", "missing"), ("nip-0web", "succeeded")}
+    checked = {(a["path_id"], a["status"]) for a in result["analyses"]}
+    assert checked == {("nip-0gone", "missing"), ("nip-0web", "succeeded")}
     assert [a["Subject"] for a in alerts] == ["SG Watch: Path nip-0gone no longer exists"]
     assert again["alerts"] == 0
     assert account.states("nip-0web")[0]["state"] == "reachable"
@@ -511,7 +519,8 @@ def test_an_analysis_that_cannot_start_alerts_and_the_other_path_is_checked(acco
     account.ec2.start_errors["nip-0db"] = "UnauthorizedOperation"
     result = account.invoke()
     [alert] = account.alerts()
-    assert {(a["path_id"], a["status"]) for a in result["analyses"]} == {("nip-0db", "error"), ("nip-0web", "succeeded")}
+    checked = {(a["path_id"], a["status"]) for a in result["analyses"]}
+    assert checked == {("nip-0db", "error"), ("nip-0web", "succeeded")}
     assert alert["Subject"] == "SG Watch: Reachability analysis of path app-to-db (nip-0db) failed"
     assert "UnauthorizedOperation" in alert["Message"]
 

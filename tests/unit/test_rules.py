@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sgwatch.rules import SNAPSHOT_HEADER, Rule, covers_port, flatten_groups, flatten_rules, neutralise
+from sgwatch.rules import SNAPSHOT_HEADER, Rule, covers_port, flatten_rules, neutralise, permission_peers
 from tests.paths import real_payloads
 
 ACCOUNT, REGION = "111122223333", "eu-west-1"
@@ -88,13 +88,11 @@ def test_rows_are_deterministic_whatever_the_api_order():
     assert flatten_rules(ACCOUNT, REGION, groups, rules) == flatten_rules(ACCOUNT, REGION, groups[::-1], rules[::-1])
 
 
-def test_several_cidrs_in_one_permission_become_one_row_each():
-    group = dict(GROUP, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-                                         "IpRanges": [{"CidrIp": "10.0.0.0/8"}, {"CidrIp": "192.168.0.0/16"}],
-                                         "Ipv6Ranges": [{"CidrIpv6": "::/0", "Description": "v6"}]}],
-                 IpPermissionsEgress=[])
-    rows = flatten_groups(ACCOUNT, REGION, [group])
-    assert [(r.peer_type, r.peer, r.description) for r in rows] == [
+def test_several_cidrs_in_one_permission_become_one_peer_each():
+    permission = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+                  "IpRanges": [{"CidrIp": "10.0.0.0/8"}, {"CidrIp": "192.168.0.0/16"}],
+                  "Ipv6Ranges": [{"CidrIpv6": "::/0", "Description": "v6"}]}
+    assert list(permission_peers(permission, ACCOUNT)) == [
         ("ipv4", "10.0.0.0/8", ""), ("ipv4", "192.168.0.0/16", ""), ("ipv6", "::/0", "v6")]
 
 
@@ -130,13 +128,12 @@ def test_rule_api_reference_rows_from_aws_documentation():
     "DescribeSecurityGroups_prefixlist_ingress_c7n.json",
     "DescribeSecurityGroups_cross_ref_userid_group_pairs_c7n.json",
 ])
-def test_recorded_estates_flatten_to_one_row_per_peer(name):
+def test_recorded_estates_give_one_peer_per_listed_peer(name):
     groups = json.loads((real_payloads("describe") / name).read_text())["SecurityGroups"]
-    rows = flatten_groups(ACCOUNT, REGION, groups)
-    assert {r.group_id for r in rows} == {g["GroupId"] for g in groups}
-    peers = sum(
-        len(p.get(k) or ()) for g in groups for key in ("IpPermissions", "IpPermissionsEgress")
-        for p in g.get(key) or () for k in ("IpRanges", "Ipv6Ranges", "PrefixListIds", "UserIdGroupPairs")
-    )
-    assert sum(1 for r in rows if r.direction) == peers
-    assert all(r.peer_type in ("ipv4", "ipv6", "prefix-list", "security-group") for r in rows if r.direction)
+    permissions = [(g, p) for g in groups for key in ("IpPermissions", "IpPermissionsEgress") for p in g.get(key) or ()]
+    found = [peer for g, p in permissions for peer in permission_peers(p, g.get("OwnerId") or ACCOUNT)]
+    kinds = ("IpRanges", "Ipv6Ranges", "PrefixListIds", "UserIdGroupPairs")
+    listed = sum(len(p.get(k) or ()) for _, p in permissions for k in kinds)
+    assert len(found) == listed
+    assert all(peer_type in ("ipv4", "ipv6", "prefix-list", "security-group") for peer_type, _, _ in found)
+    assert all(peer for _, peer, _ in found)

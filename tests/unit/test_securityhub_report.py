@@ -181,7 +181,9 @@ def test_query_asks_security_hub_for_failed_open_active_findings_of_the_controls
         "ComplianceStatus": [{"Value": "FAILED", "Comparison": "EQUALS"}],
         "WorkflowStatus": [{"Value": "NEW", "Comparison": "EQUALS"}, {"Value": "NOTIFIED", "Comparison": "EQUALS"}],
         "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
-        "ComplianceSecurityControlId": [{"Value": c, "Comparison": "EQUALS"} for c in ("EC2.18", "EC2.19", "EC2.2", "S3.1")],
+        "ComplianceSecurityControlId": [
+            {"Value": c, "Comparison": "EQUALS"} for c in ("EC2.18", "EC2.19", "EC2.2", "S3.1")
+        ],
     }
 
 

@@ -16,7 +16,8 @@ REAL = Path(__file__).resolve().parents[3] / "shared" / "real-payloads" / "cloud
 
 
 def rule(direction: str, protocol: str, low: str, high: str, peer_type: str, peer: str) -> Rule:
-    return Rule("111122223333", "us-east-1", "", "sg-1", "", "", direction, "", protocol, low, high, peer_type, peer, "")
+    return Rule("111122223333", "us-east-1", "", "sg-1", "", "", direction, "", protocol, low, high, peer_type, peer,
+                "")
 
 
 @pytest.mark.parametrize(
@@ -31,9 +32,17 @@ def rule(direction: str, protocol: str, low: str, high: str, peer_type: str, pee
         (rule("ingress", "tcp", "22", "22", "ipv4", "208.236.235.254/0"), "HIGH"),
         (rule("ingress", "tcp", "22", "22", "ipv4", "128.0.0.0/1"), "HIGH"),
         (rule("ingress", "tcp", "22", "22", "ipv6", "2000::/3"), "HIGH"),
-        (rule("ingress", "tcp", "443", "443", "ipv4", "0.0.0.0/0"), "MEDIUM"),
+        (rule("ingress", "tcp", "3306", "3306", "ipv4", "0.0.0.0/0"), "HIGH"),
+        (rule("ingress", "tcp", "3306", "3306", "ipv4", "0.0.0.0/1"), "HIGH"),
+        (rule("ingress", "udp", "3389", "3389", "ipv6", "::/0"), "HIGH"),
+        (rule("ingress", "tcp", "8080", "8080", "ipv4", "0.0.0.0/0"), "MEDIUM"),
+        (rule("ingress", "udp", "22", "22", "ipv4", "0.0.0.0/0"), "MEDIUM"),  # udp 22 is not SSH
         (rule("ingress", "icmp", "-1", "-1", "ipv4", "0.0.0.0/0"), "MEDIUM"),
-        (rule("ingress", "tcp", "22", "22", "ipv4", "203.0.113.0/24"), "MEDIUM"),
+        (rule("ingress", "tcp", "22", "22", "ipv4", "8.8.0.0/16"), "MEDIUM"),
+        (rule("ingress", "tcp", "8080", "8080", "ipv4", "8.8.0.0/16"), "LOW"),
+        (rule("ingress", "tcp", "443", "443", "ipv4", "0.0.0.0/0"), "LOW"),  # an authorized public port
+        (rule("ingress", "tcp", "22", "22", "ipv4", "8.8.8.8/32"), "LOW"),
+        (rule("ingress", "tcp", "22", "22", "ipv4", "203.0.113.0/24"), "LOW"),  # documentation range: internal
         (rule("ingress", "tcp", "22", "22", "ipv4", "not-a-cidr"), "MEDIUM"),
         (rule("", "tcp", "22", "22", "ipv4", "0.0.0.0/0"), "HIGH"),
         (rule("ingress", "tcp", "443", "443", "ipv4", "203.0.113.0/24"), "LOW"),
@@ -56,6 +65,13 @@ def test_private_looking_half_of_the_internet_is_not_private() -> None:
     assert severity.classify_peer(rule("ingress", "tcp", "22", "22", "ipv4", "0.0.0.0/1")) == "world"
 
 
+def test_a_denied_attempt_at_a_world_open_authorized_port_is_low() -> None:
+    # 443 to the world is expected (LOW), so a denied attempt at it is a failed call like any other
+    ev = SgEvent(known=True, error_code="Client.UnauthorizedOperation",
+                 changes=[RuleChange(ADDED, after=rule("ingress", "tcp", "443", "443", "ipv4", "0.0.0.0/0"))])
+    assert severity.assess(ev).level == "LOW"
+
+
 def test_the_highest_change_wins_and_every_reason_is_kept() -> None:
     ev = SgEvent(known=True, changes=[
         RuleChange(ADDED, after=rule("ingress", "tcp", "443", "443", "ipv4", "10.0.0.0/8")),
@@ -73,7 +89,8 @@ def test_failed_call_is_low_and_says_nothing_changed() -> None:
 
 
 def test_denied_attempt_at_a_high_change_is_medium() -> None:
-    ev = cloudtrail.parse(json.loads((EVENTS / "AuthorizeSecurityGroupIngress_failed_unauthorized_ssh_world.json").read_text()))
+    path = EVENTS / "AuthorizeSecurityGroupIngress_failed_unauthorized_ssh_world.json"
+    ev = cloudtrail.parse(json.loads(path.read_text()))
     result = severity.assess(ev)
     assert result.level == "MEDIUM" and "denied attempt" in result.reasons[0]
 
@@ -108,7 +125,7 @@ def test_fixture_levels(name: str, level: str) -> None:
         ("raw_AuthorizeSecurityGroupIngress_go_sdk_script_ssh_world_ev105_panther.json", "HIGH"),
         ("raw_AuthorizeSecurityGroupIngress_legacy_toplevel_cidr_stratus.json", "HIGH"),
         ("raw_AuthorizeSecurityGroupIngress_stratus_legacy_toplevel_22_world_invictus.json", "HIGH"),
-        ("raw_AuthorizeSecurityGroupIngress_terraform_443_world_with_description_invictus.json", "MEDIUM"),
+        ("raw_AuthorizeSecurityGroupIngress_terraform_443_world_with_description_invictus.json", "LOW"),
         ("eb_AuthorizeSecurityGroupIngress_cfn_sgref_kuali_1.json", "LOW"),
         ("raw_RevokeSecurityGroupEgress_FAILED_InvalidPermissionNotFound_ipv6_invictus.json", "LOW"),
     ],

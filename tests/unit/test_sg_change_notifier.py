@@ -42,7 +42,8 @@ class Env:
         self.s3.create_bucket(Bucket=BUCKET)
         self.topic = self.sns.create_topic(Name="alerts")["TopicArn"]
         self.queue = self.sqs.create_queue(QueueName="alerts")["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]
+        queue_arn = attributes["QueueArn"]
         self.sns.subscribe(TopicArn=self.topic, Protocol="sqs", Endpoint=queue_arn)
         self.monkeypatch = monkeypatch
         monkeypatch.setenv("ALERT_TOPIC_ARN", self.topic)
@@ -234,9 +235,11 @@ def _authorize_event(group_id: str, rule_id: str, cidr: str, event_id: str) -> d
 def _modify_event(group_id: str, rule_id: str, cidr: str, event_id: str) -> dict[str, Any]:
     event = _own(load(EVENTS / "ModifySecurityGroupRules_console_cidr_change.json"))
     event["detail"]["eventID"] = event_id
-    event["detail"]["requestParameters"] = {"ModifySecurityGroupRulesRequest": {"GroupId": group_id, "SecurityGroupRule": {
-        "SecurityGroupRuleId": rule_id, "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-                                                              "CidrIpv4": cidr}, "tag": 1}}}
+    rule = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIpv4": cidr}
+    update = {"SecurityGroupRuleId": rule_id, "SecurityGroupRule": rule, "tag": 1}
+    event["detail"]["requestParameters"] = {
+        "ModifySecurityGroupRulesRequest": {"GroupId": group_id, "SecurityGroupRule": update}
+    }
     return event
 
 
@@ -262,9 +265,11 @@ def test_modify_after_a_previous_event_shows_before_and_after(env: Env) -> None:
     (message,) = env.messages()
     assert result["severity"] == "HIGH"
     assert f"before: ingress tcp port 22 from 10.1.0.0/16 (no description) [{rule_id}]" in message["Message"]
-    assert f"after:  ingress tcp port 22 from 0.0.0.0/0 (any IPv4 address) (no description) [{rule_id}]" in message["Message"]
+    after = f"after:  ingress tcp port 22 from 0.0.0.0/0 (any IPv4 address) (no description) [{rule_id}]"
+    assert after in message["Message"]
     record = env.record(env.keys("evt-modify-1")[0])
-    assert record["changes"][0]["before"]["peer"] == "10.1.0.0/16" and record["changes"][0]["after"]["peer"] == "0.0.0.0/0"
+    change = record["changes"][0]
+    assert change["before"]["peer"] == "10.1.0.0/16" and change["after"]["peer"] == "0.0.0.0/0"
 
 
 def test_modify_after_an_inventory_run_shows_before_from_the_snapshot(env: Env) -> None:
@@ -277,7 +282,8 @@ def test_modify_after_an_inventory_run_shows_before_from_the_snapshot(env: Env) 
     event = _modify_event(group_id, rule_id, "10.3.0.0/16", "evt-modify-2")
     run(event)
     body = env.messages()[0]["Message"]
-    assert "before: ingress tcp port 22 from 10.2.0.0/16" in body and "after:  ingress tcp port 22 from 10.3.0.0/16" in body
+    assert "before: ingress tcp port 22 from 10.2.0.0/16" in body
+    assert "after:  ingress tcp port 22 from 10.3.0.0/16" in body
     assert "previous state from security-groups/123456789012/us-east-1/snapshots/" in body
 
 
@@ -286,7 +292,8 @@ def test_revoke_by_rule_id_shows_the_revoked_rule_from_the_recorded_state(env: E
     run(_authorize_event(group_id, rule_id, "203.0.113.0/24", "evt-authorize-3"))
     env.messages()
     event = _own(load(EVENTS / "RevokeSecurityGroupIngress_by_rule_id_return_only.json"))
-    event["detail"]["requestParameters"] = {"groupId": group_id, "securityGroupRuleIds": {"items": [{"securityGroupRuleId": rule_id}]}}
+    revoked = {"items": [{"securityGroupRuleId": rule_id}]}
+    event["detail"]["requestParameters"] = {"groupId": group_id, "securityGroupRuleIds": revoked}
     run(event)
     body = env.messages()[0]["Message"]
     assert f"REMOVED: ingress tcp port 22 from 203.0.113.0/24 (no description) [{rule_id}]" in body

@@ -553,8 +553,10 @@ def test_security_hub_findings_are_never_reopened_on_incomplete_evidence(
         {
             "FindingIdentifiers": [{"Id": "f-lt", "ProductArn": product}],
             "Workflow": {"Status": "SUPPRESSED"},
-            "Note": {"Text": f"{securityhub_sync.NOTE_PREFIX} In use, not unused: launch-template {estate.lt} (version 1)",
-                     "UpdatedBy": securityhub_sync.UPDATED_BY},
+            "Note": {
+                "Text": f"{securityhub_sync.NOTE_PREFIX} In use, not unused: launch-template {estate.lt} (version 1)",
+                "UpdatedBy": securityhub_sync.UPDATED_BY,
+            },
         },
     )
     stub.activate()

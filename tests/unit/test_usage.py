@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, strategies as st
 
-from sgwatch import csvio, securityhub_sync, usage
+from sgwatch import csvio, references, securityhub_sync, usage
+from sgwatch.audit import Settings as AuditSettings
 from sgwatch.usage import Reference
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -86,7 +87,7 @@ def test_self_reference_is_not_use_but_another_groups_egress_is() -> None:
     # given sg-self refers to itself, sg-b refers to sg-a in its egress
     groups = [group("sg-self", ingress=[pair("sg-self")]), group("sg-a"), group("sg-b", egress=[pair("sg-a")])]
     # when
-    audit = classify(groups, list(usage.refs_from_group_rules(groups)))
+    audit = classify(groups, list(references.refs_from_group_rules(groups)))
     # then
     assert audit.in_use == {"sg-a": ["sg-rule sg-b (egress)"]}
     assert audit.unused_ids == ["sg-b", "sg-self"]
@@ -94,7 +95,7 @@ def test_self_reference_is_not_use_but_another_groups_egress_is() -> None:
 
 def test_peered_rule_reference_names_the_peering_connection() -> None:
     groups = [group("sg-a"), group("sg-b", ingress=[pair("sg-a", VpcPeeringConnectionId="pcx-1")])]
-    assert list(usage.refs_from_group_rules(groups)) == [Reference("sg-a", "sg-rule sg-b (ingress, via pcx-1)")]
+    assert list(references.refs_from_group_rules(groups)) == [Reference("sg-a", "sg-rule sg-b (ingress, via pcx-1)")]
 
 
 @pytest.mark.parametrize("value", ["", "true", "ticket-42"])
@@ -166,7 +167,7 @@ def test_every_launch_template_version_counts_including_names_and_interfaces() -
             "LaunchTemplateData": {"NetworkInterfaces": [{"DeviceIndex": 0, "Groups": ["sg-nic"]}]},
         },
     ]
-    assert list(usage.refs_from_launch_template_versions(versions, index)) == [
+    assert list(references.refs_from_launch_template_versions(versions, index)) == [
         Reference("sg-named", "launch-template lt-1 (version 1)"),
         Reference("sg-nic", "launch-template lt-1 (version 2)"),
     ]
@@ -176,32 +177,32 @@ def test_every_launch_template_version_counts_including_names_and_interfaces() -
     ("function", "items", "expected"),
     [
         (
-            usage.refs_from_lambda_functions,
+            references.refs_from_lambda_functions,
             [{"FunctionName": "f", "VpcConfig": {"SecurityGroupIds": ["sg-1"]}}],
             "lambda-function f",
         ),
         (
-            usage.refs_from_codebuild_projects,
+            references.refs_from_codebuild_projects,
             [{"name": "p", "vpcConfig": {"securityGroupIds": ["sg-1"]}}],
             "codebuild-project p",
         ),
         (
-            usage.refs_from_batch_compute_environments,
+            references.refs_from_batch_compute_environments,
             [{"computeEnvironmentName": "ce", "computeResources": {"securityGroupIds": ["sg-1"]}}],
             "batch-compute-environment ce",
         ),
         (
-            usage.refs_from_glue_connections,
+            references.refs_from_glue_connections,
             [{"Name": "jdbc", "PhysicalConnectionRequirements": {"SecurityGroupIdList": ["sg-1"]}}],
             "glue-connection jdbc",
         ),
         (
-            usage.refs_from_elasticache_clusters,
+            references.refs_from_elasticache_clusters,
             [{"CacheClusterId": "c", "SecurityGroups": [{"SecurityGroupId": "sg-1", "Status": "active"}]}],
             "elasticache-cluster c",
         ),
         (
-            usage.refs_from_scheduler_schedules,
+            references.refs_from_scheduler_schedules,
             [
                 {
                     "Name": "nightly",
@@ -214,7 +215,7 @@ def test_every_launch_template_version_counts_including_names_and_interfaces() -
             "scheduler-schedule default/nightly",
         ),
         (
-            usage.refs_from_msk_clusters,
+            references.refs_from_msk_clusters,
             [{"ClusterName": "m", "Serverless": {"VpcConfigs": [{"SecurityGroupIds": ["sg-1"]}]}}],
             "msk-cluster m",
         ),
@@ -236,7 +237,7 @@ def test_ecs_service_scaled_to_zero_and_its_task_sets_count() -> None:
             ],
         }
     ]
-    assert list(usage.refs_from_ecs_services("prod", services)) == [
+    assert list(references.refs_from_ecs_services("prod", services)) == [
         Reference("sg-1", "ecs-service prod/api"),
         Reference("sg-2", "ecs-task-set prod/api/ecs-svc/1"),
     ]
@@ -249,7 +250,8 @@ def test_eventbridge_ecs_target_names_the_rule(bus: str, label: str) -> None:
         "EcsParameters": {"NetworkConfiguration": {"awsvpcConfiguration": {"SecurityGroups": ["sg-1"]}}},
     }
     plain = {"Id": "u", "Arn": "arn:aws:sns:eu-west-1:1:topic"}
-    refs = list(usage.refs_from_eventbridge_targets({"Name": "nightly-batch", "EventBusName": bus}, [target, plain]))
+    rule = {"Name": "nightly-batch", "EventBusName": bus}
+    refs = list(references.refs_from_eventbridge_targets(rule, [target, plain]))
     assert refs == [Reference("sg-1", f"eventbridge-target {label}")]
 
 
@@ -402,7 +404,7 @@ def test_findings_filter_asks_only_for_configured_controls_of_this_account_and_r
         {"Value": "EC2.2", "Comparison": "EQUALS"},
     ]
     assert f["Region"] == [{"Value": "eu-west-1", "Comparison": "EQUALS"}]
-    assert securityhub_sync.controls_from_env("") == ["EC2.22"]
+    assert AuditSettings.from_env({"EVIDENCE_BUCKET": "b"}).control_ids == ("EC2.22",)
 
 
 def test_plan_refreshes_our_note_only_when_the_reasons_changed() -> None:
@@ -430,7 +432,7 @@ def test_published_lambda_versions_keep_their_own_groups() -> None:
         {"FunctionName": "etl", "Version": "3", "VpcConfig": {"SecurityGroupIds": ["sg-old"]}},
         {"FunctionName": "plain", "Version": "$LATEST"},
     ]
-    assert list(usage.refs_from_lambda_functions(functions)) == [
+    assert list(references.refs_from_lambda_functions(functions)) == [
         Reference("sg-new", "lambda-function etl"),
         Reference("sg-old", "lambda-function etl:3"),
     ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sgwatch import securityhub_sync, usage
+from sgwatch import references, securityhub_sync, usage
 
 PAYLOADS = Path(__file__).resolve().parents[2] / ".." / "shared" / "real-payloads"
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
@@ -27,7 +27,7 @@ def load(name: str) -> dict[str, Any]:
 
 
 def audit_of(groups: list[dict[str, Any]], *sources: Any) -> usage.Audit:
-    refs = list(usage.refs_from_group_rules(groups))
+    refs = list(references.refs_from_group_rules(groups))
     for source in sources:
         refs += source
     return usage.classify("644160558196", "us-east-1", groups, refs, {}, now=NOW)
@@ -38,7 +38,7 @@ def test_group_used_only_by_a_launch_template_is_in_use() -> None:
     groups = load("describe/lt_DescribeSecurityGroups_c7n.json")["SecurityGroups"]
     versions = load("describe/lt_DescribeLaunchTemplateVersions_c7n.json")["LaunchTemplateVersions"]
     # when
-    audit = audit_of(groups, usage.refs_from_launch_template_versions(versions, usage.GroupIndex(groups)))
+    audit = audit_of(groups, references.refs_from_launch_template_versions(versions, usage.GroupIndex(groups)))
     # then
     assert audit.in_use == {"sg-02ec691909b2a4753": ["launch-template lt-0877401c93c294001 (version 4)"]}
     assert audit.unused == []
@@ -46,7 +46,7 @@ def test_group_used_only_by_a_launch_template_is_in_use() -> None:
 
 def test_old_launch_template_versions_still_hold_their_groups() -> None:
     versions = load("describe/DescribeLaunchTemplateVersions_3sgs_c7n.json")["LaunchTemplateVersions"]
-    refs = sorted(set(usage.refs_from_launch_template_versions(versions, usage.GroupIndex([]))))
+    refs = sorted(set(references.refs_from_launch_template_versions(versions, usage.GroupIndex([]))))
     assert refs == [
         usage.Reference("sg-015ed77d59ea1c12f", "launch-template lt-00b3b2755218e3fdd (version 1)"),
         usage.Reference("sg-015ed77d59ea1c12f", "launch-template lt-00b3b2755218e3fdd (version 2)"),
@@ -59,7 +59,7 @@ def test_old_launch_template_versions_still_hold_their_groups() -> None:
 def test_launch_configurations_mark_their_groups_and_dangling_references_are_ignored() -> None:
     groups = load("describe/lc_DescribeSecurityGroups_10groups_c7n.json")["SecurityGroups"]
     configurations = load("describe/lc_DescribeLaunchConfigurations_5sgs_c7n.json")["LaunchConfigurations"]
-    audit = audit_of(groups, usage.refs_from_launch_configurations(configurations, usage.GroupIndex(groups)))
+    audit = audit_of(groups, references.refs_from_launch_configurations(configurations, usage.GroupIndex(groups)))
     assert audit.in_use == {
         "sg-6c7fa917": ["launch-configuration c7n-launchconfig-01"],
         "sg-c63712b4": ["launch-configuration dev-cluster"],
@@ -84,9 +84,9 @@ def test_requester_managed_interfaces_of_rds_and_elb_keep_their_group_in_use() -
     peers = load("describe/unused_DescribeSecurityGroupReferences_empty_c7n.json")["SecurityGroupReferenceSet"]
     audit = audit_of(
         groups,
-        usage.refs_from_network_interfaces(enis),
-        usage.refs_from_launch_configurations(lcs, usage.GroupIndex(groups)),
-        usage.refs_from_security_group_references(peers),
+        references.refs_from_network_interfaces(enis),
+        references.refs_from_launch_configurations(lcs, usage.GroupIndex(groups)),
+        references.refs_from_security_group_references(peers),
     )
     assert audit.in_use == {
         "sg-f9cc4d9f": [
@@ -102,7 +102,7 @@ def test_requester_managed_interfaces_of_rds_and_elb_keep_their_group_in_use() -
 def test_endpoint_branch_and_lambda_interfaces_count_as_use() -> None:
     groups = load("describe/used_DescribeSecurityGroups_c7n.json")["SecurityGroups"]
     enis = load("describe/used_DescribeNetworkInterfaces_c7n.json")["NetworkInterfaces"]
-    audit = audit_of(groups, usage.refs_from_network_interfaces(enis))
+    audit = audit_of(groups, references.refs_from_network_interfaces(enis))
     assert audit.in_use["sg-0a2cb503a229c31c1"] == [
         "network-interface eni-04b74850b90891a7c (644160558196)",
         "network-interface eni-05f8e0f783bfe84f0 (01234567890)",
@@ -120,7 +120,7 @@ def test_stale_peering_reference_does_not_make_the_referring_group_used() -> Non
     stale = load("describe/DescribeStaleSecurityGroups_peering_c7n.json")["StaleSecurityGroupSet"]
     assert stale[0]["GroupId"] == "sg-dd8134ac"
     # when
-    refs = list(usage.refs_from_group_rules(groups))
+    refs = list(references.refs_from_group_rules(groups))
     audit = audit_of(groups)
     # then the reference is attributed to the peer group, named with the peering, and the referrer is unused
     assert refs == [usage.Reference("sg-e9843198", "sg-rule sg-dd8134ac (ingress, via pcx-0a5e2a63)")]

@@ -18,16 +18,18 @@ Module             What it does
 ``charts``         the geometry of the report's two SVG charts
 ``report``         ``report.html`` from ``templates/report.html`` (Jinja2, autoescaped)
 ``notice``         what the handler returns and announces once a pack is written
+``config``         the function's :class:`Settings`, from its environment
 =================  ===========================================================================
 """
 
 from .build import build
+from .config import Settings
 from .model import Change, ChangeEvent, Digest, Gap, PastReview, Review, Risky, Scope, UnusedGroup, digest_snapshot
 from .period import Period, default_period, parse_period
 from .records import DECISIONS, SignOff, manifest, review_record_template, signoff_record
 from .report import HTML_ROW_LIMIT, render_html
 from .risky import assess
-from .selection import KINDS, REVIEWS, Selection, classify, select
+from .selection import KINDS, Selection, classify, select
 from .tables import CHANGES_HEADER, RISKY_HEADER, UNUSED_HEADER, render_csvs
 
 __all__ = [
@@ -35,7 +37,6 @@ __all__ = [
     "DECISIONS",
     "HTML_ROW_LIMIT",
     "KINDS",
-    "REVIEWS",
     "RISKY_HEADER",
     "UNUSED_HEADER",
     "Change",
@@ -48,6 +49,7 @@ __all__ = [
     "Risky",
     "Scope",
     "Selection",
+    "Settings",
     "SignOff",
     "UnusedGroup",
     "assess",

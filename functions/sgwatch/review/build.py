@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from ..csvio import CsvFormatError
-from ..evidence import StoredObject, stamp_time
+from ..evidence import REVIEWS, StoredObject, stamp_time
 from ..rules import SNAPSHOT_HEADER, Rule
 from . import attribution
 from .attribution import Window
@@ -35,7 +35,7 @@ from .model import (
 from .period import Period
 from .records import SignOff, sha256
 from .risky import risky_rules
-from .selection import KINDS, REVIEWS, ScopeKeys, Selection
+from .selection import KINDS, ScopeKeys, Selection
 
 
 class Reader:

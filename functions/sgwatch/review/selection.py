@@ -13,11 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..evidence import stamp_time
+from ..evidence import DIFFS, EVENTS, REVIEWS, SNAPSHOTS, UNUSED, stamp_time
 from .period import Period
 
-KINDS = ("snapshots", "diffs", "events", "unused")
-REVIEWS = "reviews/"
+KINDS = (SNAPSHOTS, DIFFS, EVENTS, UNUSED)  # the per-account kinds a review reads
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ def classify(prefix: str, key: str) -> EvidenceKey | None:
     if len(parts) < 4 or parts[2] not in KINDS or not parts[0] or not parts[1]:
         return None
     kind = parts[2]
-    if kind == "events":
+    if kind == EVENTS:
         if len(parts) != 7 or not parts[6].endswith(".json"):
             return None
         try:
@@ -63,8 +62,8 @@ class ScopeKeys:
     unused: list[EvidenceKey] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> list[EvidenceKey]:
-        found: list[EvidenceKey] = getattr(self, kind)
-        return found
+        by_kind = {SNAPSHOTS: self.snapshots, DIFFS: self.diffs, EVENTS: self.events, UNUSED: self.unused}
+        return by_kind[kind]
 
 
 @dataclass

@@ -1,36 +1,17 @@
 # modules/sg-change-alerts on its own, twice: the default (function) mode with evidence bucket
 # and Slack secret, and the direct mode (EventBridge -> SNS, no compute). The module key, alert
-# topic and evidence bucket are what the root would pass.
+# topic and evidence bucket are what the root would pass (../support).
 
-resource "aws_kms_key" "module" {
-  description             = "SG Watch test module key"
-  enable_key_rotation     = true
-  deletion_window_in_days = 7
-}
+module "support" {
+  source = "../support"
 
-resource "aws_sns_topic" "alerts" {
-  name              = "ca-test-alerts"
-  kms_master_key_id = aws_kms_key.module.arn
-}
-
-resource "aws_s3_bucket" "evidence" {
-  bucket        = "ca-test-evidence"
-  force_destroy = true
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "evidence" {
-  bucket = aws_s3_bucket.evidence.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.module.arn
-    }
-  }
+  name            = "ca-test"
+  evidence_bucket = true
 }
 
 resource "aws_secretsmanager_secret" "slack" {
   name       = "ca-test-slack-token"
-  kms_key_id = aws_kms_key.module.arn
+  kms_key_id = module.support.kms_key_arn
 }
 
 resource "aws_secretsmanager_secret_version" "slack" {
@@ -38,33 +19,19 @@ resource "aws_secretsmanager_secret_version" "slack" {
   secret_string = jsonencode({ token = "xoxb-test" })
 }
 
-locals {
-  lambda_settings = {
-    runtime            = "python3.13"
-    architecture       = "arm64"
-    log_retention_days = 30
-    kms_key_arn        = aws_kms_key.module.arn
-    alarm_topic_arn    = aws_sns_topic.alerts.arn
-    tags               = { Project = "sgwatch-test" }
-  }
-  # what the root module declares as local.sg_change_event_pattern
-  event_pattern = file("${path.module}/../../../../modules/sg-change-alerts/event-pattern.json")
-}
-
 module "change_alerts" {
   source = "../../../../modules/sg-change-alerts"
 
-  name_prefix            = "ca-test"
-  lambda_settings        = local.lambda_settings
-  event_pattern          = local.event_pattern
-  alert_topic_arn        = aws_sns_topic.alerts.arn
-  evidence_bucket_name   = aws_s3_bucket.evidence.id
-  evidence_bucket_arn    = aws_s3_bucket.evidence.arn
-  evidence_prefix        = "security-groups/"
-  slack_token_secret_arn = aws_secretsmanager_secret.slack.arn
-  slack_channel_id       = "C0123456789"
-
-  depends_on = [aws_s3_bucket_server_side_encryption_configuration.evidence]
+  name_prefix     = "ca-test"
+  lambda_settings = module.support.lambda_settings
+  # what the root module declares as local.sg_change_event_pattern
+  event_pattern   = file("${path.module}/../../../../modules/sg-change-alerts/event-pattern.json")
+  alert_topic_arn = module.support.alert_topic_arn
+  evidence        = module.support.evidence
+  slack = {
+    token_secret_arn = aws_secretsmanager_secret.slack.arn
+    channel_id       = "C0123456789"
+  }
 }
 
 module "direct" {
@@ -72,8 +39,8 @@ module "direct" {
 
   name_prefix     = "ca-direct"
   mode            = "direct"
-  lambda_settings = local.lambda_settings
-  alert_topic_arn = aws_sns_topic.alerts.arn
+  lambda_settings = module.support.lambda_settings
+  alert_topic_arn = module.support.alert_topic_arn
 }
 
 output "function_name" {
@@ -121,11 +88,11 @@ output "direct_dead_letter_queue_arn" {
 }
 
 output "alert_topic_arn" {
-  value = aws_sns_topic.alerts.arn
+  value = module.support.alert_topic_arn
 }
 
 output "bucket" {
-  value = aws_s3_bucket.evidence.id
+  value = module.support.evidence.bucket_name
 }
 
 output "slack_secret_arn" {

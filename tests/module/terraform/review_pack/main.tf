@@ -2,7 +2,8 @@
 # the root module (inventory, bucket, topic, key) plus modules/review-pack called directly,
 # so this fixture works whether or not the root wires the review pack itself. Slack is configured
 # once at the root, behind an egress proxy, with a secret under its own customer-managed key:
-# every function that posts gets all of it.
+# every function that posts gets all of it. It is given through the deprecated root inputs
+# (slack_channel_id, ...), which keep working beside the slack object.
 
 resource "aws_kms_key" "slack" {
   description             = "Slack secret key of the rvp test"
@@ -42,10 +43,12 @@ module "review_pack" {
     kms_key_arn        = module.sgwatch.kms_key_arn
     alarm_topic_arn    = module.sgwatch.alert_topic_arn
   }
-  evidence_bucket_name = module.sgwatch.evidence_bucket_name
-  evidence_bucket_arn  = "arn:aws:s3:::${module.sgwatch.evidence_bucket_name}"
-  evidence_prefix      = "security-groups/"
-  alert_topic_arn      = module.sgwatch.alert_topic_arn
+  evidence = {
+    bucket_name = module.sgwatch.evidence_bucket_name
+    bucket_arn  = "arn:aws:s3:::${module.sgwatch.evidence_bucket_name}"
+    prefix      = "security-groups/"
+  }
+  alert_topic_arn = module.sgwatch.alert_topic_arn
 }
 
 output "evidence_bucket_name" {

@@ -1,44 +1,34 @@
 # The unused-sg-audit module on its own, with the module key, evidence bucket and alert
-# topic the root would pass it. Security Hub sync is off (the emulator lacks
-# BatchUpdateFindings; the unit tests cover it with botocore's Stubber).
+# topic the root would pass it (../support; the bucket is modules/evidence-bucket). Security Hub
+# sync is off (the emulator lacks BatchUpdateFindings; the unit tests cover it with botocore's Stubber).
 
-resource "aws_kms_key" "module" {
-  description             = "SG Watch test module key"
-  enable_key_rotation     = true
-  deletion_window_in_days = 7
+module "support" {
+  source = "../support"
+
+  name = "usa-test"
 }
 
 module "evidence_bucket" {
   source = "../../../../modules/evidence-bucket"
 
   bucket_name        = "usa-test-evidence"
-  kms_key_arn        = aws_kms_key.module.arn
+  kms_key_arn        = module.support.kms_key_arn
   force_destroy      = true
   destroy_protection = false
-}
-
-resource "aws_sns_topic" "alerts" {
-  name              = "usa-test-alerts"
-  kms_master_key_id = aws_kms_key.module.arn
 }
 
 module "unused_sg_audit" {
   source = "../../../../modules/unused-sg-audit"
 
-  name_prefix = "usa-test"
-  lambda_settings = {
-    runtime            = "python3.13"
-    architecture       = "arm64"
-    log_retention_days = 30
-    kms_key_arn        = aws_kms_key.module.arn
-    alarm_topic_arn    = aws_sns_topic.alerts.arn
-    tags               = { Project = "sgwatch-test" }
+  name_prefix     = "usa-test"
+  lambda_settings = module.support.lambda_settings
+  evidence = {
+    bucket_name = module.evidence_bucket.bucket_name
+    bucket_arn  = module.evidence_bucket.bucket_arn
+    prefix      = "security-groups/"
   }
-  evidence_bucket_name = module.evidence_bucket.bucket_name
-  evidence_bucket_arn  = module.evidence_bucket.bucket_arn
-  evidence_prefix      = "security-groups/"
-  alert_topic_arn      = aws_sns_topic.alerts.arn
-  grace_days           = 3
+  alert_topic_arn = module.support.alert_topic_arn
+  grace_days      = 3
 }
 
 output "function_name" {
@@ -54,5 +44,5 @@ output "evidence_bucket_name" {
 }
 
 output "alert_topic_arn" {
-  value = aws_sns_topic.alerts.arn
+  value = module.support.alert_topic_arn
 }

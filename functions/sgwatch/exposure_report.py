@@ -1,0 +1,120 @@
+"""The exposure report the inventory writes each run: ``{prefix}{account}/{region}/exposure/<stamp>.csv``.
+
+One row per public-source ingress rule and internet-reachable interface carrying its group, and one
+per ingress rule admitting an internet-facing load balancer's group (see :mod:`sgwatch.exposure`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from typing import NamedTuple
+
+from . import risk
+from .exposure import Exposure, escalated, family
+from .rules import Rule
+
+EXPOSURE_HEADER = (
+    "AccountId",
+    "Region",
+    "GroupId",
+    "GroupName",
+    "RuleId",
+    "Protocol",
+    "FromPort",
+    "ToPort",
+    "Peer",
+    "PeerClass",
+    "Severity",
+    "ResourceType",
+    "ResourceId",
+    "NetworkInterfaceId",
+    "PublicIp",
+    "SubnetId",
+    "RouteTableId",
+    "GatewayId",
+    "Via",
+)
+VIA_INTERFACE = "interface"
+VIA_LOAD_BALANCER = "load-balancer:"  # + the load balancer's name
+
+
+class ExposureRow(NamedTuple):
+    """One row of the exposure report (:data:`EXPOSURE_HEADER`, in that order)."""
+
+    account_id: str
+    region: str
+    group_id: str
+    group_name: str
+    rule_id: str
+    protocol: str
+    from_port: str
+    to_port: str
+    peer: str
+    peer_class: str
+    severity: str
+    resource_type: str
+    resource_id: str
+    network_interface_id: str
+    public_ip: str
+    subnet_id: str
+    route_table_id: str
+    gateway_id: str
+    via: str
+
+
+
+
+def exposure_rows(
+    rules: Iterable[Rule],
+    exposure: Exposure,
+    *,
+    authorized_public_ports: Collection[int] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS,
+) -> list[ExposureRow]:
+    """The exposure report of one region, highest severity first.
+
+    One row per public-source ingress rule and internet-reachable interface carrying its group
+    (``Via`` ``interface``, the rule's escalated severity), and one per ingress rule admitting
+    the security group of an internet-facing load balancer and that balancer (``Via``
+    ``load-balancer:<name>``, not escalated).
+    """
+    rows: list[ExposureRow] = []
+    for rule in rules:
+        if rule.is_placeholder or rule.direction == "egress":
+            continue
+        peer_class = risk.classify_peer(rule)
+        if peer_class in risk.PUBLIC_CLASSES:
+            interfaces = exposure.reachable(rule.group_id, family(rule))
+            if not interfaces:
+                continue
+            rating = escalated(risk.rate(rule, authorized_public_ports=authorized_public_ports), True)
+            for interface in interfaces:
+                path = interface.path(family(rule))
+                assert path is not None
+                rows.append(ExposureRow._make((
+                    *_rule_columns(rule, peer_class, rating.level), interface.resource_type, interface.resource_id,
+                    interface.interface_id, path.address, interface.subnet_id, path.route_table_id, path.gateway_id,
+                    VIA_INTERFACE,
+                )))
+        elif peer_class == risk.GROUP:
+            balancers = exposure.balancers_admitted(rule)
+            if not balancers:
+                continue
+            level = risk.rate(rule, authorized_public_ports=authorized_public_ports).level
+            for lb in balancers:
+                rows.append(ExposureRow._make((
+                    *_rule_columns(rule, peer_class, level), "load-balancer", lb.resource_id, "", "", "", "", "",
+                    VIA_LOAD_BALANCER + lb.name,
+                )))
+    rows.sort(key=lambda r: (-risk.rank(r.severity), r.account_id, r.region, r.group_id, r.rule_id, r.via, r))
+    return rows
+
+
+def _rule_columns(rule: Rule, peer_class: str, level: str) -> tuple[str, ...]:
+    return (rule.account_id, rule.region, rule.group_id, rule.group_name, rule.rule_id, rule.protocol, rule.from_port,
+            rule.to_port, rule.peer, peer_class, level)
+
+
+def exposed_rule_keys(rows: Iterable[Sequence[str]]) -> set[tuple[str, str, str, str]]:
+    """(account, region, group, rule id) of each rule an exposure report shows reachable through an interface:
+    with :func:`escalated`, the review pack gives a rule of a snapshot its alert severity."""
+    return {(r[0], r[1], r[2], r[4]) for r in map(tuple, rows) if r[18] == VIA_INTERFACE}
