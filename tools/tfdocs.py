@@ -63,17 +63,25 @@ def _blocks(kind: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def render() -> str:
-    lines = ["## Inputs", "", "| Name | Description | Type | Default | Required |", "|------|-------------|------|---------|:--------:|"]
+    lines = [
+        "## Inputs",
+        "",
+        "| Name | Description | Type | Default | Required |",
+        "|------|-------------|------|---------|:--------:|",
+    ]
     for name, body in _blocks("variable"):
         required = "default" not in body
         default = "n/a" if required else f"`{_cell(_expression(body['default']))}`"
         lines.append(
-            f"| <a name=\"input_{name}\"></a> [{name}](#input_{name}) | {_cell(_unquote(body.get('description', '')))} "
+            f'| <a name="input_{name}"></a> [{name}](#input_{name}) | {_cell(_unquote(body.get("description", "")))} '
             f"| `{_cell(_expression(body.get('type', 'any')))}` | {default} | {'yes' if required else 'no'} |"
         )
     lines += ["", "## Outputs", "", "| Name | Description |", "|------|-------------|"]
     for name, body in _blocks("output"):
-        lines.append(f"| <a name=\"output_{name}\"></a> [{name}](#output_{name}) | {_cell(_unquote(body.get('description', '')))} |")
+        lines.append(
+            f'| <a name="output_{name}"></a> [{name}](#output_{name}) '
+            f'| {_cell(_unquote(body.get("description", "")))} |'
+        )
     return "\n".join(lines)
 
 

@@ -28,7 +28,11 @@ from tests.module.emulator import Emulator, find_plugin_mirror, prepare_example,
 EXAMPLE_VARIABLES: dict[str, dict[str, object]] = {
     "minimal": {"evidence_force_destroy": True},
     "complete": {"evidence_force_destroy": True, "name_prefix": "sgw-complete", "slack_channel_id": "C0123456789"},
-    "organization": {"evidence_force_destroy": True, "member_account_id": "222222222222", "organization_id": "o-sgwatchtest1"},
+    "organization": {
+        "evidence_force_destroy": True,
+        "member_account_id": "222222222222",
+        "organization_id": "o-sgwatchtest1",
+    },
 }
 
 _state: dict[str, object] = {}

@@ -135,7 +135,9 @@ def test_rule_targets_the_function_with_retries_and_a_dead_letter_queue(deployed
 @pytest.mark.parametrize(("queue", "rule"), [("dead_letter_queue_url", "rule_arn"),
                                             ("direct_dead_letter_queue_url", "direct_rule_arn")])
 def test_dead_letter_queue_accepts_only_this_rule(deployed: dict[str, Any], queue: str, rule: str) -> None:
-    attributes = client("sqs").get_queue_attributes(QueueUrl=deployed[queue], AttributeNames=["Policy", "KmsMasterKeyId"])
+    attributes = client("sqs").get_queue_attributes(
+        QueueUrl=deployed[queue], AttributeNames=["Policy", "KmsMasterKeyId"]
+    )
     (statement,) = json.loads(attributes["Attributes"]["Policy"])["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == deployed[rule]
@@ -198,8 +200,10 @@ def test_each_event_reaches_the_topic_once_and_redelivery_yields_nothing(
         assert_least_privilege(deployed["function_name"], run)
         expected.append((run.result["subject"], run.result["severity"], event["detail"]["eventName"]))
     messages = received(inbox)
-    assert sorted((m["Subject"], m["MessageAttributes"]["severity"]["Value"],
-                   m["MessageAttributes"]["event_name"]["Value"]) for m in messages) == sorted(expected)
+    assert sorted(
+        (m["Subject"], m["MessageAttributes"]["severity"]["Value"], m["MessageAttributes"]["event_name"]["Value"])
+        for m in messages
+    ) == sorted(expected)
     assert expected[0][1] == "HIGH" and "ATTEMPTED" in next(m["Message"] for m in messages if "FAILED" in m["Subject"])
     assert len(slack.calls("chat.postMessage")) == len(names)
 
@@ -221,19 +225,37 @@ def test_each_event_reaches_the_topic_once_and_redelivery_yields_nothing(
 def _group_with_rule(cidr: str) -> tuple[str, str]:
     ec2 = client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    group = ec2.create_security_group(GroupName=f"web-{cidr.replace('/', '-')}", Description="web", VpcId=vpc)["GroupId"]
-    rule = ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": cidr}]}])["SecurityGroupRules"][0]
+    group = ec2.create_security_group(GroupName=f"web-{cidr.replace('/', '-')}", Description="web", VpcId=vpc)[
+        "GroupId"
+    ]
+    rule = ec2.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": cidr}]}],
+    )["SecurityGroupRules"][0]
     return group, rule["SecurityGroupRuleId"]
 
 
 def _modify(group: str, rule_id: str, cidr: str, event_id: str) -> dict[str, Any]:
-    client("ec2").modify_security_group_rules(GroupId=group, SecurityGroupRules=[{"SecurityGroupRuleId": rule_id,
-        "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIpv4": cidr}}])
+    client("ec2").modify_security_group_rules(
+        GroupId=group,
+        SecurityGroupRules=[
+            {
+                "SecurityGroupRuleId": rule_id,
+                "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIpv4": cidr},
+            }
+        ],
+    )
     event = in_emulator(load("ModifySecurityGroupRules_console_cidr_change.json"), event_id)
-    event["detail"]["requestParameters"] = {"ModifySecurityGroupRulesRequest": {"GroupId": group, "SecurityGroupRule": {
-        "SecurityGroupRuleId": rule_id, "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-                                                              "CidrIpv4": cidr}, "tag": 1}}}
+    event["detail"]["requestParameters"] = {
+        "ModifySecurityGroupRulesRequest": {
+            "GroupId": group,
+            "SecurityGroupRule": {
+                "SecurityGroupRuleId": rule_id,
+                "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIpv4": cidr},
+                "tag": 1,
+            },
+        }
+    }
     return event
 
 
@@ -243,7 +265,8 @@ def test_modify_after_a_previous_event_shows_before_and_after(deployed: dict[str
     authorize = in_emulator(load("AuthorizeSecurityGroupIngress_console_sso_ssh_world.json"), "module-authorize-1")
     authorize["detail"]["requestParameters"]["groupId"] = group
     authorize["detail"]["responseElements"]["securityGroupRuleSet"]["items"][0].update(
-        groupId=group, securityGroupRuleId=rule_id, cidrIpv4="10.9.1.0/24")
+        groupId=group, securityGroupRuleId=rule_id, cidrIpv4="10.9.1.0/24"
+    )
     invoke(deployed, authorize)
     received(inbox)
     # when it is modified in place to the whole internet
@@ -253,7 +276,10 @@ def test_modify_after_a_previous_event_shows_before_and_after(deployed: dict[str
     (message,) = received(inbox)
     assert message["MessageAttributes"]["severity"]["Value"] == "HIGH"
     assert f"before: ingress tcp port 22 from 10.9.1.0/24 (no description) [{rule_id}]" in message["Message"]
-    assert f"after:  ingress tcp port 22 from 0.0.0.0/0 (any IPv4 address) (no description) [{rule_id}]" in message["Message"]
+    assert (
+        f"after:  ingress tcp port 22 from 0.0.0.0/0 (any IPv4 address) (no description) [{rule_id}]"
+        in message["Message"]
+    )
 
 
 def test_modify_after_an_inventory_run_shows_before_from_the_snapshot(deployed: dict[str, Any], inbox: str) -> None:
@@ -264,10 +290,15 @@ def test_modify_after_an_inventory_run_shows_before_from_the_snapshot(deployed: 
     # given an inventory snapshot taken while the rule allowed 10.9.2.0/24
     group, rule_id = _group_with_rule("10.9.2.0/24")
     ec2 = client("ec2")
-    rows = flatten_rules(ACCOUNT, "us-east-1", ec2.describe_security_groups()["SecurityGroups"],
-                         ec2.describe_security_group_rules()["SecurityGroupRules"])
-    record_snapshot(EvidenceStore(deployed["bucket"], client("s3")), PREFIX, ACCOUNT, "us-east-1", rows,
-                    datetime.now(UTC))
+    rows = flatten_rules(
+        ACCOUNT,
+        "us-east-1",
+        ec2.describe_security_groups()["SecurityGroups"],
+        ec2.describe_security_group_rules()["SecurityGroupRules"],
+    )
+    record_snapshot(
+        EvidenceStore(deployed["bucket"], client("s3")), PREFIX, ACCOUNT, "us-east-1", rows, datetime.now(UTC)
+    )
     # when the rule is modified
     invoke(deployed, _modify(group, rule_id, "10.9.3.0/24", "module-modify-2"))
     # then the alert shows the snapshot's rule as the before-state

@@ -64,7 +64,9 @@ def test_wildcard_resources_only_where_the_api_has_no_resource_level_permission(
     for role in _roles():
         for policy in role_policies(role):
             for statement in policy["Statement"]:
-                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                resources = (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                )
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 if "*" in resources:
                     loose += [f"{role}: {a}" for a in actions if not WILDCARD_RESOURCE_OK.match(a)]
@@ -110,9 +112,13 @@ def test_the_key_lets_eventbridge_and_cloudwatch_deliver_to_the_module_topic_and
 
     def grants(service: str, context: str, arn: str) -> bool:
         return any(
-            service in _as_list(s["Principal"]["Service"]) and "kms:GenerateDataKey" in _as_list(s["Action"])
-            and any(fnmatch.fnmatchcase(arn, pattern) for test in s["Condition"].values()
-                    for pattern in _as_list(test.get(f"kms:EncryptionContext:{context}", [])))
+            service in _as_list(s["Principal"]["Service"])
+            and "kms:GenerateDataKey" in _as_list(s["Action"])
+            and any(
+                fnmatch.fnmatchcase(arn, pattern)
+                for test in s["Condition"].values()
+                for pattern in _as_list(test.get(f"kms:EncryptionContext:{context}", []))
+            )
             for s in services
         )
 
@@ -132,8 +138,13 @@ def test_each_role_writes_only_its_own_kinds_of_evidence(outputs):
     bucket = f"arn:aws:s3:::{outputs['evidence_bucket_name']}/security-groups/"
     writes = {}
     for role in _roles():
-        resources = [r for p in role_policies(role) for s in p["Statement"] if s["Effect"] == "Allow"
-                     and "s3:PutObject" in _as_list(s["Action"]) for r in _as_list(s["Resource"])]
+        resources = [
+            r
+            for p in role_policies(role)
+            for s in p["Statement"]
+            if s["Effect"] == "Allow" and "s3:PutObject" in _as_list(s["Action"])
+            for r in _as_list(s["Resource"])
+        ]
         if resources:
             writes[role.removeprefix(f"{PREFIX}-")] = sorted(r.removeprefix(bucket) for r in resources)
     # Then each writes its own key kinds, and only the review pack writes under reviews/
@@ -152,15 +163,21 @@ def test_disabling_or_deleting_the_key_alerts_through_a_topic_the_key_does_not_e
     pattern = EventPattern.load(rule["EventPattern"])
 
     def call(name: str, key: str) -> dict:
-        return {"source": "aws.kms", "detail-type": "AWS API Call via CloudTrail", "account": ACCOUNT,
-                "region": "us-east-1", "detail": {"eventSource": "kms.amazonaws.com", "eventName": name,
-                                                  "requestParameters": {"keyId": key}}}
+        return {
+            "source": "aws.kms",
+            "detail-type": "AWS API Call via CloudTrail",
+            "account": ACCOUNT,
+            "region": "us-east-1",
+            "detail": {"eventSource": "kms.amazonaws.com", "eventName": name, "requestParameters": {"keyId": key}},
+        }
 
     key_arn = outputs["kms_key_arn"]
     key_id, other = key_arn.rsplit("/", 1)[-1], key_arn.rsplit("/", 1)[0] + "/another-key"
     # Then scheduling the deletion of the module key, or disabling it, by ARN or by id, is caught...
     for key in (key_arn, key_id):
-        assert pattern.matches_event(call("ScheduleKeyDeletion", key)) and pattern.matches_event(call("DisableKey", key))
+        assert pattern.matches_event(call("ScheduleKeyDeletion", key)) and pattern.matches_event(
+            call("DisableKey", key)
+        )
     # ...other keys and other calls are not
     assert not pattern.matches_event(call("ScheduleKeyDeletion", other))
     assert not pattern.matches_event(call("EnableKey", key_arn))
@@ -185,8 +202,10 @@ def test_a_full_round_from_the_shipped_zips(outputs):
     assert inventory.error is None, inventory.logs
     assert_least_privilege(functions["sg_inventory"], inventory)
 
-    ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.authorize_security_group_ingress(
+        GroupId=web,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
     event = json.loads((EVENTS / "AuthorizeSecurityGroupIngress_console_sso_ssh_world.json").read_text())
     detail = event["detail"]
     detail["requestParameters"]["groupId"] = web
@@ -216,7 +235,14 @@ def test_a_full_round_from_the_shipped_zips(outputs):
 
 def test_scheduled_runs_are_not_retried_whole_and_alerts_are_retried(outputs):
     """A failed scheduled run re-runs no healthy pair and repeats no mail; an alert is retried (idempotent)."""
-    retries = {capability: client("lambda").get_function_event_invoke_config(FunctionName=name)["MaximumRetryAttempts"]
-               for capability, name in outputs["lambda_function_names"].items()}
-    assert retries == {"sg_inventory": 0, "unused_sg_audit": 0, "review_pack": 0, "securityhub_report": 0,
-                       "sg_change_notifier": 2}
+    retries = {
+        capability: client("lambda").get_function_event_invoke_config(FunctionName=name)["MaximumRetryAttempts"]
+        for capability, name in outputs["lambda_function_names"].items()
+    }
+    assert retries == {
+        "sg_inventory": 0,
+        "unused_sg_audit": 0,
+        "review_pack": 0,
+        "securityhub_report": 0,
+        "sg_change_notifier": 2,
+    }

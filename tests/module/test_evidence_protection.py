@@ -121,8 +121,13 @@ def test_the_bucket_refuses_overwrites_and_deletions(deployment: dict[str, Any])
     # Then nobody writes an object without If-None-Match (an overwrite); multipart parts are exempt
     overwrite = denied["DenyOverwritingEvidence"]
     assert (overwrite["Action"], overwrite["Principal"]) == ("s3:PutObject", "*")
-    assert overwrite["Condition"] == {"Null": {"s3:if-none-match": "true"}, "Bool": {"s3:ObjectCreationOperation": "true"}}
+    assert overwrite["Condition"] == {
+        "Null": {"s3:if-none-match": "true"},
+        "Bool": {"s3:ObjectCreationOperation": "true"},
+    }
     # and nobody but the named break-glass role deletes an object or a version
     delete = denied["DenyDeletingEvidence"]
     assert sorted(delete["Action"]) == ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-    assert delete["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/evidence-break-glass"}}
+    assert delete["Condition"] == {
+        "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/evidence-break-glass"}
+    }

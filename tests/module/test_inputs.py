@@ -28,17 +28,23 @@ def _validate(tmp_path: Path, configuration: str) -> subprocess.CompletedProcess
     return subprocess.run(["terraform", "validate", "-no-color"], **run)
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (f"accounts = {_ids(201)}", "use accounts_from_organizations = true"),
-    (f"excluded_accounts = {_ids(51)}", "excluded_accounts lists more than 50 ids"),
-    ("fan_out_max_concurrency = 1", "fan_out_max_concurrency must be between 2 and 1000"),
-    ('accounts = ["12345"]', "accounts must be 12-digit AWS account ids"),
-    ('slack = { api_url = "http://proxy.internal:8080/api/" }', "slack.api_url must be an https:// URL"),
-    ('slack = { channel_id = "#alerts" }', "slack.channel_id must be a Slack channel id"),
-    ('review_schedule_expression = "every day"', "review_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...)"),
-    ("unused_sg_grace_days = 91", "unused_sg_grace_days must be a whole number of days from 0 to 90"),
-    ("evidence_object_lock_days = 0", "evidence_object_lock_days must be a whole number of days, at least 1"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (f"accounts = {_ids(201)}", "use accounts_from_organizations = true"),
+        (f"excluded_accounts = {_ids(51)}", "excluded_accounts lists more than 50 ids"),
+        ("fan_out_max_concurrency = 1", "fan_out_max_concurrency must be between 2 and 1000"),
+        ('accounts = ["12345"]', "accounts must be 12-digit AWS account ids"),
+        ('slack = { api_url = "http://proxy.internal:8080/api/" }', "slack.api_url must be an https:// URL"),
+        ('slack = { channel_id = "#alerts" }', "slack.channel_id must be a Slack channel id"),
+        (
+            'review_schedule_expression = "every day"',
+            "review_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...)",
+        ),
+        ("unused_sg_grace_days = 91", "unused_sg_grace_days must be a whole number of days from 0 to 90"),
+        ("evidence_object_lock_days = 0", "evidence_object_lock_days must be a whole number of days, at least 1"),
+    ],
+)
 def test_a_bad_input_is_refused_with_its_reason(tmp_path, arguments, message) -> None:
     result = validate(tmp_path, arguments)
     assert result.returncode != 0
@@ -46,21 +52,28 @@ def test_a_bad_input_is_refused_with_its_reason(tmp_path, arguments, message) ->
 
 
 def test_the_largest_accepted_estate_settings_validate(tmp_path) -> None:
-    arguments = f"accounts = {_ids(200)}\nexcluded_accounts = {_ids(50, 300000000000)}\nfan_out = true\nfan_out_max_concurrency = 1000"
+    arguments = (
+        f"accounts = {_ids(200)}\nexcluded_accounts = {_ids(50, 300000000000)}\n"
+        "fan_out = true\nfan_out_max_concurrency = 1000"
+    )
     result = validate(tmp_path, arguments)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_boundaries_of_the_validated_inputs_are_accepted(tmp_path) -> None:
-    arguments = ('slack = { api_url = "https://proxy.internal:8443/api/" }\nunused_sg_grace_days = 90\n'
-                 'evidence_object_lock_days = 1\nreachability_schedule_expression = "at(2030-01-01T00:00:00)"')
+    arguments = (
+        'slack = { api_url = "https://proxy.internal:8443/api/" }\nunused_sg_grace_days = 90\n'
+        'evidence_object_lock_days = 1\nreachability_schedule_expression = "at(2030-01-01T00:00:00)"'
+    )
     result = validate(tmp_path, arguments)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_deprecated_slack_inputs_are_still_accepted(tmp_path) -> None:
-    arguments = ('slack_channel_id = "C0123456789"\ncreate_slack_token_secret = true\n'
-                 'slack_api_url = "https://proxy.internal:8443/api/"\nreport_timezone = "Europe/Paris"')
+    arguments = (
+        'slack_channel_id = "C0123456789"\ncreate_slack_token_secret = true\n'
+        'slack_api_url = "https://proxy.internal:8443/api/"\nreport_timezone = "Europe/Paris"'
+    )
     result = validate(tmp_path, arguments)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -69,29 +82,39 @@ def test_the_submodules_refuse_the_same_inputs_with_the_same_reasons(tmp_path) -
     # given each submodule that validates an input called directly (as a landing zone may) with the
     # input the root refuses; the capability modules hand slack and schedules to lambda-function
     modules = os.path.relpath(ROOT / "modules", tmp_path)
-    settings = ('lambda_settings = { runtime = "python3.12", architecture = "arm64", log_retention_days = 30, '
-                'kms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/k" }')
+    settings = (
+        'lambda_settings = { runtime = "python3.12", architecture = "arm64", log_retention_days = 30, '
+        'kms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/k" }'
+    )
     topic = 'alert_topic_arn = "arn:aws:sns:us-east-1:111122223333:t"'
     evidence = 'evidence = { bucket_name = "e", bucket_arn = "arn:aws:s3:::e", prefix = "" }'
-    function = ('name_prefix = "f"\ncapability = "review-pack"\nfunction_key = "review_pack"\ndescription = "d"\n'
-                f'{settings.replace("lambda_settings", "settings")}\npolicy_json = "{{}}"\n'
-                'slack = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:s", '
-                'channel_id = "C0123456789", api_url = "http://slack.example/api/" }\n'
-                'schedule = { expression = "every day" }')
+    function = (
+        'name_prefix = "f"\ncapability = "review-pack"\nfunction_key = "review_pack"\ndescription = "d"\n'
+        f'{settings.replace("lambda_settings", "settings")}\npolicy_json = "{{}}"\n'
+        'slack = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:s", '
+        'channel_id = "C0123456789", api_url = "http://slack.example/api/" }\n'
+        'schedule = { expression = "every day" }'
+    )
     calls = {
         "lambda-function": function,
         "unused-sg-audit": f'name_prefix = "c"\n{settings}\n{topic}\n{evidence}\ngrace_days = 120',
-        "evidence-bucket": 'bucket_name = "e"\nkms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/k"\nobject_lock_days = 0',
+        "evidence-bucket": (
+            'bucket_name = "e"\nkms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/k"\nobject_lock_days = 0'
+        ),
     }
     configuration = "".join(
-        f'module "{name.replace("-", "_")}" {{\n  source = "{modules}/{name}"\n{body}\n}}\n' for name, body in calls.items()
+        f'module "{name.replace("-", "_")}" {{\n  source = "{modules}/{name}"\n{body}\n}}\n'
+        for name, body in calls.items()
     )
     # when the configuration is validated
     result = _validate(tmp_path, configuration)
     # then each is refused with its reason
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
-    for message in ("slack.api_url must be an https:// URL", "grace_days must be a whole number of days from 0 to 90",
-                    "object_lock_days must be a whole number of days, at least 1",
-                    "schedule.expression must be rate(N minutes|hours|days), cron(...) or at(...)"):
+    for message in (
+        "slack.api_url must be an https:// URL",
+        "grace_days must be a whole number of days from 0 to 90",
+        "object_lock_days must be a whole number of days, at least 1",
+        "schedule.expression must be rate(N minutes|hours|days), cron(...) or at(...)",
+    ):
         assert message in output, output

@@ -178,7 +178,8 @@ def test_member_role_reads_exactly_what_the_central_functions_read(deployed, mem
     assert member == expected
     assert not wildcard_actions(policies)
     assert all(a.split(":")[1].startswith(("Describe", "List", "Get", "BatchGet", "Lookup")) for a in member)
-    assert {"ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeNetworkInterfaces"} <= set(member)
+    reads = {"ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeNetworkInterfaces"}
+    assert reads <= set(member)
 
 
 # --- the forwarders ----------------------------------------------------------------------------
@@ -193,11 +194,15 @@ def forwarder(request, deployed, member_session) -> dict[str, Any]:
     name, region = request.param
     session = member_session if name == "member_forwarder" else boto3.session.Session(region_name=region)
     account = MEMBER if name == "member_forwarder" else deployed["central_account_id"]
-    return {**deployed[name], "region": region, "account": account,
-            "events": session.client("events", region_name=region),
-            "iam": session.client("iam", region_name=region),
-            "sqs": session.client("sqs", region_name=region),
-            "cloudwatch": session.client("cloudwatch", region_name=region)}
+    return {
+        **deployed[name],
+        "region": region,
+        "account": account,
+        "events": session.client("events", region_name=region),
+        "iam": session.client("iam", region_name=region),
+        "sqs": session.client("sqs", region_name=region),
+        "cloudwatch": session.client("cloudwatch", region_name=region),
+    }
 
 
 def test_forwarder_rule_matches_every_security_group_change_and_no_neighbour(forwarder) -> None:
@@ -245,7 +250,9 @@ def test_forwarder_alarms_on_events_the_central_bus_did_not_take(forwarder) -> N
     # Then the first fires on one event in that queue, the second on one delivery of that rule failed for good
     assert (waiting["Namespace"], waiting["Dimensions"]) == ("AWS/SQS", [{"Name": "QueueName", "Value": queue_name}])
     assert (failed["Namespace"], failed["Dimensions"]) == (
-        "AWS/Events", [{"Name": "RuleName", "Value": forwarder["rule_name"]}])
+        "AWS/Events",
+        [{"Name": "RuleName", "Value": forwarder["rule_name"]}],
+    )
     for alarm in (waiting, failed):
         assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1.0, "GreaterThanOrEqualToThreshold")
         assert forwarder["account"] in alarm["AlarmDescription"]
@@ -283,14 +290,20 @@ def test_forwarder_role_may_only_put_events_on_the_central_bus(deployed, forward
     (policy,) = _policies(forwarder["iam"], role_name)
     (allowed,) = _as_list(policy["Statement"])
     assert (allowed["Effect"], allowed["Action"], allowed["Resource"]) == (
-        "Allow", "events:PutEvents", deployed["event_bus_arn"])
+        "Allow",
+        "events:PutEvents",
+        deployed["event_bus_arn"],
+    )
 
 
 def test_central_bus_accepts_the_member_account(deployed) -> None:
     bus_name = deployed["event_bus_arn"].rsplit("/", 1)[-1]
     policy = json.loads(client("events").describe_event_bus(Name=bus_name)["Policy"])
-    allowing = [s for s in _as_list(policy["Statement"])
-                if s["Effect"] == "Allow" and "events:PutEvents" in _as_list(s["Action"])]
+    allowing = [
+        s
+        for s in _as_list(policy["Statement"])
+        if s["Effect"] == "Allow" and "events:PutEvents" in _as_list(s["Action"])
+    ]
     # by account id or by organisation (the example passes both)
     assert allowing and (MEMBER in json.dumps(allowing) or "o-sgwatchtest1" in json.dumps(allowing))
     assert "*" not in [s.get("Principal") for s in allowing if "Condition" not in s]
@@ -311,8 +324,9 @@ def estate(member_session) -> dict[str, str]:
         group = ec2.create_security_group(GroupName=f"org-{port}", Description="org test", VpcId=vpc)["GroupId"]
         ec2.authorize_security_group_ingress(
             GroupId=group,
-            IpPermissions=[{"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
-                            "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}],
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+            ],
         )
         groups[account] = group
     return groups
@@ -338,18 +352,31 @@ def _paused_mapping(name: str) -> dict[str, Any]:
 
 def _drain(queue_url: str) -> list[dict[str, Any]]:
     sqs, found = client("sqs"), []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600).get("Messages"):
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600).get(
+        "Messages"
+    ):
         found += batch
     return found
 
 
 def _sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     """The event the event source mapping hands to the function."""
-    return {"Records": [{
-        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-        "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": "us-east-1",
-    } for m in messages]}
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }
 
 
 def _fan_out_round(deployed: dict[str, Any], capability: str, extra: list[dict[str, Any]] = ()) -> dict[str, Any]:
@@ -360,12 +387,20 @@ def _fan_out_round(deployed: dict[str, Any], capability: str, extra: list[dict[s
     dispatch = run_lambda(name, {})
     assert dispatch.error is None, dispatch.logs
     messages = _drain(queue_url) + list(extra)
-    batches = [run_lambda(name, _sqs_event(messages[i:i + mapping["BatchSize"]], mapping["EventSourceArn"]))
-               for i in range(0, len(messages), mapping["BatchSize"])]
+    batches = [
+        run_lambda(name, _sqs_event(messages[i : i + mapping["BatchSize"]], mapping["EventSourceArn"]))
+        for i in range(0, len(messages), mapping["BatchSize"])
+    ]
     for batch in batches:
         assert batch.error is None, batch.logs
-    return {"name": name, "mapping": mapping, "dispatch": dispatch, "messages": messages, "batches": batches,
-            "failed": {f["itemIdentifier"] for b in batches for f in b.result["batchItemFailures"]}}
+    return {
+        "name": name,
+        "mapping": mapping,
+        "dispatch": dispatch,
+        "messages": messages,
+        "batches": batches,
+        "failed": {f["itemIdentifier"] for b in batches for f in b.result["batchItemFailures"]},
+    }
 
 
 def _member_reads(run: Any) -> set[str]:
@@ -392,7 +427,9 @@ def test_fan_out_queue_and_mapping_are_encrypted_bounded_and_allowed(deployed, c
     # A pair failing five times moves to the dead-letter queue
     assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dead["QueueArn"], "maxReceiveCount": 5}
     # Alarms to the alert topic: a pair kept in the dead-letter queue, a backlog older than a day
-    alarms = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{name}-work-")["MetricAlarms"]}
+    alarms = {
+        a["AlarmName"]: a for a in client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{name}-work-")["MetricAlarms"]
+    }
     dead_letters, backlog = alarms[f"{name}-work-dead-letters"], alarms[f"{name}-work-backlog"]
     assert dead_letters["Dimensions"] == [{"Name": "QueueName", "Value": dead["QueueArn"].rsplit(":", 1)[1]}]
     assert (dead_letters["MetricName"], dead_letters["Threshold"]) == ("ApproximateNumberOfMessagesVisible", 1)
@@ -433,19 +470,28 @@ def test_inventory_fans_out_one_queued_run_per_account_and_region_through_the_me
     assert set(env["ACCOUNTS"].split(",")) == {MEMBER, deployed["central_account_id"]}
     assert env["MEMBER_ROLE_NAME"] == "sgwatch-member-read"
     # A message naming an account the inventory does not cover, as anyone able to send to the queue could
-    stray = {"MessageId": "stray-1", "ReceiptHandle": "r", "MD5OfBody": "-",
-             "Body": json.dumps({"account_id": "999999999999", "region": "us-east-1", "run": "x"})}
+    stray = {
+        "MessageId": "stray-1",
+        "ReceiptHandle": "r",
+        "MD5OfBody": "-",
+        "Body": json.dumps({"account_id": "999999999999", "region": "us-east-1", "run": "x"}),
+    }
     # When the scheduled run and then the queued runs execute from the shipped zip
     round_ = _fan_out_round(deployed, "sg_inventory", [stray])
     # Then the scheduled run queued exactly one message per account and region, and wrote no evidence
-    pairs = sorted((json.loads(m["Body"])["account_id"], json.loads(m["Body"])["region"]) for m in round_["messages"][:-1])
+    pairs = sorted(
+        (json.loads(m["Body"])["account_id"], json.loads(m["Body"])["region"]) for m in round_["messages"][:-1]
+    )
     assert pairs == sorted((a, r) for a in (MEMBER, deployed["central_account_id"]) for r in REGIONS)
     assert round_["dispatch"].result["queued"] == 4
     assert not [c for c in round_["dispatch"].calls if c["service"] in ("s3", "ec2")]
     # And only the stray message went back to the queue, with its reason in the log
     assert round_["failed"] == {"stray-1"}
-    assert any(r.get("step") == "work_item_rejected" and "not in ACCOUNTS" in r.get("error", "")
-               for b in round_["batches"] for r in b.log_records())
+    assert any(
+        r.get("step") == "work_item_rejected" and "not in ACCOUNTS" in r.get("error", "")
+        for b in round_["batches"]
+        for r in b.log_records()
+    )
     # And a snapshot per account and region, each with that account's groups
     bucket = deployed["evidence_bucket_name"]
     for account in (MEMBER, deployed["central_account_id"]):
@@ -460,8 +506,12 @@ def test_inventory_fans_out_one_queued_run_per_account_and_region_through_the_me
     member_allowed = _scoped_actions(_policies(member_session.client("iam"), "sgwatch-member-read"), MEMBER)
     for run in (round_["dispatch"], *round_["batches"]):
         assert_least_privilege(name, run)
-    assumed = [c["params"]["RoleArn"] for b in round_["batches"] for c in b.calls
-               if (c["service"], c["operation"]) == ("sts", "AssumeRole")]
+    assumed = [
+        c["params"]["RoleArn"]
+        for b in round_["batches"]
+        for c in b.calls
+        if (c["service"], c["operation"]) == ("sts", "AssumeRole")
+    ]
     assert f"arn:aws:iam::{MEMBER}:role/sgwatch-member-read" in assumed
     reads = set().union(*(_member_reads(b) for b in round_["batches"]))
     assert reads and reads <= set(member_allowed)
@@ -471,8 +521,12 @@ def test_inventory_fans_out_one_queued_run_per_account_and_region_through_the_me
 def test_unused_audit_fans_out_and_reports_on_the_member_account(deployed, member_session, estate):
     round_ = _fan_out_round(deployed, "unused_sg_audit")
     assert round_["dispatch"].result["queued"] == 4 and round_["failed"] == set()
-    keys = [o["Key"] for o in client("s3").list_objects_v2(
-        Bucket=deployed["evidence_bucket_name"], Prefix=f"{PREFIX}{MEMBER}/us-east-1/unused/").get("Contents", [])]
+    keys = [
+        o["Key"]
+        for o in client("s3")
+        .list_objects_v2(Bucket=deployed["evidence_bucket_name"], Prefix=f"{PREFIX}{MEMBER}/us-east-1/unused/")
+        .get("Contents", [])
+    ]
     assert keys, [b.logs for b in round_["batches"]]
     member_allowed = _scoped_actions(_policies(member_session.client("iam"), "sgwatch-member-read"), MEMBER)
     reads = set().union(*(_member_reads(b) for b in round_["batches"]))
@@ -497,9 +551,12 @@ def test_a_change_in_the_member_reaches_the_central_notifier_with_its_account(de
     notifier_arn = deployed_configuration(names["sg_change_notifier"])["FunctionArn"]
     events = client("events")
     routes = [
-        r["Name"] for r in events.list_rules(EventBusName=bus_name)["Rules"]
-        if r.get("EventPattern") and EventPattern.load(r["EventPattern"]).matches_event(event)
-        and notifier_arn in [t["Arn"] for t in events.list_targets_by_rule(Rule=r["Name"], EventBusName=bus_name)["Targets"]]
+        r["Name"]
+        for r in events.list_rules(EventBusName=bus_name)["Rules"]
+        if r.get("EventPattern")
+        and EventPattern.load(r["EventPattern"]).matches_event(event)
+        and notifier_arn
+        in [t["Arn"] for t in events.list_targets_by_rule(Rule=r["Name"], EventBusName=bus_name)["Targets"]]
     ]
     assert routes, f"no rule on {bus_name} sends the forwarded event to the notifier"
 
@@ -515,11 +572,16 @@ def test_a_change_in_the_member_reaches_the_central_notifier_with_its_account(de
     # Then one alert goes out, naming the member account, and its record is filed under it
     assert run.error is None, run.logs
     assert run.result["published"] is True
-    messages = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)
-                .get("Messages", [])]
+    messages = [
+        json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
+    ]
     (alert,) = [m for m in messages if m.get("Subject") == run.result["subject"]]
     assert MEMBER in alert["Subject"] and MEMBER in alert["Message"]
-    keys = [o["Key"] for o in client("s3").list_objects_v2(
-        Bucket=deployed["evidence_bucket_name"], Prefix=f"{PREFIX}{MEMBER}/us-east-1/events/").get("Contents", [])]
+    keys = [
+        o["Key"]
+        for o in client("s3")
+        .list_objects_v2(Bucket=deployed["evidence_bucket_name"], Prefix=f"{PREFIX}{MEMBER}/us-east-1/events/")
+        .get("Contents", [])
+    ]
     assert any(k.endswith("/org-test-member-1.json") for k in keys), keys
     assert_least_privilege(names["sg_change_notifier"], run)

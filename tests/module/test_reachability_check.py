@@ -110,7 +110,9 @@ def test_changes_are_debounced_through_an_encrypted_queue(deployed: dict[str, An
     assert mapping["FunctionArn"] == deployed_configuration(deployed["function_name"])["FunctionArn"]
     assert mapping["MaximumBatchingWindowInSeconds"] == 120
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    [alarm] = client("cloudwatch").describe_alarms(AlarmNames=["rc-test-reachability-events-dead-letters"])["MetricAlarms"]
+    [alarm] = client("cloudwatch").describe_alarms(AlarmNames=["rc-test-reachability-events-dead-letters"])[
+        "MetricAlarms"
+    ]
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": "rc-test-reachability-events-dlq"}]
     assert alarm["AlarmActions"] == [deployed["alert_topic_arn"]]
 
@@ -139,12 +141,17 @@ def test_role_is_least_privilege(deployed: dict[str, Any]) -> None:
     resources = start["Resource"] if isinstance(start["Resource"], list) else [start["Resource"]]
     assert sorted(r.rsplit("/", 1)[-1] for r in resources if "network-insights-path/" in r) == sorted([WEB, DB])
     assert all(":network-insights-" in r for r in resources)
-    assert not [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]) if "*" in a]
+    assert not [
+        a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]) if "*" in a
+    ]
 
 
 def test_blocked_then_steady_from_the_shipped_zip(deployed: dict[str, Any], inbox: str) -> None:
     name = deployed["function_name"]
-    fake = FakeEc2(paths={WEB: path(WEB, "web"), DB: path(DB, "db")}, verdicts={WEB: BLOCKED, DB: {"Status": "succeeded", "NetworkPathFound": True}})
+    fake = FakeEc2(
+        paths={WEB: path(WEB, "web"), DB: path(DB, "db")},
+        verdicts={WEB: BLOCKED, DB: {"Status": "succeeded", "NetworkPathFound": True}},
+    )
     with FakeEc2Server(fake) as server:
         # a scheduled run: every path is analysed; the blocked one alerts
         first = run_lambda(name, {"source": "sgwatch.schedule"}, env_overrides={"AWS_ENDPOINT_URL_EC2": server.url})
@@ -153,11 +160,17 @@ def test_blocked_then_steady_from_the_shipped_zip(deployed: dict[str, Any], inbo
         assert sorted((a["path_id"], a["path_found"]) for a in first.result["analyses"]) == [(DB, True), (WEB, False)]
         [alert] = received(inbox)
         assert alert["Subject"] == f"SG Watch: Path web ({WEB}) is blocked (first check)"
-        assert "security group sg-02f0d35a850ba727f (ingress, at eni-0a25edef15a6cc08c): ENI_SG_RULES_MISMATCH" in alert["Message"]
+        assert (
+            "security group sg-02f0d35a850ba727f (ingress, at eni-0a25edef15a6cc08c): ENI_SG_RULES_MISMATCH"
+            in alert["Message"]
+        )
         assert alert["MessageAttributes"]["severity"]["Value"] == "HIGH"
         assert_least_privilege(name, first)
         # the state is evidence under the documented layout
-        keys = [o["Key"] for o in client("s3").list_objects_v2(Bucket=deployed["bucket"], Prefix="security-groups/")["Contents"]]
+        keys = [
+            o["Key"]
+            for o in client("s3").list_objects_v2(Bucket=deployed["bucket"], Prefix="security-groups/")["Contents"]
+        ]
         assert {k.split("/")[4] for k in keys} == {WEB, DB}
         assert all(k.startswith("security-groups/123456789012/us-east-1/reachability/") for k in keys)
 
@@ -168,9 +181,16 @@ def test_blocked_then_steady_from_the_shipped_zip(deployed: dict[str, Any], inbo
                 {
                     "messageId": "ok",
                     "eventSource": "aws:sqs",
-                    "body": json.dumps({"account": "123456789012", "region": "us-east-1", "detail": {
-                        "eventName": "UpdateSecurityGroupRuleDescriptionsIngress",
-                        "requestParameters": {"groupId": "sg-0aaaaaaaaaaaaaaa1"}}}),
+                    "body": json.dumps(
+                        {
+                            "account": "123456789012",
+                            "region": "us-east-1",
+                            "detail": {
+                                "eventName": "UpdateSecurityGroupRuleDescriptionsIngress",
+                                "requestParameters": {"groupId": "sg-0aaaaaaaaaaaaaaa1"},
+                            },
+                        }
+                    ),
                 },
             ]
         }

@@ -1,4 +1,5 @@
-"""An upgrade keeps a user's deployment in place: examples/complete applied from an earlier release, then planned with this code.
+"""An upgrade keeps a user's deployment in place: examples/complete applied from an earlier release,
+then planned with this code.
 
 The earlier release is read from the repository's history (``git archive``), applied to the emulator
 with the settings a real user keeps evidence with (no force_destroy), and the same configuration is
@@ -29,8 +30,14 @@ def _git(*arguments: str) -> subprocess.CompletedProcess[bytes]:
 
 
 def terraform(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["terraform", *arguments, "-no-color"], cwd=directory, capture_output=True, text=True,
-                          timeout=1200, env={**os.environ, "TF_IN_AUTOMATION": "1"})
+    return subprocess.run(
+        ["terraform", *arguments, "-no-color"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env={**os.environ, "TF_IN_AUTOMATION": "1"},
+    )
 
 
 @pytest.fixture(scope="module")

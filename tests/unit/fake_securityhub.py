@@ -143,10 +143,15 @@ def asff(
     """A control finding shaped as Security Hub emits it (per-standard or consolidated)."""
     if consolidated:
         generator = f"security-control/{control}"
-        finding_id = f"arn:aws:securityhub:{region}:{account}:security-control/{control}/finding/{resource_id[-12:]}{suffix}"
+        finding_id = (
+            f"arn:aws:securityhub:{region}:{account}:security-control/{control}/finding/{resource_id[-12:]}{suffix}"
+        )
     else:
         generator = f"{standard}/{control}"
-        finding_id = f"arn:aws:securityhub:{region}:{account}:subscription/{standard}/{control}/finding/{resource_id[-12:]}{suffix}"
+        finding_id = (
+            f"arn:aws:securityhub:{region}:{account}:subscription/{standard}/{control}"
+            f"/finding/{resource_id[-12:]}{suffix}"
+        )
     compliance_block: dict[str, Any] = {"Status": compliance}
     if with_security_control_id:
         compliance_block["SecurityControlId"] = control.removeprefix("PCI.")
