@@ -98,6 +98,8 @@ module "sg_inventory" {
   regions             = var.regions
   schedule_expression = var.inventory_schedule_expression
   schedule_timezone   = var.inventory_schedule_timezone
+
+  authorized_public_ports = var.authorized_public_ports
 }
 
 module "securityhub_report" {
@@ -169,6 +171,8 @@ module "review_pack" {
   alert_topic_arn     = local.alert_topic_arn
   schedule_expression = var.review_schedule_expression
   schedule_timezone   = var.review_schedule_timezone
+
+  authorized_public_ports = var.authorized_public_ports
 }
 
 module "sg_change_alerts" {
@@ -183,4 +187,8 @@ module "sg_change_alerts" {
   event_pattern   = local.sg_change_event_pattern
   event_bus_name  = local.event_bus_name
   alert_topic_arn = local.alert_topic_arn
+
+  authorized_public_ports    = var.authorized_public_ports
+  approved_change_principals = var.approved_change_principals
+  iac_managed_tag_keys       = var.iac_managed_tag_keys
 }

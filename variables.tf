@@ -547,6 +547,47 @@ variable "change_alerts_mode" {
   }
 }
 
+# --- Risk and change control ---------------------------------------------------------------------
+
+variable "authorized_public_ports" {
+  description = "Ports that may be open to the whole internet (TCP and UDP): world ingress to these ports only is rated LOW, not a finding. Same default as Security Hub control EC2.18. Used by change alerts, the inventory's exposure report and the review pack."
+  type        = list(number)
+  default     = [80, 443]
+
+  validation {
+    condition     = alltrue([for port in var.authorized_public_ports : port >= 0 && port <= 65535 && floor(port) == port])
+    error_message = "authorized_public_ports must hold whole port numbers from 0 to 65535."
+  }
+}
+
+variable "approved_change_principals" {
+  description = "IAM ARN patterns (`*` wildcards) of the principals whose security-group changes went through change control, matched against the role behind an assumed-role session or the IAM user, e.g. [\"arn:aws:iam::*:role/terraform-pipeline\"]. A change by anyone else is \"out-of-band\"; empty: \"not-configured\" (PCI DSS 1.2.2)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.approved_change_principals : can(regex("^arn:[a-z*-]+:(iam|sts)::[0-9*]*:[^,\\s]+$", arn))])
+    error_message = "approved_change_principals must be IAM or STS ARNs (wildcards allowed), without commas or spaces."
+  }
+  validation {
+    # The patterns travel in the notifier's environment, 4 KB in all:
+    # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+    condition     = length(join(",", var.approved_change_principals)) <= 2048
+    error_message = "approved_change_principals must fit in 2048 characters joined by commas (Lambda environment limit); use wildcards."
+  }
+}
+
+variable "iac_managed_tag_keys" {
+  description = "Tag keys that mark a security group as managed by infrastructure as code. A console, CLI or SDK change to such a group is flagged as a manual change to an IaC-managed group."
+  type        = list(string)
+  default     = ["aws:cloudformation:stack-id"]
+
+  validation {
+    condition     = alltrue([for key in var.iac_managed_tag_keys : length(key) > 0 && length(key) <= 128 && !strcontains(key, ",")])
+    error_message = "iac_managed_tag_keys must be tag keys of 1 to 128 characters without commas."
+  }
+}
+
 # --- Slack ---------------------------------------------------------------------------------------
 
 variable "slack" {

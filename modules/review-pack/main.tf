@@ -26,7 +26,10 @@ module "function" {
   evidence = merge(var.evidence, { write = ["reviews/*"] })
 
   environment = merge(
-    { SCHEDULE_TIMEZONE = var.schedule_timezone },
+    {
+      SCHEDULE_TIMEZONE       = var.schedule_timezone
+      AUTHORIZED_PUBLIC_PORTS = join(",", var.authorized_public_ports)
+    },
     var.alert_topic_arn == null ? {} : { ALERT_TOPIC_ARN = var.alert_topic_arn },
   )
 

@@ -42,3 +42,9 @@ variable "memory_size" {
   type        = number
   default     = 1024
 }
+
+variable "authorized_public_ports" {
+  description = "Ports that may be open to the whole internet: world ingress to these ports only is rated LOW (the root's authorized_public_ports)."
+  type        = list(number)
+  default     = [80, 443]
+}

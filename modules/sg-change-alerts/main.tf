@@ -49,7 +49,12 @@ module "function" {
     write = ["*/events/*", "*/group-state/*", "*/group-names/*"]
   })
 
-  environment = { ALERT_TOPIC_ARN = var.alert_topic_arn }
+  environment = {
+    ALERT_TOPIC_ARN            = var.alert_topic_arn
+    AUTHORIZED_PUBLIC_PORTS    = join(",", var.authorized_public_ports)
+    APPROVED_CHANGE_PRINCIPALS = join(",", var.approved_change_principals)
+    IAC_MANAGED_TAG_KEYS       = join(",", var.iac_managed_tag_keys)
+  }
 }
 
 resource "aws_lambda_permission" "events" {

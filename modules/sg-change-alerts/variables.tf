@@ -75,3 +75,21 @@ variable "maximum_event_age_in_seconds" {
     error_message = "maximum_event_age_in_seconds must be between 60 and 86400."
   }
 }
+
+variable "authorized_public_ports" {
+  description = "Ports that may be open to the whole internet: world ingress to these ports only is rated LOW (the root's authorized_public_ports)."
+  type        = list(number)
+  default     = [80, 443]
+}
+
+variable "approved_change_principals" {
+  description = "IAM ARN patterns (`*` wildcards) whose changes went through change control (the root's approved_change_principals); empty: change control not configured."
+  type        = list(string)
+  default     = []
+}
+
+variable "iac_managed_tag_keys" {
+  description = "Tag keys that mark a group as managed by infrastructure as code (the root's iac_managed_tag_keys)."
+  type        = list(string)
+  default     = ["aws:cloudformation:stack-id"]
+}

@@ -23,7 +23,8 @@ module "function" {
   evidence = merge(var.evidence, { write = ["*/snapshots/*", "*/diffs/*", "*/claims/*"] })
 
   environment = {
-    REGIONS = join(",", var.regions)
+    REGIONS                 = join(",", var.regions)
+    AUTHORIZED_PUBLIC_PORTS = join(",", var.authorized_public_ports)
   }
 
   schedule = {

@@ -36,3 +36,9 @@ variable "accounts" {
   type        = any
   default     = {}
 }
+
+variable "authorized_public_ports" {
+  description = "Ports that may be open to the whole internet: world ingress to these ports only is rated LOW (the root's authorized_public_ports)."
+  type        = list(number)
+  default     = [80, 443]
+}
