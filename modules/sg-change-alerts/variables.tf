@@ -93,3 +93,9 @@ variable "iac_managed_tag_keys" {
   type        = list(string)
   default     = ["aws:cloudformation:stack-id"]
 }
+
+variable "accounts" {
+  description = "Member accounts whose forwarded events the function may describe through their member role (modules/lambda-function's accounts, fan_out false); null: only the own account is described."
+  type        = any
+  default     = null
+}
