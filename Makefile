@@ -6,8 +6,8 @@ PY           := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 TF_EXAMPLES  := $(wildcard examples/*)
 
-.PHONY: help venv package package-check fmt fmt-check validate docs docs-check lint unit module checkov \
-        browser test bench demo review-signoff clean
+.PHONY: help venv package package-check fmt fmt-check validate tftest cfn-lint docs docs-check lint unit module \
+        checkov browser test bench demo review-signoff clean
 
 help:
 	@echo "make demo           run the inventory end to end on a local AWS emulator (no account needed)"
@@ -15,7 +15,7 @@ help:
 	@echo "make lint           ruff and mypy"
 	@echo "make bench          benchmarks: inventory pipeline, many accounts (direct and fan-out), memory over many accounts"
 	@echo "make package        rebuild functions/dist/*.zip reproducibly"
-	@echo "make docs           regenerate the README inputs/outputs tables"
+	@echo "make docs           regenerate the inputs/outputs tables of every README (root, modules, examples)"
 	@echo "make review-signoff record a PCI DSS 1.2.7 review sign-off (see README)"
 
 # The project itself is installed editable (pyproject.toml): functions/ is importable by tools and tests.
@@ -46,13 +46,28 @@ fmt:
 fmt-check:
 	terraform fmt -check -recursive .
 
+# The Terraform CLI config with the offline provider mirror (tests/module/emulator.py), in a new directory.
+TF_CLI_CONFIG = $$($(PY) -c 'import tempfile,pathlib; from tests.module.emulator import write_cli_config; print(write_cli_config(pathlib.Path(tempfile.mkdtemp())))')
+
 validate: venv
-	@set -e; cfg=$$($(PY) -c 'import tempfile,pathlib; from tests.module.emulator import write_cli_config; print(write_cli_config(pathlib.Path(tempfile.mkdtemp())))'); \
+	@set -e; cfg=$(TF_CLI_CONFIG); \
 	for ex in $(TF_EXAMPLES); do \
 	  echo "validate $$ex"; \
 	  TF_CLI_CONFIG_FILE=$$cfg terraform -chdir=$$ex init -backend=false -input=false -no-color >/dev/null; \
 	  TF_CLI_CONFIG_FILE=$$cfg terraform -chdir=$$ex validate -no-color; \
 	done
+
+# Native terraform test (tests/terraform/*.tftest.hcl): plan-level behaviour with a mocked AWS provider, offline.
+tftest: venv
+	@set -e; cfg=$(TF_CLI_CONFIG); \
+	TF_CLI_CONFIG_FILE=$$cfg terraform init -backend=false -input=false -no-color -test-directory=tests/terraform >/dev/null; \
+	TF_CLI_CONFIG_FILE=$$cfg terraform test -test-directory=tests/terraform -no-color
+
+# The CloudFormation templates of modules/organization-members, planned on the local emulator, through cfn-lint.
+cfn-lint: venv
+	rm -rf build/cfn
+	$(PY) -m tests.terraform.cfn_templates build/cfn
+	$(VENV)/bin/cfn-lint build/cfn/*.json
 
 docs: venv
 	$(PY) tools/tfdocs.py
@@ -82,7 +97,7 @@ checkov: $(CHECKOV_VENV)/.installed
 	  --config-file .checkov.yaml --directory .
 
 # Unit tests spread over the machine's cores (they share nothing); module tests share one emulator.
-test: venv lint browser package-check fmt-check validate docs-check checkov
+test: venv lint browser package-check fmt-check validate tftest cfn-lint docs-check checkov
 	$(PY) -m pytest tests/unit -n auto
 	$(PY) -m pytest tests/module
 

@@ -17,33 +17,31 @@ resource "aws_cloudwatch_event_bus" "central" {
 data "aws_iam_policy_document" "event_bus" {
   count = local.bus_policy ? 1 : 0
 
+  # The accounts of the organisation, and the listed ones, put events on the bus.
   dynamic "statement" {
-    for_each = var.organization_id == null ? [] : [var.organization_id]
+    for_each = concat(
+      var.organization_id == null ? [] : [{ sid = "OrganizationAccountsPutEvents", principals = ["*"], organization_ids = [var.organization_id] }],
+      length(var.event_bus_source_accounts) == 0 ? [] : [{
+        sid              = "ListedAccountsPutEvents"
+        principals       = [for a in var.event_bus_source_accounts : "arn:${local.partition}:iam::${a}:root"]
+        organization_ids = []
+      }],
+    )
     content {
-      sid       = "OrganizationAccountsPutEvents"
+      sid       = statement.value.sid
       actions   = ["events:PutEvents"]
       resources = [aws_cloudwatch_event_bus.central[0].arn]
       principals {
         type        = "AWS"
-        identifiers = ["*"]
+        identifiers = statement.value.principals
       }
-      condition {
-        test     = "StringEquals"
-        variable = "aws:PrincipalOrgID"
-        values   = [statement.value]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(var.event_bus_source_accounts) == 0 ? [] : [1]
-    content {
-      sid       = "ListedAccountsPutEvents"
-      actions   = ["events:PutEvents"]
-      resources = [aws_cloudwatch_event_bus.central[0].arn]
-      principals {
-        type        = "AWS"
-        identifiers = [for a in var.event_bus_source_accounts : "arn:${local.partition}:iam::${a}:root"]
+      dynamic "condition" {
+        for_each = statement.value.organization_ids
+        content {
+          test     = "StringEquals"
+          variable = "aws:PrincipalOrgID"
+          values   = [condition.value]
+        }
       }
     }
   }

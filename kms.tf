@@ -48,33 +48,32 @@ data "aws_iam_policy_document" "kms" {
   # a condition makes every publish fail. The grants are therefore scoped by the encryption context
   # SNS and SQS always send (aws:sns:topicArn, aws:sqs:arn) to this module's own resources.
   # SNS and EventBridge Scheduler never appear: SNS uses the publisher's grant, a schedule its role.
-  statement {
-    sid       = "EventBridgeAndCloudWatchPublishToTheTopic"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
+  dynamic "statement" {
+    for_each = {
+      EventBridgeAndCloudWatchPublishToTheTopic = {
+        services = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
+        context  = "aws:sns:topicArn"
+        arns     = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-*"
+      }
+      EventBridgeSendsToTheQueues = {
+        services = ["events.amazonaws.com"]
+        context  = "aws:sqs:arn"
+        arns     = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name_prefix}-*"
+      }
     }
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:sns:topicArn"
-      values   = ["arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name_prefix}-*"]
-    }
-  }
-
-  statement {
-    sid       = "EventBridgeSendsToTheQueues"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:sqs:arn"
-      values   = ["arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name_prefix}-*"]
+    content {
+      sid       = statement.key
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = statement.value.services
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "kms:EncryptionContext:${statement.value.context}"
+        values   = [statement.value.arns]
+      }
     }
   }
 }
@@ -159,33 +158,25 @@ data "aws_iam_policy_document" "key_guard" {
     }
   }
 
-  statement {
-    sid       = "TheGuardRulePublishes"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.key_guard[0].arn]
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.key_guard[0].arn]
-    }
-  }
-
-  statement {
-    sid       = "ItsAlarmPublishes"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.key_guard[0].arn]
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
+  # Publishers: the guard rule, and the alarm on its deliveries.
+  dynamic "statement" {
+    for_each = [
+      { sid = "TheGuardRulePublishes", service = "events.amazonaws.com", test = "ArnEquals", variable = "aws:SourceArn", value = aws_cloudwatch_event_rule.key_guard[0].arn },
+      { sid = "ItsAlarmPublishes", service = "cloudwatch.amazonaws.com", test = "StringEquals", variable = "aws:SourceAccount", value = local.account_id },
+    ]
+    content {
+      sid       = statement.value.sid
+      actions   = ["sns:Publish"]
+      resources = [aws_sns_topic.key_guard[0].arn]
+      principals {
+        type        = "Service"
+        identifiers = [statement.value.service]
+      }
+      condition {
+        test     = statement.value.test
+        variable = statement.value.variable
+        values   = [statement.value.value]
+      }
     }
   }
 }

@@ -13,18 +13,31 @@ output "kms_key_arn" {
   value       = local.kms_key_arn
 }
 
+# The enabled capability modules, by the capability name the outputs use.
+locals {
+  capabilities = {
+    for name, capability in {
+      sg_inventory       = one(module.sg_inventory)
+      sg_change_notifier = one(module.sg_change_alerts)
+      securityhub_report = one(module.securityhub_report)
+      unused_sg_audit    = one(module.unused_sg_audit)
+      reachability_check = one(module.reachability_check)
+      review_pack        = one(module.review_pack)
+    } : name => capability if capability != null
+  }
+  # The capabilities that read member accounts (and may fan out).
+  member_readers = { for name in ["sg_inventory", "unused_sg_audit"] : name => local.capabilities[name] if contains(keys(local.capabilities), name) }
+  # ... and those that assume the member role: the readers, and the change notifier (exposure and tags of a
+  # member account's group at alert time).
+  member_role_users = merge(local.member_readers, {
+    for name in ["sg_change_notifier"] : name => local.capabilities[name]
+    if contains(keys(local.capabilities), name) && try(local.capabilities[name].role_arn, null) != null
+  })
+}
+
 output "lambda_function_names" {
   description = "Deployed function name per capability (e.g. sg_inventory); only enabled capabilities appear."
-  value = {
-    for name, function_name in {
-      sg_inventory       = try(module.sg_inventory[0].function_name, null)
-      sg_change_notifier = try(module.sg_change_alerts[0].function_name, null)
-      securityhub_report = try(module.securityhub_report[0].function_name, null)
-      unused_sg_audit    = try(module.unused_sg_audit[0].function_name, null)
-      reachability_check = try(module.reachability_check[0].function_name, null)
-      review_pack        = try(module.review_pack[0].function_name, null)
-    } : name => function_name if function_name != null
-  }
+  value       = { for name, capability in local.capabilities : name => capability.function_name if capability.function_name != null }
 }
 
 output "slack_token_secret_arn" {
@@ -32,28 +45,20 @@ output "slack_token_secret_arn" {
   value       = local.slack_token_secret_arn
 }
 
-
 output "reachability_path_ids" {
   description = "Paths the reachability guard checks (given and created); null when it is disabled."
   value       = try(module.reachability_check[0].path_ids, null)
 }
 
-
 output "function_role_arns" {
-  description = "Execution role ARN per capability that reads member accounts; trust these in modules/member-role."
-  value = {
-    for name, arn in {
-      sg_inventory    = try(module.sg_inventory[0].role_arn, null)
-      unused_sg_audit = try(module.unused_sg_audit[0].role_arn, null)
-    } : name => arn if arn != null
-  }
+  description = "Execution role ARN per capability that assumes the member role (sg_inventory, unused_sg_audit, sg_change_notifier when enabled); trust all of them in modules/member-role or modules/organization-members."
+  value       = { for name, capability in local.member_role_users : name => capability.role_arn }
 }
 
 output "event_bus_arn" {
   description = "Event bus the change alerts and the reachability guard listen on; member accounts forward to it (modules/event-forwarder)."
   value       = local.event_bus_arn
 }
-
 
 output "change_alerts_dead_letter_queue_url" {
   description = "Queue of change events EventBridge could not deliver (null when disabled)."
@@ -62,15 +67,10 @@ output "change_alerts_dead_letter_queue_url" {
 
 output "fan_out_queues" {
   description = "With fan_out: the work queue and the dead-letter queue of pairs that kept failing, per capability (empty otherwise)."
-  value = {
-    for name, capability in {
-      sg_inventory    = try(module.sg_inventory[0], null)
-      unused_sg_audit = try(module.unused_sg_audit[0], null)
-      } : name => {
-      work_queue_url             = capability.work_queue_url
-      work_dead_letter_queue_url = capability.work_dead_letter_queue_url
-    } if var.fan_out && capability != null
-  }
+  value = { for name, capability in local.member_readers : name => {
+    work_queue_url             = capability.work_queue_url
+    work_dead_letter_queue_url = capability.work_dead_letter_queue_url
+  } if var.fan_out }
 }
 
 output "key_guard_topic_arn" {

@@ -37,28 +37,27 @@ def _check(item: pytest.Item, phase: str) -> None:
         raise ContractFailure(f"AWS/Slack contract breached during {phase} (tests/contract.py):\n{lines}")
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+def _checked(item: pytest.Item, phase: str) -> Generator[None, None, None]:
+    """The body of a phase's hook wrapper: run the phase, then fail it on a breach."""
     try:
         return (yield)
     finally:
-        _check(item, "setup")
+        _check(item, phase)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    return (yield from _checked(item, "setup"))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    try:
-        return (yield)
-    finally:
-        _check(item, "call")
+    return (yield from _checked(item, "call"))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
-    try:
-        return (yield)
-    finally:
-        _check(item, "teardown")
+    return (yield from _checked(item, "teardown"))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -193,18 +193,25 @@ def _sns_publish(params: dict[str, Any]) -> list[Breach]:
     return _sns_message_breaches("sns:Publish", params)[0]
 
 
-def _sns_publish_batch(params: dict[str, Any]) -> list[Breach]:
-    entries = params.get("PublishBatchRequestEntries") or []
-    found, total = [], 0
-    if len(entries) > SNS_BATCH_MAX_ENTRIES:
-        found.append(Breach("sns:PublishBatch", "at most 10 entries", f"{len(entries)} entries"))
-    for entry in entries:
-        breaches, size = _sns_message_breaches("sns:PublishBatch", entry if isinstance(entry, dict) else {})
-        found += breaches
-        total += size
-    if total > SNS_MESSAGE_MAX_BYTES:
-        found.append(Breach("sns:PublishBatch", "batch at most 262,144 bytes in total", f"{total} bytes"))
-    return found
+Check = Callable[[dict[str, Any]], list[Breach]]
+MessageCheck = Callable[[str, dict[str, Any]], tuple[list[Breach], int]]
+
+
+def _batch(where: str, key: str, max_entries: int, max_bytes: int, message: MessageCheck) -> Check:
+    """A batch call's check: at most ``max_entries`` entries, each a message, at most ``max_bytes`` in all."""
+    def check(params: dict[str, Any]) -> list[Breach]:
+        entries = params.get(key) or []
+        found, total = [], 0
+        if len(entries) > max_entries:
+            found.append(Breach(where, f"at most {max_entries} entries", f"{len(entries)} entries"))
+        for entry in entries:
+            breaches, size = message(where, entry if isinstance(entry, dict) else {})
+            found += breaches
+            total += size
+        if total > max_bytes:
+            found.append(Breach(where, f"batch at most {max_bytes:,} bytes in total", f"{total} bytes"))
+        return found
+    return check
 
 
 def _sqs_message(where: str, entry: dict[str, Any]) -> tuple[list[Breach], int]:
@@ -221,20 +228,6 @@ def _sqs_message(where: str, entry: dict[str, Any]) -> tuple[list[Breach], int]:
 
 def _sqs_send(params: dict[str, Any]) -> list[Breach]:
     return _sqs_message("sqs:SendMessage", params)[0]
-
-
-def _sqs_send_batch(params: dict[str, Any]) -> list[Breach]:
-    entries = params.get("Entries") or []
-    found, total = [], 0
-    if len(entries) > SQS_BATCH_MAX_ENTRIES:
-        found.append(Breach("sqs:SendMessageBatch", "at most 10 entries", f"{len(entries)} entries"))
-    for entry in entries:
-        breaches, size = _sqs_message("sqs:SendMessageBatch", entry if isinstance(entry, dict) else {})
-        found += breaches
-        total += size
-    if total > SQS_BATCH_MAX_BYTES:
-        found.append(Breach("sqs:SendMessageBatch", "batch at most 262,144 bytes in total", f"{total} bytes"))
-    return found
 
 
 def _sqs_batch_entries(operation: str) -> Callable[[dict[str, Any]], list[Breach]]:
@@ -326,9 +319,16 @@ def _lambda_environment(operation: str) -> Callable[[dict[str, Any]], list[Breac
 # (signing name, operation) -> (check, the error code AWS answers with)
 CHECKS: dict[tuple[str, str], tuple[Callable[[dict[str, Any]], list[Breach]], str]] = {
     ("sns", "Publish"): (_sns_publish, "InvalidParameter"),
-    ("sns", "PublishBatch"): (_sns_publish_batch, "InvalidParameter"),
+    ("sns", "PublishBatch"): (
+        _batch("sns:PublishBatch", "PublishBatchRequestEntries", SNS_BATCH_MAX_ENTRIES, SNS_MESSAGE_MAX_BYTES,
+               _sns_message_breaches),
+        "InvalidParameter",
+    ),
     ("sqs", "SendMessage"): (_sqs_send, "InvalidParameterValue"),
-    ("sqs", "SendMessageBatch"): (_sqs_send_batch, "BatchRequestTooLong"),
+    ("sqs", "SendMessageBatch"): (
+        _batch("sqs:SendMessageBatch", "Entries", SQS_BATCH_MAX_ENTRIES, SQS_BATCH_MAX_BYTES, _sqs_message),
+        "BatchRequestTooLong",
+    ),
     ("sqs", "DeleteMessageBatch"): (_sqs_batch_entries("DeleteMessageBatch"), "TooManyEntriesInBatchRequest"),
     ("sqs", "ChangeMessageVisibilityBatch"): (_sqs_batch_entries("ChangeMessageVisibilityBatch"),
                                               "TooManyEntriesInBatchRequest"),

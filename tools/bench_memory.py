@@ -99,6 +99,18 @@ def verdict(value: float, target: float, unit: str = "MB") -> str:
     return f"{value:6.1f} {unit}  target <= {target:g} {unit}  ratio {value / target:.2f}  {outcome}"
 
 
+def direct_runs(functions: Path, endpoint: str, function: str, label: str, accounts: list[str], target: str) -> bool:
+    """Peak RSS of a direct run over ``accounts`` and its slope per account from SMALL; True when over a target."""
+    small = measure(functions, endpoint, function, accounts[:SMALL])["peak"]
+    large = measure(functions, endpoint, function, accounts)["peak"]
+    slope = (large - small) / (len(accounts) - SMALL)
+    print(f"  {label}, direct run, {len(accounts)} member accounts:".ljust(53)
+          + f"{verdict(large, TARGETS[target])}  (memory_size {MEMORY_SIZE[function]})")
+    print(f"  {label}, slope {SMALL} -> {len(accounts)} accounts:".ljust(53)
+          + verdict(slope, TARGETS["slope"], "MB/account"))
+    return large > TARGETS[target] or slope > TARGETS["slope"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--functions", type=Path, default=ROOT / "functions")
@@ -125,14 +137,7 @@ def main() -> int:
         failed = False
         print(f"peak RSS of one function process (emulator at {endpoint}, one region, 3 groups an account)")
 
-        small = measure(args.functions, endpoint, "sg_inventory", direct[:SMALL])["peak"]
-        large = measure(args.functions, endpoint, "sg_inventory", direct)["peak"]
-        slope = (large - small) / (INVENTORY_ACCOUNTS - SMALL)
-        print(f"  inventory, direct run, {INVENTORY_ACCOUNTS} member accounts:     "
-              f"{verdict(large, TARGETS['inventory_direct'])}  (memory_size {MEMORY_SIZE['sg_inventory']})")
-        print(f"  inventory, slope {SMALL} -> {INVENTORY_ACCOUNTS} accounts:           "
-              f"{verdict(slope, TARGETS['slope'], 'MB/account')}")
-        failed |= large > TARGETS["inventory_direct"] or slope > TARGETS["slope"]
+        failed |= direct_runs(args.functions, endpoint, "sg_inventory", "inventory", direct, "inventory_direct")
 
         batches = [queued[i:i + BATCH] for i in range(0, len(queued), BATCH)]
         queue = f"{endpoint}/123456789012/bench"
@@ -143,14 +148,8 @@ def main() -> int:
               f"{verdict(warm['after'][-1], TARGETS['inventory_queued'])}")
         failed |= warm["after"][-1] > TARGETS["inventory_queued"]
 
-        small = measure(args.functions, endpoint, "unused_sg_audit", direct[:SMALL])["peak"]
-        large = measure(args.functions, endpoint, "unused_sg_audit", direct[:AUDIT_ACCOUNTS])["peak"]
-        slope = (large - small) / (AUDIT_ACCOUNTS - SMALL)
-        print(f"  unused audit, direct run, {AUDIT_ACCOUNTS} member accounts:  "
-              f"{verdict(large, TARGETS['audit_direct'])}  (memory_size {MEMORY_SIZE['unused_sg_audit']})")
-        print(f"  unused audit, slope {SMALL} -> {AUDIT_ACCOUNTS} accounts:        "
-              f"{verdict(slope, TARGETS['slope'], 'MB/account')}")
-        failed |= large > TARGETS["audit_direct"] or slope > TARGETS["slope"]
+        failed |= direct_runs(
+            args.functions, endpoint, "unused_sg_audit", "unused audit", direct[:AUDIT_ACCOUNTS], "audit_direct")
     finally:
         server.stop()
     return 1 if failed else 0

@@ -15,12 +15,12 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.module import emulator
 from tests.module.emulator import Emulator, prepare_example, write_cli_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,8 +31,8 @@ def step(text: str) -> None:
     print(f"\n\033[1m== {text}\033[0m", flush=True)
 
 
-def terraform(args: list[str], cwd: Path, env: dict[str, str]) -> str:
-    proc = subprocess.run(["terraform", *args, "-no-color"], cwd=cwd, env=env, capture_output=True, text=True)
+def terraform(args: list[str], cwd: Path) -> str:
+    proc = emulator.terraform(cwd, *args)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
         raise SystemExit(f"terraform {args[0]} failed")
@@ -51,18 +51,18 @@ def show_csv(body: str, limit: int = 12) -> None:
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="sgwatch-demo-"))
     step("Starting the local AWS emulator (moto_server on loopback)")
-    emulator = Emulator(work / "moto.log")
-    os.environ.update(emulator.environment())
-    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(write_cli_config(work)), "TF_IN_AUTOMATION": "1"}
-    print(f"  {emulator.url}")
+    moto = Emulator(work / "moto.log")
+    os.environ.update(moto.environment())
+    os.environ["TF_CLI_CONFIG_FILE"] = str(write_cli_config(work))
+    print(f"  {moto.url}")
     example = prepare_example("complete", work, {"evidence_force_destroy": True, "name_prefix": "sgwatch-demo"})
     applied = False
     try:
         step("terraform apply examples/complete (against the emulator)")
-        terraform(["init", "-input=false"], example, env)
-        terraform(["apply", "-input=false", "-auto-approve"], example, env)
+        terraform(["init", "-input=false"], example)
+        terraform(["apply", "-input=false", "-auto-approve"], example)
         applied = True
-        outputs = {k: v["value"] for k, v in json.loads(terraform(["output", "-json"], example, env)).items()}
+        outputs = {k: v["value"] for k, v in json.loads(terraform(["output", "-json"], example)).items()}
         functions, bucket = outputs["lambda_function_names"], outputs["evidence_bucket_name"]
         print(f"  evidence bucket: {bucket}")
         for capability, name in sorted(functions.items()):
@@ -88,10 +88,7 @@ def main() -> int:
         print(f"  {web} (web), {db} (db) in {vpc}")
 
         step("Inventory run 1: baseline snapshot (the shipped zip, with the deployed environment)")
-        first = harness.run_lambda(functions["sg_inventory"], {})
-        if first.error:
-            raise SystemExit(first.logs)
-        (result,) = first.result["results"]
+        (result,) = run(harness, functions["sg_inventory"])["results"]
         print(f"  {result['snapshot_key']}  ({result['groups']} groups, {result['rules']} rules, no diff yet)")
 
         step("Changing rules: authorize 22/tcp from 0.0.0.0/0, revoke, modify in place, edit a description")
@@ -115,10 +112,7 @@ def main() -> int:
             show_ssh_alert(harness, functions["sg_change_notifier"], outputs["alert_topic_arn"], web)
 
         step("Inventory run 2: snapshot and diff against run 1")
-        second = harness.run_lambda(functions["sg_inventory"], {})
-        if second.error:
-            raise SystemExit(second.logs)
-        (result,) = second.result["results"]
+        (result,) = run(harness, functions["sg_inventory"])["results"]
         print(f"  snapshot: {result['snapshot_key']}")
         print(f"  diff:     {result['diff_key']}  (added {result['added']}, removed {result['removed']}, "
               f"updated {result['updated']})")
@@ -128,10 +122,7 @@ def main() -> int:
 
         if "unused_sg_audit" in functions:
             step("Unused-group audit")
-            audit = harness.run_lambda(functions["unused_sg_audit"], {})
-            if audit.error:
-                raise SystemExit(audit.logs)
-            for found in audit.result["results"]:
+            for found in run(harness, functions["unused_sg_audit"])["results"]:
                 print(f"  unused: {', '.join(found['unused']) or 'none'}")
                 for group_id, reasons in sorted(found["in_use"].items()):
                     print(f"  in use: {group_id}: {'; '.join(reasons)}")
@@ -147,18 +138,23 @@ def main() -> int:
     finally:
         if applied:
             step("terraform destroy")
-            terraform(["destroy", "-input=false", "-auto-approve"], example, env)
-        emulator.stop()
+            terraform(["destroy", "-input=false", "-auto-approve"], example)
+        moto.stop()
         shutil.rmtree(work, ignore_errors=True)
         print("  emulator stopped")
     return 0
 
 
+def run(harness, function_name: str, event: dict | None = None) -> dict:
+    """The result of a deployed function run from its shipped zip; its logs end the demo if it failed."""
+    outcome = harness.run_lambda(function_name, event or {})
+    if outcome.error:
+        raise SystemExit(outcome.logs)
+    return outcome.result
+
+
 def show_ssh_alert(harness, function_name: str, topic_arn: str, group_id: str) -> None:
-    sqs, sns = harness.client("sqs"), harness.client("sns")
-    queue = sqs.create_queue(QueueName="demo-alerts")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"})
+    queue = harness.subscribe_inbox(topic_arn, "demo-alerts")
     fixture = ROOT / "tests" / "events" / "AuthorizeSecurityGroupIngress_console_sso_ssh_world.json"
     event = json.loads(fixture.read_text())
     detail = event["detail"]
@@ -169,21 +165,15 @@ def show_ssh_alert(harness, function_name: str, topic_arn: str, group_id: str) -
     now = datetime.now(UTC)
     detail["eventID"] = "demo-" + now.strftime("%H%M%S%f")
     event["time"] = detail["eventTime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    run = harness.run_lambda(function_name, event)
-    if run.error:
-        raise SystemExit(run.logs)
-    print(f"  severity {run.result['severity']}: {run.result['subject']}")
-    for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
-        body = json.loads(message["Body"])
+    result = run(harness, function_name, event)
+    print(f"  severity {result['severity']}: {result['subject']}")
+    for body in harness.received(queue):
         print("  " + body["Message"].replace("\n", "\n  "))
 
 
 def show_review_pack(harness, function_name: str, bucket: str) -> None:
     today = datetime.now(UTC).date().isoformat()
-    run = harness.run_lambda(function_name, {"from": today, "to": today})
-    if run.error:
-        raise SystemExit(run.logs)
-    key = run.result["report_key"]
+    key = run(harness, function_name, {"from": today, "to": today})["report_key"]
     OUT.mkdir(parents=True, exist_ok=True)
     local = OUT / "report.html"
     local.write_bytes(harness.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Generate the README inputs/outputs tables from the root module's .tf files.
+"""Generate the README inputs/outputs tables from the .tf files next to each README.
 
-    tfdocs.py [--check] [README]
+    tfdocs.py [--check] [README ...]
 
-Writes the tables between ``<!-- BEGIN_TF_DOCS -->`` and ``<!-- END_TF_DOCS -->``;
-with ``--check`` it changes nothing and exits 1 when the README is stale.
+Writes the tables between ``<!-- BEGIN_TF_DOCS -->`` and ``<!-- END_TF_DOCS -->`` of each README
+from the variables and outputs of its directory: the root module, every submodule and every
+example. Without a README argument it handles all of them (``readmes()``); an internal module's
+README has no markers and is left alone. With ``--check`` it changes nothing and exits 1 when a
+README is stale.
 """
 
 from __future__ import annotations
@@ -51,9 +54,14 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _blocks(kind: str) -> list[tuple[str, dict[str, Any]]]:
+def readmes() -> list[Path]:
+    """The README of the root module, of every submodule and of every example."""
+    return [ROOT / "README.md"] + sorted(ROOT.glob("modules/*/README.md")) + sorted(ROOT.glob("examples/*/README.md"))
+
+
+def _blocks(directory: Path, kind: str) -> list[tuple[str, dict[str, Any]]]:
     found = []
-    for path in sorted(ROOT.glob("*.tf")):
+    for path in sorted(directory.glob("*.tf")):
         with path.open() as f:
             parsed = hcl2.load(f)
         for block in parsed.get(kind, []):
@@ -62,14 +70,14 @@ def _blocks(kind: str) -> list[tuple[str, dict[str, Any]]]:
     return sorted(found)
 
 
-def render() -> str:
+def render(directory: Path = ROOT) -> str:
     lines = [
         "## Inputs",
         "",
         "| Name | Description | Type | Default | Required |",
         "|------|-------------|------|---------|:--------:|",
     ]
-    for name, body in _blocks("variable"):
+    for name, body in _blocks(directory, "variable"):
         required = "default" not in body
         default = "n/a" if required else f"`{_cell(_expression(body['default']))}`"
         lines.append(
@@ -77,7 +85,7 @@ def render() -> str:
             f"| `{_cell(_expression(body.get('type', 'any')))}` | {default} | {'yes' if required else 'no'} |"
         )
     lines += ["", "## Outputs", "", "| Name | Description |", "|------|-------------|"]
-    for name, body in _blocks("output"):
+    for name, body in _blocks(directory, "output"):
         lines.append(
             f'| <a name="output_{name}"></a> [{name}](#output_{name}) '
             f'| {_cell(_unquote(body.get("description", "")))} |'
@@ -85,25 +93,36 @@ def render() -> str:
     return "\n".join(lines)
 
 
+def update(readme: Path, check: bool) -> bool:
+    """Regenerate (or, with check, compare) one README's tables; False when it is stale."""
+    text = readme.read_text()
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    updated = f"{head}{BEGIN}\n{render(readme.parent)}\n{END}{tail}"
+    if updated == text:
+        return True
+    if check:
+        print(f"{readme.relative_to(ROOT)}: inputs/outputs tables are stale; run 'make docs'", file=sys.stderr)
+        return False
+    readme.write_text(updated)
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true")
-    parser.add_argument("readme", nargs="?", type=Path, default=ROOT / "README.md")
+    parser.add_argument("readme", nargs="*", type=Path)
     args = parser.parse_args()
-    text = args.readme.read_text()
-    if BEGIN not in text or END not in text:
-        print(f"{args.readme}: markers {BEGIN} / {END} missing", file=sys.stderr)
-        return 1
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    updated = f"{head}{BEGIN}\n{render()}\n{END}{tail}"
-    if args.check:
-        if updated != text:
-            print(f"{args.readme}: inputs/outputs tables are stale; run 'make docs'", file=sys.stderr)
-            return 1
-        return 0
-    args.readme.write_text(updated)
-    return 0
+    ok = True
+    for readme in [p.resolve() for p in args.readme] or readmes():
+        text = readme.read_text()
+        if BEGIN not in text or END not in text:
+            if args.readme:
+                print(f"{readme}: markers {BEGIN} / {END} missing", file=sys.stderr)
+                ok = False
+            continue
+        ok = update(readme, args.check) and ok
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

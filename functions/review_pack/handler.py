@@ -5,8 +5,9 @@ on-demand run; an empty event (the schedule) covers the six months ending yester
 "yesterday" is taken in ``SCHEDULE_TIMEZONE`` (the schedule's time zone, default UTC).
 
 Output, write-once, under ``{prefix}reviews/<from>_<to>/``: report.html, changes.csv,
-current-rules.csv, risky-rules.csv, unused-groups.csv, review-record.json (template) and
-manifest.json (written last: a pack is complete when its manifest exists). When a pack
+current-rules.csv, risky-rules.csv, unused-groups.csv, exposure.csv, out-of-band-changes.csv,
+review-record.json (template) and manifest.json (written last: a pack is complete when its
+manifest exists). When a pack
 of the same period already exists, the run writes ``{prefix}reviews/<from>_<to>-r2/``
 (then ``-r3``...): evidence is never overwritten, so it works with Object Lock.
 """
@@ -95,7 +96,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     log.info("evidence_listed", period=period.name, keys=len(keys), to_read=len(selection.to_read),
              scopes=len(selection.scopes))
     objects = _read_all(store, selection.to_read, selection.digest_only)
-    built = review.build(period, bucket, prefix, selection, objects, now)
+    built = review.build(period, bucket, prefix, selection, objects, now, config.authorized_public_ports)
 
     pack_prefix, template = _claim_pack(store, config.evidence.layout, built)
     built.pack = pack_prefix

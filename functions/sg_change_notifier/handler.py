@@ -1,9 +1,10 @@
 """Real-time alert for one security-group CloudTrail event (delivered by EventBridge).
 
 Steps: parse -> already alerted? -> resolve the group (by name when the event has no id)
--> previous state of the group -> severity and texts -> SNS publish (the only step allowed
-to fail the invocation) -> write the event record -> Slack (best effort) -> record the
-group's current rules for the next event.
+-> previous state of the group -> the group now: its tags and exposure (never fails the alert)
+-> provenance, severity and texts -> SNS publish (the only step allowed to fail the
+invocation) -> write the event record -> Slack (best effort) -> record the group's current
+rules for the next event.
 
 Exactly once. EventBridge delivers at least once. The event record (see
 :mod:`sgwatch.changes`) is the marker: when it exists the event was alerted and nothing is
@@ -87,19 +88,22 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if before_source:
         ev.notes.append(f"previous state from {before_source}")
 
-    assessment = severity.assess(ev)
+    group = changes.look_at_group(ev, config.reach, context)
+    exposure, origin = group.section, changes.provenance_of(ev, config, group.tags)
+    assessment = severity.assess(ev, group.exposure, authorized_public_ports=config.authorized_public_ports)
     subject = notify.sns_subject(alerts.subject(ev, assessment.level))
-    message_id = notify.publish(config.topic_arn, subject, alerts.body(ev, resolved, assessment),
-                                alerts.attributes(ev, assessment.level))
-    log.info("alert_published", event_id=ev.event_id, severity=assessment.level, message_id=message_id,
-             group_ids=ev.group_ids)
+    attributes = alerts.attributes(ev, assessment.level, exposure=exposure, provenance=origin)
+    message_id = notify.publish(config.topic_arn, subject,
+                                alerts.body(ev, resolved, assessment, exposure=exposure, provenance=origin), attributes)
+    log.info("alert_published", event_id=ev.event_id, message_id=message_id, group_ids=ev.group_ids, **attributes)
 
     if records is not None:  # the marker first: a slow Slack or a timeout must not cause a second SNS alert
         record = alerts.event_record(ev, resolved, assessment, subject, _utcnow().isoformat(), message_id,
-                                     before_source)
+                                     before_source, exposure=exposure, provenance=origin)
         records.write_record(key, record, ev.event_id)
 
-    post_to_slack(config.slack, alerts.slack_message(ev, resolved, assessment), ev.event_id)
+    message = alerts.slack_message(ev, resolved, assessment, exposure=exposure, provenance=origin)
+    post_to_slack(config.slack, message, ev.event_id)
 
     if records is not None:
         records.record_after(ev, now, context)

@@ -1,4 +1,10 @@
-"""Scheduled snapshot of every security-group rule, with a diff against the previous one.
+"""Scheduled snapshot of every security-group rule, with a diff against the previous one and
+the exposure report of the same moment (which public rules the internet reaches, and how).
+
+An exposure lookup that fails (a member role without the exposure reads, throttling) keeps
+the snapshot and diff it follows, writes no exposure report (none means "not looked up", a
+header-only one "nothing exposed") and fails the pair as any failed pair does: logged, named
+in the run's error, retried from the work queue.
 
 Covers every account and region of the run (see :mod:`sgwatch.accounts`), in this run or,
 with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgwatch.fanout`).
@@ -9,17 +15,30 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import aws, fanout, log, settings, snapshots
+from sgwatch import aws, exposure, fanout, log, settings, snapshots
 from sgwatch.accounts import run_everywhere
 from sgwatch.evidence import EvidenceStore
-from sgwatch.snapshots import current_rules, record_snapshot
+from sgwatch.snapshots import current_rules, record_exposure, record_snapshot
 
 
 class InventoryFailed(RuntimeError):
-    """Some regions could not be snapshotted; the others were written."""
+    """Some regions could not be snapshotted or their exposure looked up; the others were written."""
 
 
-def snapshot_region(store: EvidenceStore, prefix: str, account_id: str, region: str) -> dict[str, Any]:
+class ExposureNotLookedUp(RuntimeError):
+    """The pair's snapshot and diff were written, its exposure report was not."""
+
+
+def look_up_exposure(region: str) -> exposure.Exposure:
+    """The exposure of the region in the account being looked at: a few describe pages, not per rule."""
+    return exposure.look_up(exposure.paged_fetch(lambda service: aws.client(service, region)))
+
+
+def snapshot_region(
+    store: EvidenceStore, config: snapshots.Settings, account_id: str, region: str
+) -> dict[str, Any]:
+    prefix = config.evidence.prefix
+
     def rules() -> list:
         return current_rules(aws.client("ec2", region), account_id, region)
 
@@ -47,6 +66,20 @@ def snapshot_region(store: EvidenceStore, prefix: str, account_id: str, region: 
         "updated": result.diff.updated if result.diff else 0,
     }
     log.info("snapshot_written", **summary)
+    assert result.snapshot_key is not None  # a run that was not skipped wrote it
+    try:
+        found = look_up_exposure(region)
+    except Exception as exc:
+        why = f"{aws.error_code(exc)}: {exc}"
+        log.error("exposure_not_looked_up", account_id=account_id, region=region, error=why,
+                  snapshot_key=result.snapshot_key, diff_key=result.diff_key,
+                  action="snapshot and diff written; no exposure report for this run")
+        written = " and ".join(k for k in (result.snapshot_key, result.diff_key) if k)
+        raise ExposureNotLookedUp(f"exposure not looked up ({why}); {written} written") from exc
+    report = record_exposure(store, prefix, account_id, region, result.snapshot_key, result.rules, found,
+                             config.authorized_public_ports)
+    summary.update(exposure_key=report.key, exposed=report.rows)
+    log.info("exposure_written", account_id=account_id, region=region, exposure_key=report.key, exposed=report.rows)
     return summary
 
 
@@ -56,7 +89,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     store = EvidenceStore(config.evidence.bucket, aws.central_client("s3"))
 
     def work(account_id: str, region: str) -> dict[str, Any]:
-        return snapshot_region(store, config.evidence.prefix, account_id, region)
+        return snapshot_region(store, config, account_id, region)
 
     queued = fanout.handle(event, work, env)
     if queued is not None:

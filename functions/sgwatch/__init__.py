@@ -23,4 +23,4 @@ Every other module, and the ``review`` package, is pure: it takes plain data (pa
 rules, CSV bytes, API answers) and never touches AWS, so it is tested without an emulator.
 """
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"

@@ -1,26 +1,34 @@
-"""Alert texts for one security-group change: SNS subject and mail body, Slack message,
-and the event record kept in the evidence bucket.
+"""Alert texts for one security-group change: SNS subject and mail body, Slack message, SNS
+message attributes, and the event record kept in the evidence bucket.
 
-Pure functions of a parsed :class:`~sgwatch.cloudtrail.SgEvent`, its resolved changes and
-its :class:`~sgwatch.severity.Assessment`. Every value that comes from the event (ids, names,
-descriptions, ports, protocols, peers, tags, error codes, user agents: for a failed call, whatever
-the caller sent) goes through :func:`sgwatch.text.clean`, so it stays on its own line; Slack text
-is then escaped with :func:`sgwatch.slack.escape`.
+Pure functions of a parsed :class:`~sgwatch.cloudtrail.SgEvent`, its resolved changes, its
+:class:`~sgwatch.severity.Assessment` and what the alert found out besides: the group's exposure
+(:class:`ExposureSection`, the ``Exposure:`` section) and the change's provenance
+(:class:`~sgwatch.provenance.Provenance`, the ``Changed via:`` line). Every value that comes from
+the event or the account (ids, names, descriptions, ports, protocols, peers, tags, error codes, user
+agents, interface descriptions: for a failed call, whatever the caller sent) goes through
+:func:`sgwatch.text.clean`, so it stays on its own line; Slack text is then escaped with
+:func:`sgwatch.slack.escape`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from . import slack
 from .cloudtrail import ADDED, CREATED, DELETED, DESCRIPTION, MODIFIED, REMOVED, RuleChange, SgEvent
+from .exposure import GroupExposure
 from .notify import SUBJECT_MAX_CHARS
+from .provenance import LABEL as CHANGED_VIA, Provenance
 from .ruletext import rule_text
 from .severity import Assessment
 from .text import ascii_line, clean
 
+# Section block text: "Maximum length for the text in this field is 3000 characters."
+# https://api.slack.com/reference/block-kit/blocks#section (kept below it, room for the cut marker)
 SLACK_BLOCK_LIMIT = 2900
 _ACTION_TITLES = {
     ADDED: "ADDED",
@@ -31,6 +39,39 @@ _ACTION_TITLES = {
     DELETED: "GROUP DELETED",
 }
 UNKNOWN_BEFORE = "previous state unknown"
+EXPOSURE = "Exposure"
+NOT_LOOKED_UP = "not looked up"
+
+
+@dataclass(frozen=True)
+class ExposureSection:
+    """What an alert says of the changed group's exposure: the lines of its ``Exposure:`` section,
+    the SNS attribute ``exposed`` and the event record's ``exposure``.
+
+    ``exposed`` is None when it is not known (the lookup failed or was not possible); the
+    attribute is then ``unknown``, so a filter policy on ``"true"`` or ``"false"`` never takes a
+    guess for an answer.
+    """
+
+    lines: tuple[str, ...]
+    exposed: bool | None = None
+    looked_up: bool = False
+
+    @classmethod
+    def of(cls, summary: GroupExposure) -> ExposureSection:
+        """A lookup's answer (:func:`sgwatch.exposure.summarise`)."""
+        return cls(tuple(summary.lines()), summary.exposed, True)
+
+    @classmethod
+    def not_looked_up(cls, reason: str, exposed: bool | None = None) -> ExposureSection:
+        return cls((f"{NOT_LOOKED_UP}: {clean(reason, 300)}",), exposed, False)
+
+    def attribute(self) -> str:
+        """``true``, ``false`` or ``unknown``."""
+        return "unknown" if self.exposed is None else str(self.exposed).lower()
+
+    def to_record(self) -> dict[str, Any]:
+        return {"exposed": self.exposed, "looked_up": self.looked_up, "lines": list(self.lines)}
 
 
 def _ascii(text: str) -> str:
@@ -94,7 +135,7 @@ def outcome_text(ev: SgEvent) -> str:
     return "succeeded"
 
 
-def facts(ev: SgEvent, assessment: Assessment) -> list[tuple[str, str]]:
+def facts(ev: SgEvent, assessment: Assessment, provenance: Provenance | None = None) -> list[tuple[str, str]]:
     """(label, value) pairs shared by mail and Slack."""
     rows = [
         ("Severity", assessment.level),
@@ -116,6 +157,8 @@ def facts(ev: SgEvent, assessment: Assessment) -> list[tuple[str, str]]:
     ]
     if ev.actor.arn:
         rows.append(("Actor ARN", clean(ev.actor.arn, 300)))
+    if provenance is not None:
+        rows.append((CHANGED_VIA, provenance.line()))
     rows += [
         ("Source IP", clean(ev.source_ip, 100) or "unknown"),
         ("User agent", clean(ev.user_agent, 400) or "unknown"),
@@ -154,16 +197,32 @@ def subject(ev: SgEvent, level: str) -> str:
     return (head + group + tail)[:SUBJECT_MAX_CHARS]
 
 
-def body(ev: SgEvent, changes: Sequence[RuleChange], assessment: Assessment) -> str:
+def exposure_lines(section: ExposureSection) -> list[str]:
+    """The ``Exposure:`` section of the mail: one line, or a heading and one line per item."""
+    if len(section.lines) == 1:
+        return [f"{EXPOSURE}: {section.lines[0]}"]
+    return [f"{EXPOSURE}:"] + [f" - {line}" for line in section.lines]
+
+
+def body(
+    ev: SgEvent,
+    changes: Sequence[RuleChange],
+    assessment: Assessment,
+    *,
+    exposure: ExposureSection | None = None,
+    provenance: Provenance | None = None,
+) -> str:
     """A plain-text mail a person reads top to bottom."""
     lines = [
         f"{assessment.level}: {clean(ev.event_name, 100) or 'security group event'} on {group_label(ev)}"
         + (" (ATTEMPTED, failed)" if ev.failed else ""),
         "",
     ]
-    rows = facts(ev, assessment)
+    rows = facts(ev, assessment, provenance)
     width = max(len(label) for label, _ in rows) + 1
     lines += [f"{(label + ':').ljust(width)} {value}" for label, value in rows]
+    if exposure is not None:
+        lines += ["", *exposure_lines(exposure)]
     lines += ["", "Why this severity:"]
     lines += [f" - {clean(reason, 600)}" for reason in assessment.reasons] or [" - no rule change"]
     lines += ["", f"Changes ({len(changes)}):" if changes else "Changes: none recorded in the event"]
@@ -180,22 +239,37 @@ def body(ev: SgEvent, changes: Sequence[RuleChange], assessment: Assessment) -> 
     return "\n".join(lines) + "\n"
 
 
-def attributes(ev: SgEvent, level: str) -> dict[str, str]:
-    """SNS message attributes subscribers filter on."""
-    return {"severity": level, "event_name": _ascii(ev.event_name)[:100] or "unknown"}
+def attributes(
+    ev: SgEvent, level: str, *, exposure: ExposureSection | None = None, provenance: Provenance | None = None
+) -> dict[str, str]:
+    """SNS message attributes subscribers filter on: ``severity``, ``event_name``, and with the
+    lookups ``exposed`` (``true``/``false``/``unknown``), ``origin`` and ``change_control``."""
+    found = {"severity": level, "event_name": _ascii(ev.event_name)[:100] or "unknown"}
+    if exposure is not None:
+        found["exposed"] = exposure.attribute()
+    if provenance is not None:
+        found.update(provenance.attributes())
+    return found
 
 
 # --- Slack -----------------------------------------------------------------------------------
 
 
-def slack_message(ev: SgEvent, changes: Sequence[RuleChange], assessment: Assessment) -> dict[str, Any]:
+def slack_message(
+    ev: SgEvent,
+    changes: Sequence[RuleChange],
+    assessment: Assessment,
+    *,
+    exposure: ExposureSection | None = None,
+    provenance: Provenance | None = None,
+) -> dict[str, Any]:
     """``chat.postMessage`` arguments (without the channel): every user text escaped."""
     title = (
         f"*{assessment.level}*: {slack.escape(clean(ev.event_name, 100) or 'security group event')} on "
         f"{slack.escape(group_label(ev))}" + (" (ATTEMPTED, failed)" if ev.failed else "")
     )
     fact_lines = []
-    for label, value in facts(ev, assessment)[1:]:
+    for label, value in facts(ev, assessment, provenance)[1:]:
         if label == "Console":
             fact_lines.append(f"*{label}:* <{value}|open the security group>")
         else:
@@ -210,6 +284,11 @@ def slack_message(ev: SgEvent, changes: Sequence[RuleChange], assessment: Assess
         {"type": "section", "text": {"type": "mrkdwn", "text": _fit(title)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": _fit("\n".join(fact_lines))}},
     ]
+    if exposure is not None:
+        shown = [slack.escape(line) for line in exposure.lines]
+        exposure_text = f"*{EXPOSURE}:* {shown[0]}" if len(shown) == 1 else "\n".join([f"*{EXPOSURE}*"] + [
+            f"• {line}" for line in shown])
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _fit(exposure_text)}})
     if change_text:
         changes_text = _fit("*Changes*\n" + "\n".join(change_text))
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": changes_text}})
@@ -237,9 +316,17 @@ def event_record(
     published_at: str,
     message_id: str = "",
     before_source: str = "",
+    *,
+    exposure: ExposureSection | None = None,
+    provenance: Provenance | None = None,
 ) -> dict[str, Any]:
-    """The change-log record written (once) under ``.../events/YYYY/MM/DD/<eventID>.json``."""
-    return {
+    """The change-log record written (once) under ``.../events/YYYY/MM/DD/<eventID>.json``.
+
+    ``provenance`` is :meth:`Provenance.to_record` (read back with :meth:`Provenance.from_record`),
+    ``exposure`` is :meth:`ExposureSection.to_record`; both are absent from records of alerts that
+    had neither.
+    """
+    record: dict[str, Any] = {
         "schema": 1,
         "event_id": ev.event_id,
         "event_name": ev.event_name,
@@ -262,3 +349,8 @@ def event_record(
         "message_id": message_id,
         "detail": ev.detail,
     }
+    if provenance is not None:
+        record["provenance"] = provenance.to_record()
+    if exposure is not None:
+        record["exposure"] = exposure.to_record()
+    return record

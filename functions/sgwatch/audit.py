@@ -66,9 +66,8 @@ class Settings:
     @classmethod
     def from_env(cls, env: settings.Environment | None = None) -> Settings:
         env = settings.environment(env)
-        evidence = settings.Evidence.required(env, "the audit needs an evidence bucket")
         return cls(
-            evidence=evidence,
+            evidence=settings.Evidence.required(env, "the audit needs an evidence bucket"),
             exempt_tag_key=settings.text(env, "EXEMPT_TAG_KEY", usage.DEFAULT_EXEMPT_TAG_KEY),
             grace_days=settings.integer(env, "GRACE_DAYS", 0, minimum=0),
             allow_partial=settings.flag(env, "ALLOW_PARTIAL"),

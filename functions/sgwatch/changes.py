@@ -1,4 +1,5 @@
-"""What the change notifier keeps in the evidence bucket, and how it reads it back.
+"""The change notifier's settings, what it keeps in the evidence bucket and how it reads it back,
+and what it looks up of the changed group at alert time.
 
 Under ``{prefix}{account}/{region}/``:
 
@@ -13,24 +14,36 @@ Group state is recorded only for events of the function's own account: describin
 of another account (events forwarded from a member account) would record an empty, wrong
 state. The own account comes from the invocation's function ARN (see
 :func:`sgwatch.aws.function_account`), never from a value kept between invocations.
+
+At alert time (:func:`look_at_group`) the changed group is described (its tags, for the
+IaC-managed test of :mod:`sgwatch.provenance`, and its ingress rules) and its exposure looked
+up (:func:`sgwatch.exposure.look_up`), in the function's own account or, for an event forwarded
+from a configured member account, through that account's member role. Whatever fails there
+(access denied, throttling after botocore's retries, a missing member role, no answer within
+:data:`LOOKUP_SECONDS`) is said in the alert and never stops it.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from . import aws, cloudtrail, log, settings
-from .cloudtrail import DELETED, DESCRIPTION, MODIFIED, REMOVED, SgEvent
+from . import accounts, aws, cloudtrail, exposure, log, provenance, risk, settings
+from .alerts import ExposureSection
+from .cloudtrail import ADDED, DELETED, DESCRIPTION, MODIFIED, REMOVED, SgEvent
 from .csvio import unneutralise
 from .evidence import EVENTS, GROUP_NAMES, GROUP_STATE, EvidenceStore, Layout, stamp, stamp_time
-from .rules import Rule, flatten_rules
+from .exposure import Exposure
+from .rules import Rule, flatten_rules, permission_peers
 from .settings import Environment
 from .snapshots import describe_rules, latest_snapshot_key, read_snapshot
 
@@ -42,19 +55,31 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 @dataclass(frozen=True)
 class Settings:
     """The notifier's configuration: the alert topic (required), the evidence bucket (markers and
-    before-states; without it every delivery publishes) and Slack (optional, beside SNS)."""
+    before-states; without it every delivery publishes), Slack (optional, beside SNS), the risk
+    model's authorized public ports, change control (``APPROVED_CHANGE_PRINCIPALS``,
+    ``IAC_MANAGED_TAG_KEYS``: comma-separated, as ``modules/sg-change-alerts`` sets them) and the
+    member accounts whose groups it may describe (:class:`sgwatch.accounts.Settings`)."""
 
     topic_arn: str
     evidence: settings.Evidence | None = None
     slack: settings.Slack | None = None
+    authorized_public_ports: tuple[int, ...] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS
+    approved_change_principals: tuple[str, ...] = ()
+    iac_managed_tag_keys: tuple[str, ...] = provenance.DEFAULT_IAC_TAG_KEYS
+    reach: accounts.Settings = field(default_factory=lambda: accounts.Settings.from_env({}))
 
     @classmethod
     def from_env(cls, env: Environment | None = None) -> Settings:
         env = settings.environment(env)
+        iac_keys = settings.items(env, "IAC_MANAGED_TAG_KEYS")
         return cls(
             topic_arn=settings.required(env, "ALERT_TOPIC_ARN", "the change notifier needs the alert topic"),
             evidence=settings.Evidence.from_env(env),
             slack=settings.Slack.from_env(env),
+            authorized_public_ports=risk.authorized_public_ports(env),
+            approved_change_principals=settings.items(env, "APPROVED_CHANGE_PRINCIPALS"),
+            iac_managed_tag_keys=iac_keys if "IAC_MANAGED_TAG_KEYS" in env else provenance.DEFAULT_IAC_TAG_KEYS,
+            reach=accounts.Settings.from_env(env),
         )
 
 
@@ -262,3 +287,154 @@ def resolve_group_id(ev: SgEvent, records: EventRecords | None, own: bool) -> tu
     if live:
         return live, "live DescribeSecurityGroups"
     return records.resolve_group_id(ev) if records is not None else ("", "")
+
+
+# --- at alert time: the group's tags and exposure --------------------------------------------
+
+# The longest the lookups of one alert may take (assuming a member role, describing the group,
+# the exposure calls with botocore's retries): the alert is published after them, within the
+# function's 60 s timeout, whatever they do.
+LOOKUP_SECONDS = 20.0
+PUBLISH_RESERVE_SECONDS = 25.0  # left for publishing, the record and Slack when the deadline is near
+DELETED_GROUP = "the group was deleted (AWS deletes no group in use)"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class GroupNow:
+    """The changed group as the alert finds it: its tags, and what the internet reaches of it.
+
+    ``exposure`` is None when it was not looked up (the rules then keep their own level);
+    ``section`` is what the alert says about it either way; ``notes`` are for the alert's notes.
+    """
+
+    tags: dict[str, str]
+    section: ExposureSection
+    exposure: Exposure | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _tags(items: Any) -> dict[str, str]:
+    """DescribeSecurityGroups ``Tags`` as a dict."""
+    return {str(t["Key"]): str(t.get("Value") or "") for t in items or () if isinstance(t, Mapping) and t.get("Key")}
+
+
+def _ingress_rules(ev: SgEvent, group: Mapping[str, Any]) -> list[Rule]:
+    """The group's ingress rules from its DescribeSecurityGroups item (the peers are what counts)."""
+    found = []
+    for permission in group.get("IpPermissions") or ():
+        low, high = (str(permission.get(k, "")) for k in ("FromPort", "ToPort"))
+        for peer_type, peer, description in permission_peers(permission, str(group.get("OwnerId") or "")):
+            found.append(Rule(ev.account_id, ev.region, str(group.get("VpcId") or ""), str(group.get("GroupId")),
+                              "", "", "ingress", "", str(permission.get("IpProtocol") or ""), low, high, peer_type,
+                              peer, description))
+    return found
+
+
+def _describe(ev: SgEvent, group_id: str) -> tuple[dict[str, str], list[Rule], str]:
+    """The group's tags and ingress rules now; the event's own (request tags, added rules) and a
+    note when it cannot be described."""
+    added = [c.after for c in ev.changes if c.action in (ADDED, MODIFIED) and c.after is not None]
+    try:
+        found = aws.client("ec2", ev.region).describe_security_groups(GroupIds=[group_id]).get("SecurityGroups", [])
+    except ClientError as exc:
+        log.warning("group_not_described", event_id=ev.event_id, group_id=group_id, error=aws.error_code(exc))
+        return dict(ev.tags), added, f"the group could not be described ({aws.error_code(exc)}): its tags are not known"
+    group: Mapping[str, Any] = next((g for g in found if g.get("GroupId") == group_id), {})
+    return {**ev.tags, **_tags(group.get("Tags"))}, _ingress_rules(ev, group) or added, ""
+
+
+def _look(ev: SgEvent, group_id: str, credentials: aws.Credentials | None) -> GroupNow:
+    with aws.target_account(credentials):
+        tags, rules, note = _describe(ev, group_id)
+        found = exposure.look_up(exposure.paged_fetch(lambda service: aws.client(service, ev.region)), group_id)
+    summary = exposure.summarise(group_id, found, rules)
+    return GroupNow(tags, ExposureSection.of(summary), found, (note,) if note else ())
+
+
+def _in_time(work: Callable[[], T], seconds: float) -> T:
+    """``work()``, given up (``TimeoutError``) when it has not returned within ``seconds``.
+
+    It runs in a daemon thread of its own (with the caller's context), so a call stuck in
+    retries cannot hold the alert back; a thread given up ends on its own.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except Exception as exc:  # handed to the caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True, name="sgwatch-lookup")
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {seconds:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _budget(context: Any) -> float:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return LOOKUP_SECONDS
+    return min(LOOKUP_SECONDS, remaining() / 1000 - PUBLISH_RESERVE_SECONDS)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return f"{aws.error_code(exc)} on {exc.operation_name}"
+    return str(exc) if isinstance(exc, TimeoutError) else aws.error_code(exc)
+
+
+def _credentials(ev: SgEvent, reach: accounts.Settings, context: Any) -> aws.Credentials | None:
+    """None for the own account, the member role's credentials for a configured member account;
+    raises LookupError (with what the alert says) for any other account or a role not assumed."""
+    if is_own_account(ev, context):
+        return None
+    account = ev.account_id
+    configured = account in reach.accounts or reach.from_organizations
+    if not (len(account) == 12 and account.isdigit()) or account in reach.excluded or not configured:
+        raise LookupError(f"account {account or '(none)'} is neither this function's account nor one of its "
+                          "member accounts")
+    partition = aws.base_session().get_partition_for_region(ev.region)
+    member = accounts.MemberCredentials(aws.function_account(context), reach.member_role, partition)
+    try:
+        return member.for_account(account)
+    except ClientError as exc:
+        role = f"arn:{partition}:iam::{account}:role/{reach.member_role}"
+        raise LookupError(f"member role {role} could not be assumed ({aws.error_code(exc)})") from exc
+
+
+def look_at_group(ev: SgEvent, reach: accounts.Settings, context: Any) -> GroupNow:
+    """The changed group's tags and exposure now; never raises (what went wrong is in ``section``)."""
+    group_id = ev.group_id
+    if not group_id:
+        return GroupNow(dict(ev.tags), ExposureSection.not_looked_up("the event names no security group id"))
+    if ev.event_name == "DeleteSecurityGroup" and not ev.failed:
+        return GroupNow(dict(ev.tags), ExposureSection.not_looked_up(DELETED_GROUP, exposed=False))
+    if not REGION.fullmatch(ev.region or ""):
+        return GroupNow(dict(ev.tags), ExposureSection.not_looked_up("the event names no AWS region"))
+    try:
+        credentials = _credentials(ev, reach, context)
+        seconds = _budget(context)
+        if seconds <= 0:
+            raise TimeoutError("too little time left")
+        found = _in_time(lambda: _look(ev, group_id, credentials), seconds)
+    except Exception as exc:  # whatever the lookup met, the alert goes out and says so
+        reason = str(exc) if isinstance(exc, LookupError) else _reason(exc)
+        log.warning("exposure_not_looked_up", event_id=ev.event_id, group_id=group_id, account_id=ev.account_id,
+                    reason=reason)
+        return GroupNow(dict(ev.tags), ExposureSection.not_looked_up(reason))
+    ev.notes.extend(found.notes)
+    log.info("exposure_looked_up", event_id=ev.event_id, group_id=group_id, exposed=found.section.exposed,
+             interfaces=len(found.exposure.reachable(group_id)) if found.exposure else 0)
+    return found
+
+
+def provenance_of(ev: SgEvent, config: Settings, tags: Mapping[str, str]) -> provenance.Provenance:
+    """The change's provenance with the notifier's change-control settings and the group's tags."""
+    return provenance.provenance(ev.detail, config.approved_change_principals, tags, config.iac_managed_tag_keys)

@@ -38,6 +38,12 @@ def stamp(now: datetime) -> str:
     return f"{_INVERT - millis:013d}-{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z"
 
 
+def key_stem(key: str) -> str:
+    """The stem of a series object's key (``.../snapshots/<stamp>.csv`` -> ``<stamp>``): the objects
+    one run writes in several series share it."""
+    return key.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
 def stamp_time(key: str) -> datetime | None:
     """The UTC time encoded in a key made with :func:`stamp`."""
     found = _STAMP.search(key)

@@ -23,7 +23,7 @@ targets' groups admit client addresses directly). The reachability guard proves 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -75,6 +75,18 @@ DESCRIBE_CALLS = (NETWORK_INTERFACES, ROUTE_TABLES, LOAD_BALANCERS)
 IAM_ACTIONS = tuple(call.iam_action for call in DESCRIBE_CALLS)
 
 Fetch = Callable[[DescribeCall, Sequence[str]], Iterable[Mapping[str, Any]]]
+
+
+def paged_fetch(client_of: Callable[[str], Any]) -> Fetch:
+    """A :data:`Fetch` through boto3 paginators: ``client_of(service)`` gives the client of the
+    account and region looked at; each call asks for its largest pages (:meth:`DescribeCall.request`)."""
+
+    def fetch(call: DescribeCall, values: Sequence[str]) -> Iterator[Mapping[str, Any]]:
+        paginator = client_of(call.service).get_paginator(call.paginator)
+        for page in paginator.paginate(**call.request(values)):
+            yield from page.get(call.result_key) or ()
+
+    return fetch
 
 
 # ------------------------------------------------------------------ reachability
@@ -157,12 +169,12 @@ class _Routes:
 def _addresses(interface: Mapping[str, Any]) -> dict[int, str]:
     """The first public IPv4 and the first global IPv6 address of an interface."""
     found: dict[int, str] = {}
-    public_ip = (interface.get("Association") or {}).get("PublicIp")
-    if public_ip:
-        found[4] = public_ip
-    if not interface.get("DenyAllIgwTraffic"):
-        listed = [a.get("Ipv6Address") for a in interface.get("Ipv6Addresses") or ()]
-        candidates = [interface.get("Ipv6Address"), *listed]
+    association = interface.get("Association")
+    if association and association.get("PublicIp"):
+        found[4] = association["PublicIp"]
+    listed = interface.get("Ipv6Addresses")
+    if (listed or interface.get("Ipv6Address")) and not interface.get("DenyAllIgwTraffic"):  # most have none
+        candidates = [interface.get("Ipv6Address"), *(a.get("Ipv6Address") for a in listed or ())]
         ipv6 = next((a for a in candidates if a and risk.address_class(a) in risk.PUBLIC_CLASSES), None)
         if ipv6:
             found[6] = ipv6

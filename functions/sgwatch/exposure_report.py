@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from . import risk
 from .exposure import Exposure, escalated, family
-from .rules import Rule
+from .rules import Rule, as_rules
 
 EXPOSURE_HEADER = (
     "AccountId",
@@ -62,15 +62,32 @@ class ExposureRow(NamedTuple):
     via: str
 
 
+_GROUP, _DIRECTION, _PEER_TYPE, _PEER = (Rule._fields.index(f) for f in ("group_id", "direction", "peer_type", "peer"))
+_NOT_INGRESS = ("", "egress")  # "": a group without rules
+
+
+def candidates(rows: Iterable[Sequence[str]], exposure: Exposure) -> list[Rule]:
+    """The ingress rules (of snapshot rows or :class:`Rule` values) something may expose: address rules
+    of a group an internet-reachable interface carries, and rules admitting an internet-facing load
+    balancer's group. A plain look at a few columns: most rules of a region are left out before any is
+    typed or rated."""
+    by_group, balancers = exposure.by_group, exposure.balancers
+    return as_rules(
+        r for r in rows
+        if r[_DIRECTION] not in _NOT_INGRESS and (
+            (r[_PEER_TYPE] in ("ipv4", "ipv6") and r[_GROUP] in by_group)
+            or (r[_PEER_TYPE] == "security-group" and r[_PEER].rpartition("/")[2] in balancers)
+        )
+    )
 
 
 def exposure_rows(
-    rules: Iterable[Rule],
+    rules: Iterable[Sequence[str]],
     exposure: Exposure,
     *,
     authorized_public_ports: Collection[int] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS,
 ) -> list[ExposureRow]:
-    """The exposure report of one region, highest severity first.
+    """The exposure report of one region (``rules``: :class:`Rule` values or snapshot rows), highest severity first.
 
     One row per public-source ingress rule and internet-reachable interface carrying its group
     (``Via`` ``interface``, the rule's escalated severity), and one per ingress rule admitting
@@ -78,9 +95,7 @@ def exposure_rows(
     ``load-balancer:<name>``, not escalated).
     """
     rows: list[ExposureRow] = []
-    for rule in rules:
-        if rule.is_placeholder or rule.direction == "egress":
-            continue
+    for rule in candidates(rules, exposure):
         peer_class = risk.classify_peer(rule)
         if peer_class in risk.PUBLIC_CLASSES:
             interfaces = exposure.reachable(rule.group_id, family(rule))

@@ -121,9 +121,8 @@ class Settings:
     @classmethod
     def from_env(cls, env: settings.Environment | None = None) -> Settings:
         env = settings.environment(env)
-        evidence = settings.Evidence.required(env, "the check keeps the state of each path there")
         return cls(
-            evidence=evidence,
+            evidence=settings.Evidence.required(env, "the check keeps the state of each path there"),
             topic_arn=settings.required(env, "ALERT_TOPIC_ARN", "the check alerts through the alert topic"),
             path_ids=settings.items(env, "PATH_IDS"),
             slack=settings.Slack.from_env(env),

@@ -1,34 +1,55 @@
-"""Reading and writing snapshot and diff CSVs in the evidence bucket (the inventory's capability)."""
+"""Reading and writing snapshot, diff and exposure CSVs in the evidence bucket (the inventory's capability)."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
-from . import log, settings
+from . import exposure, log, risk, settings
 from .aws import EC2_PAGE_SIZE
 from .csvio import CsvDocument, CsvFormatError, data_lines, from_csv, to_csv, verify
 from .diff import DIFF_HEADER, Diff, diff_snapshot_lines, diff_snapshots
-from .evidence import CLAIMS, DIFFS, SNAPSHOTS, EvidenceStore, StoredObject, series_prefix, stamp, stamp_time
+from .evidence import (
+    CLAIMS,
+    DIFFS,
+    EXPOSURE,
+    SNAPSHOTS,
+    EvidenceStore,
+    StoredObject,
+    key_stem,
+    series_prefix,
+    stamp,
+    stamp_time,
+)
+from .exposure import Exposure
+from .exposure_report import EXPOSURE_HEADER, exposure_rows
 from .rules import SNAPSHOT_HEADER, Row, Rule, as_rules, flatten_rule_rows
 from .settings import Environment
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The inventory's configuration: the evidence bucket it writes (its reach is
-    :class:`sgwatch.accounts.Settings`, read by the fan-out and the run)."""
+    """The inventory's configuration: the evidence bucket it writes and the ports the exposure
+    report rates as authorized (its reach is :class:`sgwatch.accounts.Settings`, read by the
+    fan-out and the run)."""
 
     evidence: settings.Evidence
+    authorized_public_ports: tuple[int, ...] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS
 
     @classmethod
     def from_env(cls, env: Environment | None = None) -> Settings:
-        return cls(settings.Evidence.required(settings.environment(env), "the inventory needs an evidence bucket"))
+        env = settings.environment(env)
+        return cls(settings.Evidence.required(env, "the inventory needs an evidence bucket"),
+                   risk.authorized_public_ports(env))
+
+
+# What the inventory calls in the account it looks at (modules/read-permissions grants exactly these).
+IAM_ACTIONS = ("ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", *exposure.IAM_ACTIONS)
 
 
 def describe_groups(ec2: Any) -> list[dict[str, Any]]:
@@ -126,7 +147,7 @@ class Claim:
 
 
 def _claim_base(prefix: str, account_id: str, region: str, previous_key: str | None) -> str:
-    after = previous_key.rsplit("/", 1)[-1].removesuffix(".csv") if previous_key else "baseline"
+    after = key_stem(previous_key) if previous_key else "baseline"
     return f"{series_prefix(prefix, account_id, region, CLAIMS)}{after}/"
 
 
@@ -233,3 +254,30 @@ def _write(
     if not store.put_new(diff_key, diff_doc.body, metadata=metadata):
         raise RuntimeError(f"diff {diff_key} already exists; refusing to overwrite evidence")
     return SnapshotResult(snapshot_key, diff_key, rules, changes)
+
+
+@dataclass(frozen=True)
+class ExposureResult:
+    key: str
+    rows: int  # 0: nothing exposed (the report holds the header only)
+
+
+def record_exposure(
+    store: EvidenceStore,
+    prefix: str,
+    account_id: str,
+    region: str,
+    snapshot_key: str,
+    rules: Iterable[Row],
+    found: Exposure,
+    authorized_public_ports: Collection[int] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS,
+) -> ExposureResult:
+    """Write the exposure report of the run that wrote ``snapshot_key`` (the same stamp), from the
+    snapshot's rows and the region's exposure; header only when nothing is exposed, so that
+    "nothing exposed" differs from "not looked up" (no report)."""
+    rows = exposure_rows(rules, found, authorized_public_ports=authorized_public_ports)
+    doc = to_csv(EXPOSURE_HEADER, rows)
+    key = series_prefix(prefix, account_id, region, EXPOSURE) + key_stem(snapshot_key) + ".csv"
+    if not store.put_new(key, doc.body, metadata={**_metadata(doc), "snapshot": snapshot_key}):
+        raise RuntimeError(f"exposure report {key} already exists; refusing to overwrite evidence")
+    return ExposureResult(key, doc.rows)

@@ -18,29 +18,11 @@ locals {
   role_name = "${var.name_prefix}-sg-forward-${local.region}"
   tags      = merge(var.tags, { "sgwatch:capability" = "event-forwarder" })
 
-  # Inline, not read from ../sg-change-alerts/event-pattern.json: this module is deployed on its own
-  # in member accounts, and Terraform copies only this directory when it is sourced by an absolute
-  # path (or by a subdirectory-only package). tests/module/test_organization.py checks that the
-  # deployed pattern equals modules/sg-change-alerts/event-pattern.json.
-  default_event_pattern = jsonencode({
-    source        = ["aws.ec2"]
-    "detail-type" = ["AWS API Call via CloudTrail"]
-    detail = {
-      eventSource = ["ec2.amazonaws.com"]
-      eventName = [
-        "CreateSecurityGroup",
-        "DeleteSecurityGroup",
-        "AuthorizeSecurityGroupIngress",
-        "AuthorizeSecurityGroupEgress",
-        "RevokeSecurityGroupIngress",
-        "RevokeSecurityGroupEgress",
-        "ModifySecurityGroupRules",
-        "UpdateSecurityGroupRuleDescriptionsIngress",
-        "UpdateSecurityGroupRuleDescriptionsEgress",
-      ]
-    }
-  })
-  event_pattern = coalesce(var.event_pattern, local.default_event_pattern)
+  # The pattern of the central change alerts (one file, also read by modules/organization-members'
+  # StackSet template). Normalised by jsonencode, as the root module does, so equal patterns are
+  # equal strings.
+  default_event_pattern = jsonencode(jsondecode(file("${path.module}/../sg-change-alerts/event-pattern.json")))
+  event_pattern         = coalesce(var.event_pattern, local.default_event_pattern)
 }
 
 # --- the role EventBridge uses to put events on the central bus ----------------------------------

@@ -30,3 +30,8 @@ output "alarm_names" {
     failed_deliveries = module.alarms.alarm_names["failed-deliveries"]
   }
 }
+
+output "event_pattern" {
+  description = "EventBridge pattern (JSON) of the forwarded events."
+  value       = aws_cloudwatch_event_rule.forward.event_pattern
+}

@@ -27,12 +27,16 @@ locals {
   )
 }
 
+# The services that assume the roles below on this account's behalf: Lambda (the execution role)
+# and, with a schedule, EventBridge Scheduler (schedule.tf).
 data "aws_iam_policy_document" "assume" {
+  for_each = merge({ lambda = "lambda.amazonaws.com" }, var.schedule == null ? {} : { scheduler = "scheduler.amazonaws.com" })
+
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
+      identifiers = [each.value]
     }
     condition {
       test     = "StringEquals"
@@ -44,7 +48,7 @@ data "aws_iam_policy_document" "assume" {
 
 resource "aws_iam_role" "function" {
   name                 = local.function_name
-  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  assume_role_policy   = data.aws_iam_policy_document.assume["lambda"].json
   permissions_boundary = var.settings.permissions_boundary_arn
   tags                 = local.tags
 }

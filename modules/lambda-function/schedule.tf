@@ -1,25 +1,8 @@
-data "aws_iam_policy_document" "scheduler_assume" {
-  count = var.schedule == null ? 0 : 1
-
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["scheduler.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
 resource "aws_iam_role" "scheduler" {
   count = var.schedule == null ? 0 : 1
 
   name                 = "${local.function_name}-scheduler"
-  assume_role_policy   = data.aws_iam_policy_document.scheduler_assume[0].json
+  assume_role_policy   = data.aws_iam_policy_document.assume["scheduler"].json
   permissions_boundary = var.settings.permissions_boundary_arn
   tags                 = local.tags
 }

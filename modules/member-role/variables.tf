@@ -10,7 +10,7 @@ variable "name" {
 }
 
 variable "trusted_role_arns" {
-  description = "Execution roles of the central functions (root output function_role_arns: sg_inventory, unused_sg_audit) allowed to assume this role. Nothing else may."
+  description = "Execution roles of the central functions (values of the root output function_role_arns) allowed to assume this role. Nothing else may."
   type        = list(string)
 
   validation {

@@ -41,7 +41,7 @@ module "events_queue" {
   kms_key_arn     = var.lambda_settings.kms_key_arn
   alarm_topic_arn = try(var.lambda_settings.alarm_topic_arn, null)
   tags            = local.tags
-  event_rule_arns = [aws_cloudwatch_event_rule.sg_changes.arn]
+  event_rule_arns = [module.sg_changes_rule.arn]
   source_queue = {
     message_retention_seconds = 345600
     # AWS advises at least six times the function timeout for an SQS event source.
@@ -82,44 +82,35 @@ locals {
   }))
 }
 
-resource "aws_cloudwatch_event_rule" "sg_changes" {
-  name           = "${local.name}-sg-changes"
-  description    = "SG Watch: security-group changes that may block a required network path."
-  event_bus_name = var.event_bus_name
-  event_pattern  = local.event_pattern
-  tags           = local.tags
+module "sg_changes_rule" {
+  source = "../event-rule"
+
+  name                          = "${local.name}-sg-changes"
+  description                   = "SG Watch: security-group changes that may block a required network path."
+  event_bus_name                = var.event_bus_name
+  event_pattern                 = local.event_pattern
+  tags                          = local.tags
+  targets                       = { "reachability-queue" = { arn = module.events_queue.arn } }
+  dead_letter_arn               = module.events_queue.dead_letter_queue_arn
+  maximum_retry_attempts        = 10
+  maximum_event_age_in_seconds  = 3600
+  alarm_topic_arn               = try(var.lambda_settings.alarm_topic_arn, null)
+  failed_deliveries_description = "Rule ${local.name}-sg-changes could not deliver security-group changes to ${module.events_queue.name} after every retry (queue policy or key): paths may not have been re-checked."
 }
 
-resource "aws_cloudwatch_event_target" "queue" {
-  rule           = aws_cloudwatch_event_rule.sg_changes.name
-  event_bus_name = var.event_bus_name
-  target_id      = "reachability-queue"
-  arn            = module.events_queue.arn
-
-  retry_policy {
-    maximum_event_age_in_seconds = 3600
-    maximum_retry_attempts       = 10
-  }
-
-  dead_letter_config {
-    arn = module.events_queue.dead_letter_queue_arn
-  }
+moved {
+  from = aws_cloudwatch_event_rule.sg_changes
+  to   = module.sg_changes_rule.aws_cloudwatch_event_rule.this
 }
 
-module "alarms" {
-  source = "../metric-alarms"
+moved {
+  from = aws_cloudwatch_event_target.queue
+  to   = module.sg_changes_rule.aws_cloudwatch_event_target.this["reachability-queue"]
+}
 
-  name      = local.name
-  topic_arn = try(var.lambda_settings.alarm_topic_arn, null)
-  tags      = local.tags
-  alarms = {
-    "sg-changes-failed-deliveries" = {
-      namespace   = "AWS/Events"
-      metric      = "FailedInvocations"
-      dimensions  = { RuleName = aws_cloudwatch_event_rule.sg_changes.name }
-      description = "Rule ${aws_cloudwatch_event_rule.sg_changes.name} could not deliver security-group changes to ${module.events_queue.name} after every retry (queue policy or key): paths may not have been re-checked."
-    }
-  }
+moved {
+  from = module.alarms.aws_cloudwatch_metric_alarm.this["sg-changes-failed-deliveries"]
+  to   = module.sg_changes_rule.module.alarms.aws_cloudwatch_metric_alarm.this["failed-deliveries"]
 }
 
 moved {

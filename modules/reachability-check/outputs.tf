@@ -40,12 +40,12 @@ output "dlq_url" {
 
 output "rule_name" {
   description = "EventBridge rule forwarding security-group changes to the queue."
-  value       = aws_cloudwatch_event_rule.sg_changes.name
+  value       = module.sg_changes_rule.name
 }
 
 output "rule_arn" {
   description = "ARN of the EventBridge rule."
-  value       = aws_cloudwatch_event_rule.sg_changes.arn
+  value       = module.sg_changes_rule.arn
 }
 
 output "event_pattern" {

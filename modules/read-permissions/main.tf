@@ -1,6 +1,6 @@
-# The read-only calls the inventory (sg_inventory) and the unused-group audit (unused_sg_audit)
-# make in the account they look at. One document, used by the central functions' roles and by
-# modules/member-role in member accounts, so the two can never drift apart. Creates nothing.
+# The read-only calls the inventory (sg_inventory: rules and exposure) and the unused-group audit
+# (unused_sg_audit) make in the account they look at. One document, used by the central functions'
+# roles and by modules/member-role in member accounts, so the two can never drift apart. Creates nothing.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -20,12 +20,25 @@ data "aws_iam_policy_document" "read" {
   }
 
   dynamic "statement" {
+    for_each = var.include_inventory || var.include_unused_sg_audit ? [1] : []
+    content {
+      sid = "ReadNetworkInterfacesAndLoadBalancers"
+      # The inventory's exposure report (which interfaces and load balancers the internet reaches)
+      # and the audit's references. Describe calls without resource-level permissions: "*" only.
+      actions = concat(
+        ["ec2:DescribeNetworkInterfaces", "elasticloadbalancing:DescribeLoadBalancers"],
+        var.include_inventory ? ["ec2:DescribeRouteTables"] : [],
+      )
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.include_unused_sg_audit ? [1] : []
     content {
       sid = "ReadEc2References"
       # EC2 Describe* calls have no resource-level permissions: "*" is the only valid resource.
       actions = [
-        "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeLaunchTemplates",
         "ec2:DescribeLaunchTemplateVersions",
         "ec2:DescribeVpcPeeringConnections",
@@ -56,7 +69,6 @@ data "aws_iam_policy_document" "read" {
         "dms:DescribeReplicationInstances",
         "kafka:ListClustersV2",
         "sagemaker:ListNotebookInstances",
-        "elasticloadbalancing:DescribeLoadBalancers",
         "cloudtrail:LookupEvents",
       ]
       resources = ["*"]

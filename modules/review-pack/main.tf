@@ -15,7 +15,7 @@ module "function" {
   name_prefix  = var.name_prefix
   capability   = "review-pack"
   function_key = "review_pack"
-  description  = "SG Watch: six-monthly PCI DSS 1.2.7 review pack (report, CSVs, manifest, sign-off record)."
+  description  = "SG Watch: six-monthly PCI DSS 1.2.7 review pack with 1.2.2 change control (report, CSVs, manifest, sign-off record)."
   settings     = var.lambda_settings
   policy_json  = data.aws_iam_policy_document.function.json
   timeout      = 900

@@ -9,7 +9,7 @@ variable "lambda_settings" {
 }
 
 variable "evidence" {
-  description = "Evidence bucket: bucket_name, bucket_arn and the key prefix (ends with /). The pack reads snapshots, diffs, change events and unused reports from it and writes under <prefix>reviews/."
+  description = "Evidence bucket: bucket_name, bucket_arn and the key prefix (ends with /). The pack reads snapshots, diffs, exposure reports, change events and unused reports from it and writes under <prefix>reviews/."
   type        = any
 }
 

@@ -24,6 +24,15 @@ data "aws_iam_policy_document" "function" {
     actions   = ["ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"]
     resources = ["*"]
   }
+
+  statement {
+    sid = "DescribeExposure"
+    # The changed group's exposure at alert time (functions/sgwatch/exposure.py IAM_ACTIONS): which
+    # interfaces carry it, their subnets' routes and the internet-facing load balancers. Describe
+    # calls without resource-level permissions.
+    actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables", "elasticloadbalancing:DescribeLoadBalancers"]
+    resources = ["*"]
+  }
 }
 
 module "function" {
@@ -42,6 +51,8 @@ module "function" {
   # retrying a failed delivery cannot send it twice.
   async_retries = 2
   slack         = local.use_slack ? var.slack : null
+  # A member account's forwarded event is described through its member role (tags, exposure).
+  accounts = var.accounts
 
   # Finds event records and group states; writes only its own key kinds: event records, group
   # states and the group-name index.

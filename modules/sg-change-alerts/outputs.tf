@@ -23,6 +23,11 @@ output "function_name" {
   value       = try(module.function[0].function_name, null)
 }
 
+output "role_arn" {
+  description = "Execution role of the sg_change_notifier function (null in direct mode); member roles trust it so a forwarded event's group can be described."
+  value       = try(module.function[0].role_arn, null)
+}
+
 output "function_arn" {
   description = "ARN of the sg_change_notifier function (null in direct mode)."
   value       = try(module.function[0].function_arn, null)

@@ -10,9 +10,10 @@ module "function" {
   name_prefix  = var.name_prefix
   capability   = "sg-inventory"
   function_key = "sg_inventory"
-  description  = "SG Watch: snapshot every security-group rule to the evidence bucket and diff it."
+  description  = "SG Watch: snapshot every security-group rule to the evidence bucket, diff it, report exposure."
   settings     = var.lambda_settings
-  # DescribeSecurityGroups and DescribeSecurityGroupRules, as the member accounts' role has them.
+  # DescribeSecurityGroups and DescribeSecurityGroupRules, and the exposure reads (network interfaces,
+  # route tables, load balancers), as the member accounts' role has them.
   policy_json = module.read_permissions.policy_json
   timeout     = 900
   memory_size = 512
@@ -20,7 +21,7 @@ module "function" {
 
   # Reads the previous snapshots; writes only its own key kinds (never reviews/, events/ or
   # another capability's records).
-  evidence = merge(var.evidence, { write = ["*/snapshots/*", "*/diffs/*", "*/claims/*"] })
+  evidence = merge(var.evidence, { write = ["*/snapshots/*", "*/diffs/*", "*/claims/*", "*/exposure/*"] })
 
   environment = {
     REGIONS                 = join(",", var.regions)

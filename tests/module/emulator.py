@@ -106,16 +106,26 @@ class Emulator:
         self._log.close()
 
 
-EMULATOR_PROVIDER = """\
-provider "aws" {
-  access_key                  = "test"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  s3_use_path_style           = true
-}
-"""
+# The AWS provider pointed at the emulator, as every fixture has it (symlinked as provider.tf);
+# without its region for the examples, whose own provider blocks keep theirs.
+FIXTURE_PROVIDER = TESTS / "module" / "terraform" / "provider.tf"
+EMULATOR_PROVIDER = "".join(
+    line
+    for line in FIXTURE_PROVIDER.read_text().splitlines(keepends=True)
+    if not line.startswith("#") and not line.lstrip().startswith("region ")
+)
+
+
+def terraform(directory: Path, *arguments: str, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+    """A Terraform command run in ``directory`` as in automation, its output captured."""
+    return subprocess.run(
+        ["terraform", *arguments, "-no-color"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "TF_IN_AUTOMATION": "1"},
+    )
 
 
 def prepare_example(

@@ -35,6 +35,46 @@ def client(service: str, region: str = "us-east-1") -> Any:
     return boto3.session.Session().client(service, region_name=region)
 
 
+def outputs(applied: Any) -> dict[str, Any]:
+    """The output values of an applied configuration (a pytest-terraform fixture)."""
+    return {k: v["value"] for k, v in applied.outputs.items()}
+
+
+def module_outputs(applied: Any) -> dict[str, Any]:
+    """A capability module applied on its own (tests/module/terraform/<name>): the module's outputs, with
+    the module key, alert topic and evidence bucket that ../support handed it."""
+    values = outputs(applied)
+    support = values["support"]
+    return {
+        **values["module"],
+        "kms_key_arn": support["kms_key_arn"],
+        "alert_topic_arn": support["alert_topic_arn"],
+        "bucket": (support["evidence"] or {}).get("bucket_name"),
+        **{name: value for name, value in values.items() if name not in ("module", "support")},
+    }
+
+
+def subscribe_inbox(topic_arn: str, queue_name: str) -> str:
+    """The URL of a new SQS queue subscribed to ``topic_arn``: what a mail subscriber receives."""
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+    return url
+
+
+def received(url: str) -> list[dict[str, Any]]:
+    """Every message waiting in the queue (SNS envelopes, JSON-decoded), deleted once read."""
+    sqs, found = client("sqs"), []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            return found
+        for m in got:
+            found.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
 @dataclass
 class LambdaRun:
     function_name: str

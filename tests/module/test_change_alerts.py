@@ -6,6 +6,8 @@ checked from what the emulator stores: its pattern (evaluated with moto's patter
 fixture and neighbour), its targets, retry policy, dead-letter queue and the queue's policy, and
 the direct mode's input transformer (rendered with moto's transformer on the fixtures).
 Slack is the loopback fake of tests/unit/fake_slack.py, reached through ``SLACK_API_URL``.
+Exposure is checked on the network of tests/module/network.py, built in the emulator's account
+and in a member account reached through its member role.
 """
 
 from __future__ import annotations
@@ -16,18 +18,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from moto.events.models import EventPattern
 from pytest_terraform import terraform
 
+from sgwatch import exposure
 from tests.module.harness import (
     assert_least_privilege,
     client,
     deployed_configuration,
+    outputs,
+    received,
     role_policies,
     run_lambda,
+    subscribe_inbox,
     unwatched,
 )
+from tests.module.network import Network, build_network
 from tests.unit.fake_slack import FakeSlack
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -35,22 +43,21 @@ FIXTURES = sorted(EVENTS.glob("*.json"))
 NEIGHBOURS = sorted((EVENTS / "neighbours").glob("*.json"))
 PREFIX = "security-groups/"
 ACCOUNT = "123456789012"  # the emulator's account: events are re-addressed to it
+MEMBER = "210987654321"  # the member account of the fixture (accounts.ids)
+DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/deployer"  # the fixture's approved_change_principals
 
 terraform("change_alerts", scope="session")
 
 
 @pytest.fixture(scope="module")
 def deployed(change_alerts: Any) -> dict[str, Any]:
-    return {k: v["value"] for k, v in change_alerts.outputs.items()}
+    return outputs(change_alerts)
 
 
 @pytest.fixture(scope="module")
 def inbox(deployed: dict[str, Any]) -> str:
     """An SQS queue subscribed to the alert topic: what a mail subscriber receives."""
-    sqs = client("sqs")
-    url = sqs.create_queue(QueueName="ca-test-inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    client("sns").subscribe(TopicArn=deployed["alert_topic_arn"], Protocol="sqs", Endpoint=arn)
+    url = subscribe_inbox(deployed["alert_topic_arn"], "ca-test-inbox")
     received(url)
     return url
 
@@ -59,17 +66,6 @@ def inbox(deployed: dict[str, Any]) -> str:
 def slack() -> Any:
     with FakeSlack(token="xoxb-test") as fake:
         yield fake
-
-
-def received(url: str) -> list[dict[str, Any]]:
-    sqs, found = client("sqs"), []
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not got:
-            return found
-        for m in got:
-            found.append(json.loads(m["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
 
 def load(name: str) -> dict[str, Any]:
@@ -106,6 +102,14 @@ def test_function_configuration_matches_the_contract(deployed: dict[str, Any]) -
         "EVIDENCE_PREFIX": PREFIX,
         "SLACK_TOKEN_SECRET_ARN": deployed["slack_secret_arn"],
         "SLACK_CHANNEL_ID": "C0123456789",
+        "AUTHORIZED_PUBLIC_PORTS": "80,443",
+        "APPROVED_CHANGE_PRINCIPALS": DEPLOYER,
+        "IAC_MANAGED_TAG_KEYS": "aws:cloudformation:stack-id,ManagedBy",
+        "ACCOUNTS": MEMBER,
+        "ACCOUNTS_FROM_ORGANIZATIONS": "false",
+        "EXCLUDED_ACCOUNTS": "",
+        "MEMBER_ROLE_NAME": "sgwatch-member-read",
+        "MAX_WORKERS": "8",
     }
     assert "xoxb" not in json.dumps(config)
 
@@ -178,7 +182,7 @@ def test_role_has_no_wildcard_actions(deployed: dict[str, Any]) -> None:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert not [a for a in actions if "*" in a]
             if statement["Resource"] == "*" or statement["Resource"] == ["*"]:
-                assert all(a.startswith("ec2:Describe") for a in actions)
+                assert all(a.startswith("ec2:Describe") or a in exposure.IAM_ACTIONS for a in actions)
 
 
 # --- events through the shipped handler ------------------------------------------------------
@@ -313,3 +317,141 @@ def test_every_undelivered_change_raises_an_alarm(deployed: dict[str, Any], pref
     # Given either mode deployed: an event its rule cannot deliver, or one kept in a dead-letter queue,
     # is an alert nobody received. Then a CloudWatch alarm watches every such place.
     assert unwatched(prefix) == []
+
+
+# --- exposure and provenance -----------------------------------------------------------------
+
+
+def _world_ssh(
+    group_id: str, event_id: str, account: str = ACCOUNT, session: Any = None, port: int = 22
+) -> dict[str, Any]:
+    """tcp ``port`` (SSH) from 0.0.0.0/0 added to the group in the emulator, and the CloudTrail event that says so."""
+    ec2 = (session or boto3.session.Session()).client("ec2", region_name="us-east-1")
+    rule = ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+    event = in_emulator(load("AuthorizeSecurityGroupIngress_console_sso_ssh_world.json"), event_id)
+    detail = event["detail"]
+    detail["requestParameters"]["groupId"] = group_id
+    detail["requestParameters"]["ipPermissions"]["items"][0].update(fromPort=port, toPort=port)
+    detail["responseElements"]["securityGroupRuleSet"]["items"][0].update(
+        groupId=group_id, securityGroupRuleId=rule, fromPort=port, toPort=port)
+    event["account"] = detail["recipientAccountId"] = account
+    return event
+
+
+def _event_id(message: dict[str, Any]) -> str:
+    """The CloudTrail event id a mail names on its ``Event ID:`` line."""
+    (line,) = [x for x in message["Message"].splitlines() if x.startswith("Event ID:")]
+    return line.split(":", 1)[1].strip()
+
+
+def _attributes(message: dict[str, Any]) -> dict[str, str]:
+    return {k: v["Value"] for k, v in message["MessageAttributes"].items()}
+
+
+def _record(deployed: dict[str, Any], event_id: str) -> dict[str, Any]:
+    s3 = client("s3")
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=deployed["bucket"], Prefix=PREFIX)["Contents"]
+              if o["Key"].endswith(f"/events/2025/03/04/{event_id}.json")]
+    return dict(json.loads(s3.get_object(Bucket=deployed["bucket"], Key=key)["Body"].read()))
+
+
+def _exposure_line(net: Network) -> str:
+    return (f"{net.public_instance_id} {net.public_interface_id} {net.public_ip} {net.public_subnet_id} "
+            f"{net.internet_gateway_id}")
+
+
+def test_world_ssh_is_critical_on_an_internet_reachable_group_and_high_on_an_unattached_one(
+    deployed: dict[str, Any], inbox: str
+) -> None:
+    # given a VPC with an internet gateway, a public subnet routed to it and an instance with a public IP
+    net = build_network(name="ca")
+    received(inbox)
+    # when world SSH is added to the instance's group, and to a group attached to nothing
+    exposed = invoke(deployed, _world_ssh(net.public_group_id, "module-exposed-1"))
+    unattached = invoke(deployed, _world_ssh(net.unattached_group_id, "module-unattached-1"))
+    # then the first is CRITICAL and exposed, naming the instance; the second HIGH and not exposed
+    assert (exposed.result["severity"], unattached.result["severity"]) == ("CRITICAL", "HIGH")
+    by_subject = {m["Subject"]: m for m in received(inbox)}
+    first, second = by_subject[exposed.result["subject"]], by_subject[unattached.result["subject"]]
+    assert (_attributes(first)["severity"], _attributes(first)["exposed"]) == ("CRITICAL", "true")
+    assert (_attributes(second)["severity"], _attributes(second)["exposed"]) == ("HIGH", "false")
+    assert f"\nExposure: {_exposure_line(net)}\n" in first["Message"]
+    assert "\nExposure: not attached to any internet-reachable interface\n" in second["Message"]
+    assert _record(deployed, "module-exposed-1")["exposure"] == {
+        "exposed": True, "looked_up": True, "lines": [_exposure_line(net)]}
+    # and the role allowed every describe call the lookups made
+    assert {"DescribeNetworkInterfaces", "DescribeRouteTables", "DescribeLoadBalancers"} <= {
+        c["operation"] for c in exposed.calls}
+    for run in (exposed, unattached):
+        assert_least_privilege(deployed["function_name"], run)
+
+
+def test_a_member_accounts_group_is_looked_up_through_its_member_role(deployed: dict[str, Any], inbox: str) -> None:
+    # given the exposed network in the member account the module was given
+    sts = client("sts")
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{MEMBER}:role/sgwatch-member-read",
+                                  RoleSessionName="network-builder")["Credentials"]
+    member = boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"],
+                                   aws_secret_access_key=credentials["SecretAccessKey"],
+                                   aws_session_token=credentials["SessionToken"])
+    net = build_network(member, name="member")
+    received(inbox)
+    # when the member's event, forwarded to the central bus, reaches the function
+    run = invoke(deployed, _world_ssh(net.public_group_id, "module-member-1", MEMBER, member))
+    # then the function assumed the member role and found the instance
+    assert [c["params"]["RoleArn"] for c in run.calls if c["operation"] == "AssumeRole"] == [
+        f"arn:aws:iam::{MEMBER}:role/sgwatch-member-read"]
+    (message,) = received(inbox)
+    assert _attributes(message)["severity"] == "CRITICAL" and net.public_instance_id in message["Message"]
+    assert_least_privilege(deployed["function_name"], run)
+
+
+def _by(event: dict[str, Any], role: str, user_agent: str) -> dict[str, Any]:
+    detail = event["detail"]
+    name = role.rsplit("/", 1)[1]
+    detail["userIdentity"] = {
+        "type": "AssumedRole", "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}/session", "accountId": ACCOUNT,
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": role, "accountId": ACCOUNT, "userName": name}}}
+    detail["userAgent"] = user_agent
+    detail.pop("sessionCredentialFromConsole", None)
+    return event
+
+
+def test_approved_and_out_of_band_changes_to_an_iac_managed_group(deployed: dict[str, Any], inbox: str) -> None:
+    # given a group Terraform manages (tag ManagedBy), and a pager subscribed with a filter policy on out-of-band
+    # changes and CRITICAL alerts (as examples/complete/out_of_band_alerts.tf subscribes an address)
+    ec2, sqs = client("ec2"), client("sqs")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(
+        GroupName="iac-web", Description="managed by Terraform", VpcId=vpc,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": [{"Key": "ManagedBy", "Value": "terraform"}]}],
+    )["GroupId"]
+    pager = sqs.create_queue(QueueName="ca-test-pager")["QueueUrl"]
+    pager_arn = sqs.get_queue_attributes(QueueUrl=pager, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    client("sns").subscribe(
+        TopicArn=deployed["alert_topic_arn"], Protocol="sqs", Endpoint=pager_arn,
+        Attributes={"FilterPolicyScope": "MessageAttributes", "FilterPolicy": json.dumps(
+            {"$or": [{"change_control": ["out-of-band"]}, {"severity": ["CRITICAL"]}]})})
+    received(inbox)
+    # when the pipeline's role changes it through Terraform, and another role by hand in the console
+    terraform = "APN/1.0 HashiCorp/1.0 Terraform/1.5.7 (+https://www.terraform.io) terraform-provider-aws/5.31.0"
+    invoke(deployed, _by(_world_ssh(group, "module-approved-1"), DEPLOYER, terraform))
+    console = invoke(deployed, _by(_world_ssh(group, "module-by-hand-1", port=3389),
+                                   f"arn:aws:iam::{ACCOUNT}:role/ops", "console.ec2.amazonaws.com"))
+    # then the alerts carry origin and change control, and the records keep them
+    by_event = {_event_id(m): _attributes(m) for m in received(inbox)}
+    assert {k: by_event["module-approved-1"][k] for k in ("origin", "change_control")} == {
+        "origin": "terraform", "change_control": "approved"}
+    assert {k: by_event["module-by-hand-1"][k] for k in ("origin", "change_control")} == {
+        "origin": "console", "change_control": "out-of-band"}
+    assert _record(deployed, "module-approved-1")["provenance"] == {
+        "origin": "terraform", "origin_detail": "Terraform 1.5.7, provider 5.31.0", "principal": DEPLOYER,
+        "change_control": "approved", "manual_change": False}
+    assert _record(deployed, "module-by-hand-1")["provenance"] == {
+        "origin": "console", "origin_detail": "console.ec2.amazonaws.com",
+        "principal": f"arn:aws:iam::{ACCOUNT}:role/ops", "change_control": "out-of-band", "manual_change": True}
+    # and only the out-of-band change reached the pager
+    assert [_event_id(m) for m in received(pager)] == ["module-by-hand-1"]
+    assert_least_privilege(deployed["function_name"], console)

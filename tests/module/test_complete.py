@@ -11,6 +11,7 @@ import pytest
 from moto.events.models import EventPattern
 from pytest_terraform import terraform
 
+from tests.module import harness
 from tests.module.harness import (
     ACCOUNT,
     assert_least_privilege,
@@ -37,7 +38,7 @@ WILDCARD_RESOURCE_OK = re.compile(
 
 @pytest.fixture(scope="module")
 def outputs(example_complete):
-    return {k: v["value"] for k, v in example_complete.outputs.items()}
+    return harness.outputs(example_complete)
 
 
 def _roles() -> list[str]:
@@ -149,7 +150,7 @@ def test_each_role_writes_only_its_own_kinds_of_evidence(outputs):
             writes[role.removeprefix(f"{PREFIX}-")] = sorted(r.removeprefix(bucket) for r in resources)
     # Then each writes its own key kinds, and only the review pack writes under reviews/
     assert writes == {
-        "sg-inventory": ["*/claims/*", "*/diffs/*", "*/snapshots/*"],
+        "sg-inventory": ["*/claims/*", "*/diffs/*", "*/exposure/*", "*/snapshots/*"],
         "sg-change-notifier": ["*/events/*", "*/group-names/*", "*/group-state/*"],
         "unused-sg-audit": ["*/unused/*"],
         "review-pack": ["reviews/*"],

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-from pathlib import Path
+import shutil
 from typing import Any
 
 import pytest
 
-from tests.module.emulator import EMULATOR_PROVIDER
+from tests.module.emulator import FIXTURE_PROVIDER, terraform
 from tests.module.harness import client
 from tests.paths import ROOT
 
@@ -54,18 +53,11 @@ output "kms_key_arn" {{
 """
 
 
-def terraform(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["terraform", *arguments, "-no-color"], cwd=directory, capture_output=True, text=True, timeout=900,
-        env={**os.environ, "TF_IN_AUTOMATION": "1"},
-    )
-
-
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     directory = tmp_path_factory.mktemp("protected")
     (directory / "main.tf").write_text(CONFIGURATION.format(source=os.path.relpath(ROOT, directory)))
-    (directory / "provider.tf").write_text(EMULATOR_PROVIDER.replace("{\n", '{\n  region = "us-east-1"\n', 1))
+    shutil.copy(FIXTURE_PROVIDER, directory / "provider.tf")
     for step in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
         result = terraform(directory, *step)
         assert result.returncode == 0, result.stdout + result.stderr

@@ -51,29 +51,27 @@ def test_a_bad_input_is_refused_with_its_reason(tmp_path, arguments, message) ->
     assert message in " ".join((result.stdout + result.stderr).split())
 
 
-def test_the_largest_accepted_estate_settings_validate(tmp_path) -> None:
-    arguments = (
-        f"accounts = {_ids(200)}\nexcluded_accounts = {_ids(50, 300000000000)}\n"
-        "fan_out = true\nfan_out_max_concurrency = 1000"
-    )
-    result = validate(tmp_path, arguments)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_the_boundaries_of_the_validated_inputs_are_accepted(tmp_path) -> None:
-    arguments = (
-        'slack = { api_url = "https://proxy.internal:8443/api/" }\nunused_sg_grace_days = 90\n'
-        'evidence_object_lock_days = 1\nreachability_schedule_expression = "at(2030-01-01T00:00:00)"'
-    )
-    result = validate(tmp_path, arguments)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_the_deprecated_slack_inputs_are_still_accepted(tmp_path) -> None:
-    arguments = (
-        'slack_channel_id = "C0123456789"\ncreate_slack_token_secret = true\n'
-        'slack_api_url = "https://proxy.internal:8443/api/"\nreport_timezone = "Europe/Paris"'
-    )
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(
+            f"accounts = {_ids(200)}\nexcluded_accounts = {_ids(50, 300000000000)}\n"
+            "fan_out = true\nfan_out_max_concurrency = 1000",
+            id="the largest estate settings",
+        ),
+        pytest.param(
+            'slack = { api_url = "https://proxy.internal:8443/api/" }\nunused_sg_grace_days = 90\n'
+            'evidence_object_lock_days = 1\nreachability_schedule_expression = "at(2030-01-01T00:00:00)"',
+            id="the boundaries of the validated inputs",
+        ),
+        pytest.param(
+            'slack_channel_id = "C0123456789"\ncreate_slack_token_secret = true\n'
+            'slack_api_url = "https://proxy.internal:8443/api/"\nreport_timezone = "Europe/Paris"',
+            id="the deprecated slack inputs",
+        ),
+    ],
+)
+def test_accepted_inputs_validate(tmp_path, arguments) -> None:
     result = validate(tmp_path, arguments)
     assert result.returncode == 0, result.stdout + result.stderr
 

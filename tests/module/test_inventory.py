@@ -1,4 +1,5 @@
-"""examples/minimal applied to the emulator; the shipped sg_inventory zip run with the deployed settings."""
+"""examples/minimal applied to the emulator; the shipped sg_inventory zip run with the deployed settings:
+snapshots, diffs and the exposure report (on the network of tests/module/network.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ import json
 import pytest
 from pytest_terraform import terraform
 
-from tests.module.harness import assert_least_privilege, client, deployed_configuration, run_lambda
+from tests.module.harness import assert_least_privilege, client, deployed_configuration, outputs, run_lambda
+from tests.module.network import BACKEND_PORT, build_network
 
 terraform("example_minimal", scope="session")
 
 
 @pytest.fixture(scope="module")
 def deployed(example_minimal):
-    outputs = {k: v["value"] for k, v in example_minimal.outputs.items()}
-    return outputs
+    return outputs(example_minimal)
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +142,45 @@ def test_unreadable_previous_snapshot_starts_a_new_baseline(deployed, estate):
     assert run.result["results"][0]["diff_key"] is None
     assert any(r.get("step") == "previous_snapshot_unusable" for r in run.log_records())
     assert s3.get_object(Bucket=bucket, Key=bogus)["Body"].read() == body[: len(body) // 2]
+
+
+def test_exposure_report_from_the_shipped_zip(deployed):
+    # Given a VPC with an internet gateway, public and private instances, an unattached group and an
+    # internet-facing load balancer, with SSH open to the world on every instance's group and the unattached one
+    net = build_network(name="inventory")
+    ec2 = client("ec2")
+    for group in (net.public_group_id, net.private_group_id, net.unattached_group_id):
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.authorize_security_group_ingress(GroupId=net.load_balancer_group_id, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    name, bucket = deployed["lambda_function_names"]["sg_inventory"], deployed["evidence_bucket_name"]
+
+    # When the inventory runs from its zip
+    run = run_lambda(name, {})
+
+    # Then the exposure report has the snapshot's stamp and one row per exposed rule and resource
+    assert run.error is None, run.logs
+    (result,) = run.result["results"]
+    assert result["exposure_key"] == result["snapshot_key"].replace("/snapshots/", "/exposure/")
+    rows = [r for r in _rows(result["exposure_key"], bucket) if r["GroupId"] in {
+        net.public_group_id, net.private_group_id, net.unattached_group_id, net.load_balancer_group_id,
+        net.backend_group_id}]
+    by_via = {r["Via"]: r for r in rows}
+    assert len(rows) == len(by_via) == 2  # nothing for the private instance nor the unattached group
+    instance = by_via["interface"]
+    assert (instance["GroupId"], instance["FromPort"], instance["Peer"], instance["PeerClass"], instance["Severity"],
+            instance["ResourceType"], instance["ResourceId"], instance["NetworkInterfaceId"], instance["PublicIp"],
+            instance["SubnetId"], instance["RouteTableId"], instance["GatewayId"]) == (
+        net.public_group_id, "22", "0.0.0.0/0", "world", "CRITICAL", "instance", net.public_instance_id,
+        net.public_interface_id, net.public_ip, net.public_subnet_id, net.public_route_table_id,
+        net.internet_gateway_id)
+    balancer = by_via[f"load-balancer:{net.load_balancer_name}"]
+    assert (balancer["GroupId"], balancer["FromPort"], balancer["Peer"], balancer["PeerClass"], balancer["Severity"],
+            balancer["ResourceType"], balancer["ResourceId"]) == (
+        net.backend_group_id, str(BACKEND_PORT), net.load_balancer_group_id, "group", "LOW", "load-balancer",
+        net.load_balancer_arn.partition(":loadbalancer/")[2])
+    # and every exposure read is granted to the deployed role
+    assert {"DescribeNetworkInterfaces", "DescribeRouteTables", "DescribeLoadBalancers"} <= {
+        c["operation"] for c in run.calls}
+    assert_least_privilege(name, run)

@@ -30,8 +30,11 @@ from tests.module.harness import (
     assert_least_privilege,
     client,
     deployed_configuration,
+    outputs,
+    received,
     role_policies,
     run_lambda,
+    subscribe_inbox,
     unwatched,
     wildcard_actions,
 )
@@ -81,7 +84,7 @@ needs_multi_account_python = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def deployed(example_organization: Any) -> dict[str, Any]:
-    return {k: v["value"] for k, v in example_organization.outputs.items()}
+    return outputs(example_organization)
 
 
 @pytest.fixture(scope="module")
@@ -148,14 +151,14 @@ def test_member_role_trusts_only_the_central_reading_functions(deployed, member_
     role = iam.get_role(RoleName="sgwatch-member-read")["Role"]
     document = role["AssumeRolePolicyDocument"]
     document = json.loads(document) if isinstance(document, str) else document
-    # Then its one statement lets exactly the inventory and unused-audit roles of the central
-    # account assume it (pinned by ARN), and nobody else
+    # Then its one statement lets exactly the inventory, unused-audit and change-notifier roles of
+    # the central account assume it (pinned by ARN), and nobody else
     (statement,) = _as_list(document["Statement"])
     assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
     assert statement["Principal"] == {"AWS": f"arn:aws:iam::{deployed['central_account_id']}:root"}
     trusted = set(_as_list(statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]))
-    assert trusted == set(_central_reading_roles(deployed).values())
-    assert len(trusted) == 2
+    assert trusted == set(deployed["function_role_arns"].values())
+    assert set(deployed["function_role_arns"]) == {"sg_inventory", "unused_sg_audit", "sg_change_notifier"}
     # And the caller must be in the organisation the example names
     assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": "o-sgwatchtest1"}
     assert role["Arn"] == deployed["member_role_arn"] == f"arn:aws:iam::{MEMBER}:role/sgwatch-member-read"
@@ -561,10 +564,7 @@ def test_a_change_in_the_member_reaches_the_central_notifier_with_its_account(de
     assert routes, f"no rule on {bus_name} sends the forwarded event to the notifier"
 
     # And a queue subscribed to the alert topic (what a mail subscriber receives)
-    sqs = client("sqs")
-    inbox = sqs.create_queue(QueueName="org-test-inbox")["QueueUrl"]
-    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    client("sns").subscribe(TopicArn=deployed["alert_topic_arn"], Protocol="sqs", Endpoint=inbox_arn)
+    inbox = subscribe_inbox(deployed["alert_topic_arn"], "org-test-inbox")
 
     # When the central bus delivers the forwarded event to the shipped notifier
     run = run_lambda(names["sg_change_notifier"], event)
@@ -572,10 +572,7 @@ def test_a_change_in_the_member_reaches_the_central_notifier_with_its_account(de
     # Then one alert goes out, naming the member account, and its record is filed under it
     assert run.error is None, run.logs
     assert run.result["published"] is True
-    messages = [
-        json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
-    ]
-    (alert,) = [m for m in messages if m.get("Subject") == run.result["subject"]]
+    (alert,) = [m for m in received(inbox) if m.get("Subject") == run.result["subject"]]
     assert MEMBER in alert["Subject"] and MEMBER in alert["Message"]
     keys = [
         o["Key"]

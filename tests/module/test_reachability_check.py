@@ -19,8 +19,11 @@ from tests.module.harness import (
     assert_least_privilege,
     client,
     deployed_configuration,
+    module_outputs,
+    received,
     role_policies,
     run_lambda,
+    subscribe_inbox,
     unwatched,
 )
 from tests.unit.test_reachability_handler import FakeEc2, FakeEc2Server
@@ -44,28 +47,12 @@ terraform("reachability_check", scope="session")
 
 @pytest.fixture(scope="module")
 def deployed(reachability_check: Any) -> dict[str, Any]:
-    return {k: v["value"] for k, v in reachability_check.outputs.items()}
+    return module_outputs(reachability_check)
 
 
 @pytest.fixture(scope="module")
 def inbox(deployed: dict[str, Any]) -> str:
-    """An SQS queue subscribed to the alert topic: what a subscriber receives."""
-    sqs = client("sqs")
-    url = sqs.create_queue(QueueName="rc-test-inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    client("sns").subscribe(TopicArn=deployed["alert_topic_arn"], Protocol="sqs", Endpoint=arn)
-    return url
-
-
-def received(url: str) -> list[dict[str, Any]]:
-    sqs, found = client("sqs"), []
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not got:
-            return found
-        for m in got:
-            found.append(json.loads(m["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return subscribe_inbox(deployed["alert_topic_arn"], "rc-test-inbox")
 
 
 def path(path_id: str, name: str) -> dict[str, Any]:
@@ -122,7 +109,7 @@ def test_the_rule_sends_the_given_pattern_from_this_account_and_region_only(depl
     # change forwarded from another account or region never costs an analysis here
     events = client("events")
     rule = events.describe_rule(Name=deployed["rule_name"], EventBusName="default")
-    given = json.loads(deployed["event_pattern"])
+    given = json.loads(deployed["given_event_pattern"])
     assert json.loads(rule["EventPattern"]) == {**given, "account": ["123456789012"], "region": ["us-east-1"]}
     [target] = events.list_targets_by_rule(Rule=deployed["rule_name"])["Targets"]
     assert target["Arn"] == deployed["queue_arn"]

@@ -1,18 +1,27 @@
 """modules/review-pack applied to the emulator next to the whole module, with Object Lock on the bucket.
 
-The inventory's shipped zip writes real snapshots and diffs, a change event is recorded as
-the change notifier writes it, then the shipped review_pack zip runs with its deployed
-environment; the sign-off CLI runs as ``make review-signoff`` runs it.
+The inventory's shipped zip writes real snapshots, diffs and exposure reports of a network with
+an internet-reachable instance (tests/module/network.py); the change notifier's shipped zip
+records a console change and an approved Terraform change with their provenance, beside a
+record in the older format (no provenance) and a change no event explains; then the shipped
+review_pack zip runs with its deployed environment; the sign-off CLI runs as
+``make review-signoff`` runs it.
 """
 
 from __future__ import annotations
 
+import copy
+import csv
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_terraform import terraform
@@ -22,19 +31,29 @@ from tests.module.harness import (
     assert_least_privilege,
     client,
     deployed_configuration,
+    outputs,
     role_policies,
     run_lambda,
 )
+from tests.module.network import build_network
 from tests.paths import FUNCTIONS
 
 terraform("review_pack", scope="session")
 
 PREFIX = "security-groups/"
+ACCOUNT, REGION = "123456789012", "us-east-1"
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+CONSOLE_EVENT = EVENTS / "AuthorizeSecurityGroupIngress_console_sso_ssh_world.json"
+SSO_ROLE = (f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/"
+            "AWSReservedSSO_AdministratorAccess_0123456789abcdef")
+TERRAFORM_AGENT = ("APN/1.0 HashiCorp/1.0 Terraform/1.5.7 (+https://www.terraform.io) terraform-provider-aws/5.31.0 "
+                   "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.24.0 os/linux "
+                   "lang/go#1.21.5")
 
 
 @pytest.fixture(scope="module")
 def deployed(review_pack):
-    return {k: v["value"] for k, v in review_pack.outputs.items()}
+    return outputs(review_pack)
 
 
 def empty_locked_bucket(bucket: str) -> None:
@@ -51,20 +70,73 @@ def empty_locked_bucket(bucket: str) -> None:
                              BypassGovernanceRetention=True)
 
 
+def authorize(group_id: str, port: int) -> str:
+    """Open tcp ``port`` to the world on the group; the new rule's id."""
+    found = client("ec2").authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    return str(found["SecurityGroupRules"][0]["SecurityGroupRuleId"])
+
+
+def cloudtrail(event_id: str, group_id: str, port: int, rule_id: str, role_arn: str, agent: str,
+               from_console: bool) -> dict[str, Any]:
+    """The EventBridge event of the call ``authorize`` made, as CloudTrail records it for that caller."""
+    event = copy.deepcopy(json.loads(CONSOLE_EVENT.read_text()))
+    detail = event["detail"]
+    role_name = role_arn.rsplit("/", 1)[-1]
+    issuer = {"type": "Role", "arn": role_arn, "accountId": ACCOUNT, "userName": role_name}
+    detail["userIdentity"].update(
+        arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/session", accountId=ACCOUNT,
+        sessionContext={**detail["userIdentity"]["sessionContext"], "sessionIssuer": issuer})
+    permission = detail["requestParameters"]["ipPermissions"]["items"][0]
+    permission.update(fromPort=port, toPort=port, ipRanges={"items": [{"cidrIp": "0.0.0.0/0"}]})
+    detail["requestParameters"]["groupId"] = group_id
+    detail["responseElements"]["securityGroupRuleSet"]["items"] = [{
+        "groupOwnerId": ACCOUNT, "groupId": group_id, "securityGroupRuleId": rule_id, "isEgress": False,
+        "ipProtocol": "tcp", "fromPort": port, "toPort": port, "cidrIpv4": "0.0.0.0/0"}]
+    detail.update(eventID=event_id, eventTime=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  recipientAccountId=ACCOUNT, awsRegion=REGION, userAgent=agent)
+    if not from_console:
+        detail.pop("sessionCredentialFromConsole")
+    event.update(account=ACCOUNT, region=REGION, time=detail["eventTime"])
+    return event
+
+
+def notify(deployed: dict[str, Any], event: dict[str, Any]) -> None:
+    """The change notifier's shipped zip handles the event (Slack off: its proxy is not reachable here)."""
+    run = run_lambda(deployed["function_names"]["sg_change_notifier"], event,
+                     env_overrides={"SLACK_CHANNEL_ID": "", "SLACK_TOKEN_SECRET_ARN": ""})
+    assert run.error is None, run.logs
+
+
 @pytest.fixture(scope="module")
 def history(deployed):
-    """Two inventory runs around a world-open SSH rule, and the change event that explains it."""
+    """Two inventory runs around four changes: world-open SSH on rvp-web with a change event in the older
+    format; in the network, world-open SSH by hand in the console on the IaC-managed public group (an
+    instance with a public address carries it), tcp 8080 to the world on the private group through the
+    approved Terraform role, both recorded by the change notifier; and RDP to the world on the
+    unattached group that no event records."""
     ec2 = client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
     web = ec2.create_security_group(GroupName="rvp-web", Description="web", VpcId=vpc)["GroupId"]
+    net = build_network(name="rvp")
+    ec2.create_tags(Resources=[net.public_group_id, net.private_group_id],
+                    Tags=[{"Key": "ManagedBy", "Value": "terraform"}])
     first = run_lambda(deployed["inventory_function_name"], {})
     assert first.error is None, first.logs
+    time.sleep(1.1)  # CloudTrail times are whole seconds: every change comes after the first snapshot
     ec2.authorize_security_group_ingress(
         GroupId=web,
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )
+    console = authorize(net.public_group_id, 22)
+    notify(deployed, cloudtrail("rvp-console-ssh", net.public_group_id, 22, console, SSO_ROLE,
+                                json.loads(CONSOLE_EVENT.read_text())["detail"]["userAgent"], True))
+    approved = authorize(net.private_group_id, 8080)
+    notify(deployed, cloudtrail("rvp-terraform-8080", net.private_group_id, 8080, approved,
+                                f"arn:aws:iam::{ACCOUNT}:role/deployer", TERRAFORM_AGENT, False))
+    authorize(net.unattached_group_id, 3389)
     now = datetime.now(UTC)
-    account, region = "123456789012", "us-east-1"
+    account, region = ACCOUNT, REGION
     event = {
         "schema": 1, "event_id": "rvp-ev-1", "event_name": "AuthorizeSecurityGroupIngress",
         "event_time": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "account_id": account, "region": region,
@@ -82,7 +154,7 @@ def history(deployed):
     )
     second = run_lambda(deployed["inventory_function_name"], {})
     assert second.error is None, second.logs
-    return {"web": web, "day": now.date().isoformat()}
+    return {"web": web, "day": now.date().isoformat(), "network": net}
 
 
 def test_schedule_defaults_to_1_january_and_1_july(deployed):
@@ -92,6 +164,7 @@ def test_schedule_defaults_to_1_january_and_1_july(deployed):
     variables = config["Environment"]["Variables"]
     assert variables["EVIDENCE_BUCKET"] == deployed["evidence_bucket_name"]
     assert variables["ALERT_TOPIC_ARN"] == deployed["alert_topic_arn"]
+    assert variables["AUTHORIZED_PUBLIC_PORTS"] == "80,443"
     schedule = client("scheduler").get_schedule(Name=name)
     assert schedule["ScheduleExpression"] == "cron(0 6 1 1,7 ? *)"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
@@ -143,11 +216,12 @@ def check_pack(deployed, history):
     for entry in manifest["evidence"] + manifest["outputs"]:
         body = s3.get_object(Bucket=bucket, Key=entry["key"])["Body"].read()
         assert hashlib.sha256(body).hexdigest() == entry["sha256"], entry["key"]
-    assert {e["kind"] for e in manifest["evidence"]} >= {"snapshot", "diff", "event"}
+    assert {e["kind"] for e in manifest["evidence"]} >= {"snapshot", "diff", "event", "exposure-report"}
 
     # the report says who opened SSH to the world
     report = s3.get_object(Bucket=bucket, Key=result["report_key"])["Body"].read().decode()
     assert history["web"] in report and "alice (AWSReservedSSO_Admin)" in report and "SSH (22)" in report
+    check_exposure_and_change_control(bucket, pack, result, report, history)
     # the pack is locked like the rest of the evidence
     head = s3.head_object(Bucket=bucket, Key=result["report_key"])
     assert head.get("ObjectLockMode") == "GOVERNANCE"
@@ -169,3 +243,58 @@ def check_pack(deployed, history):
     assert "Module Test" in second_report and "matches pack" in second_report
     # the first pack is untouched
     assert s3.get_object(Bucket=bucket, Key=result["report_key"])["Body"].read().decode() == report
+
+
+def section(report: str, ident: str) -> str:
+    """The HTML of one section of the report."""
+    start = report.index(f'<section id="{ident}">')
+    return report[start:report.index("</section>", start)]
+
+
+def pack_csv(bucket: str, pack: str, name: str) -> list[dict[str, str]]:
+    body = client("s3").get_object(Bucket=bucket, Key=pack + name)["Body"].read().decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def check_exposure_and_change_control(bucket: str, pack: str, result: dict[str, Any], report: str,
+                                      history: dict[str, Any]) -> None:
+    net = history["network"]
+    # Internet exposure now: the console's SSH rule on the instance with a public address, CRITICAL first,
+    # and the backend group exposed through the internet-facing load balancer
+    exposure = section(report, "exposure")
+    assert exposure.index("CRITICAL") < exposure.index(net.backend_group_id)
+    for expected in (net.public_group_id, net.public_instance_id, net.public_ip, net.public_subnet_id,
+                     net.internet_gateway_id, f"load-balancer:{net.load_balancer_name}"):
+        assert expected in exposure, expected
+    assert net.private_group_id not in exposure and net.unattached_group_id not in exposure
+    assert result["critical"] == 1 and "critical rules (exposed to the internet)" in section(report, "summary")
+    # risky-rules.csv: the alert's severity of each rule on its group
+    risky = {(r["GroupId"], r["FromPort"]): r["Severity"] for r in pack_csv(bucket, pack, "risky-rules.csv")}
+    assert risky[(net.public_group_id, "22")] == "CRITICAL"
+    assert risky[(net.private_group_id, "8080")] == "MEDIUM"
+    assert risky[(net.unattached_group_id, "3389")] == "HIGH"
+    assert risky[(history["web"], "22")] == "HIGH"
+
+    # PCI DSS 1.2.2: each change with its channel and change-control verdict
+    by_group = {c["GroupId"]: c for c in pack_csv(bucket, pack, "changes.csv") if c["ChangeType"] == "Added"}
+    console, approved = by_group[net.public_group_id], by_group[net.private_group_id]
+    assert (console["Origin"], console["ChangeControl"], console["EventId"]) == ("console", "out-of-band",
+                                                                                  "rvp-console-ssh")
+    assert console["OriginDetail"].startswith("web browser, Chrome")
+    assert (approved["Origin"], approved["ChangeControl"]) == ("terraform", "approved")
+    assert approved["OriginDetail"] == "Terraform 1.5.7, provider 5.31.0"
+    assert (by_group[net.unattached_group_id]["ChangeControl"], by_group[net.unattached_group_id]["EventId"]) == (
+        "unattributed", "")
+    # the record in the older format: no provenance, so change control is not recorded
+    assert (by_group[history["web"]]["Origin"], by_group[history["web"]]["ChangeControl"]) == ("unknown",
+                                                                                               "not-recorded")
+    [listed] = pack_csv(bucket, pack, "out-of-band-changes.csv")
+    assert (listed["GroupId"], listed["Origin"], listed["Principal"], listed["ManualChange"]) == (
+        net.public_group_id, "console", SSO_ROLE, "true")
+    assert "tcp port 22 from 0.0.0.0/0" in listed["After"]
+    control = section(report, "change-control")
+    for expected in (SSO_ROLE, "manual change to an IaC-managed group", net.public_group_id, net.unattached_group_id,
+                     "terraform", "not-recorded"):
+        assert expected in control, expected
+    assert net.unattached_group_id in section(report, "gaps")
+    assert (result["out_of_band"], result["unattributed"]) == (1, 1)

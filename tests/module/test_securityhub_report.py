@@ -21,6 +21,7 @@ from tests.module.harness import (
     assert_least_privilege,
     client,
     deployed_configuration,
+    module_outputs,
     role_policies,
     run_lambda,
 )
@@ -38,7 +39,7 @@ terraform("securityhub_report", scope="session")
 
 @pytest.fixture(scope="module")
 def deployed(securityhub_report: Any) -> dict[str, Any]:
-    return {k: v["value"] for k, v in securityhub_report.outputs.items()}
+    return module_outputs(securityhub_report)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pytest_terraform import terraform
 
-from tests.module.harness import assert_least_privilege, client, deployed_configuration, run_lambda
+from tests.module.harness import assert_least_privilege, client, deployed_configuration, outputs, run_lambda
 
 terraform("unused_sg_audit", scope="session")
 
@@ -17,7 +17,7 @@ PREFIX = "security-groups/123456789012/us-east-1/unused/"
 
 @pytest.fixture(scope="module")
 def deployed(unused_sg_audit):
-    return {k: v["value"] for k, v in unused_sg_audit.outputs.items()}
+    return outputs(unused_sg_audit)
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from tests.module.emulator import prepare_example
+from tests.module.emulator import prepare_example, terraform
 from tests.paths import ROOT
 
 # The last release of the module before the addresses of the evidence bucket and the key changed.
@@ -27,17 +26,6 @@ RELEASE = "f384a48"
 
 def _git(*arguments: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, timeout=120)
-
-
-def terraform(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["terraform", *arguments, "-no-color"],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        env={**os.environ, "TF_IN_AUTOMATION": "1"},
-    )
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from moto import mock_aws
+
+EVIDENCE_BUCKET = "evidence"
+# What the capability modules may set for member accounts and the fan-out (modules/lambda-function).
+ACCOUNT_SETTINGS = ("ACCOUNTS", "ACCOUNTS_FROM_ORGANIZATIONS", "EXCLUDED_ACCOUNTS", "REGIONS", "MEMBER_ROLE_NAME",
+                    "MAX_WORKERS", "WORK_QUEUE_URL")
 
 
 @pytest.fixture(autouse=True)
@@ -19,3 +27,17 @@ def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     import boto3
 
     boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture
+def evidence_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The own account (moto, in process) with an empty evidence bucket, EVIDENCE_BUCKET naming it, and no
+    member-account setting: one account, one region unless a test says otherwise. Yields the bucket name."""
+    import boto3
+
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket=EVIDENCE_BUCKET)
+        for name in (*ACCOUNT_SETTINGS, "EVIDENCE_PREFIX"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("EVIDENCE_BUCKET", EVIDENCE_BUCKET)
+        yield EVIDENCE_BUCKET

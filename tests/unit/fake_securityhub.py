@@ -11,9 +11,9 @@ records each request. ``not_enabled=True`` answers like a region where Security 
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.unit.loopback import LoopbackServer
 
 # Filter attribute -> path in the finding.
 FIELDS = {
@@ -53,26 +53,16 @@ def matches(finding: dict[str, Any], filters: dict[str, list[dict[str, str]]]) -
     return True
 
 
-class FakeSecurityHub:
+class FakeSecurityHub(LoopbackServer):
     def __init__(self, findings: list[dict[str, Any]] | None = None, not_enabled: bool = False) -> None:
         self.findings = list(findings or [])
         self.not_enabled = not_enabled
         self.requests: list[dict[str, Any]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeSecurityHub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.origin
 
     def get_findings(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self.not_enabled:
@@ -95,30 +85,13 @@ class FakeSecurityHub:
             response["NextToken"] = str(start + size)
         return 200, response
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
-                if self.path.rstrip("/") != "/findings":
-                    status, payload = 404, {"Code": "NotFound", "Message": self.path}
-                else:
-                    fake.requests.append(body)
-                    status, payload = fake.get_findings(body)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                if status >= 400:
-                    self.send_header("x-amzn-ErrorType", payload["Code"])
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return Handler
+    def respond(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], Any]:
+        request = json.loads(body or b"{}")
+        if path.rstrip("/") != "/findings":
+            return 404, {"x-amzn-ErrorType": "NotFound"}, {"Code": "NotFound", "Message": path}
+        self.requests.append(request)
+        status, payload = self.get_findings(request)
+        return status, {"x-amzn-ErrorType": payload["Code"]} if status >= 400 else {}, payload
 
 
 def asff(

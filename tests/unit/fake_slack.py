@@ -19,11 +19,11 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tests import contract
+from tests.unit.loopback import LoopbackServer
 
 
 @dataclass
@@ -43,8 +43,10 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """``with FakeSlack(token="xoxb-test") as slack: ... slack.url ...``"""
+
+    content_type = "application/json; charset=utf-8"
 
     def __init__(self, token: str = "xoxb-test", users_by_email: dict[str, str] | None = None) -> None:
         self.token = token
@@ -54,23 +56,12 @@ class FakeSlack:
         self.faults: dict[str, list[Fault]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    # -- lifecycle
-    def __enter__(self) -> FakeSlack:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     @property
     def url(self) -> str:
         """The base URL to give slack_sdk (``SLACK_API_URL``)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/api/"
+        return f"{self.origin}/api/"
 
     # -- scripting
     def fail(self, method: str, status: int = 200, error: str | None = None, times: int | None = None,
@@ -108,8 +99,7 @@ class FakeSlack:
         params = request.params
         if request.method == "files.getUploadURLExternal":
             file_id = f"F{next(self._ids):08d}"
-            host, port = self._server.server_address[:2]
-            return 200, {}, {"ok": True, "file_id": file_id, "upload_url": f"http://{host}:{port}/upload/{file_id}"}
+            return 200, {}, {"ok": True, "file_id": file_id, "upload_url": f"{self.origin}/upload/{file_id}"}
         if request.method == "files.completeUploadExternal":
             files = json.loads(params.get("files") or "[]")
             missing = [f["id"] for f in files if f["id"] not in self.uploads]
@@ -132,41 +122,19 @@ class FakeSlack:
             return 200, {}, {"ok": True, "user": {"id": user}}
         return 200, {}, {"ok": False, "error": "unknown_method"}
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length)
-                split = urlsplit(self.path)
-                params: dict[str, Any] = dict(parse_qsl(split.query))
-                content_type = self.headers.get("content-type") or ""
-                if split.path.startswith("/upload/"):
-                    method = "upload"
-                else:
-                    method = split.path.rsplit("/", 1)[-1]
-                    if "json" in content_type and body:
-                        params.update(json.loads(body))
-                    elif "x-www-form-urlencoded" in content_type and body:
-                        params.update(parse_qsl(body.decode("utf-8")))
-                request = Request(method, split.path, {k.lower(): v for k, v in self.headers.items()}, params, body)
-                with fake._lock:
-                    fake.requests.append(request)
-                status, headers, payload = fake._answer(request)
-                data = json.dumps(payload).encode("utf-8")
-                self.send_response(status)
-                self.send_header("content-type", "application/json; charset=utf-8")
-                self.send_header("content-length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST  # noqa: N815
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return Handler
-
+    def respond(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], Any]:
+        split = urlsplit(path)
+        params: dict[str, Any] = dict(parse_qsl(split.query))
+        content_type = headers.get("content-type") or ""
+        if split.path.startswith("/upload/"):
+            method = "upload"
+        else:
+            method = split.path.rsplit("/", 1)[-1]
+            if "json" in content_type and body:
+                params.update(json.loads(body))
+            elif "x-www-form-urlencoded" in content_type and body:
+                params.update(parse_qsl(body.decode("utf-8")))
+        request = Request(method, split.path, headers, params, body)
+        with self._lock:
+            self.requests.append(request)
+        return self._answer(request)

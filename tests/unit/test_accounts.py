@@ -6,22 +6,16 @@ from datetime import UTC
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from sgwatch import accounts, aws
+from tests.unit.conftest import EVIDENCE_BUCKET as BUCKET
 
 OWN, MEMBER = "123456789012", "222222222222"
-BUCKET = "evidence"
 
 
 @pytest.fixture
-def env(monkeypatch):
-    with mock_aws():
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        monkeypatch.setenv("EVIDENCE_BUCKET", BUCKET)
-        for name in ("ACCOUNTS", "ACCOUNTS_FROM_ORGANIZATIONS", "EXCLUDED_ACCOUNTS", "REGIONS", "MEMBER_ROLE_NAME"):
-            monkeypatch.delenv(name, raising=False)
-        yield monkeypatch
+def env(evidence_account, monkeypatch):
+    return monkeypatch
 
 
 def member_session(account=MEMBER):

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sgwatch import alerts, cloudtrail, notify, severity
+from sgwatch import alerts, cloudtrail, exposure, notify, provenance, severity, slack
 from sgwatch.cloudtrail import DELETED, RuleChange, SgEvent
+from sgwatch.provenance import Provenance
 from sgwatch.rules import Rule
+from tests.paths import REAL_PAYLOADS
+from tests.unit.test_provenance import REAL_ORIGINS
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 FIXTURES = sorted(EVENTS.glob("*.json"))
+REAL = REAL_PAYLOADS / "cloudtrail"
 
 
 def render(name: str, previous: list[Rule] | None = None) -> tuple[cloudtrail.SgEvent, str, str]:
@@ -208,3 +214,126 @@ def test_event_record_keeps_the_contract_keys() -> None:
         "from_port": "443", "to_port": "443", "peer_type": "ipv4", "peer": "192.168.64.0/18",
         "description": "vpn (new range)"}}]
     json.dumps(record)
+
+
+# --- exposure and provenance -----------------------------------------------------------------
+
+
+def _interface(number: int, description: str = "") -> dict[str, Any]:
+    return {"NetworkInterfaceId": f"eni-{number:04d}", "Status": "in-use", "SubnetId": "subnet-1", "VpcId": "vpc-1",
+            "Attachment": {"InstanceId": f"i-{number:04d}"} if not description else {}, "Description": description,
+            "Association": {"PublicIp": f"54.0.0.{number}"}, "Groups": [{"GroupId": "sg-0123456789abcdef0"}]}
+
+
+ROUTES = [{"RouteTableId": "rtb-1", "VpcId": "vpc-1", "Associations": [{"SubnetId": "subnet-1"}],
+           "Routes": [{"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1", "State": "active"}]}]
+
+
+def _section(*interfaces: dict[str, Any]) -> alerts.ExposureSection:
+    found = exposure.Exposure.of(list(interfaces), ROUTES)
+    return alerts.ExposureSection.of(exposure.summarise("sg-0123456789abcdef0", found))
+
+
+def _world_ssh() -> tuple[SgEvent, list[RuleChange]]:
+    ev, changes = _crafted("rule_id", "sgr-1")
+    return replace(ev, error_code=""), changes
+
+
+def test_exposure_section_lists_the_exposed_resources() -> None:
+    ev, changes = _world_ssh()
+    section = _section(_interface(1))
+    body = alerts.body(ev, changes, severity.assess(ev), exposure=section)
+    assert "Exposure: i-0001 eni-0001 54.0.0.1 subnet-1 igw-1\n" in body
+    assert section.exposed is True and section.looked_up is True and section.attribute() == "true"
+
+
+def test_exposure_section_of_many_resources_shows_ten_and_counts_the_rest() -> None:
+    ev, changes = _world_ssh()
+    section = _section(*(_interface(n) for n in range(1, 14)))
+    lines = alerts.body(ev, changes, severity.assess(ev), exposure=section).splitlines()
+    start = lines.index("Exposure:")
+    shown = [f" - i-{n:04d} eni-{n:04d} 54.0.0.{n} subnet-1 igw-1" for n in range(1, 11)]
+    assert lines[start + 1:start + 12] == [*shown, " - and 3 more internet-reachable interfaces"]
+
+
+def test_exposure_section_of_an_unattached_group() -> None:
+    ev, changes = _world_ssh()
+    section = _section()
+    body = alerts.body(ev, changes, severity.assess(ev), exposure=section)
+    assert "Exposure: not attached to any internet-reachable interface\n" in body
+    assert section.exposed is False and section.attribute() == "false"
+
+
+def test_a_lookup_that_failed_says_so_and_its_attribute_is_unknown() -> None:
+    ev, changes = _world_ssh()
+    section = alerts.ExposureSection.not_looked_up("AccessDenied on DescribeNetworkInterfaces\nSeverity: LOW")
+    body = alerts.body(ev, changes, severity.assess(ev), exposure=section)
+    assert "Exposure: not looked up: AccessDenied on DescribeNetworkInterfaces Severity: LOW\n" in body
+    assert section.exposed is None and section.looked_up is False and section.attribute() == "unknown"
+    assert alerts.attributes(ev, "HIGH", exposure=section)["exposed"] == "unknown"
+
+
+def test_an_interface_description_cannot_add_a_line_or_ping_slack() -> None:
+    ev, changes = _world_ssh()
+    section = _section(_interface(7, f"<!channel> *x*\n{FORGED}"))
+    mail = alerts.body(ev, changes, severity.assess(ev), exposure=section)
+    assert [line for line in mail.splitlines() if line.startswith("Severity")] == ["Severity:       HIGH"]
+    message = alerts.slack_message(ev, changes, severity.assess(ev), exposure=section)
+    text = json.dumps(message)
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+    (block,) = [b for b in message["blocks"] if "Exposure" in b.get("text", {}).get("text", "")]
+    assert block["text"]["text"].startswith("*Exposure:* &lt;!channel&gt;")
+    assert "\n" not in block["text"]["text"]
+
+
+def _provenance(**kwargs: Any) -> Provenance:
+    return Provenance(**{"origin": "console", "detail": "signin.amazonaws.com",
+                         "principal": "arn:aws:iam::111122223333:role/ops", "change_control": "out-of-band", **kwargs})
+
+
+def test_changed_via_line_in_mail_and_slack() -> None:
+    ev, changes = _world_ssh()
+    prov = _provenance(manual_change=True)
+    mail = alerts.body(ev, changes, severity.assess(ev), provenance=prov)
+    (line,) = [line for line in mail.splitlines() if line.startswith("Changed via:")]
+    assert line.split(":", 1)[1].strip() == prov.line()
+    assert "WARNING: manual change to an IaC-managed group" in line
+    message = alerts.slack_message(ev, changes, severity.assess(ev), provenance=prov)
+    assert f"*Changed via:* {slack.escape(prov.line())}" in message["blocks"][1]["text"]["text"]
+
+
+def test_attributes_carry_exposure_and_provenance() -> None:
+    ev, _ = _world_ssh()
+    attributes = alerts.attributes(ev, "CRITICAL", exposure=_section(_interface(1)),
+                                   provenance=_provenance(change_control="approved", origin="terraform"))
+    assert attributes == {"severity": "CRITICAL", "event_name": "AuthorizeSecurityGroupIngress", "exposed": "true",
+                          "origin": "terraform", "change_control": "approved"}
+
+
+def test_event_record_keeps_provenance_and_exposure() -> None:
+    ev, changes = _world_ssh()
+    prov = _provenance()
+    record = alerts.event_record(ev, changes, severity.assess(ev), "subj", "2025-03-04T11:10:05+00:00",
+                                 exposure=_section(_interface(1)), provenance=prov)
+    assert record["provenance"] == prov.to_record() and Provenance.from_record(record["provenance"]) == prov
+    assert record["exposure"] == {"exposed": True, "looked_up": True,
+                                  "lines": ["i-0001 eni-0001 54.0.0.1 subnet-1 igw-1"]}
+    failed = alerts.event_record(ev, changes, severity.assess(ev), "subj", "now",
+                                 exposure=alerts.ExposureSection.not_looked_up("Throttling on DescribeRouteTables"))
+    assert failed["exposure"] == {"exposed": None, "looked_up": False,
+                                  "lines": ["not looked up: Throttling on DescribeRouteTables"]}
+    json.dumps(record)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in REAL.glob("*.json")) if REAL.is_dir() else [])
+def test_changed_via_line_of_each_recorded_payload(name: str) -> None:
+    event = json.loads((REAL / name).read_text())
+    ev = cloudtrail.parse(event)
+    prov = provenance.provenance(event, ["arn:aws:iam::*:role/Shibboleth-InfraMgt"])
+    changes = cloudtrail.resolve(ev, None)
+    mail = alerts.body(ev, changes, severity.assess(ev), provenance=prov)
+    (line,) = [line for line in mail.splitlines() if line.startswith("Changed via:")]
+    expected_origin, expected_detail = REAL_ORIGINS[name]
+    assert line.split(":", 1)[1].strip().startswith(f"{expected_origin} ({expected_detail}) by ")
+    assert line.endswith("change control: approved" if "kuali" in name else "change control: out-of-band")
+    assert alerts.attributes(ev, "LOW", provenance=prov)["origin"] == expected_origin

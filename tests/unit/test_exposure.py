@@ -434,3 +434,26 @@ def test_look_up_for_a_region_reads_everything_once_and_skips_route_tables_witho
     assert found.by_group == {}
     assert [(op, values) for op, values, _ in fetch.calls] == [("DescribeNetworkInterfaces", ()),
                                                                ("DescribeLoadBalancers", ())]
+
+
+def test_paged_fetch_reads_every_page_at_the_largest_size_through_the_paginators() -> None:
+    # Given a region whose interfaces take two pages and whose load balancers take one
+    import boto3
+    from botocore.stub import Stubber
+
+    clients = {s: boto3.client(s, region_name=REGION) for s in ("ec2", "elbv2")}
+    filters = [{"Name": "group-id", "Values": ["sg-web"]}]
+    with Stubber(clients["ec2"]) as ec2, Stubber(clients["elbv2"]) as elbv2:
+        ec2.add_response("describe_network_interfaces",
+                         {"NetworkInterfaces": [{"NetworkInterfaceId": "eni-1"}], "NextToken": "t1"},
+                         {"MaxResults": 1000, "Filters": filters})
+        ec2.add_response("describe_network_interfaces", {"NetworkInterfaces": [{"NetworkInterfaceId": "eni-2"}]},
+                         {"MaxResults": 1000, "Filters": filters, "NextToken": "t1"})
+        elbv2.add_response("describe_load_balancers", {"LoadBalancers": []}, {"PageSize": 400})
+        fetch = exposure.paged_fetch(clients.__getitem__)
+        # When each call is read, then every item comes back, asked for at the call's largest page size
+        found = [i["NetworkInterfaceId"] for i in fetch(exposure.NETWORK_INTERFACES, ["sg-web"])]
+        assert found == ["eni-1", "eni-2"]
+        assert list(fetch(exposure.LOAD_BALANCERS, [])) == []
+        ec2.assert_no_pending_responses()
+        elbv2.assert_no_pending_responses()

@@ -12,26 +12,18 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from sgwatch import accounts, aws, fanout
+from tests.unit.conftest import EVIDENCE_BUCKET as BUCKET
 
 OWN, MEMBER, BROKEN = "123456789012", "222222222222", "333333333333"
-BUCKET = "evidence"
-ENV_NAMES = ("ACCOUNTS", "ACCOUNTS_FROM_ORGANIZATIONS", "EXCLUDED_ACCOUNTS", "REGIONS", "MEMBER_ROLE_NAME",
-             "MAX_WORKERS", fanout.WORK_QUEUE_ENV)
 
 
 @pytest.fixture
-def queue(monkeypatch) -> Any:
-    with mock_aws():
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        url = boto3.client("sqs").create_queue(QueueName="sgwatch-work")["QueueUrl"]
-        for name in ENV_NAMES:
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("EVIDENCE_BUCKET", BUCKET)
-        monkeypatch.setenv(fanout.WORK_QUEUE_ENV, url)
-        yield url
+def queue(evidence_account, monkeypatch) -> Any:
+    url = boto3.client("sqs").create_queue(QueueName="sgwatch-work")["QueueUrl"]
+    monkeypatch.setenv(fanout.WORK_QUEUE_ENV, url)
+    return url
 
 
 def queued(url: str) -> list[dict[str, Any]]:
@@ -55,6 +47,11 @@ def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
 def record(body: Any, message_id: str) -> dict[str, Any]:
     return {"messageId": message_id, "body": body if isinstance(body, str) else json.dumps(body),
             "eventSource": "aws:sqs"}
+
+
+def batch(*pairs: tuple[str, str, str]) -> dict[str, Any]:
+    """A batch of queued (account, region) pairs, each with its message id."""
+    return {"Records": [record({"account_id": account, "region": region}, mid) for account, region, mid in pairs]}
 
 
 def snapshot_accounts_and_regions() -> set[tuple[str, str]]:
@@ -164,10 +161,8 @@ def test_with_the_organisation_a_queued_account_outside_it_is_refused_and_never_
     aws.central_client("sts").meta.events.register(
         "provide-client-params.sts.AssumeRole", lambda params, **kw: assumed.append(params["RoleArn"]))
     monkeypatch.setenv("ACCOUNTS_FROM_ORGANIZATIONS", "true")
-    event = {"Records": [record({"account_id": member, "region": "us-east-1"}, "member"),
-                         record({"account_id": BROKEN, "region": "us-east-1"}, "outsider")]}
-    # When the batch is processed
-    response = handler.lambda_handler(event, None)
+    # When a batch naming both is processed
+    response = handler.lambda_handler(batch((member, "us-east-1", "member"), (BROKEN, "us-east-1", "outsider")), None)
     # Then the outsider goes back to the queue (and so to its dead-letter queue) and no role is assumed in it
     assert response == {"batchItemFailures": [{"itemIdentifier": "outsider"}]}
     assert snapshot_accounts_and_regions() == {(member, "us-east-1")}
@@ -186,10 +181,9 @@ def test_with_the_organisation_an_account_no_longer_active_is_refused(queue, mon
         "after-call.organizations.ListAccounts",
         lambda parsed, **kw: [a.update(State="SUSPENDED") for a in parsed["Accounts"] if a["Id"] == suspended])
     monkeypatch.setenv("ACCOUNTS_FROM_ORGANIZATIONS", "true")
-    event = {"Records": [record({"account_id": member, "region": "us-east-1"}, "member"),
-                         record({"account_id": suspended, "region": "us-east-1"}, "suspended")]}
-    # When the batch is processed
-    response = handler.lambda_handler(event, None)
+    # When a batch naming both is processed
+    response = handler.lambda_handler(
+        batch((member, "us-east-1", "member"), (suspended, "us-east-1", "suspended")), None)
     # Then only the ACTIVE account is read
     assert response == {"batchItemFailures": [{"itemIdentifier": "suspended"}]}
     assert snapshot_accounts_and_regions() == {(member, "us-east-1")}
@@ -204,10 +198,9 @@ def test_with_the_organisation_a_batch_lists_it_once_not_once_per_message(queue,
     monkeypatch.setenv("ACCOUNTS_FROM_ORGANIZATIONS", "true")
     monkeypatch.setenv("EXCLUDED_ACCOUNTS", members[2])
     monkeypatch.setenv("REGIONS", "us-east-1,eu-west-1")
-    event = {"Records": [record({"account_id": a, "region": r}, f"{a}-{r}")
-                         for a in members for r in ("us-east-1", "eu-west-1")]}
     # When the batch is processed
-    response = handler.lambda_handler(event, None)
+    response = handler.lambda_handler(
+        batch(*[(a, r, f"{a}-{r}") for a in members for r in ("us-east-1", "eu-west-1")]), None)
     # Then the organisation was listed once for the whole batch, and the excluded account refused
     assert calls == ["ListAccounts"]
     assert response == {"batchItemFailures": [{"itemIdentifier": f"{members[2]}-{r}"}
@@ -295,7 +288,6 @@ def test_a_batch_asks_for_its_own_identity_once(queue, monkeypatch):
     aws.central_client("sts").meta.events.register(
         "before-call.sts.GetCallerIdentity", lambda **kw: calls.append("GetCallerIdentity"))
     monkeypatch.setenv("ACCOUNTS", f"{OWN},{MEMBER}")
-    event = {"Records": [record({"account_id": OWN, "region": "us-east-1"}, "own"),
-                         record({"account_id": MEMBER, "region": "us-east-1"}, "member")]}
+    event = batch((OWN, "us-east-1", "own"), (MEMBER, "us-east-1", "member"))
     assert handler.lambda_handler(event, None) == {"batchItemFailures": []}
     assert calls == ["GetCallerIdentity"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -28,6 +27,7 @@ import pytest
 from moto import mock_aws
 
 from tests.unit.fake_slack import FakeSlack
+from tests.unit.loopback import LoopbackServer
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "real-payloads" / "reachability"
 ACCOUNT = "123456789012"
@@ -154,40 +154,25 @@ class FakeEc2:
         return 200, {"NetworkInsightsAnalyses": out}
 
 
-class FakeEc2Server:
+class FakeEc2Server(LoopbackServer):
     """Serves a :class:`FakeEc2` on a free loopback port (``url``); a context manager."""
 
+    content_type = "text/xml"
+
     def __init__(self, fake: FakeEc2) -> None:
-        model = boto3.session.Session().client("ec2", region_name="us-east-1").meta.service_model
+        self.fake = fake
+        self.model = boto3.session.Session().client("ec2", region_name="us-east-1").meta.service_model
+        super().__init__()
+        self.url = self.origin
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                params = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
-                action = params["Action"][0]
-                status, payload = fake.handle(action, params)
-                if isinstance(payload, dict):
-                    shape = model.operation_model(action).output_shape
-                    payload = f"<{action}Response><requestId>fake</requestId>{_xml(shape, payload)}</{action}Response>"
-                body = payload.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> FakeEc2Server:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], Any]:
+        params = parse_qs(body.decode())
+        action = params["Action"][0]
+        status, payload = self.fake.handle(action, params)
+        if isinstance(payload, dict):
+            shape = self.model.operation_model(action).output_shape
+            payload = f"<{action}Response><requestId>fake</requestId>{_xml(shape, payload)}</{action}Response>"
+        return status, {}, payload
 
 
 @pytest.fixture

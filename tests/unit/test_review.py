@@ -18,11 +18,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from moto import mock_aws
 
-from sgwatch import review
+from sgwatch import exposure, review, risk
 from sgwatch.csvio import neutralise
 from sgwatch.evidence import EvidenceStore, series_prefix, stamp
+from sgwatch.provenance import Provenance
+from sgwatch.review import attribution
 from sgwatch.rules import Rule
-from sgwatch.snapshots import record_snapshot
+from sgwatch.snapshots import record_exposure, record_snapshot
 
 PREFIX = "security-groups/"
 ACCOUNT = "111111111111"
@@ -54,46 +56,92 @@ def at(day: int, hour: int = 6) -> datetime:
     return datetime(2026, 1, day, hour, 0, tzinfo=UTC)
 
 
+def role(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+
+
+# The provenance the change notifier records (sgwatch.provenance), one per channel of the fabricated week.
+CONSOLE_MANUAL = Provenance("console", "web browser, Chrome 131.0", role("AWSReservedSSO_Admin_0123"), "out-of-band",
+                            True)
+TERRAFORM_APPROVED = Provenance("terraform", "Terraform 1.5.7, provider 5.31.0", role("deployer"), "approved")
+CLI_OUT_OF_BAND = Provenance("cli", "aws-cli 2.17.0", role("ops"), "out-of-band")
+
+
 def put_event(store: EvidenceStore, event_id: str, when: datetime, name: str, groups: list[str],
-              actor: str, changes: list[dict[str, Any]], error: str = "") -> str:
+              actor: str, changes: list[dict[str, Any]], error: str = "", provenance: Provenance | None = None,
+              detail: dict[str, Any] | None = None) -> str:
+    """A change-event record as the change notifier writes it; without ``provenance``, as older ones were."""
     key = f"{PREFIX}{ACCOUNT}/{REGION}/events/{when:%Y/%m/%d}/{event_id}.json"
     body = {
         "schema": 1, "event_id": event_id, "event_name": name,
         "event_time": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "account_id": ACCOUNT, "region": REGION,
         "group_ids": groups, "group_name": "", "actor": {"type": "AssumedRole", "display": actor},
         "source_ip": "198.51.100.7", "user_agent": "console", "error_code": error, "error_message": "",
-        "severity": "HIGH", "subject": name, "changes": changes, "published_at": "", "detail": {},
+        "severity": "HIGH", "subject": name, "changes": changes, "published_at": "", "detail": detail or {},
     }
+    if provenance is not None:
+        body["provenance"] = provenance.to_record()
     store.put_new(key, json.dumps(body).encode(), "application/json")
     return key
 
 
+def internet_facing(*groups: str, instance: str = "i-web", ip: str = "198.51.100.10") -> exposure.Exposure:
+    """One instance with a public IPv4 address in a subnet routed to an internet gateway, carrying ``groups``."""
+    interface = {"NetworkInterfaceId": f"eni-{instance[2:]}", "Status": "in-use", "SubnetId": "subnet-public",
+                 "VpcId": "vpc-1", "Association": {"PublicIp": ip}, "Attachment": {"InstanceId": instance},
+                 "Groups": [{"GroupId": g} for g in groups]}
+    table = {"RouteTableId": "rtb-public", "VpcId": "vpc-1", "Associations": [{"SubnetId": "subnet-public"}],
+             "Routes": [{"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1", "State": "active"}]}
+    return exposure.Exposure.of([interface], [table])
+
+
+def put_exposure(store: EvidenceStore, rules: list[Rule], found: exposure.Exposure, when: datetime,
+                 ports: tuple[int, ...] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS) -> str:
+    """The exposure report the inventory writes (its own writer) with the snapshot taken at ``when``."""
+    snapshot_key = series_prefix(PREFIX, ACCOUNT, REGION, "snapshots") + stamp(when) + ".csv"
+    return record_exposure(store, PREFIX, ACCOUNT, REGION, snapshot_key, rules, found, ports).key
+
+
 def rule_dict(r: Rule) -> dict[str, str]:
-    return {"direction": r.direction, "rule_id": r.rule_id, "protocol": r.protocol, "from_port": r.from_port,
-            "to_port": r.to_port, "peer_type": r.peer_type, "peer": r.peer, "description": r.description}
+    """A rule as the change notifier records it (``sgwatch.cloudtrail.rule_dict``)."""
+    return {"group_id": r.group_id, "direction": r.direction, "rule_id": r.rule_id, "protocol": r.protocol,
+            "from_port": r.from_port, "to_port": r.to_port, "peer_type": r.peer_type, "peer": r.peer,
+            "description": r.description}
 
 
-def fabricate(store: EvidenceStore, with_events: bool = True, with_unused: bool = True) -> None:
-    """A week with snapshots on the 1st, 2nd, 5th and 6th (3rd, 4th and 7th missing)."""
+def fabricate(store: EvidenceStore, with_events: bool = True, with_unused: bool = True,
+              with_exposure: bool = True) -> None:
+    """A week with snapshots on the 1st, 2nd, 5th and 6th (3rd, 4th and 7th missing).
+
+    Exposure reports come with the 2 Jan snapshot (an older instance ``i-old``) and the 6 Jan one
+    (``i-web`` with a public address carries sg-web). Provenance: alice's console changes to the
+    IaC-managed sg-web are out-of-band, the group creation went through the approved Terraform
+    role, bob's transient change came from the CLI, out-of-band.
+    """
     base = [WEB_HTTPS, WEB_EGRESS, DB_PG]
     record_snapshot(store, PREFIX, ACCOUNT, REGION, base, at(1))
     record_snapshot(store, PREFIX, ACCOUNT, REGION, base, at(2))
+    if with_exposure:
+        put_exposure(store, base, internet_facing("sg-web", instance="i-old", ip="198.51.100.99"), at(2))
     # 4 Jan: alice opens SSH to the world and creates a group; both seen by the 5 Jan snapshot.
     after_5 = sorted([*base, WEB_SSH, NEW_GROUP])
     if with_events:
         put_event(store, "ev-ssh", at(4, 10), "AuthorizeSecurityGroupIngress", ["sg-web"], "alice",
-                  [{"action": "added", "before": None, "after": rule_dict(WEB_SSH)}])
-        put_event(store, "ev-create", at(4, 11), "CreateSecurityGroup", ["sg-new"], "alice", [])
+                  [{"action": "added", "before": None, "after": rule_dict(WEB_SSH)}], provenance=CONSOLE_MANUAL)
+        put_event(store, "ev-create", at(4, 11), "CreateSecurityGroup", ["sg-new"], "alice", [],
+                  provenance=TERRAFORM_APPROVED)
         put_event(store, "ev-failed", at(4, 12), "AuthorizeSecurityGroupIngress", ["sg-db"], "mallory", [],
-                  error="UnauthorizedOperation")
+                  error="UnauthorizedOperation", provenance=CLI_OUT_OF_BAND)
     record_snapshot(store, PREFIX, ACCOUNT, REGION, after_5, at(5))
     # 5 Jan: bob opens and closes a rule on sg-db between snapshots; someone edits a description unseen.
     if with_events:
         transient = rule("sg-db", "ingress", "sgr-7", "tcp", "8080", "8080", "203.0.113.0/24")
         put_event(store, "ev-transient", at(5, 12), "AuthorizeSecurityGroupIngress", ["sg-db"], "bob",
-                  [{"action": "added", "before": None, "after": rule_dict(transient)}])
+                  [{"action": "added", "before": None, "after": rule_dict(transient)}], provenance=CLI_OUT_OF_BAND)
     after_6 = sorted([WEB_HTTPS, WEB_EGRESS, DB_PG_EDITED, WEB_SSH, NEW_GROUP])
     record_snapshot(store, PREFIX, ACCOUNT, REGION, after_6, at(6))
+    if with_exposure:
+        put_exposure(store, after_6, internet_facing("sg-web"), at(6))
     if with_unused:
         report = {"schema": 1, "account_id": ACCOUNT, "region": REGION, "generated_at": "2026-01-06T07:00:00Z",
                   "unused": [{"group_id": "sg-new", "group_name": "@SUM(1)", "vpc_id": "vpc-1", "age_days": 2,
@@ -115,6 +163,10 @@ def run_review(store: EvidenceStore, period: review.Period = PERIOD) -> review.R
     selection = review.select(PREFIX, store.keys(PREFIX), period)
     objects = {k: store.get(k) for k in selection.to_read}
     return review.build(period, BUCKET, PREFIX, selection, objects, datetime(2026, 1, 8, tzinfo=UTC))
+
+
+SECTIONS = ["summary", "timeline", "changes", "change-control", "exposure", "risky", "unused", "groups", "gaps",
+            "reviews", "evidence"]
 
 
 class Page(HTMLParser):
@@ -291,12 +343,17 @@ def test_missing_kinds_are_reported_as_absent_not_failures(store: EvidenceStore)
     assert not [g for g in built.gaps if g.kind == "diff-without-event"]
 
 
+def alter(store: EvidenceStore, kind: str, day: str, old: bytes, new: bytes) -> str:
+    """Alter the object of ``kind`` taken on ``day`` after its write (its metadata kept); its key."""
+    key = next(k for k in store.keys(PREFIX) if f"/{kind}/" in k and day in k)
+    original = store.get(key)
+    store.s3.put_object(Bucket=BUCKET, Key=key, Body=original.body.replace(old, new), Metadata=original.metadata)
+    return key
+
+
 def test_an_altered_snapshot_is_an_integrity_gap(store: EvidenceStore) -> None:
     fabricate(store)
-    key = next(k for k in store.keys(PREFIX) if "/snapshots/" in k and "20260102" in k)
-    original = store.get(key)
-    store.s3.put_object(Bucket=BUCKET, Key=key, Body=original.body.replace(b"443", b"444"),
-                        Metadata=original.metadata)
+    alter(store, "snapshots", "20260102", b"443", b"444")
     built = run_review(store)
     assert [g.when for g in built.gaps if g.kind == "integrity"] == ["2026-01-02 06:00 UTC"]
     # and a day whose only snapshot is altered is not covered
@@ -317,10 +374,10 @@ def test_report_has_every_section_and_one_row_per_item(store: EvidenceStore) -> 
     fabricate(store)
     built = run_review(store)
     page = parse(review.render_html(built, PREFIX + "reviews/" + PERIOD.name + "/"))
-    assert page.sections == ["summary", "timeline", "changes", "risky", "unused", "groups", "gaps", "reviews",
-                             "evidence"]
+    assert page.sections == SECTIONS
     assert page.rows["changes"] == len(built.rule_changes) == 2
     assert page.rows["risky"] == len(built.risky) == 1  # SSH open to the world (HTTPS is an authorized port)
+    assert page.rows["exposure"] == len(built.exposure) == 2  # SSH and HTTPS of sg-web, on i-web
     assert page.rows["unused"] == 1
     assert page.rows["groups"] == 1
     assert page.rows["gaps"] == len(built.gaps)
@@ -366,7 +423,8 @@ def test_csvs_hold_the_tables_with_free_text_neutralised(store: EvidenceStore) -
     fabricate(store)
     built = run_review(store)
     files = review.render_csvs(built)
-    assert set(files) == {"changes.csv", "current-rules.csv", "risky-rules.csv", "unused-groups.csv"}
+    assert set(files) == {"changes.csv", "current-rules.csv", "risky-rules.csv", "unused-groups.csv", "exposure.csv",
+                          "out-of-band-changes.csv"}
     changes = read_csv(files["changes.csv"])
     assert [c["ChangeType"] for c in changes] == ["GroupAdded", "Added", "Updated"]
     ssh = changes[1]
@@ -375,7 +433,8 @@ def test_csvs_hold_the_tables_with_free_text_neutralised(store: EvidenceStore) -
     unused = read_csv(files["unused-groups.csv"])
     assert unused[0]["GroupName"] == "'@SUM(1)"
     risky = read_csv(files["risky-rules.csv"])
-    assert risky[0]["Severity"] == "HIGH" and risky[0]["RuleDescription"] == "'=HYPERLINK(\"x\")"
+    # world SSH on a group an internet-reachable instance carries: CRITICAL, as its alert
+    assert risky[0]["Severity"] == "CRITICAL" and risky[0]["RuleDescription"] == "'=HYPERLINK(\"x\")"
     assert len(read_csv(files["current-rules.csv"])) == 5
 
 
@@ -401,8 +460,7 @@ def test_no_user_text_can_change_the_page_structure(name: str, description: str)
     built.changes, built.current_rules, built.risky = [change], [r], [review.assess(r)]
     # When rendered, then the sections, rows and absence of markup are as for any harmless name
     page = parse(review.render_html(built))
-    assert page.sections == ["summary", "timeline", "changes", "risky", "unused", "groups", "gaps", "reviews",
-                             "evidence"]
+    assert page.sections == SECTIONS
     assert page.rows["changes"] == 1 and page.rows["risky"] == 1
     assert page.scripts == 0 and page.external == []
 
@@ -422,3 +480,241 @@ def test_a_new_baseline_in_the_middle_of_the_chain_is_a_gap(store):
     rebaselines = [g for g in found.gaps if g.kind == "new-baseline"]
     assert len(rebaselines) == 1 and third.snapshot_key in rebaselines[0].detail
     assert second.snapshot_key in rebaselines[0].detail
+
+
+# ------------------------------------------------------------------ internet exposure (exposure reports)
+
+
+def test_exposure_section_lists_the_newest_report_of_each_scope_critical_first(store: EvidenceStore) -> None:
+    # Given exposure reports with the 2 Jan snapshot (i-old) and the 6 Jan one (i-web)
+    fabricate(store)
+    built = run_review(store)
+    # Then the section holds the rows of the newest report only, CRITICAL first
+    assert [(r.severity, r.rule_id, r.resource_id) for r in built.exposure] == [
+        ("CRITICAL", "sgr-9", "i-web"), ("LOW", "sgr-1", "i-web")]
+    page = parse(review.render_html(built))
+    text = page.joined("exposure")
+    assert page.rows["exposure"] == 2 and "i-old" not in text
+    assert text.index("CRITICAL") < text.index("LOW")
+    assert "198.51.100.10" in text and "igw-1" in text and "tcp port 22 from 0.0.0.0/0" in text
+    # and the scope table says of when the exposure is
+    assert "2026-01-06 06:00 UTC" in page.joined("summary")
+
+
+def test_critical_rules_are_counted_among_the_headline_cards(store: EvidenceStore) -> None:
+    fabricate(store)
+    built = run_review(store)
+    assert built.totals()["critical"] == 1
+    summary = parse(review.render_html(built)).joined("summary")
+    assert "critical rules (exposed to the internet)" in summary
+
+
+def test_risky_severity_is_the_alert_severity_of_the_same_rule_on_the_same_group(store: EvidenceStore) -> None:
+    # Given current rules on an exposed group (sg-web) and an unexposed one (sg-lab), with 8443 authorized
+    ports = (443, 8443)
+    rules = [
+        rule(group, "ingress", f"sgr-{group}-{n}", protocol, low, high, peer, peer_type=peer_type)
+        for group in ("sg-web", "sg-lab")
+        for n, (protocol, low, high, peer, peer_type) in enumerate([
+            ("tcp", "22", "22", "0.0.0.0/0", "ipv4"),  # HIGH -> CRITICAL when exposed
+            ("tcp", "8080", "8080", "0.0.0.0/0", "ipv4"),  # MEDIUM -> HIGH when exposed
+            ("tcp", "22", "22", "8.8.0.0/16", "ipv4"),  # wide public SSH: MEDIUM -> HIGH
+            ("tcp", "8443", "8443", "0.0.0.0/0", "ipv4"),  # authorized: LOW, even exposed
+            ("tcp", "22", "22", "::/0", "ipv6"),  # the instance has no IPv6 address: not escalated
+            ("tcp", "22", "22", "8.8.8.8/32", "ipv4"),  # narrow public: LOW
+        ])
+    ]
+    found = internet_facing("sg-web")
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, rules, at(2))
+    put_exposure(store, rules, found, at(2), ports)
+    selection = review.select(PREFIX, store.keys(PREFIX), PERIOD)
+    built = review.build(PERIOD, BUCKET, PREFIX, selection, {k: store.get(k) for k in selection.to_read}, at(8),
+                         authorized_public_ports=ports)
+    # Then each risky rule has the level the alert gives it (exposure.rate_on_group), and no other rule is listed
+    alert = {r.rule_id: exposure.rate_on_group(r, found, authorized_public_ports=ports).level for r in rules}
+    listed = {r.rule.rule_id: r.severity for r in built.risky}
+    assert listed == {k: v for k, v in alert.items() if v in ("CRITICAL", "HIGH", "MEDIUM")}
+    assert [listed[f"sgr-sg-web-{n}"] for n in range(3)] == ["CRITICAL", "HIGH", "HIGH"]
+    assert [listed[f"sgr-sg-lab-{n}"] for n in range(3)] == ["HIGH", "MEDIUM", "MEDIUM"]
+    assert listed["sgr-sg-web-4"] == "HIGH" and "sgr-sg-web-3" not in listed
+    # and the CSV carries the same levels, CRITICAL first
+    rows = read_csv(review.render_csvs(built)["risky-rules.csv"])
+    assert {r["RuleId"]: r["Severity"] for r in rows} == listed and rows[0]["Severity"] == "CRITICAL"
+
+
+def test_a_missing_exposure_report_is_a_gap(store: EvidenceStore) -> None:
+    # Given snapshots but no exposure report at all
+    fabricate(store, with_exposure=False)
+    built = run_review(store)
+    # Then the scope has a gap saying exposure and escalation are unknown, and the section says none was found
+    [gap] = [g for g in built.gaps if g.kind == "missing-exposure"]
+    assert (gap.account_id, gap.region) == (ACCOUNT, REGION) and "no exposure report" in gap.detail
+    assert built.exposure == [] and built.risky[0].severity == "HIGH"  # not escalated without a report
+    page = parse(review.render_html(built))
+    assert "no exposure report" in page.joined("gaps")
+
+
+def test_an_exposure_report_older_than_the_current_rules_is_a_gap(store: EvidenceStore) -> None:
+    # Given the exposure report of the 2 Jan snapshot only, while the current rules are of 6 Jan
+    fabricate(store, with_exposure=False)
+    put_exposure(store, [WEB_HTTPS], internet_facing("sg-web", instance="i-old"), at(2))
+    built = run_review(store)
+    [gap] = [g for g in built.gaps if g.kind == "missing-exposure"]
+    assert "2026-01-02 06:00 UTC" in gap.detail and "2026-01-06 06:00 UTC" in gap.detail
+    # the older report is still shown: it is the newest knowledge there is
+    assert [r.resource_id for r in built.exposure] == ["i-old"]
+
+
+def test_an_altered_exposure_report_is_an_integrity_gap(store: EvidenceStore) -> None:
+    fabricate(store)
+    key = alter(store, "exposure", "20260106", b"i-web", b"i-xyz")
+    built = run_review(store)
+    assert any(key in g.detail for g in built.gaps if g.kind == "integrity")
+    assert built.exposure == []
+
+
+# ------------------------------------------------------------------ change control (PCI DSS 1.2.2)
+
+
+def test_changes_are_counted_by_origin_and_change_control(store: EvidenceStore) -> None:
+    # Given alice's console change, the approved Terraform group creation, bob's CLI change and a failed call
+    fabricate(store)
+    built = run_review(store)
+    # Then each change that happened is counted once by channel and verdict; the failed call is no change
+    assert built.change_control_counts() == {("console", "out-of-band"): 1, ("terraform", "approved"): 1,
+                                             ("cli", "out-of-band"): 1}
+    totals = built.totals()
+    assert (totals["out_of_band"], totals["manual"], totals["unattributed"]) == (2, 1, 1)
+    page = parse(review.render_html(built))
+    assert page.joined("change-control").count("out-of-band") >= 1
+
+
+def test_every_out_of_band_and_manual_change_is_listed_with_who_how_and_the_rule(store: EvidenceStore) -> None:
+    fabricate(store)
+    built = run_review(store)
+    listed = [(e.event.event_id, e.after) for e in built.out_of_band]
+    assert listed == [("ev-ssh", WEB_SSH._replace(group_name="", vpc_id="", group_description="")),
+                      ("ev-transient", rule("sg-db", "ingress", "sgr-7", "tcp", "8080", "8080", "203.0.113.0/24")
+                       ._replace(group_name="", vpc_id="", group_description=""))]
+    text = parse(review.render_html(built)).joined("change-control")
+    for expected in ("2026-01-04 10:00 UTC", "alice", role("AWSReservedSSO_Admin_0123"), "console",
+                     "web browser, Chrome 131.0", "manual change to an IaC-managed group", "sg-web",
+                     "tcp port 22 from 0.0.0.0/0", "bob", "aws-cli 2.17.0", "tcp port 8080"):
+        assert expected in text, expected
+    assert "mallory" not in text and "deployer" not in text
+
+
+def test_changes_no_event_explains_are_listed_as_unattributed_each_a_gap(store: EvidenceStore) -> None:
+    fabricate(store)
+    built = run_review(store)
+    # the description edit on sg-db between the 5 and 6 Jan snapshots
+    [unattributed] = built.unattributed
+    assert (unattributed.group_id, unattributed.before, unattributed.after) == ("sg-db", DB_PG, DB_PG_EDITED)
+    gaps = [g for g in built.gaps if g.kind == "diff-without-event"]
+    assert len(gaps) == len(built.unattributed) == 1
+    assert "sgr-3" in gaps[0].detail and "2026-01-05 06:00 UTC" in gaps[0].detail
+    text = parse(review.render_html(built)).joined("change-control")
+    assert "from web tier" in text and "unattributed" in text.lower()
+
+
+def event_record(event_id: str, when: datetime, group: str, changes: list[dict[str, Any]],
+                 error: str = "") -> review.ChangeEvent:
+    body = {"event_id": event_id, "event_name": "ModifySecurityGroupRules", "event_time": when.isoformat(),
+            "group_ids": [group], "actor": {"display": "carol"}, "error_code": error, "changes": changes}
+    return review.ChangeEvent.from_record(f"k/{event_id}.json", json.dumps(body).encode())
+
+
+SSH_ADDED = [{"action": "added", "before": None, "after": rule_dict(WEB_SSH)}]
+HTTPS_ADDED = [{"action": "added", "before": None, "after": rule_dict(WEB_HTTPS)}]
+
+
+@pytest.mark.parametrize(
+    ("event", "explains"),
+    [
+        pytest.param(event_record("e", at(4), "sg-web", SSH_ADDED), True, id="same group, rule and window"),
+        pytest.param(event_record("e", at(5), "sg-web", SSH_ADDED), True, id="at the later snapshot"),
+        pytest.param(event_record("e", at(2), "sg-web", SSH_ADDED), False, id="at the earlier snapshot"),
+        pytest.param(event_record("e", at(1), "sg-web", SSH_ADDED), False, id="before the window"),
+        pytest.param(event_record("e", at(5, 7), "sg-web", SSH_ADDED), False, id="after the window"),
+        pytest.param(event_record("e", at(4), "sg-db", SSH_ADDED), False, id="another group"),
+        pytest.param(event_record("e", at(4), "sg-web", HTTPS_ADDED), False, id="another rule"),
+        pytest.param(event_record("e", at(4), "sg-web", []), True, id="no rule detail: its group and window"),
+        pytest.param(event_record("e", at(4), "sg-web", SSH_ADDED, "UnauthorizedOperation"), False, id="failed"),
+        pytest.param(event_record("e", at(4), "sg-web",
+                                  [{"action": "modified", "before": {**rule_dict(WEB_SSH), "peer": "10.0.0.0/8"},
+                                    "after": {"rule_id": "sgr-9", "description": "x"}}]), True, id="same rule id"),
+    ],
+)
+def test_the_matching_rule_of_a_diff_change_and_a_change_event(event: review.ChangeEvent, explains: bool) -> None:
+    # Given SSH added to sg-web between the 2 Jan and 5 Jan snapshots
+    change = review.Change(at(5), at(2), ACCOUNT, REGION, "vpc-1", "sg-web", "web", "Added", None, WEB_SSH, "k")
+    assert bool(attribution.explaining_events(change, [event])) is explains
+
+
+def test_older_event_records_without_provenance_still_count(store: EvidenceStore) -> None:
+    # Given a record written before provenance was recorded, holding its CloudTrail record, and one without it
+    cloudtrail = {"eventName": "AuthorizeSecurityGroupIngress", "userAgent": "aws-cli/2.15.0 Python/3.11.6",
+                  "userIdentity": {"type": "AssumedRole", "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/ops/dan",
+                                   "sessionContext": {"sessionIssuer": {"type": "Role", "arn": role("ops")}}}}
+    base = [WEB_HTTPS, WEB_EGRESS, DB_PG]
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, base, at(1))
+    put_event(store, "ev-old", at(1, 9), "AuthorizeSecurityGroupIngress", ["sg-web"], "dan",
+              [{"action": "added", "before": None, "after": rule_dict(WEB_SSH)}], detail=cloudtrail)
+    put_event(store, "ev-older", at(1, 10), "CreateSecurityGroup", ["sg-new"], "erin", [])
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, sorted([*base, WEB_SSH, NEW_GROUP]), at(2))
+    built = run_review(store)
+    # Then the channel is read from the stored CloudTrail record (the same function as the alerts'), the
+    # change-control verdict is "not-recorded" (the patterns of that time are unknown), and nothing fails
+    old, older = built.events
+    assert (old.provenance.origin, old.provenance.detail, old.provenance.principal, old.change_control) == (
+        "cli", "aws-cli 2.15.0", role("ops"), "not-recorded")
+    assert (older.provenance.origin, older.change_control) == ("unknown", "not-recorded")
+    assert built.change_control_counts() == {("cli", "not-recorded"): 1, ("unknown", "not-recorded"): 1}
+    assert built.out_of_band == [] and not built.unattributed
+    changes = read_csv(review.render_csvs(built)["changes.csv"])
+    assert [(c["EventId"], c["Origin"], c["ChangeControl"]) for c in changes] == [
+        ("ev-older", "unknown", "not-recorded"), ("ev-old", "cli", "not-recorded")]
+
+
+def test_changes_csv_appends_origin_and_change_control_to_the_existing_columns(store: EvidenceStore) -> None:
+    fabricate(store)
+    files = review.render_csvs(run_review(store))
+    header = files["changes.csv"].decode().splitlines()[0].split(",")
+    assert header == ["DetectedAt", "AccountId", "Region", "VpcId", "GroupId", "GroupName", "ChangeType", "Direction",
+                      "RuleId", "Before", "After", "EventTime", "Actor", "EventName", "EventId", "DiffKey", "Origin",
+                      "OriginDetail", "ChangeControl"]
+    rows = {c["EventId"] or c["ChangeType"]: c for c in read_csv(files["changes.csv"])}
+    assert (rows["ev-ssh"]["Origin"], rows["ev-ssh"]["OriginDetail"], rows["ev-ssh"]["ChangeControl"]) == (
+        "console", "web browser, Chrome 131.0", "out-of-band")
+    assert (rows["ev-create"]["Origin"], rows["ev-create"]["ChangeControl"]) == ("terraform", "approved")
+    assert (rows["Updated"]["Origin"], rows["Updated"]["ChangeControl"]) == ("", "unattributed")
+    listed = read_csv(files["out-of-band-changes.csv"])
+    assert [(r["EventId"], r["Origin"], r["ChangeControl"], r["ManualChange"]) for r in listed] == [
+        ("ev-ssh", "console", "out-of-band", "true"), ("ev-transient", "cli", "out-of-band", "false")]
+
+
+def test_provenance_text_is_escaped_in_html_and_neutralised_in_csv(store: EvidenceStore) -> None:
+    # Given a record whose caller-controlled detail and principal hold markup and a formula
+    hostile = Provenance("unknown", "<img src=x onerror=alert(1)>", "=cmd|' /C calc'!A0", "out-of-band")
+    base = [WEB_HTTPS]
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, base, at(1))
+    put_event(store, "ev-x", at(1, 9), "AuthorizeSecurityGroupIngress", ["sg-web"], "<b>x</b>",
+              [{"action": "added", "before": None, "after": rule_dict(WEB_SSH)}], provenance=hostile)
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, [*base, WEB_SSH], at(2))
+    built = run_review(store)
+    text = review.render_html(built)
+    page = parse(text)
+    assert page.scripts == 0 and page.external == [] and "<img" not in text and "<b>x</b>" not in text
+    files = review.render_csvs(built)
+    assert b"\n=" not in files["out-of-band-changes.csv"] and b",=" not in files["out-of-band-changes.csv"]
+    assert b",=" not in files["changes.csv"]
+    [row] = read_csv(files["out-of-band-changes.csv"])
+    assert row["Principal"] == "'=cmd|' /C calc'!A0"
+
+
+def test_settings_take_the_authorized_public_ports() -> None:
+    found = review.Settings.from_env({"EVIDENCE_BUCKET": "b", "AUTHORIZED_PUBLIC_PORTS": "443, 8443,443"})
+    assert found.authorized_public_ports == (443, 8443)
+    assert review.Settings.from_env({"EVIDENCE_BUCKET": "b"}).authorized_public_ports == (80, 443)
+    with pytest.raises(ValueError, match="AUTHORIZED_PUBLIC_PORTS"):
+        review.Settings.from_env({"EVIDENCE_BUCKET": "b", "AUTHORIZED_PUBLIC_PORTS": "https"})

@@ -27,14 +27,30 @@ from moto import mock_aws
 from review_pack import handler, signoff
 from sgwatch import review
 from sgwatch.evidence import EvidenceStore
+from sgwatch.provenance import Provenance
 from sgwatch.snapshots import record_snapshot
 
 from .fake_slack import FakeSlack
-from .test_review import ACCOUNT, BUCKET, PERIOD, PREFIX, REGION, at, fabricate, parse, put_event, rule
+from .test_review import (
+    ACCOUNT,
+    BUCKET,
+    PERIOD,
+    PREFIX,
+    REGION,
+    SECTIONS,
+    at,
+    fabricate,
+    internet_facing,
+    parse,
+    put_event,
+    put_exposure,
+    rule,
+    rule_dict,
+)
 
 EVENT = {"from": "2026-01-01", "to": "2026-01-07"}
-OUTPUTS = ("report.html", "changes.csv", "current-rules.csv", "risky-rules.csv", "unused-groups.csv",
-           "review-record.json", "manifest.json")
+OUTPUTS = ("report.html", "changes.csv", "current-rules.csv", "risky-rules.csv", "unused-groups.csv", "exposure.csv",
+           "out-of-band-changes.csv", "review-record.json", "manifest.json")
 
 
 @pytest.fixture
@@ -89,7 +105,7 @@ def test_manifest_hashes_match_every_object_it_names(aws: dict[str, Any]) -> Non
         assert hashlib.sha256(stored).hexdigest() == entry["sha256"], entry["key"]
         assert len(stored) == entry["size"]
     kinds = {e["kind"] for e in manifest["evidence"]}
-    assert kinds == {"snapshot", "diff", "event", "unused-report"}
+    assert kinds == {"snapshot", "diff", "event", "unused-report", "exposure-report"}
     produced = {o["key"].rsplit("/", 1)[-1] for o in manifest["outputs"]}
     assert produced == set(OUTPUTS) - {"manifest.json"}
 
@@ -192,17 +208,30 @@ LONG_DESCRIPTION = ("temporary access for the vendor's support engineers during 
 LONG_ACTOR = "AWSReservedSSO_AdministratorAccess_0123456789abcdef/alice.longname@example.com"
 
 
+LONG_PRINCIPAL = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/" \
+    "AWSReservedSSO_AdministratorAccess_0123456789abcdef"
+LONG_DETAIL = "web browser, Chrome 131.0.6778.86 on a console session federated through the identity provider"
+LONG_RESOURCE = "app/payments-platform-production-public-alb/50dc6c495c0c9188"
+
+
 def wide_history(store: EvidenceStore) -> dict[str, str]:
-    """Two days of realistic worst-case values: long group names and descriptions, IPv6 peers, SSO actors."""
+    """Two days of realistic worst-case values: long group names and descriptions, IPv6 peers, SSO actors,
+    long principals and user-agent details, an exposure report with long resource ids."""
     group = "sg-0123456789abcdef0"
     before = [rule(group, "ingress", f"sgr-0123456789abcd{i:03d}", "tcp", "443", "443",
                    "2001:db8:1234:5678:9abc:def0:1234:5678/128", LONG_DESCRIPTION, LONG_NAME, "ipv6") for i in range(6)]
     record_snapshot(store, PREFIX, ACCOUNT, REGION, before, at(8))
-    put_event(store, "ev-wide", at(8, 9), "ModifySecurityGroupRules", [group], LONG_ACTOR, [])
+    manual = Provenance("console", LONG_DETAIL, LONG_PRINCIPAL, "out-of-band", True)
+    put_event(store, "ev-wide", at(8, 9), "ModifySecurityGroupRules", [group], LONG_ACTOR, [], provenance=manual)
     after = [r._replace(from_port="22", to_port="22") for r in before]
     world = rule(group, "ingress", "sgr-0fedcba9876543210", "-1", "", "", "0.0.0.0/0", LONG_DESCRIPTION, LONG_NAME)
     after.append(world)
+    # an out-of-band change listed with its rule before and after, the longest there are
+    put_event(store, "ev-wide-2", at(8, 10), "ModifySecurityGroupRules", [group], LONG_ACTOR,
+              [{"action": "modified", "before": rule_dict(before[0]), "after": rule_dict(after[0])}], provenance=manual)
     record_snapshot(store, PREFIX, ACCOUNT, REGION, sorted(after), at(9))
+    found = internet_facing(group, instance="i-0123456789abcdef0", ip="203.0.113.254")
+    put_exposure(store, sorted(after), found, at(9))
     return {"from": "2026-01-08", "to": "2026-01-09"}
 
 
@@ -297,7 +326,10 @@ def test_report_fits_a_laptop_window_and_a_printed_page(aws: dict[str, Any], tmp
     # Given the fabricated week and two more days with realistic worst-case values
     reports = [handler.lambda_handler(EVENT, None), handler.lambda_handler(wide_history(aws["store"]), None)]
     wide = parse(aws["store"].get(reports[1]["report_key"]).body.decode())
+    assert wide.sections == SECTIONS
     assert LONG_ACTOR in wide.joined("changes") and LONG_NAME in wide.joined("risky")
+    assert LONG_PRINCIPAL in wide.joined("change-control") and LONG_DETAIL in wide.joined("change-control")
+    assert wide.rows["exposure"] >= 1 and LONG_NAME in wide.joined("exposure")
     for number, result in enumerate(reports):
         page = tmp_path / f"report-{number}.html"
         page.write_bytes(aws["store"].get(result["report_key"]).body)
@@ -333,3 +365,23 @@ def test_an_altered_snapshot_is_reported_and_hashed_as_found(aws: dict[str, Any]
     manifest = json.loads(store.get(result["manifest_key"]).body)
     [entry] = [e for e in manifest["evidence"] if e["key"] == key]
     assert entry["sha256"] == hashlib.sha256(altered).hexdigest()
+
+
+def test_the_authorized_public_ports_of_the_deployment_rate_the_current_rules(
+        aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the deployment authorizes SSH to the world (AUTHORIZED_PUBLIC_PORTS, as modules/review-pack sets it)
+    monkeypatch.setenv("AUTHORIZED_PUBLIC_PORTS", "22,443")
+    result = handler.lambda_handler(EVENT, None)
+    # Then the world-open SSH rule is not risky, as its alert would not be
+    assert result["risky"] == 0
+    rows = aws["store"].get(result["report_key"].replace("report.html", "risky-rules.csv")).body.decode()
+    assert rows.strip().count("\n") == 0
+
+
+def test_the_result_and_notification_count_critical_out_of_band_and_unattributed_changes(
+        aws: dict[str, Any]) -> None:
+    result = handler.lambda_handler(EVENT, None)
+    assert (result["critical"], result["out_of_band"], result["unattributed"]) == (1, 2, 1)
+    [message] = messages(aws)
+    assert "critical (internet-exposed): 1" in message["Message"]
+    assert "Out-of-band changes: 2" in message["Message"] and "unattributed: 1" in message["Message"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sgwatch import cloudtrail, severity
+from sgwatch import cloudtrail, exposure, severity
 from sgwatch.cloudtrail import ADDED, MODIFIED, RuleChange, SgEvent
 from sgwatch.rules import Rule
 
@@ -135,3 +135,102 @@ def test_recorded_payload_levels(name: str, level: str) -> None:
     if not path.exists():
         pytest.skip("recorded payloads not available")
     assert severity.assess(cloudtrail.parse(json.loads(path.read_text()))).level == level
+
+
+# --- authorized public ports, CRITICAL and escalation by exposure ----------------------------
+
+
+def test_critical_is_a_level_above_high() -> None:
+    assert severity.CRITICAL == "CRITICAL" and "CRITICAL" in severity.__all__
+    assert severity.LEVELS[-1] == severity.CRITICAL
+    assert severity.rank(severity.CRITICAL) > severity.rank(severity.HIGH)
+    assert severity.highest(severity.HIGH, severity.CRITICAL, severity.MEDIUM) == severity.CRITICAL
+
+
+def added(*rules: Rule, error_code: str = "") -> SgEvent:
+    return SgEvent(event_name="AuthorizeSecurityGroupIngress", known=True, error_code=error_code,
+                   changes=[RuleChange(ADDED, after=r) for r in rules])
+
+
+@pytest.mark.parametrize(("ports", "level"), [((80, 443), "MEDIUM"), ((8443,), "LOW"), ((), "MEDIUM")])
+def test_world_ingress_to_an_authorized_port_is_low(ports: tuple[int, ...], level: str) -> None:
+    ev = added(rule("ingress", "tcp", "8443", "8443", "ipv4", "0.0.0.0/0"))
+    assert severity.assess(ev, authorized_public_ports=ports).level == level
+
+
+def test_port_443_is_no_longer_authorized_when_the_list_leaves_it_out() -> None:
+    ev = added(rule("ingress", "tcp", "443", "443", "ipv4", "0.0.0.0/0"))
+    assert severity.assess(ev).level == "LOW"
+    assert severity.assess(ev, authorized_public_ports=()).level == "MEDIUM"
+
+
+def exposed(group_id: str = "sg-1", *, ipv6: bool = False) -> exposure.Exposure:
+    """sg-1 on an instance with a public IPv4 address (and a global IPv6 one) in a subnet routed to an IGW."""
+    interface: dict[str, object] = {
+        "NetworkInterfaceId": "eni-1", "Status": "in-use", "SubnetId": "subnet-1", "VpcId": "vpc-1",
+        "Attachment": {"InstanceId": "i-1"}, "Association": {"PublicIp": "54.0.0.1"}, "Groups": [{"GroupId": group_id}],
+    }
+    routes: list[dict[str, str]] = [{"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1", "State": "active"}]
+    if ipv6:
+        interface["Ipv6Addresses"] = [{"Ipv6Address": "2600:1f18::1"}]
+        routes.append({"DestinationIpv6CidrBlock": "::/0", "GatewayId": "igw-1", "State": "active"})
+    table = {"RouteTableId": "rtb-1", "VpcId": "vpc-1", "Routes": routes, "Associations": [{"SubnetId": "subnet-1"}]}
+    return exposure.Exposure.of([interface], [table])
+
+
+@pytest.mark.parametrize(
+    ("added_rule", "level"),
+    [
+        (rule("ingress", "tcp", "22", "22", "ipv4", "0.0.0.0/0"), "CRITICAL"),  # HIGH -> CRITICAL
+        (rule("ingress", "-1", "", "", "ipv4", "0.0.0.0/0"), "CRITICAL"),
+        (rule("ingress", "tcp", "8080", "8080", "ipv4", "0.0.0.0/0"), "HIGH"),  # MEDIUM -> HIGH
+        (rule("ingress", "tcp", "22", "22", "ipv4", "8.8.0.0/16"), "HIGH"),  # wide public MEDIUM -> HIGH
+        (rule("ingress", "tcp", "8080", "8080", "ipv4", "8.8.0.0/16"), "LOW"),  # LOW stays LOW
+        (rule("ingress", "tcp", "443", "443", "ipv4", "0.0.0.0/0"), "LOW"),  # authorized port stays LOW
+        (rule("ingress", "tcp", "22", "22", "ipv4", "8.8.8.8/32"), "LOW"),  # narrow public is not escalated
+        (rule("ingress", "tcp", "22", "22", "ipv6", "::/0"), "HIGH"),  # reachable over IPv4 only
+        (rule("egress", "-1", "-1", "-1", "ipv4", "0.0.0.0/0"), "LOW"),
+    ],
+)
+def test_a_rule_on_an_exposed_group_rises_one_level(added_rule: Rule, level: str) -> None:
+    ev = added(added_rule)
+    assert severity.assess(ev, exposed()).level == level
+    assert severity.assess(ev, exposure.Exposure()).level == severity.assess(ev).level  # not exposed: unchanged
+
+
+def test_the_escalation_says_why() -> None:
+    result = severity.assess(added(rule("ingress", "tcp", "22", "22", "ipv4", "0.0.0.0/0")), exposed())
+    assert result.level == "CRITICAL"
+    assert result.reasons == ["ingress from internet-wide 0.0.0.0/0 to SSH (22), on a group attached to an "
+                              "internet-reachable interface"]
+
+
+def test_ipv6_ingress_rises_when_the_group_is_reachable_over_ipv6() -> None:
+    assert severity.assess(added(rule("ingress", "tcp", "22", "22", "ipv6", "::/0")), exposed(ipv6=True)).level == (
+        "CRITICAL")
+
+
+def test_exposure_of_another_group_does_not_escalate() -> None:
+    assert severity.assess(added(rule("ingress", "tcp", "22", "22", "ipv4", "0.0.0.0/0")), exposed("sg-2")).level == (
+        "HIGH")
+
+
+def test_exposure_only_through_a_load_balancer_is_not_escalated() -> None:
+    balancer = {"LoadBalancerName": "web", "Scheme": "internet-facing", "SecurityGroups": ["sg-lb"],
+                "LoadBalancerArn": "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/web/1"}
+    behind = exposure.Exposure.of([], [], [balancer])
+    ev = added(rule("ingress", "tcp", "22", "22", "ipv4", "0.0.0.0/0"), rule("ingress", "tcp", "8080", "8080",
+                                                                             "security-group", "sg-lb"))
+    assert severity.assess(ev, behind).level == "HIGH"
+
+
+def test_a_denied_attempt_on_an_exposed_group_stays_medium() -> None:
+    ev = added(rule("ingress", "tcp", "22", "22", "ipv4", "0.0.0.0/0"), error_code="Client.UnauthorizedOperation")
+    result = severity.assess(ev, exposed())
+    assert result.level == "MEDIUM" and "denied attempt" in result.reasons[0]
+
+
+def test_an_escalated_modify_is_critical() -> None:
+    ev = SgEvent(known=True, changes=[RuleChange(MODIFIED, after=rule("ingress", "tcp", "3389", "3389", "ipv4",
+                                                                       "0.0.0.0/0"))])
+    assert severity.assess(ev, exposed()).level == "CRITICAL"

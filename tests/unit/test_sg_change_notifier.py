@@ -7,6 +7,7 @@ Every alert is read back from an SQS queue subscribed to the topic, as a mail su
 from __future__ import annotations
 
 import copy
+import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -416,3 +417,366 @@ def test_fuzzed_event_shapes_always_publish_and_never_crash(data: st.DataObject)
     assert result["published"] is True and len(published) == 1
     subject, body = published[0]
     assert 0 < len(notify.sns_subject(subject)) <= 100 and body
+
+
+# --- exposure of the changed group, looked up at alert time ----------------------------------
+
+
+def _network(session: Any = None) -> Any:
+    from tests.module.network import build_network
+
+    return build_network(session)
+
+
+def _world(group_id: str, event_id: str, port: int = 22, account: str = OWN) -> dict[str, Any]:
+    """An AuthorizeSecurityGroupIngress of tcp ``port`` from 0.0.0.0/0 on the group, in ``account``."""
+    event = _authorize_event(group_id, f"sgr-0{event_id[-8:].rjust(16, '0')}", "0.0.0.0/0", event_id)
+    detail = event["detail"]
+    for item in [detail["requestParameters"]["ipPermissions"]["items"][0],
+                 detail["responseElements"]["securityGroupRuleSet"]["items"][0]]:
+        item["fromPort"] = item["toPort"] = port
+    event["account"] = detail["recipientAccountId"] = account
+    return event
+
+
+def _published(env: Env, result: dict[str, Any], event_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the one SNS message, the event record) of an alerted event."""
+    (message,) = env.messages()
+    assert result["published"] is True and message["Subject"] == result["subject"]
+    return message, env.record(env.keys(f"/{event_id}.json")[0])
+
+
+def _attribute(message: dict[str, Any], name: str) -> str:
+    return str(message["MessageAttributes"][name]["Value"])
+
+
+def test_world_ssh_on_a_group_of_an_internet_reachable_instance_is_critical(env: Env) -> None:
+    # given a group carried by an instance with a public IP in a subnet routed to an internet gateway
+    net = _network()
+    # when world SSH is added to it
+    result = run(_world(net.public_group_id, "evt-exposed-1"))
+    # then the alert is CRITICAL, says why, and names the instance the internet reaches
+    message, record = _published(env, result, "evt-exposed-1")
+    assert result["severity"] == "CRITICAL" and _attribute(message, "severity") == "CRITICAL"
+    assert _attribute(message, "exposed") == "true"
+    line = f"{net.public_instance_id} {net.public_interface_id} {net.public_ip} {net.public_subnet_id} " \
+           f"{net.internet_gateway_id}"
+    assert f"\nExposure: {line}\n" in message["Message"]
+    assert "on a group attached to an internet-reachable interface" in message["Message"]
+    assert record["exposure"] == {"exposed": True, "looked_up": True, "lines": [line]}
+    assert record["severity"] == "CRITICAL"
+
+
+def test_the_same_rule_on_an_unattached_group_stays_high(env: Env) -> None:
+    net = _network()
+    result = run(_world(net.unattached_group_id, "evt-unattached-1"))
+    message, record = _published(env, result, "evt-unattached-1")
+    assert result["severity"] == "HIGH" and _attribute(message, "exposed") == "false"
+    assert "\nExposure: not attached to any internet-reachable interface\n" in message["Message"]
+    assert record["exposure"] == {"exposed": False, "looked_up": True,
+                                  "lines": ["not attached to any internet-reachable interface"]}
+
+
+def test_exposure_through_a_load_balancer_is_reported_not_escalated(env: Env) -> None:
+    # given a group whose ingress admits an internet-facing load balancer's group
+    net = _network()
+    result = run(_world(net.backend_group_id, "evt-behind-lb-1"))
+    message, record = _published(env, result, "evt-behind-lb-1")
+    assert result["severity"] == "HIGH" and _attribute(message, "exposed") == "true"
+    assert record["exposure"]["lines"] == ["not attached to any internet-reachable interface",
+                                           f"through internet-facing load balancer {net.load_balancer_name}"]
+
+
+@pytest.mark.parametrize(("ports", "group", "level"), [
+    (None, "unattached_group_id", "MEDIUM"),
+    ("8443", "unattached_group_id", "LOW"),
+    ("8443", "public_group_id", "LOW"),
+    ("80,443", "public_group_id", "HIGH"),
+])
+def test_authorized_public_ports_come_from_the_environment(env: Env, ports: str | None, group: str, level: str) -> None:
+    if ports is not None:
+        env.monkeypatch.setenv("AUTHORIZED_PUBLIC_PORTS", ports)
+    net = _network()
+    assert run(_world(getattr(net, group), "evt-port-8443", port=8443))["severity"] == level
+
+
+class _Raw(io.BytesIO):
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.getvalue()
+
+
+def _refuse(monkeypatch: pytest.MonkeyPatch, operation: str, code: str, calls: list[str] | None = None) -> None:
+    """Every client's ``operation`` is answered by AWS with the error ``code`` (HTTP 400 for throttling, which
+    botocore retries, else 403)."""
+    from botocore.awsrequest import AWSResponse
+
+    from sgwatch import aws
+
+    status = 400 if code == "Throttling" else 403
+    error = f"<Error><Type>Sender</Type><Code>{code}</Code><Message>refused {operation}</Message></Error>"
+
+    def answer(request: Any, event_name: str, **_: Any) -> AWSResponse:
+        if calls is not None:
+            calls.append(operation)
+        if event_name.split(".")[1] == "ec2":
+            body = f"<Response><Errors>{error}</Errors><RequestID>r</RequestID></Response>"
+        else:
+            body = f"<ErrorResponse>{error}<RequestId>r</RequestId></ErrorResponse>"
+        return AWSResponse(request.url, status, {}, _Raw(body.encode()))
+
+    def with_refusal(build: Any) -> Any:
+        def client(*args: Any, **kwargs: Any) -> Any:
+            found = build(*args, **kwargs)
+            found.meta.events.register_first(f"before-send.*.{operation}", answer, unique_id=f"refuse-{operation}")
+            return found
+        return client
+
+    monkeypatch.setattr(aws, "central_client", with_refusal(aws.central_client))
+    monkeypatch.setattr(aws.Target, "client", with_refusal(aws.Target.client))
+
+
+@pytest.mark.parametrize(("operation", "code"), [
+    ("DescribeNetworkInterfaces", "UnauthorizedOperation"),
+    ("DescribeRouteTables", "AccessDenied"),
+    ("DescribeLoadBalancers", "AccessDenied"),
+])
+def test_a_refused_lookup_says_so_and_the_alert_still_goes_out(env: Env, operation: str, code: str) -> None:
+    net = _network()
+    _refuse(env.monkeypatch, operation, code)
+    result = run(_world(net.public_group_id, "evt-refused-1"))
+    message, record = _published(env, result, "evt-refused-1")
+    assert result["severity"] == "HIGH" and _attribute(message, "exposed") == "unknown"
+    assert f"\nExposure: not looked up: {code} on {operation}\n" in message["Message"]
+    assert record["exposure"] == {"exposed": None, "looked_up": False,
+                                  "lines": [f"not looked up: {code} on {operation}"]}
+
+
+def test_throttling_after_botocores_retries_says_so(env: Env) -> None:
+    import botocore.endpoint
+
+    net = _network()
+    calls: list[str] = []
+    _refuse(env.monkeypatch, "DescribeNetworkInterfaces", "Throttling", calls)
+    env.monkeypatch.setattr(botocore.endpoint, "time", type("NoWait", (), {"sleep": staticmethod(lambda _: None)}))
+    result = run(_world(net.public_group_id, "evt-throttled-1"))
+    message, _ = _published(env, result, "evt-throttled-1")
+    assert len(calls) > 1  # retried by botocore first
+    assert "\nExposure: not looked up: Throttling on DescribeNetworkInterfaces\n" in message["Message"]
+
+
+def test_a_lookup_that_takes_too_long_is_given_up_and_the_alert_goes_out(env: Env) -> None:
+    import time
+
+    from sgwatch import aws, changes
+
+    net = _network()
+    env.monkeypatch.setattr(changes, "LOOKUP_SECONDS", 0.5)
+    aws.client("ec2", "us-east-1").meta.events.register(
+        "before-call.ec2.DescribeNetworkInterfaces", lambda **_: time.sleep(3), unique_id="slow")
+    started = time.monotonic()
+    result = run(_world(net.public_group_id, "evt-slow-1"))
+    assert time.monotonic() - started < 2.5
+    message, _ = _published(env, result, "evt-slow-1")
+    assert result["severity"] == "HIGH"
+    assert "\nExposure: not looked up: no answer within 0.5 s\n" in message["Message"]
+
+
+MEMBER = "210987654321"
+
+
+def _member_session() -> Any:
+    role = f"arn:aws:iam::{MEMBER}:role/sgwatch-member-read"
+    sts = boto3.client("sts", region_name="us-east-1")
+    found = sts.assume_role(RoleArn=role, RoleSessionName="test")["Credentials"]
+    return boto3.session.Session(aws_access_key_id=found["AccessKeyId"], aws_secret_access_key=found["SecretAccessKey"],
+                                 aws_session_token=found["SessionToken"])
+
+
+def test_a_member_accounts_group_is_looked_up_through_the_member_role(env: Env) -> None:
+    # given a configured member account whose exposed group is changed
+    env.monkeypatch.setenv("ACCOUNTS", MEMBER)
+    env.monkeypatch.setenv("MEMBER_ROLE_NAME", "sgwatch-member-read")
+    net = _network(_member_session())
+    assumed: list[str] = []
+    from sgwatch import aws
+
+    aws.central_client("sts").meta.events.register("before-parameter-build.sts.AssumeRole",
+                                                   lambda params, **_: assumed.append(params["RoleArn"]))
+    # when its forwarded event arrives
+    result = run(_world(net.public_group_id, "evt-member-1", account=MEMBER))
+    # then the group is described in the member account, through its role
+    message, _ = _published(env, result, "evt-member-1")
+    assert assumed == [f"arn:aws:iam::{MEMBER}:role/sgwatch-member-read"]
+    assert result["severity"] == "CRITICAL" and _attribute(message, "exposed") == "true"
+    assert net.public_instance_id in message["Message"]
+
+
+@pytest.mark.parametrize(("accounts", "reason"), [
+    ("", f"account {MEMBER} is neither this function's account nor one of its member accounts"),
+    (MEMBER, f"member role arn:aws:iam::{MEMBER}:role/sgwatch-member-read could not be assumed (AccessDenied)"),
+], ids=["account-not-configured", "member-role-missing"])
+def test_a_member_account_that_cannot_be_read_says_so_and_the_alert_still_goes_out(
+    env: Env, accounts: str, reason: str
+) -> None:
+    env.monkeypatch.setenv("ACCOUNTS", accounts)
+    net = _network(_member_session())
+    _refuse(env.monkeypatch, "AssumeRole", "AccessDenied")  # the role's trust policy does not name this function
+    result = run(_world(net.public_group_id, "evt-member-2", account=MEMBER))
+    message, record = _published(env, result, "evt-member-2")
+    assert result["severity"] == "HIGH" and _attribute(message, "exposed") == "unknown"
+    assert f"\nExposure: not looked up: {reason}\n" in message["Message"]
+    assert record["exposure"] == {"exposed": None, "looked_up": False, "lines": [f"not looked up: {reason}"]}
+
+
+def test_a_deleted_group_is_attached_to_nothing(env: Env) -> None:
+    run(load(EVENTS / "DeleteSecurityGroup_console_sso_by_id.json"))
+    (message,) = env.messages()
+    assert _attribute(message, "exposed") == "false"
+    assert "\nExposure: not looked up: the group was deleted (AWS deletes no group in use)\n" in message["Message"]
+
+
+def test_an_event_without_a_region_is_not_looked_up(env: Env) -> None:
+    net = _network()
+    event = _world(net.public_group_id, "evt-no-region-1")
+    event["region"] = event["detail"]["awsRegion"] = "moon-1"
+    run(event)
+    (message,) = env.messages()
+    assert "\nExposure: not looked up: the event names no AWS region\n" in message["Message"]
+
+
+# --- provenance ------------------------------------------------------------------------------
+
+
+DEPLOYER = f"arn:aws:iam::{OWN}:role/deployer"
+
+
+def _as(event: dict[str, Any], role: str, user_agent: str) -> dict[str, Any]:
+    """The event made by an assumed-role session of ``role`` with ``user_agent``."""
+    detail = event["detail"]
+    detail["userIdentity"] = {
+        "type": "AssumedRole", "arn": f"arn:aws:sts::{OWN}:assumed-role/{role.rsplit('/', 1)[1]}/s",
+        "accountId": OWN, "sessionContext": {"sessionIssuer": {"type": "Role", "arn": role, "accountId": OWN,
+                                                               "userName": role.rsplit("/", 1)[1]}}}
+    detail["userAgent"] = user_agent
+    detail.pop("sessionCredentialFromConsole", None)
+    return event
+
+
+def _iac_group(env: Env) -> str:
+    vpc = env.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    return str(env.ec2.create_security_group(
+        GroupName="iac", Description="iac", VpcId=vpc,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": [{"Key": "ManagedBy", "Value": "terraform"}]}],
+    )["GroupId"])
+
+
+def test_change_control_and_manual_changes_to_an_iac_managed_group(env: Env) -> None:
+    # given change control configured and a group managed by Terraform (tag ManagedBy)
+    env.monkeypatch.setenv("APPROVED_CHANGE_PRINCIPALS", f"arn:aws:iam::{OWN}:role/deploy*")
+    env.monkeypatch.setenv("IAC_MANAGED_TAG_KEYS", "aws:cloudformation:stack-id,ManagedBy")
+    group = _iac_group(env)
+    terraform = "APN/1.0 HashiCorp/1.0 Terraform/1.5.7 (+https://www.terraform.io) terraform-provider-aws/5.31.0"
+    # when the pipeline's role changes it, then someone else by hand with the CLI
+    approved, approved_record = _published(env, run(_as(_world(group, "evt-approved-1", port=443), DEPLOYER,
+                                                         terraform)), "evt-approved-1")
+    cli = "aws-cli/2.17.0 md/awscrt#0.20.11 ua/2.0 os/linux#6.5 md/arch#x86_64 lang/python#3.11.9"
+    manual, manual_record = _published(env, run(_as(_world(group, "evt-manual-1"), f"arn:aws:iam::{OWN}:role/ops",
+                                                     cli)), "evt-manual-1")
+    # then each alert and record says through which channel, by whom, and whether change control knew
+    assert (_attribute(approved, "origin"), _attribute(approved, "change_control")) == ("terraform", "approved")
+    assert (_attribute(manual, "origin"), _attribute(manual, "change_control")) == ("cli", "out-of-band")
+    assert approved_record["provenance"] == {"origin": "terraform", "origin_detail": "Terraform 1.5.7, provider 5.31.0",
+                                             "principal": DEPLOYER, "change_control": "approved",
+                                             "manual_change": False}
+    assert manual_record["provenance"] == {"origin": "cli", "origin_detail": "aws-cli 2.17.0",
+                                           "principal": f"arn:aws:iam::{OWN}:role/ops",
+                                           "change_control": "out-of-band", "manual_change": True}
+    (line,) = [x for x in manual["Message"].splitlines() if x.startswith("Changed via:")]
+    assert line.endswith(f"cli (aws-cli 2.17.0) by arn:aws:iam::{OWN}:role/ops; change control: out-of-band; "
+                         "WARNING: manual change to an IaC-managed group: the next apply will revert or fight it")
+    # and provenance leaves the severity alone
+    assert _attribute(manual, "severity") == "HIGH"
+
+
+def test_a_group_that_cannot_be_described_is_still_looked_up_and_the_alert_says_so(env: Env) -> None:
+    env.monkeypatch.setenv("IAC_MANAGED_TAG_KEYS", "ManagedBy")
+    group = _iac_group(env)
+    _refuse(env.monkeypatch, "DescribeSecurityGroups", "UnauthorizedOperation")
+    message, record = _published(env, run(_as(_world(group, "evt-undescribed-1"), f"arn:aws:iam::{OWN}:role/ops",
+                                              "console.ec2.amazonaws.com")), "evt-undescribed-1")
+    assert " - the group could not be described (UnauthorizedOperation): its tags are not known" in message["Message"]
+    assert record["exposure"]["looked_up"] is True and _attribute(message, "exposed") == "false"
+    assert record["provenance"]["manual_change"] is False  # its tags are not known
+
+
+def test_a_creation_is_iac_managed_by_the_tags_of_its_request(env: Env) -> None:
+    # given a group created by hand in the console with a ManagedBy tag (a member account's event, not looked up)
+    env.monkeypatch.setenv("IAC_MANAGED_TAG_KEYS", "ManagedBy")
+    event = load(EVENTS / "CreateSecurityGroup_cloudformation_tags.json")
+    detail = event["detail"]
+    detail["requestParameters"]["tagSpecificationSet"] = {"items": [{"resourceType": "security-group", "tags": [
+        {"key": "ManagedBy", "value": "terraform"}]}]}
+    detail["userIdentity"].pop("invokedBy", None)
+    detail["userAgent"] = "console.ec2.amazonaws.com"
+    run(event)
+    (message,) = env.messages()
+    record = env.record(env.keys(f"/{detail['eventID']}.json")[0])
+    assert record["provenance"]["origin"] == "console" and record["provenance"]["manual_change"] is True
+    assert _attribute(message, "change_control") == "not-configured"
+
+
+@pytest.mark.parametrize("path", real_files(), ids=lambda p: p.stem)
+def test_recorded_payload_says_through_which_channel_it_came(env: Env, path: Path) -> None:
+    from sgwatch import provenance
+
+    event = load(path)
+    run(event)
+    (message,) = env.messages()
+    expected = provenance.provenance(event)
+    assert _attribute(message, "origin") == expected.origin != "unknown"
+    assert _attribute(message, "change_control") == "not-configured"
+    (line,) = [x for x in message["Message"].splitlines() if x.startswith("Changed via:")]
+    assert line.split(":", 1)[1].strip() == expected.line()
+
+
+# --- settings and permissions ----------------------------------------------------------------
+
+
+def test_settings_default_to_the_terraform_defaults() -> None:
+    from sgwatch import changes
+
+    found = changes.Settings.from_env({"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:1:t"})
+    assert found.authorized_public_ports == (80, 443)
+    assert found.approved_change_principals == ()
+    assert found.iac_managed_tag_keys == ("aws:cloudformation:stack-id",)
+    assert found.reach.accounts == () and found.reach.member_role == "sgwatch-member-read"
+
+
+def test_settings_read_what_terraform_sets() -> None:
+    from sgwatch import changes
+
+    found = changes.Settings.from_env({
+        "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:1:t", "AUTHORIZED_PUBLIC_PORTS": "443,8443",
+        "APPROVED_CHANGE_PRINCIPALS": "arn:aws:iam::*:role/deployer, arn:aws:iam::1:user/ci",
+        "IAC_MANAGED_TAG_KEYS": "aws:cloudformation:stack-id,ManagedBy", "ACCOUNTS": f"{MEMBER},111122223333",
+        "EXCLUDED_ACCOUNTS": "111122223333", "MEMBER_ROLE_NAME": "reader",
+    })
+    assert found.authorized_public_ports == (443, 8443)
+    assert found.approved_change_principals == ("arn:aws:iam::*:role/deployer", "arn:aws:iam::1:user/ci")
+    assert found.iac_managed_tag_keys == ("aws:cloudformation:stack-id", "ManagedBy")
+    assert found.reach.accounts == (MEMBER, "111122223333") and found.reach.excluded == ("111122223333",)
+    assert found.reach.member_role == "reader"
+
+
+def test_the_notifiers_role_grants_exactly_the_calls_its_code_makes() -> None:
+    import hcl2
+
+    from sgwatch import exposure
+    from tests.paths import ROOT
+
+    document = next(d['"aws_iam_policy_document"']['"function"']
+                    for d in hcl2.load((ROOT / "modules" / "sg-change-alerts" / "main.tf").open())["data"]
+                    if '"function"' in d.get('"aws_iam_policy_document"', {}))
+    granted = {a.strip('"') for s in document["statement"] for a in s["actions"]}
+    assert granted == {"sns:Publish", "ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups",
+                       *exposure.IAM_ACTIONS}

@@ -8,23 +8,19 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from sgwatch import csvio, evidence, snapshots
 from sgwatch.rules import SNAPSHOT_HEADER
+from tests.unit.conftest import EVIDENCE_BUCKET
 
-BUCKET = "evidence"
+BUCKET = EVIDENCE_BUCKET
 PREFIX = "security-groups/"
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    with mock_aws():
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        monkeypatch.setenv("EVIDENCE_BUCKET", BUCKET)
-        monkeypatch.delenv("EVIDENCE_PREFIX", raising=False)
-        monkeypatch.delenv("REGIONS", raising=False)
-        yield
+def aws(evidence_account, monkeypatch):
+    monkeypatch.delenv("REGIONS", raising=False)
+    yield
 
 
 def _handler():
@@ -62,7 +58,7 @@ def test_first_run_is_a_baseline_then_a_diff_is_always_written(aws):
     assert _read(second["diff_key"]) == [["ChangeType", *SNAPSHOT_HEADER]]
     assert (second["added"], second["removed"], second["updated"]) == (0, 0, 0)
     assert set(result) == {"account_id", "region", "snapshot_key", "diff_key", "groups", "rules", "added",
-                           "removed", "updated"}
+                           "removed", "updated", "exposure_key", "exposed"}
 
 
 def test_previous_snapshot_is_found_with_one_request_however_long_the_history(aws):
@@ -255,3 +251,195 @@ def test_a_new_baseline_says_why_in_its_metadata(aws):
     result = _handler().lambda_handler({}, None)["results"][0]
     metadata = boto3.client("s3").head_object(Bucket=BUCKET, Key=result["snapshot_key"])["Metadata"]
     assert metadata["baseline-reason"].startswith("previous snapshot security-groups/")
+
+
+# ------------------------------------------------------------------ the exposure report
+
+OWN, MEMBER = "123456789012", "222222222222"
+
+
+def _open(group_id, port, cidr="0.0.0.0/0", session=None):
+    ec2 = (session or boto3).client("ec2", region_name="us-east-1")
+    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": cidr}]}])
+
+
+def _exposed_network(session=None):
+    """The network of tests/module/network.py with SSH open to the world on every group but the backend's."""
+    from tests.module.network import build_network
+
+    net = build_network(session)
+    for group in (net.public_group_id, net.private_group_id, net.unattached_group_id):
+        _open(group, 22, session=session)
+    _open(net.load_balancer_group_id, 443, session=session)
+    return net
+
+
+def _member_session():
+    credentials = boto3.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{MEMBER}:role/sgwatch-member-read", RoleSessionName="test")["Credentials"]
+    return boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"],
+                                 aws_secret_access_key=credentials["SecretAccessKey"],
+                                 aws_session_token=credentials["SessionToken"])
+
+
+def _deny_in_member_accounts(monkeypatch, operation="DescribeLoadBalancers"):
+    """The member accounts' role lacks the action of ``operation`` (e.g. a role deployed before it was granted)."""
+    from botocore.exceptions import ClientError
+
+    from sgwatch import aws
+
+    real = aws.Target.client
+
+    def client(self, service, region):
+        found = real(self, service, region)
+
+        def deny(**_):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": f"not authorized to perform {operation}"}},
+                              operation)
+
+        found.meta.events.register_first(f"before-call.*.{operation}", deny, unique_id="deny-" + operation)
+        return found
+
+    monkeypatch.setattr(aws.Target, "client", client)
+
+
+def test_each_run_writes_the_exposure_report_with_the_stamp_of_its_snapshot(aws):
+    net = _exposed_network()
+    result = _handler().lambda_handler({}, None)["results"][0]
+
+    assert result["exposure_key"] == result["snapshot_key"].replace("/snapshots/", "/exposure/")
+    header, *rows = _read(result["exposure_key"])
+    assert ",".join(header) == (
+        "AccountId,Region,GroupId,GroupName,RuleId,Protocol,FromPort,ToPort,Peer,PeerClass,Severity,ResourceType,"
+        "ResourceId,NetworkInterfaceId,PublicIp,SubnetId,RouteTableId,GatewayId,Via")
+    found = [dict(zip(header, r, strict=True)) for r in rows]
+    shown = sorted((r["GroupId"], r["FromPort"], r["Severity"], r["ResourceType"], r["ResourceId"], r["Via"])
+                   for r in found)
+    assert shown == sorted([
+        (net.public_group_id, "22", "CRITICAL", "instance", net.public_instance_id, "interface"),
+        (net.backend_group_id, "8080", "LOW", "load-balancer", net.load_balancer_arn.partition("loadbalancer/")[2],
+         f"load-balancer:{net.load_balancer_name}"),
+    ])
+    instance_row = next(r for r in found if r["Via"] == "interface")
+    assert (instance_row["NetworkInterfaceId"], instance_row["PublicIp"], instance_row["SubnetId"],
+            instance_row["RouteTableId"], instance_row["GatewayId"], instance_row["PeerClass"]) == (
+        net.public_interface_id, net.public_ip, net.public_subnet_id, net.public_route_table_id,
+        net.internet_gateway_id, "world")
+    assert result["exposed"] == 2
+    metadata = boto3.client("s3").head_object(Bucket=BUCKET, Key=result["exposure_key"])["Metadata"]
+    assert metadata["snapshot"] == result["snapshot_key"] and metadata["rows"] == "2"
+
+
+def test_the_severity_is_the_alert_rating_of_the_rule_on_its_group_with_the_authorized_ports(aws, monkeypatch):
+    # Given port 8443 authorized and world-open on the exposed instance, next to a world-open 8080
+    net = _exposed_network()
+    _open(net.public_group_id, 8443)
+    _open(net.public_group_id, 8080)
+    monkeypatch.setenv("AUTHORIZED_PUBLIC_PORTS", "443,8443")
+    result = _handler().lambda_handler({}, None)["results"][0]
+    header, *rows = _read(result["exposure_key"])
+    levels = {r[header.index("FromPort")]: r[header.index("Severity")] for r in rows
+              if r[header.index("GroupId")] == net.public_group_id}
+    # Then authorized stays LOW, another port rises MEDIUM -> HIGH, SSH HIGH -> CRITICAL
+    assert levels == {"8443": "LOW", "8080": "HIGH", "22": "CRITICAL"}
+
+
+def test_nothing_exposed_is_a_header_only_report(aws):
+    from sgwatch.exposure_report import EXPOSURE_HEADER
+
+    _group(port=22)  # world-open SSH on a group nothing carries
+    result = _handler().lambda_handler({}, None)["results"][0]
+    assert _read(result["exposure_key"]) == [list(EXPOSURE_HEADER)]
+    assert result["exposed"] == 0
+
+
+def test_exposure_costs_one_call_per_describe_operation_per_region_whatever_the_rules(aws, monkeypatch):
+    net = _exposed_network()
+    for port in range(1000, 1040):  # many public rules on an exposed group
+        _open(net.public_group_id, port)
+    calls: list[str] = []
+    from sgwatch import aws as sgaws
+
+    real = sgaws.central_client
+
+    def counting(service, region=None):
+        found = real(service, region)
+        found.meta.events.register("before-call.*.*", lambda model, **_: calls.append(model.name),
+                                   unique_id="count-calls")
+        return found
+
+    monkeypatch.setattr(sgaws, "central_client", counting)
+    _handler().lambda_handler({}, None)
+    exposure_calls = [c for c in calls if c.startswith("Describe") and "SecurityGroup" not in c]
+    assert sorted(exposure_calls) == [
+        "DescribeLoadBalancers", "DescribeNetworkInterfaces", "DescribeRouteTables"]
+
+
+def test_the_exposure_report_is_never_overwritten(aws):
+    from sgwatch.exposure import Exposure
+
+    store = evidence.EvidenceStore(BUCKET)
+    snapshot_key = evidence.series_prefix(PREFIX, OWN, "us-east-1", "snapshots") + evidence.stamp(
+        datetime(2026, 11, 1, 6, tzinfo=UTC)) + ".csv"
+    first = snapshots.record_exposure(store, PREFIX, OWN, "us-east-1", snapshot_key, [], Exposure())
+    body = boto3.client("s3").get_object(Bucket=BUCKET, Key=first.key)["Body"].read()
+    with pytest.raises(RuntimeError, match="refusing to overwrite"):
+        snapshots.record_exposure(store, PREFIX, OWN, "us-east-1", snapshot_key, [_row()], Exposure())
+    assert boto3.client("s3").get_object(Bucket=BUCKET, Key=first.key)["Body"].read() == body
+
+
+def test_member_accounts_are_looked_up_through_their_role_and_reported_under_their_prefix(aws, monkeypatch):
+    own = _exposed_network()
+    member = _exposed_network(_member_session())
+    monkeypatch.setenv("ACCOUNTS", f"{OWN},{MEMBER}")
+    results = {r["account_id"]: r for r in _handler().lambda_handler({}, None)["results"]}
+    assert results[MEMBER]["exposure_key"].startswith(f"{PREFIX}{MEMBER}/us-east-1/exposure/")
+    member_rows = _read(results[MEMBER]["exposure_key"])[1:]
+    own_rows = _read(results[OWN]["exposure_key"])[1:]
+    assert {r[2] for r in member_rows} == {member.public_group_id, member.backend_group_id}
+    assert {r[2] for r in own_rows} == {own.public_group_id, own.backend_group_id}
+    assert {r[0] for r in member_rows} == {MEMBER}
+
+
+def test_an_exposure_lookup_that_fails_keeps_the_snapshot_and_diff_and_fails_the_pair_loudly(aws, monkeypatch,
+                                                                                                caplog):
+    # Given a member account whose role may not describe load balancers
+    _exposed_network()
+    _exposed_network(_member_session())
+    monkeypatch.setenv("ACCOUNTS", f"{OWN},{MEMBER}")
+    _handler().lambda_handler({}, None)  # a baseline for both
+    _deny_in_member_accounts(monkeypatch)
+    caplog.clear()
+
+    # When the inventory runs
+    with pytest.raises(_handler().InventoryFailed) as raised:
+        _handler().lambda_handler({}, None)
+
+    # Then the run fails naming the member pair and the gap; the member's snapshot and diff are written,
+    # and no exposure report pretends nothing is exposed; the own account is complete
+    message = str(raised.value)
+    assert "1 of 2" in message and f"{MEMBER}/us-east-1" in message and "exposure not looked up" in message
+    assert "AccessDenied" in message
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+    member_keys = [k for k in keys if k.startswith(f"{PREFIX}{MEMBER}/")]
+    assert sum("/snapshots/" in k for k in member_keys) == 2 and sum("/diffs/" in k for k in member_keys) == 1
+    assert sum("/exposure/" in k for k in member_keys) == 1  # the baseline run's only
+    own_keys = [k for k in keys if k.startswith(f"{PREFIX}{OWN}/")]
+    assert sum("/exposure/" in k for k in own_keys) == 2
+    logged = [r.getMessage() for r in caplog.records if '"exposure_not_looked_up"' in r.getMessage()]
+    assert len(logged) == 1 and MEMBER in logged[0] and "/diffs/" in logged[0] and "AccessDenied" in logged[0]
+
+
+def test_a_queued_pair_whose_exposure_fails_goes_back_to_the_queue_with_its_snapshot_written(aws, monkeypatch):
+    _exposed_network(_member_session())
+    monkeypatch.setenv("ACCOUNTS", f"{OWN},{MEMBER}")
+    _deny_in_member_accounts(monkeypatch, "DescribeNetworkInterfaces")
+    event = {"Records": [
+        {"messageId": account, "body": f'{{"account_id": "{account}", "region": "us-east-1"}}',
+         "eventSource": "aws:sqs"} for account in (OWN, MEMBER)]}
+    outcome = _handler().lambda_handler(event, None)
+    assert outcome == {"batchItemFailures": [{"itemIdentifier": MEMBER}]}
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert any(k.startswith(f"{PREFIX}{MEMBER}/us-east-1/snapshots/") for k in keys)
+    assert not any(k.startswith(f"{PREFIX}{MEMBER}/us-east-1/exposure/") for k in keys)

@@ -1,7 +1,8 @@
 """The unused-group audit's sources (sgwatch.sources): declared once, and the rest follows.
 
 The IAM actions derived from the declarations are exactly those modules/read-permissions grants
-the audit, and every declared call is a real operation of its service whose response holds the
+the audit (and the inventory's, sgwatch.snapshots.IAM_ACTIONS, exactly those it grants the
+inventory), and every declared call is a real operation of its service whose response holds the
 declared member (botocore's own service models, no emulator).
 """
 
@@ -14,36 +15,53 @@ import boto3
 import hcl2
 import pytest
 
-from sgwatch import audit, sources
+from sgwatch import audit, exposure, snapshots, sources
 from tests.paths import ROOT
 
 READ_PERMISSIONS = ROOT / "modules" / "read-permissions" / "main.tf"
 CALLS = [sources.SECURITY_GROUPS, sources.CREATED_GROUPS, *(c for s in sources.SOURCES for c in s.calls)]
 _ACTION = re.compile(r'"([a-z0-9-]+:[A-Za-z0-9]+)"')
-_INVENTORY_ONLY = re.compile(r"var\.include_inventory\s*\?\s*\[[^\]]*\]\s*:\s*\[\]")
+_WHEN = re.compile(r"(var\.include_\w+)\s*\?\s*(\[[^\]]*\])\s*:\s*\[\]")  # flag ? [...] : []
+_FOR_EACH = re.compile(r"^\$\{(.*)\?\s*\[1\]\s*:\s*\[\]\}$")  # condition ? [1] : []
 
 
-def audit_actions_in_terraform() -> set[str]:
-    """Actions the read policy grants whenever the audit is included: its own statements, and the
-    unconditional actions of the statements it shares with the inventory."""
+def granted_actions(*, inventory: bool, audit: bool) -> set[str]:
+    """Actions the read policy grants with ``include_inventory`` / ``include_unused_sg_audit`` set so:
+    the conditions Terraform evaluates (``flag ? [...] : []``, dynamic ``for_each``) evaluated here."""
+    flags = {"var.include_inventory": inventory, "var.include_unused_sg_audit": audit}
     document = next(
         d['"aws_iam_policy_document"']['"read"']
         for d in hcl2.load(READ_PERMISSIONS.open())["data"]
         if '"aws_iam_policy_document"' in d
     )
-    found: set[str] = set()
-    for statement in document.get("statement", ()):
-        found |= set(_ACTION.findall(_INVENTORY_ONLY.sub("", str(statement["actions"]))))
+    statements = [s["actions"] for s in document.get("statement", ())]
     for dynamic in document.get("dynamic", ()):
         block = dynamic['"statement"']
-        if "include_unused_sg_audit" in block["for_each"]:
-            for content in block["content"]:
-                found |= set(_ACTION.findall(str(content["actions"])))
+        condition = _FOR_EACH.match(block["for_each"])
+        assert condition, f"unexpected for_each {block['for_each']}"
+        terms = [t.strip() for t in condition.group(1).split("||")]
+        assert all(t in flags for t in terms), f"unexpected condition {condition.group(1)}"
+        if any(flags[t] for t in terms):
+            statements += [content["actions"] for content in block["content"]]
+    found: set[str] = set()
+    for actions in statements:
+        text = _WHEN.sub(lambda m: m.group(2) if flags[m.group(1)] else "[]", str(actions))
+        found |= set(_ACTION.findall(text))
     return found
 
 
 def test_the_declared_actions_are_exactly_what_the_read_policy_grants_the_audit() -> None:
-    assert set(sources.permissions()) == audit_actions_in_terraform()
+    assert set(sources.permissions()) == granted_actions(inventory=False, audit=True)
+
+
+def test_the_inventorys_actions_are_exactly_what_the_read_policy_grants_it() -> None:
+    assert set(snapshots.IAM_ACTIONS) == granted_actions(inventory=True, audit=False)
+    assert set(exposure.IAM_ACTIONS) <= set(snapshots.IAM_ACTIONS)
+
+
+def test_the_member_role_grants_both() -> None:
+    both = granted_actions(inventory=True, audit=True)
+    assert both == set(snapshots.IAM_ACTIONS) | set(sources.permissions())
 
 
 def test_source_names_are_unique() -> None:

@@ -430,6 +430,64 @@ def test_failing_region_does_not_stop_the_others(aws_env: dict[str, Any], monkey
     assert {k["Key"].split("/")[2] for k in keys} == {REGION}
 
 
+PRODUCT = f"arn:aws:securityhub:{REGION}::product/aws/securityhub"
+
+
+def _in_use(reason: str) -> str:
+    return f"{securityhub_sync.NOTE_PREFIX} In use, not unused: {reason}"
+
+
+def _ec2_22(fid: str, group_id: str, status: str, note: dict[str, str] | None = None) -> dict[str, Any]:
+    """An EC2.22 (unused security group) finding on a group, with a note when one was left."""
+    found: dict[str, Any] = {
+        "SchemaVersion": "2018-10-08",
+        "Id": fid,
+        "ProductArn": PRODUCT,
+        "GeneratorId": "security-control/EC2.22",
+        "AwsAccountId": ACCOUNT,
+        "CreatedAt": "2026-11-01T00:00:00Z",
+        "UpdatedAt": "2026-11-01T00:00:00Z",
+        "Title": "Unused EC2 security groups should be removed",
+        "Description": "x",
+        "Resources": [
+            {"Type": "AwsEc2SecurityGroup", "Id": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{group_id}"}
+        ],
+        "Compliance": {"Status": "FAILED", "SecurityControlId": "EC2.22"},
+        "Workflow": {"Status": status},
+    }
+    if note:
+        found["Note"] = {**note, "UpdatedAt": "2026-11-01T00:00:00Z"}
+    return found
+
+
+def _hub(
+    monkeypatch: pytest.MonkeyPatch, findings: list[dict[str, Any]], updates: list[tuple[str, str, str]]
+) -> Stubber:
+    """Security Hub in the function's own account, answering ``findings`` and expecting exactly
+    ``updates`` (finding id, workflow status, note text), in that order."""
+    hub = boto3.client("securityhub", REGION)
+    stub = Stubber(hub)
+    stub.add_response(
+        "get_findings",
+        {"Findings": findings},
+        {"Filters": securityhub_sync.findings_filter(ACCOUNT, REGION, ["EC2.22"]), "MaxResults": 100},
+    )
+    for fid, status, text in updates:
+        stub.add_response(
+            "batch_update_findings",
+            {"ProcessedFindings": [{"Id": fid, "ProductArn": PRODUCT}], "UnprocessedFindings": []},
+            {
+                "FindingIdentifiers": [{"Id": fid, "ProductArn": PRODUCT}],
+                "Workflow": {"Status": status},
+                "Note": {"Text": text, "UpdatedBy": securityhub_sync.UPDATED_BY},
+            },
+        )
+    stub.activate()
+    real_central = aws.central_client  # Security Hub is read in the function's own account
+    monkeypatch.setattr(aws, "central_client", lambda s, r=None: hub if s == "securityhub" else real_central(s, r))
+    return stub
+
+
 def test_security_hub_sync_suppresses_in_use_and_reopens_its_own(
     aws_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -437,71 +495,18 @@ def test_security_hub_sync_suppresses_in_use_and_reopens_its_own(
     estate = Estate()
     g = estate.ids
     monkeypatch.setenv("SECURITYHUB_SYNC", "true")
-    product = f"arn:aws:securityhub:{REGION}::product/aws/securityhub"
-
-    def finding(fid: str, group_id: str, status: str, note: dict[str, str] | None = None) -> dict[str, Any]:
-        found: dict[str, Any] = {
-            "SchemaVersion": "2018-10-08",
-            "Id": fid,
-            "ProductArn": product,
-            "GeneratorId": "security-control/EC2.22",
-            "AwsAccountId": ACCOUNT,
-            "CreatedAt": "2026-11-01T00:00:00Z",
-            "UpdatedAt": "2026-11-01T00:00:00Z",
-            "Title": "Unused EC2 security groups should be removed",
-            "Description": "x",
-            "Resources": [
-                {"Type": "AwsEc2SecurityGroup", "Id": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{group_id}"}
-            ],
-            "Compliance": {"Status": "FAILED", "SecurityControlId": "EC2.22"},
-            "Workflow": {"Status": status},
-        }
-        if note:
-            found["Note"] = {**note, "UpdatedAt": "2026-11-01T00:00:00Z"}
-        return found
-
-    ours = {
-        "Text": f"{securityhub_sync.NOTE_PREFIX} In use, not unused: lambda-function old",
-        "UpdatedBy": securityhub_sync.UPDATED_BY,
-    }
-    hub = boto3.client("securityhub", REGION)
-    stub = Stubber(hub)
-    stub.add_response(
-        "get_findings",
-        {
-            "Findings": [
-                finding("f-lt", g["lt-old-version"], "NEW"),
-                finding("f-ours", g["unused-a"], "SUPPRESSED", ours),
-                finding("f-theirs", g["unused-b"], "SUPPRESSED", {"Text": "kept for DR", "UpdatedBy": "alice"}),
-            ]
-        },
-        {"Filters": securityhub_sync.findings_filter(ACCOUNT, REGION, ["EC2.22"]), "MaxResults": 100},
-    )
-    stub.add_response(
-        "batch_update_findings",
-        {"ProcessedFindings": [{"Id": "f-ours", "ProductArn": product}], "UnprocessedFindings": []},
-        {
-            "FindingIdentifiers": [{"Id": "f-ours", "ProductArn": product}],
-            "Workflow": {"Status": "NOTIFIED"},
-            "Note": {"Text": securityhub_sync.reopen_note(), "UpdatedBy": securityhub_sync.UPDATED_BY},
-        },
-    )
-    stub.add_response(
-        "batch_update_findings",
-        {"ProcessedFindings": [{"Id": "f-lt", "ProductArn": product}], "UnprocessedFindings": []},
-        {
-            "FindingIdentifiers": [{"Id": "f-lt", "ProductArn": product}],
-            "Workflow": {"Status": "SUPPRESSED"},
-            "Note": {
-                "Text": f"{securityhub_sync.NOTE_PREFIX} In use, not unused: launch-template {estate.lt} (version 1)",
-                "UpdatedBy": securityhub_sync.UPDATED_BY,
-            },
-        },
-    )
-    stub.activate()
-    real_central = aws.central_client  # Security Hub is read in the function's own account
-    monkeypatch.setattr(
-        aws, "central_client", lambda s, r=None: hub if s == "securityhub" else real_central(s, r)
+    ours = {"Text": _in_use("lambda-function old"), "UpdatedBy": securityhub_sync.UPDATED_BY}
+    stub = _hub(
+        monkeypatch,
+        [
+            _ec2_22("f-lt", g["lt-old-version"], "NEW"),
+            _ec2_22("f-ours", g["unused-a"], "SUPPRESSED", ours),
+            _ec2_22("f-theirs", g["unused-b"], "SUPPRESSED", {"Text": "kept for DR", "UpdatedBy": "alice"}),
+        ],
+        [
+            ("f-ours", "NOTIFIED", securityhub_sync.reopen_note()),
+            ("f-lt", "SUPPRESSED", _in_use(f"launch-template {estate.lt} (version 1)")),
+        ],
     )
     # when
     (region,) = handler.lambda_handler({}, None)["results"]
@@ -522,48 +527,17 @@ def test_security_hub_findings_are_never_reopened_on_incomplete_evidence(
     monkeypatch.setenv("SECURITYHUB_SYNC", "true")
     if allow_partial:
         monkeypatch.setenv("ALLOW_PARTIAL", "true")
-    product = f"arn:aws:securityhub:{REGION}::product/aws/securityhub"
-    ours = {"Text": f"{securityhub_sync.NOTE_PREFIX} In use, not unused: lambda-function etl",
-            "UpdatedBy": securityhub_sync.UPDATED_BY, "UpdatedAt": "2026-11-01T00:00:00Z"}
-
-    def finding(fid: str, group_id: str, status: str) -> dict[str, Any]:
-        found: dict[str, Any] = {
-            "SchemaVersion": "2018-10-08", "Id": fid, "ProductArn": product, "GeneratorId": "security-control/EC2.22",
-            "AwsAccountId": ACCOUNT, "CreatedAt": "2026-11-01T00:00:00Z", "UpdatedAt": "2026-11-01T00:00:00Z",
-            "Title": "Unused EC2 security groups should be removed", "Description": "x",
-            "Resources": [{"Type": "AwsEc2SecurityGroup",
-                           "Id": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{group_id}"}],
-            "Compliance": {"Status": "FAILED", "SecurityControlId": "EC2.22"}, "Workflow": {"Status": status},
-        }
-        if status == "SUPPRESSED":
-            found["Note"] = ours
-        return found
-
-    hub = boto3.client("securityhub", REGION)
-    stub = Stubber(hub)
-    stub.add_response(
-        "get_findings",
-        {"Findings": [finding("f-lt", g["lt-old-version"], "NEW")]
-         + [finding(f"f-{name}", g[name], "SUPPRESSED") for name in ("exempt", "default", "fresh", "unused-a")]},
-        {"Filters": securityhub_sync.findings_filter(ACCOUNT, REGION, ["EC2.22"]), "MaxResults": 100},
+    ours = {"Text": _in_use("lambda-function etl"), "UpdatedBy": securityhub_sync.UPDATED_BY}
+    stub = _hub(
+        monkeypatch,
+        [_ec2_22("f-lt", g["lt-old-version"], "NEW")]
+        + [_ec2_22(f"f-{name}", g[name], "SUPPRESSED", ours) for name in ("exempt", "default", "fresh", "unused-a")],
+        # the one update expected: a reference seen is evidence enough to suppress
+        [("f-lt", "SUPPRESSED", _in_use(f"launch-template {estate.lt} (version 1)"))],
     )
-    stub.add_response(  # the one update expected: a reference seen is evidence enough to suppress
-        "batch_update_findings",
-        {"ProcessedFindings": [{"Id": "f-lt", "ProductArn": product}], "UnprocessedFindings": []},
-        {
-            "FindingIdentifiers": [{"Id": "f-lt", "ProductArn": product}],
-            "Workflow": {"Status": "SUPPRESSED"},
-            "Note": {
-                "Text": f"{securityhub_sync.NOTE_PREFIX} In use, not unused: launch-template {estate.lt} (version 1)",
-                "UpdatedBy": securityhub_sync.UPDATED_BY,
-            },
-        },
-    )
-    stub.activate()
     denied = _denying("lambda", "list_functions", "AccessDeniedException")
-    real_client, real_central = aws.client, aws.central_client
+    real_client = aws.client
     monkeypatch.setattr(aws, "client", lambda s, r=None: denied if s == "lambda" else real_client(s, r))
-    monkeypatch.setattr(aws, "central_client", lambda s, r=None: hub if s == "securityhub" else real_central(s, r))
     # when the audit runs
     (region,) = handler.lambda_handler({}, None)["results"]
     # then no finding is re-opened ("nothing refers to the group any more" cannot be said), only the suppression

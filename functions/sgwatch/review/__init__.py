@@ -1,4 +1,5 @@
-"""The PCI DSS 1.2.7 review pack: what changed in a period, what is risky now, what is missing.
+"""The PCI DSS 1.2.7 review pack: what changed in a period and through which channel (1.2.2), what the
+internet reaches and what is risky now, what is missing.
 
 Pure: the handler lists and reads the evidence bucket; this package decides which objects to
 read, builds the review from their bytes and renders it. Missing kinds of evidence are not
@@ -11,8 +12,8 @@ Module             What it does
 ``selection``      which evidence keys to read, from one listing (:func:`select`)
 ``model``          the data model, and how each kind of evidence reads back into it
 ``build``          the build steps, each returning (items, gaps), and :func:`build`
-``attribution``    which change events explain each diff change; the gaps between the two
-``risky``          the current rules :func:`sgwatch.risk.rate` rates MEDIUM or HIGH
+``attribution``    which change events explain each diff change (the matching rule); the gaps
+``risky``          the current rules rated MEDIUM or higher, as their alerts rate them
 ``tables``         the CSV files (:func:`render_csvs`)
 ``records``        the manifest, the review-record template and sign-off records
 ``charts``         the geometry of the report's two SVG charts
@@ -24,24 +25,42 @@ Module             What it does
 
 from .build import build
 from .config import Settings
-from .model import Change, ChangeEvent, Digest, Gap, PastReview, Review, Risky, Scope, UnusedGroup, digest_snapshot
+from .model import (
+    NOT_RECORDED,
+    UNATTRIBUTED,
+    Change,
+    ChangeEvent,
+    Digest,
+    EventChange,
+    Gap,
+    PastReview,
+    Review,
+    Risky,
+    Scope,
+    UnusedGroup,
+    digest_snapshot,
+)
 from .period import Period, default_period, parse_period
 from .records import DECISIONS, SignOff, manifest, review_record_template, signoff_record
 from .report import HTML_ROW_LIMIT, render_html
 from .risky import assess
 from .selection import KINDS, Selection, classify, select
-from .tables import CHANGES_HEADER, RISKY_HEADER, UNUSED_HEADER, render_csvs
+from .tables import CHANGES_HEADER, OUT_OF_BAND_HEADER, RISKY_HEADER, UNUSED_HEADER, render_csvs
 
 __all__ = [
     "CHANGES_HEADER",
     "DECISIONS",
     "HTML_ROW_LIMIT",
     "KINDS",
+    "NOT_RECORDED",
+    "OUT_OF_BAND_HEADER",
     "RISKY_HEADER",
+    "UNATTRIBUTED",
     "UNUSED_HEADER",
     "Change",
     "ChangeEvent",
     "Digest",
+    "EventChange",
     "Gap",
     "PastReview",
     "Period",

@@ -1,13 +1,14 @@
 """Who and when: the change events that explain each diff change, and the gaps between the two.
 
 A diff records what changed between two snapshots; a change-event record (written by the
-change notifier) records who changed what and when. Each diff change takes the events of its
-group inside its window; a change no event explains, or an event no diff shows, is a gap.
+change notifier) records who changed what, when and through which channel. Each diff change
+takes the events that explain it (:func:`explaining_events`: same group, same rule, inside the
+window between the two snapshots). A change no event explains is **unattributed**: a gap in
+the change record (PCI DSS 1.2.2), each one listed. An event no diff shows is a gap too.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from ..rules import Rule
 from .model import Change, ChangeEvent, Gap, fmt_time
 from .period import Period
 from .selection import ScopeKeys
+from .tables import rule_cell
 
 Window = tuple[datetime | None, datetime, str]  # what one diff covers: (previous snapshot, its snapshot], diff key
 
@@ -40,7 +42,22 @@ def same_rule(change: Mapping[str, Any], rule: Rule | None) -> bool:
 
 
 def explaining_events(change: Change, events: list[ChangeEvent]) -> list[ChangeEvent]:
-    """The change events that explain one diff change (same group, inside the diff's window)."""
+    """The change events that explain one diff change. The matching rule, all of it:
+
+    * **group**: the event names the change's group id (``group_ids``);
+    * **time window**: the event happened after the snapshot before the diff and no later than the
+      snapshot whose diff shows the change (``window_start < event_time <= detected_at``; the
+      first diff of a chain has no start);
+    * **success**: the call did not fail (a failed call changed nothing);
+    * **rule**: a created group takes ``CreateSecurityGroup``, a deleted one
+      ``DeleteSecurityGroup``; a rule change takes the events that detail it, before or after
+      (:func:`same_rule`: the same rule id, or the same direction, protocol, ports and peer).
+      When no event details it, an event of the group and window that details no rule at all
+      (the notifier could not tell which rules it touched) explains it; one that details other
+      rules never does.
+
+    A change without any explaining event is unattributed.
+    """
     candidates = [
         e
         for e in events
@@ -62,6 +79,12 @@ def explaining_events(change: Change, events: list[ChangeEvent]) -> list[ChangeE
     return exact or [e for e in candidates if not e.changes]
 
 
+def _what(change: Change) -> str:
+    """``Added ingress tcp port 22 ...`` (the rule after, else before), or the group change alone."""
+    rule = rule_cell(change.after) or rule_cell(change.before)
+    return f"{change.change_type} {rule}" if rule else change.change_type
+
+
 def match(
     period: Period, keys: ScopeKeys, changes: list[Change], windows: list[Window], events: list[ChangeEvent]
 ) -> tuple[list[Change], list[Gap]]:
@@ -69,19 +92,16 @@ def match(
     gaps: list[Gap] = []
     for change in changes:
         change.events = explaining_events(change, events)
-    if keys.events:  # without any event record, "no event" says nothing about a change
-        unexplained: dict[tuple[str, str], list[Change]] = defaultdict(list)
+    if keys.events:  # without any event record, one "absent" gap says it for every change
         for change in changes:
             if not change.events:
-                unexplained[(change.diff_key, change.group_id)].append(change)
-        for (_, group_id), items in unexplained.items():
-            first = items[0]
-            gaps.append(Gap(
-                keys.account_id, keys.region, "diff-without-event", fmt_time(first.detected_at),
-                f"{group_id} {first.group_name}: {len(items)} change(s) seen between "
-                f"{fmt_time(first.window_start) or 'the first snapshot'} and {fmt_time(first.detected_at)} "
-                "with no change event (made while alerts were off, or the event was lost)",
-            ))
+                gaps.append(Gap(
+                    keys.account_id, keys.region, "diff-without-event", fmt_time(change.detected_at),
+                    f"{change.group_id} {change.group_name}: {_what(change)} seen between "
+                    f"{fmt_time(change.window_start) or 'the first snapshot'} and {fmt_time(change.detected_at)} "
+                    "with no change event of this group and rule in between (made while alerts were off, "
+                    "or the event was lost)",
+                ))
     explained = {id(e) for c in changes for e in c.events}
     snapshot_times = [k.time for k in keys.snapshots]
     for event in events:

@@ -2,18 +2,21 @@
 
 Each step takes the keys of one account/region and returns what it found and the gaps it
 saw (``(items, gaps)``); :func:`build` runs them per scope in the order the report lists the
-gaps, then rates the current rules (:mod:`.risky`) and lists the earlier packs.
+gaps, then rates the current rules (:mod:`.risky`, escalated where the exposure reports show
+them reachable) and lists the earlier packs.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from .. import risk
 from ..csvio import CsvFormatError
 from ..evidence import REVIEWS, StoredObject, stamp_time
+from ..exposure_report import EXPOSURE_HEADER, ExposureRow, exposed_rule_keys
 from ..rules import SNAPSHOT_HEADER, Rule
 from . import attribution
 from .attribution import Window
@@ -132,9 +135,12 @@ def change_events(period: Period, keys: ScopeKeys, reader: Reader) -> tuple[list
             gaps.append(_gap(keys, "integrity", day, f"change event {k.key} could not be read"))
             continue
         try:
-            events.append(ChangeEvent.from_record(k.key, obj.body))
+            event = ChangeEvent.from_record(k.key, obj.body)
         except ValueError as exc:
             gaps.append(_gap(keys, "integrity", day, f"change event {k.key} is not valid JSON: {exc}"))
+            continue
+        event.account_id, event.region = event.account_id or keys.account_id, event.region or keys.region
+        events.append(event)
     events.sort(key=lambda e: (e.event_time or datetime.min.replace(tzinfo=UTC), e.event_id))
     if not keys.events:
         unknown = "no change-event records at all (change alerts not enabled?): who made each change is unknown"
@@ -197,6 +203,35 @@ def unused_groups(keys: ScopeKeys, report_key: str | None, reader: Reader) -> tu
         return [], [_gap(keys, "integrity", "", f"unused-group report {report_key} unusable: {exc}")]
 
 
+def exposure_now(
+    keys: ScopeKeys, report_key: str | None, current_taken: datetime | None, reader: Reader
+) -> tuple[list[ExposureRow], list[Gap]]:
+    """The rows of the newest exposure report before the period ends.
+
+    None, or one older than the current rules, is a ``missing-exposure`` gap: what the internet
+    reaches is unknown (or dated), and the current rules are not (or as then) escalated.
+    """
+    if not report_key:
+        why = "the inventory ran before it wrote exposure reports, or its exposure look-up failed"
+        detail = f"no exposure report before the end of the period ({why}): internet exposure unknown, " \
+                 "rule severities not escalated"
+        return [], [_gap(keys, "missing-exposure", "", detail)]
+    taken = stamp_time(report_key)
+    gaps: list[Gap] = []
+    if taken and current_taken and taken < current_taken:
+        gaps.append(_gap(keys, "missing-exposure", fmt_time(current_taken),
+                         f"no exposure report with the current rules of {fmt_time(current_taken)}: "
+                         f"the newest, {report_key}, is of {fmt_time(taken)}; exposure and escalation as of then"))
+    obj = reader.body(report_key, "exposure-report")
+    try:
+        if obj is None:
+            raise CsvFormatError("could not be read")
+        return [ExposureRow._make(r) for r in read_csv(obj, EXPOSURE_HEADER)], gaps
+    except CsvFormatError as exc:
+        return [], [*gaps, _gap(keys, "integrity", fmt_time(taken), f"exposure report {report_key} is not intact: "
+                                                                      f"{exc}")]
+
+
 def past_reviews(keys: list[str], reader: Reader) -> tuple[list[PastReview], list[Gap]]:
     """Earlier packs under ``reviews/``: their manifest hash and sign-off records."""
     packs: dict[str, PastReview] = {}
@@ -223,6 +258,8 @@ class ScopeReview:
     scope: Scope
     rules: list[Rule]
     changes: list[Change]
+    events: list[ChangeEvent]
+    exposure: list[ExposureRow]
     unused: list[UnusedGroup]
     gaps: list[Gap]
 
@@ -236,6 +273,10 @@ def review_scope(period: Period, keys: ScopeKeys, selection: Selection, reader: 
     current_key = selection.current_snapshots.get(scope_id)
     rules, found = current_rules(period, keys, current_key, reader)
     gaps += found
+    current_taken = stamp_time(current_key) if current_key else None
+    exposure_key = selection.exposure_reports.get(scope_id)
+    exposure, found = exposure_now(keys, exposure_key, current_taken, reader)
+    gaps += found
     events, found = change_events(period, keys, reader)
     gaps += found
     diffs, found = diff_changes(period, keys, set(selection.to_read), reader)
@@ -245,11 +286,11 @@ def review_scope(period: Period, keys: ScopeKeys, selection: Selection, reader: 
     unused, found = unused_groups(keys, selection.unused_reports.get(scope_id), reader)
     gaps += found
     scope = Scope(
-        keys.account_id, keys.region, coverage, current_key, stamp_time(current_key) if current_key else None,
+        keys.account_id, keys.region, coverage, current_key, current_taken,
         len({r.group_id for r in rules}), sum(1 for r in rules if r.direction), len(events),
-        {kind: bool(keys.of_kind(kind)) for kind in KINDS},
+        {kind: bool(keys.of_kind(kind)) for kind in KINDS}, stamp_time(exposure_key) if exposure_key else None,
     )
-    return ScopeReview(scope, rules, changes, unused, gaps)
+    return ScopeReview(scope, rules, changes, events, exposure, unused, gaps)
 
 
 def build(
@@ -259,9 +300,11 @@ def build(
     selection: Selection,
     objects: Mapping[str, StoredObject | Digest | None],
     generated_at: datetime,
+    authorized_public_ports: Collection[int] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS,
 ) -> Review:
     """The review of ``period`` from the objects read (None: the read failed; a :class:`Digest`
-    for snapshots in :attr:`Selection.digest_only`)."""
+    for snapshots in :attr:`Selection.digest_only`), rating rules with the deployment's
+    ``authorized_public_ports``."""
     reader = Reader(objects)
     parts = [review_scope(period, keys, selection, reader) for _, keys in sorted(selection.scopes.items())]
     current = [rule for part in parts for rule in part.rules]
@@ -269,15 +312,24 @@ def build(
         (change for part in parts for change in part.changes),
         key=lambda c: (c.detected_at, c.account_id, c.region, c.group_id, c.change_type),
     )
+    exposure = sorted(
+        (row for part in parts for row in part.exposure),
+        key=lambda r: (-risk.rank(r.severity), r.account_id, r.region, r.group_id, r.rule_id, r.via, r),
+    )
     past, _ = past_reviews(selection.review_keys, reader)
     return Review(
         period, bucket, prefix, generated_at,
         scopes=[part.scope for part in parts],
         changes=changes,
         current_rules=current,
-        risky=risky_rules(current),
+        risky=risky_rules(current, exposed_rule_keys(exposure), authorized_public_ports),
         unused=[group for part in parts for group in part.unused],
         gaps=[gap for part in parts for gap in part.gaps],
         past_reviews=past,
         used=reader.used,
+        events=sorted(
+            (event for part in parts for event in part.events),
+            key=lambda e: (e.event_time or datetime.min.replace(tzinfo=UTC), e.account_id, e.region, e.event_id),
+        ),
+        exposure=exposure,
     )

@@ -1,24 +1,30 @@
 """The review's data model, and how each kind of evidence reads back into it.
 
 Snapshots and diffs read back as :class:`~sgwatch.rules.Rule` rows (the inventory's own
-type), change-event records as :class:`ChangeEvent` (the keys :func:`sgwatch.alerts.event_record`
-writes), unused-group reports as :class:`UnusedGroup` (the keys of
-:func:`sgwatch.usage.report_json`), sign-off records as :class:`~.records.SignOff` (the type
-that writes them).
+type), exposure reports as :class:`~sgwatch.exposure_report.ExposureRow` (the same),
+change-event records as :class:`ChangeEvent` (the keys :func:`sgwatch.alerts.event_record`
+writes, their provenance through :meth:`sgwatch.provenance.Provenance.from_record`),
+unused-group reports as :class:`UnusedGroup` (the keys of :func:`sgwatch.usage.report_json`),
+sign-off records as :class:`~.records.SignOff` (the type that writes them).
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from .. import provenance
+from ..cloudtrail import rule_from_dict
 from ..csvio import CsvFormatError, from_csv, unneutralise
 from ..diff import ADDED, DIFF_HEADER, GROUP_ADDED, GROUP_REMOVED, REMOVED, UPDATED_CURRENT, UPDATED_PREVIOUS
 from ..evidence import StoredObject
-from ..risk import HIGH
+from ..exposure_report import ExposureRow
+from ..provenance import OUT_OF_BAND, Provenance
+from ..risk import CRITICAL, GROUP, HIGH
 from ..rules import SNAPSHOT_HEADER, Rule
 from .period import Period
 from .records import SignOff, sha256
@@ -47,10 +53,32 @@ def read_csv(obj: StoredObject, header: Sequence[str]) -> list[tuple[str, ...]]:
 
 # --------------------------------------------------------------------------- evidence read back
 
+NOT_RECORDED = "not-recorded"  # the change control of an event recorded before provenance was
+UNATTRIBUTED = "unattributed"  # the change control of a diff change no change event explains
+
+
+def _provenance(data: dict[str, Any], actor: dict[str, Any]) -> Provenance:
+    """The provenance a record carries; for an older record without it, what its stored CloudTrail
+    record tells (:func:`sgwatch.provenance.origin` and :func:`~sgwatch.provenance.principal`, as
+    the alerts derive them) with the change control :data:`NOT_RECORDED`."""
+    found = Provenance.from_record(data.get("provenance"))
+    if found is not None:
+        return found
+    detail = data.get("detail")
+    record = detail if isinstance(detail, dict) and detail else {"userAgent": str(data.get("user_agent") or "")}
+    origin = provenance.origin(record)
+    who = provenance.principal(record) or str(actor.get("arn") or "")
+    return Provenance(origin.origin, origin.detail, who, NOT_RECORDED)
+
 
 @dataclass
 class ChangeEvent:
-    """A change-event record of the change notifier (:func:`sgwatch.alerts.event_record`)."""
+    """A change-event record of the change notifier (:func:`sgwatch.alerts.event_record`).
+
+    ``provenance`` is the record's own; a record written before provenance was recorded gets the
+    origin and principal of the CloudTrail record it stores and the change control
+    :data:`NOT_RECORDED` (which principals were approved then is not known).
+    """
 
     key: str
     event_id: str
@@ -63,6 +91,9 @@ class ChangeEvent:
     error_code: str
     severity: str
     changes: list[dict[str, Any]]
+    account_id: str = ""
+    region: str = ""
+    provenance: Provenance = field(default_factory=lambda: Provenance(change_control=NOT_RECORDED))
 
     @classmethod
     def from_record(cls, key: str, body: bytes) -> ChangeEvent:
@@ -84,7 +115,56 @@ class ChangeEvent:
             error_code=str(data.get("error_code") or ""),
             severity=str(data.get("severity") or ""),
             changes=[c for c in data.get("changes") or () if isinstance(c, dict)],
+            account_id=str(data.get("account_id") or ""),
+            region=str(data.get("region") or ""),
+            provenance=_provenance(data, actor),
         )
+
+    @property
+    def change_control(self) -> str:
+        return self.provenance.change_control
+
+    @property
+    def listed(self) -> bool:
+        """Whether the 1.2.2 section lists it: out of band, or a manual change to an IaC-managed group."""
+        return self.change_control == OUT_OF_BAND or self.provenance.manual_change
+
+    def rule_changes(self) -> list[EventChange]:
+        """One item per rule change the record details (one without rules for an event that details none)."""
+        group = self.group_ids[0] if self.group_ids else ""
+
+        def side(found: Any) -> Rule | None:
+            if not isinstance(found, dict):
+                return None
+            rule = rule_from_dict(found, self.account_id, self.region)
+            return rule if rule.group_id else rule._replace(group_id=group)
+
+        items = [EventChange(self, side(c.get("before")), side(c.get("after"))) for c in self.changes]
+        return items or [EventChange(self, None, None)]
+
+
+@dataclass(frozen=True)
+class EventChange:
+    """One rule change of a change event: the rule before and after (None when absent or unknown)."""
+
+    event: ChangeEvent
+    before: Rule | None
+    after: Rule | None
+
+    @property
+    def group_id(self) -> str:
+        rule = self.after or self.before
+        return rule.group_id if rule else ", ".join(self.event.group_ids)
+
+
+def exposure_rule(row: ExposureRow) -> Rule:
+    """The ingress rule of an exposure-report row, for :func:`sgwatch.ruletext.rule_text`."""
+    if row.peer_class == GROUP:
+        peer_type = "security-group"
+    else:
+        peer_type = "ipv6" if ":" in row.peer else "ipv4"
+    return Rule(row.account_id, row.region, "", row.group_id, row.group_name, "", "ingress", row.rule_id,
+                row.protocol, row.from_port, row.to_port, peer_type, row.peer, "")
 
 
 @dataclass(frozen=True)
@@ -171,6 +251,19 @@ class Change:
         times = [e.event_time for e in self.events if e.event_time]
         return min(times) if times else None
 
+    @property
+    def origin(self) -> str:
+        return " ".join(dict.fromkeys(e.provenance.origin for e in self.events))
+
+    @property
+    def origin_detail(self) -> str:
+        return "; ".join(dict.fromkeys(e.provenance.detail for e in self.events if e.provenance.detail))
+
+    @property
+    def change_control(self) -> str:
+        """The verdicts of its events, or :data:`UNATTRIBUTED` when no event explains it."""
+        return " ".join(dict.fromkeys(e.change_control for e in self.events)) or UNATTRIBUTED
+
 
 def changes_of_diff(obj: StoredObject, window_start: datetime | None, detected: datetime) -> list[Change]:
     """The changes a diff object records (an update is its previous and current row)."""
@@ -203,14 +296,15 @@ def changes_of_diff(obj: StoredObject, window_start: datetime | None, detected: 
 class Gap:
     account_id: str
     region: str
-    kind: str  # missing-snapshots, event-without-diff, diff-without-event, integrity, new-baseline, absent
+    # missing-snapshots, event-without-diff, diff-without-event, integrity, new-baseline, absent, missing-exposure
+    kind: str
     when: str
     detail: str
 
 
 @dataclass(frozen=True)
 class Risky:
-    """A current rule rated MEDIUM or HIGH by :func:`sgwatch.risk.rate` (see :mod:`.risky`)."""
+    """A current rule rated MEDIUM or higher, as its alert rates it (see :mod:`.risky`)."""
 
     severity: str
     reason: str
@@ -249,6 +343,7 @@ class Scope:
     rules: int
     events: int
     present: dict[str, bool]
+    exposure_taken_at: datetime | None = None  # of the exposure report the review shows
 
 
 @dataclass
@@ -266,6 +361,8 @@ class Review:
     past_reviews: list[PastReview]
     used: list[UsedObject]
     pack: str = ""  # the pack folder, set once claimed
+    events: list[ChangeEvent] = field(default_factory=list)  # the change-event records read, oldest first
+    exposure: list[ExposureRow] = field(default_factory=list)  # the newest exposure reports, highest level first
 
     @property
     def rule_changes(self) -> list[Change]:
@@ -283,6 +380,25 @@ class Review:
     def accounts(self) -> int:
         return len({s.account_id for s in self.scopes})
 
+    @property
+    def changes_made(self) -> list[ChangeEvent]:
+        """The changes the change events record in the period (a failed call changed nothing)."""
+        return [e for e in self.events if not e.error_code and e.event_time and self.period.contains(e.event_time)]
+
+    def change_control_counts(self) -> dict[tuple[str, str], int]:
+        """(origin, change control) -> how many of :attr:`changes_made`."""
+        return dict(Counter((e.provenance.origin, e.change_control) for e in self.changes_made))
+
+    @property
+    def out_of_band(self) -> list[EventChange]:
+        """Every rule change of an out-of-band change or a manual change to an IaC-managed group."""
+        return [item for e in self.changes_made if e.listed for item in e.rule_changes()]
+
+    @property
+    def unattributed(self) -> list[Change]:
+        """The diff changes no change event explains (see :mod:`.attribution`)."""
+        return [c for c in self.changes if not c.events]
+
     def totals(self) -> dict[str, int]:
         return {
             "accounts": self.accounts,
@@ -291,8 +407,12 @@ class Review:
             "groups_created": len(self.groups_created),
             "groups_deleted": len(self.groups_deleted),
             "world_open": sum(1 for r in self.risky if r.world),
+            "critical": sum(1 for r in self.risky if r.severity == CRITICAL),
             "high": sum(1 for r in self.risky if r.severity == HIGH),
             "unused": len(self.unused),
             "gaps": len(self.gaps),
             "attributed": sum(1 for c in self.rule_changes if c.events),
+            "out_of_band": sum(1 for e in self.changes_made if e.change_control == OUT_OF_BAND),
+            "manual": sum(1 for e in self.changes_made if e.provenance.manual_change),
+            "unattributed": len(self.unattributed),
         }

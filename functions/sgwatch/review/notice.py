@@ -21,7 +21,10 @@ def result(built: Review, pack_prefix: str, manifest_sha256: str) -> dict[str, A
         "accounts": totals["accounts"],
         "regions": totals["regions"],
         "changes": totals["changes"],
+        "out_of_band": totals["out_of_band"],
+        "unattributed": totals["unattributed"],
         "risky": len(built.risky),
+        "critical": totals["critical"],
         "unused": totals["unused"],
         "gaps": totals["gaps"],
         "evidence_objects": len(built.used),
@@ -49,7 +52,10 @@ def message(bucket: str, built: Review, pack_prefix: str, manifest_sha256: str) 
             f"Accounts: {t['accounts']}, account-regions: {t['regions']}",
             f"Rule changes: {t['changes']} ({t['attributed']} with who/when); "
             f"groups created: {t['groups_created']}, deleted: {t['groups_deleted']}",
-            f"Rules open to the internet: {t['world_open']}; high severity: {t['high']}",
+            f"Out-of-band changes: {t['out_of_band']}; manual changes to IaC-managed groups: {t['manual']}; "
+            f"unattributed: {t['unattributed']} (PCI DSS 1.2.2)",
+            f"Rules open to the internet: {t['world_open']}; critical (internet-exposed): {t['critical']}; "
+            f"high severity: {t['high']}",
             f"Unused groups: {t['unused']}",
             f"Evidence gaps: {t['gaps']}",
             "",

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..csvio import unneutralise
 from ..diff import GROUP_ADDED
+from ..exposure_report import ExposureRow
+from ..provenance import ORIGINS, OUT_OF_BAND, VERDICTS
+from ..ruletext import rule_text
 from . import charts
-from .model import Review, Scope, fmt_time
+from .model import NOT_RECORDED, Review, Scope, exposure_rule, fmt_time
 from .records import DECISIONS, signoff_command
 from .tables import rule_cell
 
@@ -27,11 +32,13 @@ HTML_ROW_LIMIT = 1000
 GAP_LABELS = {
     "missing-snapshots": "days without a snapshot",
     "event-without-diff": "event without a snapshot diff",
-    "diff-without-event": "diff without a change event",
+    "diff-without-event": "unattributed change (no change event)",
     "integrity": "unreadable or altered evidence",
     "new-baseline": "diff chain restarted",
     "absent": "evidence kind absent",
+    "missing-exposure": "no current exposure report",
 }
+CHANGE_CONTROL_COLUMNS = (*VERDICTS, NOT_RECORDED)
 
 
 @functools.cache
@@ -65,11 +72,46 @@ def _cards(review: Review) -> list[tuple[int, str, str]]:
         (t["attributed"], "changes with who/when", "good" if t["attributed"] == t["changes"] else "warn"),
         (t["groups_created"], "groups created", ""),
         (t["groups_deleted"], "groups deleted", ""),
+        (t["out_of_band"], "out-of-band changes", "bad" if t["out_of_band"] else "good"),
+        (t["critical"], "critical rules (exposed to the internet)", "bad" if t["critical"] else "good"),
         (t["world_open"], "rules open to the internet", "bad" if t["world_open"] else "good"),
         (t["high"], "high-severity rules", "bad" if t["high"] else "good"),
         (t["unused"], "unused groups", "warn" if t["unused"] else "good"),
         (t["gaps"], "evidence gaps", "bad" if t["gaps"] else "good"),
     ]
+
+
+@dataclass(frozen=True)
+class ControlRow:
+    origin: str
+    counts: list[int]  # per :data:`CHANGE_CONTROL_COLUMNS`
+    total: int
+
+
+def _control_rows(review: Review) -> list[ControlRow]:
+    """The changes made, by origin (rows, in :data:`sgwatch.provenance.ORIGINS` order) and change control."""
+    counts = review.change_control_counts()
+    rows = [
+        ControlRow(origin, found, sum(found))
+        for origin in ORIGINS
+        if (found := [counts.get((origin, verdict), 0) for verdict in CHANGE_CONTROL_COLUMNS]) and sum(found)
+    ]
+    if rows:
+        columns = [sum(r.counts[i] for r in rows) for i in range(len(CHANGE_CONTROL_COLUMNS))]
+        rows.append(ControlRow("total", columns, sum(columns)))
+    return rows
+
+
+def _exposed_rule(review: Review) -> Callable[[ExposureRow], str]:
+    """The rule of an exposure-report row as written everywhere: the current rule of the same id
+    (with its description), else what the row holds."""
+    current = {(r.account_id, r.region, r.group_id, r.rule_id): r for r in review.current_rules if r.rule_id}
+
+    def text(row: ExposureRow) -> str:
+        found = current.get((row.account_id, row.region, row.group_id, row.rule_id))
+        return rule_cell(found) if found else rule_text(exposure_rule(row))
+
+    return text
 
 
 def render_html(review: Review, pack_prefix: str = "") -> str:
@@ -91,5 +133,9 @@ def render_html(review: Review, pack_prefix: str = "") -> str:
         "gap_labels": GAP_LABELS,
         "gap_counts": sorted(Counter(g.kind for g in review.gaps).items()),
         "used_kinds": ", ".join(f"{n} {k}" for k, n in sorted(used.items())) or "none",
+        "control_header": ("Origin", *CHANGE_CONTROL_COLUMNS, "Total"),
+        "control_rows": _control_rows(review),
+        "out_of_band_verdict": OUT_OF_BAND,
+        "exposed_rule": _exposed_rule(review),
     }
     return environment().get_template("report.html").render(context)

@@ -1,33 +1,48 @@
-"""Which current rules the review lists as risky: those :func:`sgwatch.risk.rate` rates MEDIUM or HIGH.
+"""Which current rules the review lists as risky: those rated MEDIUM or higher, as their alerts rate them.
 
-The same function rates the rules of the change alerts, so a rule's Severity in
-``risky-rules.csv`` is the level its alert had (or would have had).
+A rule's level is :func:`sgwatch.risk.rate` with the deployment's authorized public ports,
+escalated (:func:`sgwatch.exposure.escalated`) when the newest exposure report of its account
+and region shows it reachable through an internet-reachable interface
+(:func:`sgwatch.exposure_report.exposed_rule_keys`). The change alerts rate a rule the same
+way (:func:`sgwatch.exposure.rate_on_group`), so a rule's Severity in ``risky-rules.csv`` is
+the level its alert had (or would have had) on the same group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from .. import risk
+from ..exposure import escalated
 from ..rules import Rule
 from .model import Risky
 
-LISTED = (risk.HIGH, risk.MEDIUM)
+LISTED = (risk.CRITICAL, risk.HIGH, risk.MEDIUM)
+RuleKey = tuple[str, str, str, str]  # (account, region, group, rule id): exposed_rule_keys' shape
 
 
-def assess(rule: Rule) -> Risky | None:
-    """The rule's rating when it is MEDIUM or HIGH, else None (a group without rules is no rule)."""
+def assess(
+    rule: Rule,
+    exposed: Collection[RuleKey] = frozenset(),
+    authorized_public_ports: Collection[int] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS,
+) -> Risky | None:
+    """The rule's rating when it is MEDIUM or higher, else None (a group without rules is no rule)."""
     if rule.is_placeholder:
         return None
-    rating = risk.rate(rule)
+    rating = risk.rate(rule, authorized_public_ports=authorized_public_ports)
+    rating = escalated(rating, (rule.account_id, rule.region, rule.group_id, rule.rule_id) in exposed)
     if rating.level not in LISTED:
         return None
     return Risky(rating.level, rating.reason, rule, rating.world)
 
 
-def risky_rules(rules: Iterable[Rule]) -> list[Risky]:
+def risky_rules(
+    rules: Iterable[Rule],
+    exposed: Collection[RuleKey] = frozenset(),
+    authorized_public_ports: Collection[int] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS,
+) -> list[Risky]:
     """The risky rules, highest level first, then by account, region, group and rule."""
-    found = (r for r in map(assess, rules) if r is not None)
+    found = (r for r in (assess(rule, exposed, authorized_public_ports) for rule in rules) if r is not None)
     return sorted(
         found,
         key=lambda r: (-risk.rank(r.severity), r.rule.account_id, r.rule.region, r.rule.group_id, r.rule),

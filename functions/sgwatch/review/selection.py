@@ -3,8 +3,9 @@
 Per account and region (``{prefix}{account}/{region}/{kind}/``): every snapshot of the period
 and the latest one before it ends (the "current" rules), every diff of the period plus the
 first one after it (it closes the window of changes made on the last day), the change-event
-records of the period (``events/YYYY/MM/DD/``), and the latest unused-group report before the
-period ends. Plus every earlier pack's manifest and sign-off records under ``reviews/``.
+records of the period (``events/YYYY/MM/DD/``), and the latest unused-group report and the latest
+exposure report before the period ends. Plus every earlier pack's manifest and sign-off records
+under ``reviews/``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..evidence import DIFFS, EVENTS, REVIEWS, SNAPSHOTS, UNUSED, stamp_time
+from ..evidence import DIFFS, EVENTS, EXPOSURE, REVIEWS, SNAPSHOTS, UNUSED, stamp_time
 from .period import Period
 
-KINDS = (SNAPSHOTS, DIFFS, EVENTS, UNUSED)  # the per-account kinds a review reads
+KINDS = (SNAPSHOTS, DIFFS, EVENTS, UNUSED, EXPOSURE)  # the per-account kinds a review reads
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,11 @@ class ScopeKeys:
     diffs: list[EvidenceKey] = field(default_factory=list)
     events: list[EvidenceKey] = field(default_factory=list)
     unused: list[EvidenceKey] = field(default_factory=list)
+    exposure: list[EvidenceKey] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> list[EvidenceKey]:
-        by_kind = {SNAPSHOTS: self.snapshots, DIFFS: self.diffs, EVENTS: self.events, UNUSED: self.unused}
+        by_kind = {SNAPSHOTS: self.snapshots, DIFFS: self.diffs, EVENTS: self.events, UNUSED: self.unused,
+                   EXPOSURE: self.exposure}
         return by_kind[kind]
 
 
@@ -73,6 +76,7 @@ class Selection:
     current_snapshots: dict[tuple[str, str], str]
     unused_reports: dict[tuple[str, str], str]
     review_keys: list[str]
+    exposure_reports: dict[tuple[str, str], str]
 
     @property
     def digest_only(self) -> set[str]:
@@ -100,6 +104,7 @@ def select(prefix: str, keys: Iterable[str], period: Period) -> Selection:
     to_read: list[str] = []
     current: dict[tuple[str, str], str] = {}
     unused: dict[tuple[str, str], str] = {}
+    exposure: dict[tuple[str, str], str] = {}
     for scope_id, scope in sorted(scopes.items()):
         for kind in KINDS:
             scope.of_kind(kind).sort(key=lambda k: (k.time, k.key))
@@ -114,9 +119,10 @@ def select(prefix: str, keys: Iterable[str], period: Period) -> Selection:
         if after:
             to_read.append(after[0].key)
         to_read += [k.key for k in scope.events if period.contains(k.time)]
-        reports = [k for k in scope.unused if k.time < period.end_time]
-        if reports:
-            unused[scope_id] = reports[-1].key
-            to_read.append(reports[-1].key)
+        for latest, reports in ((unused, scope.unused), (exposure, scope.exposure)):
+            before = [k for k in reports if k.time < period.end_time]
+            if before:
+                latest[scope_id] = before[-1].key
+                to_read.append(before[-1].key)
     review_keys.sort()
-    return Selection(scopes, to_read + review_keys, current, unused, review_keys)
+    return Selection(scopes, to_read + review_keys, current, unused, review_keys, exposure)

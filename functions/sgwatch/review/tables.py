@@ -1,7 +1,9 @@
-"""The pack's CSV files: changes, current rules, risky rules and unused groups.
+"""The pack's CSV files: changes, current rules, risky rules, unused groups, exposure and
+out-of-band changes.
 
 :func:`sgwatch.csvio.to_csv` neutralises every cell against formula injection; the rows
 hold plain values. Rules are written by :func:`rule_cell` (the one rule renderer).
+``changes.csv`` only ever gains columns at the end, so the positions users rely on stay.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from ..csvio import to_csv, unneutralise
+from ..exposure_report import EXPOSURE_HEADER
 from ..rules import SNAPSHOT_HEADER, Rule
 from ..ruletext import rule_text
 from .model import Review
@@ -31,6 +34,25 @@ CHANGES_HEADER = (
     "EventName",
     "EventId",
     "DiffKey",
+    "Origin",
+    "OriginDetail",
+    "ChangeControl",
+)
+OUT_OF_BAND_HEADER = (
+    "EventTime",
+    "AccountId",
+    "Region",
+    "GroupId",
+    "EventName",
+    "Actor",
+    "Principal",
+    "Origin",
+    "OriginDetail",
+    "ChangeControl",
+    "ManualChange",
+    "Before",
+    "After",
+    "EventId",
 )
 RISKY_HEADER = ("Severity", "Reason", *SNAPSHOT_HEADER)
 UNUSED_HEADER = (
@@ -76,14 +98,41 @@ def _change_rows(review: Review) -> Iterable[tuple[str, ...]]:
             " ".join(dict.fromkeys(e.event_name for e in events)),
             " ".join(e.event_id for e in events),
             c.diff_key,
+            c.origin,
+            c.origin_detail,
+            c.change_control,
+        )
+
+
+def _out_of_band_rows(review: Review) -> Iterable[tuple[str, ...]]:
+    for item in review.out_of_band:
+        e, p = item.event, item.event.provenance
+        yield (
+            e.event_time.strftime(_ISO) if e.event_time else "",
+            e.account_id,
+            e.region,
+            item.group_id,
+            e.event_name,
+            e.actor,
+            p.principal,
+            p.origin,
+            p.detail,
+            p.change_control,
+            "true" if p.manual_change else "false",
+            rule_cell(item.before),
+            rule_cell(item.after),
+            e.event_id,
         )
 
 
 def render_csvs(review: Review) -> dict[str, bytes]:
-    """changes.csv, current-rules.csv, risky-rules.csv and unused-groups.csv."""
+    """changes.csv, current-rules.csv, risky-rules.csv, unused-groups.csv, exposure.csv (the rows of
+    the newest exposure reports, as read) and out-of-band-changes.csv (the 1.2.2 section's list)."""
     return {
         "changes.csv": to_csv(CHANGES_HEADER, _change_rows(review)).body,
         "current-rules.csv": to_csv(SNAPSHOT_HEADER, review.current_rules).body,
         "risky-rules.csv": to_csv(RISKY_HEADER, [(r.severity, r.reason, *r.rule) for r in review.risky]).body,
         "unused-groups.csv": to_csv(UNUSED_HEADER, [dataclasses.astuple(u) for u in review.unused]).body,
+        "exposure.csv": to_csv(EXPOSURE_HEADER, review.exposure).body,
+        "out-of-band-changes.csv": to_csv(OUT_OF_BAND_HEADER, _out_of_band_rows(review)).body,
     }

@@ -1,6 +1,7 @@
-# modules/sg-change-alerts on its own, twice: the default (function) mode with evidence bucket
-# and Slack secret, and the direct mode (EventBridge -> SNS, no compute). The module key, alert
-# topic and evidence bucket are what the root would pass (../support).
+# modules/sg-change-alerts on its own, twice: the default (function) mode with evidence bucket,
+# Slack secret, change control and one member account, and the direct mode (EventBridge -> SNS,
+# no compute). The module key, alert topic and evidence bucket are what the root would pass
+# (../support).
 
 module "support" {
   source = "../support"
@@ -32,6 +33,11 @@ module "change_alerts" {
     token_secret_arn = aws_secretsmanager_secret.slack.arn
     channel_id       = "C0123456789"
   }
+
+  approved_change_principals = ["arn:aws:iam::123456789012:role/deployer"]
+  iac_managed_tag_keys       = ["aws:cloudformation:stack-id", "ManagedBy"]
+  # what the root passes: its member accounts, never fanned out
+  accounts = { ids = ["210987654321"], fan_out = false }
 }
 
 module "direct" {

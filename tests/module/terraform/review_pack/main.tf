@@ -3,7 +3,8 @@
 # so this fixture works whether or not the root wires the review pack itself. Slack is configured
 # once at the root, behind an egress proxy, with a secret under its own customer-managed key:
 # every function that posts gets all of it. It is given through the deprecated root inputs
-# (slack_channel_id, ...), which keep working beside the slack object.
+# (slack_channel_id, ...), which keep working beside the slack object. Change control knows one
+# approved principal (the deployer role) and groups tagged ManagedBy are IaC-managed.
 
 resource "aws_kms_key" "slack" {
   description             = "Slack secret key of the rvp test"
@@ -28,6 +29,9 @@ module "sgwatch" {
   slack_api_url             = "https://slack-proxy.example.internal/api/"
   enable_reachability_check = true
   reachability_path_ids     = ["nip-0b26f224f1d131fa8"]
+
+  approved_change_principals = ["arn:aws:iam::*:role/deployer"]
+  iac_managed_tag_keys       = ["aws:cloudformation:stack-id", "ManagedBy"]
 }
 
 data "aws_caller_identity" "current" {}

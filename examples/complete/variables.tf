@@ -1,0 +1,35 @@
+variable "region" {
+  description = "Region to deploy to."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "regions" {
+  description = "Regions to inventory; empty means the deployment region."
+  type        = list(string)
+  default     = []
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "sgwatch"
+}
+
+variable "alert_emails" {
+  description = "E-mail addresses receiving alerts."
+  type        = list(string)
+  default     = []
+}
+
+variable "slack_channel_id" {
+  description = "Slack channel id (C...) for reports and alerts; null leaves Slack off."
+  type        = string
+  default     = null
+}
+
+variable "evidence_force_destroy" {
+  description = "A throwaway deployment (demos and tests only): allow destroying a non-empty evidence bucket, and turn off the destroy protection of the bucket and its key."
+  type        = bool
+  default     = false
+}

@@ -1,0 +1,53 @@
+# An EventBridge rule and its targets, the retries and dead-letter queue of its deliveries, and
+# the alarm raised when a delivery failed for good: the shape of every SG Watch rule.
+
+resource "aws_cloudwatch_event_rule" "this" {
+  name           = var.name
+  description    = var.description
+  event_bus_name = var.event_bus_name
+  event_pattern  = var.event_pattern
+  tags           = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "this" {
+  for_each = var.targets
+
+  rule           = aws_cloudwatch_event_rule.this.name
+  event_bus_name = var.event_bus_name
+  target_id      = each.key
+  arn            = each.value.arn
+  role_arn       = each.value.role_arn
+
+  dynamic "input_transformer" {
+    for_each = each.value.input_transformer == null ? [] : [each.value.input_transformer]
+    content {
+      input_paths    = input_transformer.value.input_paths
+      input_template = input_transformer.value.input_template
+    }
+  }
+
+  retry_policy {
+    maximum_retry_attempts       = var.maximum_retry_attempts
+    maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
+  }
+
+  dead_letter_config {
+    arn = var.dead_letter_arn
+  }
+}
+
+module "alarms" {
+  source = "../metric-alarms"
+
+  name      = var.name
+  topic_arn = var.alarm_topic_arn
+  tags      = var.tags
+  alarms = {
+    "failed-deliveries" = {
+      namespace   = "AWS/Events"
+      metric      = "FailedInvocations"
+      dimensions  = { RuleName = aws_cloudwatch_event_rule.this.name }
+      description = var.failed_deliveries_description
+    }
+  }
+}

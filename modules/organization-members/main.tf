@@ -1,0 +1,264 @@
+# SG Watch's member footprint for a whole organisation, applied once in the management account or a
+# delegated StackSet administrator: two service-managed CloudFormation StackSets with automatic
+# deployment to the chosen organisational units, so an account joining them is covered without a
+# Terraform run, and one leaving them loses the footprint (unless retain_stacks_on_account_removal).
+#
+# - <prefix>-member-role: the read-only role of modules/member-role, in ONE region per account
+#   (IAM is global: the same role name in two regions would collide).
+# - <prefix>-event-forwarder: the forwarder of modules/event-forwarder, in every region of `regions`.
+#
+# The templates are built here from the same sources as those modules: the read policy of
+# modules/read-permissions and the event pattern of modules/sg-change-alerts/event-pattern.json, so
+# the StackSet and the Terraform path cannot drift (tests/module/test_organization_members.py
+# deploys both and compares them).
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+module "read_permissions" {
+  source = "../read-permissions"
+
+  include_unused_sg_audit = var.include_unused_sg_audit
+}
+
+locals {
+  partition   = data.aws_partition.current.partition
+  role_region = coalesce(var.role_region, data.aws_region.current.name)
+
+  # Names as modules/event-forwarder gives them; the region and account come from each stack.
+  rule_name  = "${var.name_prefix}-sg-changes-forward"
+  queue_name = "${local.rule_name}-dlq"
+  rule_arn   = "arn:$${AWS::Partition}:events:$${AWS::Region}:$${AWS::AccountId}:rule/${local.rule_name}"
+  where      = "$${AWS::AccountId}/$${AWS::Region}"
+
+  boundary = var.permissions_boundary_policy_name == null ? {} : {
+    PermissionsBoundary = { "Fn::Sub" = "arn:$${AWS::Partition}:iam::$${AWS::AccountId}:policy/${var.permissions_boundary_policy_name}" }
+  }
+  # As modules/metric-alarms: one datapoint at or over 1 in five minutes; no traffic is no breach.
+  alarm_shape = {
+    Period             = 300
+    EvaluationPeriods  = 1
+    Threshold          = 1
+    ComparisonOperator = "GreaterThanOrEqualToThreshold"
+    TreatMissingData   = "notBreaching"
+  }
+  alarm_actions = var.alarm_topic_name == null ? {} : {
+    AlarmActions = [{ "Fn::Sub" = "arn:$${AWS::Partition}:sns:$${AWS::Region}:$${AWS::AccountId}:${var.alarm_topic_name}" }]
+  }
+
+  # modules/read-permissions scopes its resources to the account applying it: in the template, each
+  # ARN names the account and partition of the stack instead.
+  read_policy = jsondecode(module.read_permissions.policy_json)
+  member_read_policy = merge(local.read_policy, {
+    Statement = [for s in local.read_policy.Statement : merge(s, {
+      # "*" stays a string, an ARN becomes an Fn::Sub (a tuple indexed: the two differ in type).
+      Resource = [for r in flatten([s.Resource]) : [r, {
+        "Fn::Sub" = replace(replace(r, "arn:${local.partition}:", "arn:$${AWS::Partition}:"), "/:[0-9]{12}:/", ":$${AWS::AccountId}:")
+      }][r == "*" ? 0 : 1]]
+    })]
+  })
+
+  # The trust of modules/member-role: the central accounts, pinned to the central functions' roles.
+  trusted_accounts = distinct([for arn in var.trusted_role_arns : split(":", arn)[4]])
+  member_trust = {
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "CentralSgWatchFunctionsOnly"
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { AWS = [for account in local.trusted_accounts : "arn:${local.partition}:iam::${account}:root"] }
+      Condition = merge(
+        { ArnEquals = { "aws:PrincipalArn" = var.trusted_role_arns } },
+        var.organization_id == null ? {} : { StringEquals = { "aws:PrincipalOrgID" = var.organization_id } },
+      )
+    }]
+  }
+
+  member_role_template = {
+    AWSTemplateFormatVersion = "2010-09-09"
+    Description              = "SG Watch: read-only role the central inventory and unused-group audit assume (modules/member-role)."
+    Resources = {
+      MemberRole = {
+        Type = "AWS::IAM::Role"
+        Properties = merge({
+          RoleName                 = var.member_role_name
+          Description              = "SG Watch: read-only access for the central inventory and unused-group audit"
+          AssumeRolePolicyDocument = local.member_trust
+          MaxSessionDuration       = var.max_session_duration
+          Policies                 = [{ PolicyName = "${var.member_role_name}-read", PolicyDocument = local.member_read_policy }]
+          Tags                     = [{ Key = "sgwatch:capability", Value = "member-role" }]
+        }, local.boundary)
+      }
+    }
+    Outputs = {
+      RoleArn = { Description = "ARN of the read-only role.", Value = { "Fn::GetAtt" = ["MemberRole", "Arn"] } }
+    }
+  }
+
+  forwarder_tags = [{ Key = "sgwatch:capability", Value = "event-forwarder" }]
+  event_forwarder_template = {
+    AWSTemplateFormatVersion = "2010-09-09"
+    Description              = "SG Watch: forwards security-group API calls to the central bus (modules/event-forwarder)."
+    Resources = {
+      ForwardRole = {
+        Type = "AWS::IAM::Role"
+        Properties = merge({
+          RoleName    = { "Fn::Sub" = "${var.name_prefix}-sg-forward-$${AWS::Region}" }
+          Description = { "Fn::Sub" = "SG Watch: EventBridge forwards security-group changes of $${AWS::Region} to the central bus" }
+          AssumeRolePolicyDocument = {
+            Version = "2012-10-17"
+            Statement = [{
+              Effect    = "Allow"
+              Action    = "sts:AssumeRole"
+              Principal = { Service = "events.amazonaws.com" }
+              Condition = {
+                StringEquals = { "aws:SourceAccount" = { Ref = "AWS::AccountId" } }
+                ArnEquals    = { "aws:SourceArn" = { "Fn::Sub" = local.rule_arn } }
+              }
+            }]
+          }
+          Policies = [{
+            PolicyName = { "Fn::Sub" = "${var.name_prefix}-sg-forward-$${AWS::Region}" }
+            PolicyDocument = {
+              Version   = "2012-10-17"
+              Statement = [{ Sid = "PutEventsOnTheCentralBus", Effect = "Allow", Action = "events:PutEvents", Resource = var.central_event_bus_arn }]
+            }
+          }]
+          Tags = local.forwarder_tags
+        }, local.boundary)
+      }
+      # EventBridge cannot deliver to a queue encrypted with alias/aws/sqs: SSE-SQS.
+      DeadLetterQueue = {
+        Type = "AWS::SQS::Queue"
+        Properties = {
+          QueueName              = local.queue_name
+          SqsManagedSseEnabled   = true
+          MessageRetentionPeriod = var.dlq_message_retention_seconds
+          Tags                   = local.forwarder_tags
+        }
+      }
+      DeadLetterQueuePolicy = {
+        Type = "AWS::SQS::QueuePolicy"
+        Properties = {
+          Queues = [{ Ref = "DeadLetterQueue" }]
+          PolicyDocument = {
+            Version = "2012-10-17"
+            Statement = [{
+              Sid       = "EventBridgeRuleSends"
+              Effect    = "Allow"
+              Action    = "sqs:SendMessage"
+              Principal = { Service = "events.amazonaws.com" }
+              Resource  = { "Fn::GetAtt" = ["DeadLetterQueue", "Arn"] }
+              Condition = { ArnEquals = { "aws:SourceArn" = { "Fn::Sub" = local.rule_arn } } }
+            }]
+          }
+        }
+      }
+      ForwardRule = {
+        Type = "AWS::Events::Rule"
+        Properties = {
+          Name         = local.rule_name
+          Description  = "SG Watch: forward security-group API calls (recorded by CloudTrail) to the central bus."
+          EventBusName = "default"
+          EventPattern = jsondecode(file("${path.module}/../sg-change-alerts/event-pattern.json"))
+          State        = "ENABLED"
+          Targets = [{
+            Id      = "sgwatch-central-bus"
+            Arn     = var.central_event_bus_arn
+            RoleArn = { "Fn::GetAtt" = ["ForwardRole", "Arn"] }
+            RetryPolicy = {
+              MaximumRetryAttempts     = var.maximum_retry_attempts
+              MaximumEventAgeInSeconds = var.maximum_event_age_in_seconds
+            }
+            DeadLetterConfig = { Arn = { "Fn::GetAtt" = ["DeadLetterQueue", "Arn"] } }
+          }]
+        }
+        DependsOn = ["DeadLetterQueuePolicy"]
+      }
+      DeadLettersAlarm = {
+        Type = "AWS::CloudWatch::Alarm"
+        Properties = merge({
+          AlarmName        = "${local.rule_name}-dead-letters"
+          AlarmDescription = { "Fn::Sub" = "Security-group changes of ${local.where} were not accepted by the central SG Watch bus and wait in ${local.queue_name}: their alerts are missing. Check the central bus policy, then send them again." }
+          Namespace        = "AWS/SQS"
+          MetricName       = "ApproximateNumberOfMessagesVisible"
+          Dimensions       = [{ Name = "QueueName", Value = { "Fn::GetAtt" = ["DeadLetterQueue", "QueueName"] } }]
+          Statistic        = "Maximum"
+        }, local.alarm_shape, local.alarm_actions)
+      }
+      FailedDeliveriesAlarm = {
+        Type = "AWS::CloudWatch::Alarm"
+        Properties = merge({
+          AlarmName        = "${local.rule_name}-failed-deliveries"
+          AlarmDescription = { "Fn::Sub" = "Security-group changes of ${local.where} failed to reach the central SG Watch bus after every retry: they are in ${local.queue_name}, or lost if they could not be written there (InvocationsFailedToBeSentToDlq). Check the central bus policy, the queue policy and key." }
+          Namespace        = "AWS/Events"
+          MetricName       = "FailedInvocations"
+          Dimensions       = [{ Name = "RuleName", Value = { Ref = "ForwardRule" } }]
+          Statistic        = "Sum"
+        }, local.alarm_shape, local.alarm_actions)
+      }
+    }
+    Outputs = {
+      RuleArn            = { Description = "ARN of the forwarding rule.", Value = { "Fn::GetAtt" = ["ForwardRule", "Arn"] } }
+      RoleArn            = { Description = "Role EventBridge uses to put the events on the central bus.", Value = { "Fn::GetAtt" = ["ForwardRole", "Arn"] } }
+      DeadLetterQueueArn = { Description = "Queue receiving the events the central bus did not accept.", Value = { "Fn::GetAtt" = ["DeadLetterQueue", "Arn"] } }
+    }
+  }
+
+  templates = {
+    member-role     = local.member_role_template
+    event-forwarder = local.event_forwarder_template
+  }
+  regions = {
+    member-role     = [local.role_region]
+    event-forwarder = var.regions
+  }
+  instances = merge([for set, regions in local.regions : { for region in regions : "${set}/${region}" => { set = set, region = region } }]...)
+}
+
+resource "aws_cloudformation_stack_set" "this" {
+  for_each = local.templates
+
+  name             = "${var.name_prefix}-${each.key}"
+  description      = each.value.Description
+  permission_model = "SERVICE_MANAGED"
+  call_as          = var.call_as
+  capabilities     = ["CAPABILITY_NAMED_IAM"]
+  template_body    = jsonencode(each.value)
+  tags             = var.tags
+
+  auto_deployment {
+    enabled                          = true
+    retain_stacks_on_account_removal = var.retain_stacks_on_account_removal
+  }
+
+  operation_preferences {
+    region_concurrency_type      = "PARALLEL"
+    max_concurrent_percentage    = var.operation_preferences.max_concurrent_percentage
+    failure_tolerance_percentage = var.operation_preferences.failure_tolerance_percentage
+  }
+
+  # Service-managed stack sets use the service-linked roles; AWS reports an administration role
+  # the configuration does not set.
+  lifecycle {
+    ignore_changes = [administration_role_arn]
+  }
+}
+
+resource "aws_cloudformation_stack_set_instance" "this" {
+  for_each = local.instances
+
+  stack_set_name = aws_cloudformation_stack_set.this[each.value.set].name
+  region         = each.value.region
+  call_as        = var.call_as
+
+  deployment_targets {
+    organizational_unit_ids = var.organizational_unit_ids
+  }
+
+  operation_preferences {
+    region_concurrency_type      = "PARALLEL"
+    max_concurrent_percentage    = var.operation_preferences.max_concurrent_percentage
+    failure_tolerance_percentage = var.operation_preferences.failure_tolerance_percentage
+  }
+}

@@ -1,0 +1,94 @@
+# The member footprint's modules on their own: names within AWS limits at the longest accepted
+# name_prefix, the StackSet shape of modules/organization-members, and its validations.
+# Offline: the AWS provider is mocked.
+
+mock_provider "aws" {
+  source = "./tests/terraform/mocks"
+}
+
+# A member account's forwarder, in a region with one of the longest names.
+run "event_forwarder_names_within_aws_limits" {
+  command = plan
+
+  module {
+    source = "./modules/event-forwarder"
+  }
+
+  variables {
+    name_prefix           = "a23456789012345678901234"
+    central_event_bus_arn = "arn:aws:events:us-east-1:123456789012:event-bus/sgwatch-security-groups"
+  }
+
+  override_data {
+    target = data.aws_region.current
+    values = { name = "ap-southeast-2" }
+  }
+
+  assert {
+    condition     = length(aws_iam_role.forward.name) <= 64 && length(aws_iam_role_policy.forward.name) <= 128
+    error_message = "The forwarding role or its policy name exceeds IAM's limits (64, 128)."
+  }
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.forward.name) <= 64 && length("${aws_cloudwatch_event_rule.forward.name}-dlq") <= 80
+    error_message = "The rule name exceeds 64 characters or its dead-letter queue name 80 (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html)."
+  }
+}
+
+run "organization_members_names_within_aws_limits" {
+  command = plan
+
+  module {
+    source = "./modules/organization-members"
+  }
+
+  variables {
+    name_prefix             = "a23456789012345678901234"
+    organizational_unit_ids = ["ou-abcd-12345678"]
+    regions                 = ["ap-southeast-2"]
+    trusted_role_arns       = ["arn:aws:iam::123456789012:role/sgwatch-sg-inventory"]
+    central_event_bus_arn   = "arn:aws:events:us-east-1:123456789012:event-bus/sgwatch-security-groups"
+  }
+
+  # Stack set names: 128 characters, a letter then letters, digits and hyphens
+  # (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStackSet.html).
+  assert {
+    condition     = alltrue([for s in aws_cloudformation_stack_set.this : can(regex("^[a-zA-Z][-a-zA-Z0-9]{0,127}$", s.name))])
+    error_message = "A stack set name is not a valid StackSet name."
+  }
+  assert {
+    condition     = length(aws_cloudformation_stack_set_instance.this) == 2 && aws_cloudformation_stack_set_instance.this["member-role/us-east-1"].region == "us-east-1"
+    error_message = "One member-role instance in the provider's region, one forwarder instance per region."
+  }
+  assert {
+    condition     = alltrue([for s in aws_cloudformation_stack_set.this : s.permission_model == "SERVICE_MANAGED" && s.auto_deployment[0].enabled && !s.auto_deployment[0].retain_stacks_on_account_removal])
+    error_message = "Service-managed with automatic deployment, stacks removed with an account by default."
+  }
+}
+
+run "organization_members_rejects_invalid_values" {
+  command = plan
+
+  module {
+    source = "./modules/organization-members"
+  }
+
+  variables {
+    name_prefix             = "SgWatch"
+    organizational_unit_ids = ["engineering"]
+    regions                 = []
+    call_as                 = "ADMIN"
+    trusted_role_arns       = ["arn:aws:iam::123456789012:role/*"]
+    central_event_bus_arn   = "sgwatch-security-groups"
+    alarm_topic_name        = "arn:aws:sns:us-east-1:123456789012:topic"
+  }
+
+  expect_failures = [
+    var.name_prefix,
+    var.organizational_unit_ids,
+    var.regions,
+    var.call_as,
+    var.trusted_role_arns,
+    var.central_event_bus_arn,
+    var.alarm_topic_name,
+  ]
+}

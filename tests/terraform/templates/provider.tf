@@ -1,0 +1,1 @@
+../../module/terraform/provider.tf

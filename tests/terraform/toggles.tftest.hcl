@@ -1,0 +1,149 @@
+# Each toggle off creates none of its resources (the module call has no instance) and its outputs
+# are null or leave it out; names stay within AWS limits at the longest accepted name_prefix.
+# Offline: the AWS provider is mocked.
+
+mock_provider "aws" {
+  source = "./tests/terraform/mocks"
+}
+
+run "off_by_default_securityhub_report_reachability_check_slack_event_bus" {
+  command = plan
+
+  assert {
+    condition     = length(module.securityhub_report) == 0 && !contains(keys(output.lambda_function_names), "securityhub_report")
+    error_message = "The Security Hub report is off by default."
+  }
+  assert {
+    condition     = length(module.reachability_check) == 0 && output.reachability_path_ids == null
+    error_message = "The reachability guard is off by default and reachability_path_ids is null."
+  }
+  assert {
+    condition     = length(aws_secretsmanager_secret.slack_token) == 0 && output.slack_token_secret_arn == null
+    error_message = "Without slack there is no token secret and slack_token_secret_arn is null."
+  }
+  assert {
+    condition     = length(aws_cloudwatch_event_bus.central) == 0 && length(aws_cloudwatch_event_bus_policy.central) == 0
+    error_message = "No central event bus unless create_event_bus."
+  }
+  assert {
+    condition     = alltrue([for q in values(output.fan_out_queues) : q == null])
+    error_message = "Without fan_out there are no work queues."
+  }
+}
+
+run "sg_inventory_off" {
+  command = plan
+
+  variables {
+    enable_sg_inventory = false
+  }
+
+  assert {
+    condition     = length(module.sg_inventory) == 0
+    error_message = "enable_sg_inventory = false creates no inventory resources."
+  }
+  assert {
+    condition     = !contains(keys(output.lambda_function_names), "sg_inventory") && !contains(keys(output.function_role_arns), "sg_inventory") && !contains(keys(output.fan_out_queues), "sg_inventory")
+    error_message = "The inventory is left out of every output."
+  }
+  assert {
+    condition     = length(module.review_pack) == 0
+    error_message = "The review pack follows the inventory by default."
+  }
+}
+
+run "change_alerts_off" {
+  command = plan
+
+  variables {
+    enable_change_alerts = false
+  }
+
+  assert {
+    condition     = length(module.sg_change_alerts) == 0 && output.change_alerts_dead_letter_queue_url == null
+    error_message = "enable_change_alerts = false creates no change-alert resources and its queue output is null."
+  }
+  assert {
+    condition     = !contains(keys(output.lambda_function_names), "sg_change_notifier")
+    error_message = "The change notifier is left out of lambda_function_names."
+  }
+}
+
+run "unused_sg_audit_and_review_pack_off" {
+  command = plan
+
+  variables {
+    enable_unused_sg_audit = false
+    enable_review_pack     = false
+  }
+
+  assert {
+    condition     = length(module.unused_sg_audit) == 0 && !contains(keys(output.lambda_function_names), "unused_sg_audit") && !contains(keys(output.function_role_arns), "unused_sg_audit")
+    error_message = "enable_unused_sg_audit = false creates no audit resources and leaves it out of the outputs."
+  }
+  assert {
+    condition     = length(module.review_pack) == 0 && !contains(keys(output.lambda_function_names), "review_pack")
+    error_message = "enable_review_pack = false creates no review-pack resources."
+  }
+  assert {
+    condition     = length(module.sg_inventory) == 1
+    error_message = "The inventory stays on."
+  }
+}
+
+run "existing_bucket_topic_and_key" {
+  command = plan
+
+  variables {
+    existing_evidence_bucket_name = "landing-zone-evidence"
+    existing_alert_topic_arn      = "arn:aws:sns:us-east-1:123456789012:security-alerts"
+    kms_key_arn                   = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+
+  assert {
+    condition     = length(module.evidence_bucket) == 0 && output.evidence_bucket_name == "landing-zone-evidence"
+    error_message = "An existing evidence bucket is used, none created."
+  }
+  assert {
+    condition     = length(module.alert_topic) == 0 && output.alert_topic_arn == "arn:aws:sns:us-east-1:123456789012:security-alerts"
+    error_message = "An existing alert topic is used, none created."
+  }
+  assert {
+    condition     = length(aws_kms_key.this) == 0 && length(aws_kms_key.unprotected) == 0 && output.key_guard_topic_arn == null
+    error_message = "With kms_key_arn no key and no key guard are created, and key_guard_topic_arn is null."
+  }
+}
+
+# The longest accepted name_prefix (24 characters), every capability on.
+run "names_within_aws_limits_at_the_longest_name_prefix" {
+  command = plan
+
+  variables {
+    name_prefix               = "a23456789012345678901234"
+    enable_securityhub_report = true
+    enable_reachability_check = true
+    reachability_path_ids     = ["nip-0b26f224f1d131fa8"]
+    fan_out                   = true
+    create_event_bus          = true
+    accounts                  = ["111122223333"]
+    slack                     = { channel_id = "C0123456789", create_token_secret = true }
+  }
+
+  assert {
+    condition     = length(output.lambda_function_names) == 6
+    error_message = "Every capability is on."
+  }
+  # Lambda function and IAM role names: 64 characters; the scheduler's role is <function>-scheduler
+  # (https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html,
+  # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html).
+  assert {
+    condition     = alltrue([for name in values(output.lambda_function_names) : length("${name}-scheduler") <= 64])
+    error_message = "A function or role name exceeds 64 characters."
+  }
+  # SQS queue names: 80 characters; the longest is a work queue's dead-letter queue <function>-work-dlq
+  # (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html).
+  assert {
+    condition     = alltrue([for name in values(output.lambda_function_names) : length("${name}-work-dlq") <= 80])
+    error_message = "A queue name exceeds 80 characters."
+  }
+}
