@@ -31,7 +31,7 @@ locals {
   # member account's group at alert time).
   member_role_users = merge(local.member_readers, {
     for name in ["sg_change_notifier"] : name => local.capabilities[name]
-    if contains(keys(local.capabilities), name) && try(local.capabilities[name].role_arn, null) != null
+    if contains(keys(local.capabilities), name) && var.change_alerts_mode == "lambda"
   })
 }
 
