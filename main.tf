@@ -189,7 +189,7 @@ module "sg_change_alerts" {
   alert_topic_arn = local.alert_topic_arn
 
   # Member accounts' events are described through their member role (exposure, tags); never a work queue.
-  accounts                   = merge(local.account_settings, { fan_out = false })
+  accounts                   = merge(local.account_settings, { fan_out = false, lists_organization = false })
   authorized_public_ports    = var.authorized_public_ports
   approved_change_principals = var.approved_change_principals
   iac_managed_tag_keys       = var.iac_managed_tag_keys

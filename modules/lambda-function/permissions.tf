@@ -79,7 +79,7 @@ locals {
       conditions = a.organization_id == null ? [] : [{ test = "StringEquals", variable = "aws:ResourceOrgID", values = [a.organization_id] }]
     }],
     # ListAccounts has no resource-level permissions.
-    [for a in local.organization : { sid = "ListOrganizationAccounts", actions = ["organizations:ListAccounts"], resources = ["*"], conditions = [] }],
+    [for a in local.organization : { sid = "ListOrganizationAccounts", actions = ["organizations:ListAccounts"], resources = ["*"], conditions = [] } if a.lists_organization],
   )
 }
 

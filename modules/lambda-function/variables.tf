@@ -138,6 +138,9 @@ variable "accounts" {
     organization_id         = optional(string)
     fan_out                 = optional(bool, false)
     fan_out_max_concurrency = optional(number, 5)
+    # With from_organizations: whether the function lists the organisation's accounts (organizations:ListAccounts).
+    # A function that only assumes the member role of the account an event names does not.
+    lists_organization = optional(bool, true)
   })
   default = null
 
