@@ -267,9 +267,12 @@ def check_exposure_and_change_control(bucket: str, pack: str, result: dict[str, 
                      net.internet_gateway_id, f"load-balancer:{net.load_balancer_name}"):
         assert expected in exposure, expected
     assert net.private_group_id not in exposure and net.unattached_group_id not in exposure
-    assert result["critical"] == 1 and "critical rules (exposed to the internet)" in section(report, "summary")
     # risky-rules.csv: the alert's severity of each rule on its group
-    risky = {(r["GroupId"], r["FromPort"]): r["Severity"] for r in pack_csv(bucket, pack, "risky-rules.csv")}
+    rows = pack_csv(bucket, pack, "risky-rules.csv")
+    risky = {(r["GroupId"], r["FromPort"]): r["Severity"] for r in rows}
+    # The headline counts every CRITICAL rule of the account (other tests' networks share the emulated account)
+    assert result["critical"] == sum(r["Severity"] == "CRITICAL" for r in rows) >= 1
+    assert "critical rules (exposed to the internet)" in section(report, "summary")
     assert risky[(net.public_group_id, "22")] == "CRITICAL"
     assert risky[(net.private_group_id, "8080")] == "MEDIUM"
     assert risky[(net.unattached_group_id, "3389")] == "HIGH"
