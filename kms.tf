@@ -127,24 +127,6 @@ resource "aws_sns_topic" "key_guard" {
   tags = var.tags
 }
 
-resource "aws_cloudwatch_event_rule" "key_guard" {
-  count = local.create_kms_key ? 1 : 0
-
-  name        = "${var.name_prefix}-key-guard"
-  description = "SG Watch: the module key that decrypts the evidence is being disabled or deleted."
-  event_pattern = jsonencode({
-    source        = ["aws.kms"]
-    "detail-type" = ["AWS API Call via CloudTrail"]
-    detail = {
-      eventSource = ["kms.amazonaws.com"]
-      eventName   = ["ScheduleKeyDeletion", "DisableKey"]
-      # Both calls take the key by id or ARN (no alias), so these two values name the key exactly.
-      requestParameters = { keyId = [local.created_key.key_id, local.created_key.arn] }
-    }
-  })
-  tags = var.tags
-}
-
 data "aws_iam_policy_document" "key_guard" {
   count = local.create_kms_key ? 1 : 0
 
@@ -161,7 +143,7 @@ data "aws_iam_policy_document" "key_guard" {
   # Publishers: the guard rule, and the alarm on its deliveries.
   dynamic "statement" {
     for_each = [
-      { sid = "TheGuardRulePublishes", service = "events.amazonaws.com", test = "ArnEquals", variable = "aws:SourceArn", value = aws_cloudwatch_event_rule.key_guard[0].arn },
+      { sid = "TheGuardRulePublishes", service = "events.amazonaws.com", test = "ArnEquals", variable = "aws:SourceArn", value = module.key_guard_rule[0].arn },
       { sid = "ItsAlarmPublishes", service = "cloudwatch.amazonaws.com", test = "StringEquals", variable = "aws:SourceAccount", value = local.account_id },
     ]
     content {
@@ -196,51 +178,67 @@ resource "aws_sns_topic_subscription" "key_guard" {
   endpoint  = each.value
 }
 
-resource "aws_cloudwatch_event_target" "key_guard" {
-  count = local.create_kms_key ? 1 : 0
-
-  rule      = aws_cloudwatch_event_rule.key_guard[0].name
-  target_id = "key-guard-topic"
-  arn       = aws_sns_topic.key_guard[0].arn
-
-  input_transformer {
-    input_paths = {
-      event   = "$.detail.eventName"
-      key     = "$.detail.responseElements.keyId"
-      actor   = "$.detail.userIdentity.arn"
-      time    = "$.detail.eventTime"
-      account = "$.account"
-      region  = "$.region"
-    }
-    input_template = <<-EOT
-      {
-        "alert": "SG Watch: the KMS key that decrypts the security-group evidence is being disabled or deleted. Every evidence object becomes unreadable when it is gone: cancel the deletion (kms cancel-key-deletion) or enable the key.",
-        "event": <event>,
-        "key": <key>,
-        "actor": <actor>,
-        "time": <time>,
-        "account": <account>,
-        "region": <region>
-      }
-    EOT
-  }
-
-  depends_on = [aws_sns_topic_policy.key_guard]
-}
-
-module "key_guard_alarm" {
-  source = "./modules/metric-alarms"
+# The rule on the two calls, its target (the guard topic) and the alarm on deliveries that failed
+# after every retry (modules/event-rule, the shape of every SG Watch rule).
+module "key_guard_rule" {
+  source = "./modules/event-rule"
   count  = local.create_kms_key ? 1 : 0
 
-  name      = "${var.name_prefix}-key-guard"
-  topic_arn = aws_sns_topic.key_guard[0].arn
-  tags      = var.tags
-  alarms = {
-    "failed-deliveries" = {
-      namespace   = "AWS/Events"
-      metric      = "FailedInvocations"
-      dimensions  = { RuleName = aws_cloudwatch_event_rule.key_guard[0].name }
-      description = "The SG Watch key guard could not deliver an alert that the module key is being disabled or deleted: check the key's state now."
+  name        = "${var.name_prefix}-key-guard"
+  description = "SG Watch: the module key that decrypts the evidence is being disabled or deleted."
+  event_pattern = jsonencode({
+    source        = ["aws.kms"]
+    "detail-type" = ["AWS API Call via CloudTrail"]
+    detail = {
+      eventSource = ["kms.amazonaws.com"]
+      eventName   = ["ScheduleKeyDeletion", "DisableKey"]
+      # Both calls take the key by id or ARN (no alias), so these two values name the key exactly.
+      requestParameters = { keyId = [local.created_key.key_id, local.created_key.arn] }
+    }
+  })
+  targets = {
+    key-guard-topic = {
+      arn = aws_sns_topic.key_guard[0].arn
+      input_transformer = {
+        input_paths = {
+          event   = "$.detail.eventName"
+          key     = "$.detail.responseElements.keyId"
+          actor   = "$.detail.userIdentity.arn"
+          time    = "$.detail.eventTime"
+          account = "$.account"
+          region  = "$.region"
+        }
+        input_template = <<-EOT
+          {
+            "alert": "SG Watch: the KMS key that decrypts the security-group evidence is being disabled or deleted. Every evidence object becomes unreadable when it is gone: cancel the deletion (kms cancel-key-deletion) or enable the key.",
+            "event": <event>,
+            "key": <key>,
+            "actor": <actor>,
+            "time": <time>,
+            "account": <account>,
+            "region": <region>
+          }
+        EOT
+      }
     }
   }
+  target_grants                 = [aws_sns_topic_policy.key_guard[0].id]
+  alarm_topic_arn               = aws_sns_topic.key_guard[0].arn
+  failed_deliveries_description = "The SG Watch key guard could not deliver an alert that the module key is being disabled or deleted: check the key's state now."
+  tags                          = var.tags
+}
+
+moved {
+  from = aws_cloudwatch_event_rule.key_guard[0]
+  to   = module.key_guard_rule[0].aws_cloudwatch_event_rule.this
+}
+
+moved {
+  from = aws_cloudwatch_event_target.key_guard[0]
+  to   = module.key_guard_rule[0].aws_cloudwatch_event_target.this["key-guard-topic"]
+}
+
+moved {
+  from = module.key_guard_alarm[0]
+  to   = module.key_guard_rule[0].module.alarms
 }

@@ -44,27 +44,13 @@ output "member_role_arn" {
 }
 
 output "member_forwarder" {
-  description = "Forwarding rule, role, dead-letter queue and alarms in the member account."
-  value = {
-    rule_name             = module.member_forwarder.rule_name
-    rule_arn              = module.member_forwarder.rule_arn
-    role_arn              = module.member_forwarder.role_arn
-    dead_letter_queue_arn = module.member_forwarder.dead_letter_queue_arn
-    dead_letter_queue_url = module.member_forwarder.dead_letter_queue_url
-    alarm_names           = module.member_forwarder.alarm_names
-  }
+  description = "Every output of the member account's modules/event-forwarder (rule, role, dead-letter queue, alarms, event pattern)."
+  value       = module.member_forwarder
 }
 
 output "central_secondary_forwarder" {
-  description = "Forwarding rule, role, dead-letter queue and alarms in the central account's second region."
-  value = {
-    rule_name             = module.central_secondary_forwarder.rule_name
-    rule_arn              = module.central_secondary_forwarder.rule_arn
-    role_arn              = module.central_secondary_forwarder.role_arn
-    dead_letter_queue_arn = module.central_secondary_forwarder.dead_letter_queue_arn
-    dead_letter_queue_url = module.central_secondary_forwarder.dead_letter_queue_url
-    alarm_names           = module.central_secondary_forwarder.alarm_names
-  }
+  description = "Every output of the modules/event-forwarder in the central account's second region (rule, role, dead-letter queue, alarms, event pattern)."
+  value       = module.central_secondary_forwarder
 }
 
 output "stack_set_names" {

@@ -89,21 +89,18 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         ev.notes.append(f"previous state from {before_source}")
 
     group = changes.look_at_group(ev, config.reach, context)
-    exposure, origin = group.section, changes.provenance_of(ev, config, group.tags)
     assessment = severity.assess(ev, group.exposure, authorized_public_ports=config.authorized_public_ports)
+    alert = alerts.Alert(ev, resolved, assessment, group.section, changes.provenance_of(ev, config, group.tags))
     subject = notify.sns_subject(alerts.subject(ev, assessment.level))
-    attributes = alerts.attributes(ev, assessment.level, exposure=exposure, provenance=origin)
-    message_id = notify.publish(config.topic_arn, subject,
-                                alerts.body(ev, resolved, assessment, exposure=exposure, provenance=origin), attributes)
+    attributes = alerts.attributes(alert)
+    message_id = notify.publish(config.topic_arn, subject, alerts.body(alert), attributes)
     log.info("alert_published", event_id=ev.event_id, message_id=message_id, group_ids=ev.group_ids, **attributes)
 
     if records is not None:  # the marker first: a slow Slack or a timeout must not cause a second SNS alert
-        record = alerts.event_record(ev, resolved, assessment, subject, _utcnow().isoformat(), message_id,
-                                     before_source, exposure=exposure, provenance=origin)
+        record = alerts.event_record(alert, subject, _utcnow().isoformat(), message_id, before_source)
         records.write_record(key, record, ev.event_id)
 
-    message = alerts.slack_message(ev, resolved, assessment, exposure=exposure, provenance=origin)
-    post_to_slack(config.slack, message, ev.event_id)
+    post_to_slack(config.slack, alerts.slack_message(alert), ev.event_id)
 
     if records is not None:
         records.record_after(ev, now, context)

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sgwatch import aws, exposure, fanout, log, settings, snapshots
-from sgwatch.accounts import run_everywhere
 from sgwatch.evidence import EvidenceStore
 from sgwatch.snapshots import current_rules, record_exposure, record_snapshot
 
@@ -91,10 +90,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def work(account_id: str, region: str) -> dict[str, Any]:
         return snapshot_region(store, config, account_id, region)
 
-    queued = fanout.handle(event, work, env)
-    if queued is not None:
-        return queued  # the pairs were queued, or a queued batch of them was processed
-    outcome = run_everywhere(work, env)
-    if outcome.failures:
-        raise InventoryFailed(outcome.error_message("inventory"))
-    return {"bucket": store.bucket, "results": outcome.results, "skipped_accounts": outcome.skipped_accounts}
+    return fanout.run(event, work, env, InventoryFailed, "inventory", {"bucket": store.bucket})

@@ -74,6 +74,19 @@ class ExposureSection:
         return {"exposed": self.exposed, "looked_up": self.looked_up, "lines": list(self.lines)}
 
 
+@dataclass(frozen=True)
+class Alert:
+    """What one alert says, whatever carries it (mail, Slack, SNS attributes, the event record): the
+    parsed event, its resolved changes, its assessment, and what the alert found out besides (the
+    group's exposure and the change's provenance; ``None`` when not asked)."""
+
+    ev: SgEvent
+    changes: Sequence[RuleChange]
+    assessment: Assessment
+    exposure: ExposureSection | None = None
+    provenance: Provenance | None = None
+
+
 def _ascii(text: str) -> str:
     return ascii_line(text)
 
@@ -204,21 +217,15 @@ def exposure_lines(section: ExposureSection) -> list[str]:
     return [f"{EXPOSURE}:"] + [f" - {line}" for line in section.lines]
 
 
-def body(
-    ev: SgEvent,
-    changes: Sequence[RuleChange],
-    assessment: Assessment,
-    *,
-    exposure: ExposureSection | None = None,
-    provenance: Provenance | None = None,
-) -> str:
+def body(alert: Alert) -> str:
     """A plain-text mail a person reads top to bottom."""
+    ev, changes, assessment, exposure = alert.ev, alert.changes, alert.assessment, alert.exposure
     lines = [
         f"{assessment.level}: {clean(ev.event_name, 100) or 'security group event'} on {group_label(ev)}"
         + (" (ATTEMPTED, failed)" if ev.failed else ""),
         "",
     ]
-    rows = facts(ev, assessment, provenance)
+    rows = facts(ev, assessment, alert.provenance)
     width = max(len(label) for label, _ in rows) + 1
     lines += [f"{(label + ':').ljust(width)} {value}" for label, value in rows]
     if exposure is not None:
@@ -239,37 +246,29 @@ def body(
     return "\n".join(lines) + "\n"
 
 
-def attributes(
-    ev: SgEvent, level: str, *, exposure: ExposureSection | None = None, provenance: Provenance | None = None
-) -> dict[str, str]:
+def attributes(alert: Alert) -> dict[str, str]:
     """SNS message attributes subscribers filter on: ``severity``, ``event_name``, and with the
     lookups ``exposed`` (``true``/``false``/``unknown``), ``origin`` and ``change_control``."""
-    found = {"severity": level, "event_name": _ascii(ev.event_name)[:100] or "unknown"}
-    if exposure is not None:
-        found["exposed"] = exposure.attribute()
-    if provenance is not None:
-        found.update(provenance.attributes())
+    found = {"severity": alert.assessment.level, "event_name": _ascii(alert.ev.event_name)[:100] or "unknown"}
+    if alert.exposure is not None:
+        found["exposed"] = alert.exposure.attribute()
+    if alert.provenance is not None:
+        found.update(alert.provenance.attributes())
     return found
 
 
 # --- Slack -----------------------------------------------------------------------------------
 
 
-def slack_message(
-    ev: SgEvent,
-    changes: Sequence[RuleChange],
-    assessment: Assessment,
-    *,
-    exposure: ExposureSection | None = None,
-    provenance: Provenance | None = None,
-) -> dict[str, Any]:
+def slack_message(alert: Alert) -> dict[str, Any]:
     """``chat.postMessage`` arguments (without the channel): every user text escaped."""
+    ev, changes, assessment, exposure = alert.ev, alert.changes, alert.assessment, alert.exposure
     title = (
         f"*{assessment.level}*: {slack.escape(clean(ev.event_name, 100) or 'security group event')} on "
         f"{slack.escape(group_label(ev))}" + (" (ATTEMPTED, failed)" if ev.failed else "")
     )
     fact_lines = []
-    for label, value in facts(ev, assessment, provenance)[1:]:
+    for label, value in facts(ev, assessment, alert.provenance)[1:]:
         if label == "Console":
             fact_lines.append(f"*{label}:* <{value}|open the security group>")
         else:
@@ -309,16 +308,7 @@ def _fit(text: str) -> str:
 
 
 def event_record(
-    ev: SgEvent,
-    changes: Sequence[RuleChange],
-    assessment: Assessment,
-    subject_text: str,
-    published_at: str,
-    message_id: str = "",
-    before_source: str = "",
-    *,
-    exposure: ExposureSection | None = None,
-    provenance: Provenance | None = None,
+    alert: Alert, subject_text: str, published_at: str, message_id: str = "", before_source: str = ""
 ) -> dict[str, Any]:
     """The change-log record written (once) under ``.../events/YYYY/MM/DD/<eventID>.json``.
 
@@ -326,6 +316,7 @@ def event_record(
     ``exposure`` is :meth:`ExposureSection.to_record`; both are absent from records of alerts that
     had neither.
     """
+    ev, assessment = alert.ev, alert.assessment
     record: dict[str, Any] = {
         "schema": 1,
         "event_id": ev.event_id,
@@ -343,14 +334,14 @@ def event_record(
         "severity": assessment.level,
         "severity_reasons": list(assessment.reasons),
         "subject": subject_text,
-        "changes": [c.as_dict() for c in changes],
+        "changes": [c.as_dict() for c in alert.changes],
         "before_source": before_source,
         "published_at": published_at,
         "message_id": message_id,
         "detail": ev.detail,
     }
-    if provenance is not None:
-        record["provenance"] = provenance.to_record()
-    if exposure is not None:
-        record["exposure"] = exposure.to_record()
+    if alert.provenance is not None:
+        record["provenance"] = alert.provenance.to_record()
+    if alert.exposure is not None:
+        record["exposure"] = alert.exposure.to_record()
     return record

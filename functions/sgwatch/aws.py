@@ -9,6 +9,8 @@
   inside a :func:`target_account` block and live only as long as the block (one piece of
   work: an account and region). They are keyed by what they are, never by an object's
   ``id()``, and nothing of them outlives the block.
+* Inside a :func:`quick` block (what an alert waits for) every client is a quick one
+  (:data:`QUICK_CONFIG`) and no call starts that could end after the block's deadline.
 
 Endpoints come only from the standard AWS configuration, so ``AWS_ENDPOINT_URL`` points
 every client at an emulator without special code.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,6 +32,14 @@ import boto3
 from botocore.config import Config
 
 RETRY_CONFIG = Config(retries={"max_attempts": 8, "mode": "standard"})
+# The clients of a quick() block: three attempts in all, each given up after 1 s without a
+# connection or 2 s without data, so one call ends within worst_call_seconds(QUICK_CONFIG).
+QUICK_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 3, "mode": "standard"})
+# Standard retry mode waits at most min(2**(n-1), 20) s before retry n, more (up to 5 s) only when
+# the answer asks for it (x-amz-retry-after):
+# https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+MAX_BACKOFF_SECONDS = 20
+RETRY_AFTER_EXTRA_SECONDS = 5
 # MaxResults of the EC2 Describe* calls SG Watch pages through (security groups, their rules,
 # network interfaces) is at most 1000, e.g.
 # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSecurityGroupRules.html
@@ -36,7 +47,7 @@ EC2_PAGE_SIZE = 1000
 
 # Creating clients from one session is serialised: sessions are not thread-safe, clients are.
 _lock = threading.RLock()
-_own_clients: dict[tuple[str, str | None], Any] = {}
+_own_clients: dict[tuple[str, str | None, bool], Any] = {}  # (service, region, quick)
 _own_session: list[boto3.session.Session] = []  # the session _own_clients were built from
 
 
@@ -62,22 +73,22 @@ class Target:
 
     def __init__(self, credentials: Credentials) -> None:
         self.credentials = credentials
-        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._clients: dict[tuple[str, str | None, bool], Any] = {}
 
     @property
     def account_id(self) -> str:
         return self.credentials.account_id
 
     def client(self, service: str, region: str | None) -> Any:
-        key = (service, region)
+        key = (service, region, _deadline.get() is not None)
         with _lock:
             found = self._clients.get(key)
             if found is None:
                 c = self.credentials
-                found = base_session().client(
+                found = _new_client(
+                    base_session(),
                     service,
-                    region_name=region,
-                    config=RETRY_CONFIG,
+                    region,
                     aws_access_key_id=c.access_key_id,
                     aws_secret_access_key=c.secret_access_key,
                     aws_session_token=c.session_token,
@@ -88,6 +99,44 @@ class Target:
 
 # The member account a piece of work reads; unset means the function's own account.
 _target: ContextVar[Target | None] = ContextVar("sgwatch_target", default=None)
+# The quick() block's (deadline on time.monotonic(), its length in seconds); unset outside one.
+_deadline: ContextVar[tuple[float, float] | None] = ContextVar("sgwatch_deadline", default=None)
+
+
+def worst_call_seconds(config: Config = QUICK_CONFIG) -> float:
+    """The longest one call of a client built with ``config`` can take: every attempt waits out its
+    connect and read timeouts, and every retry its longest backoff."""
+    attempts = config.retries["total_max_attempts"]
+    backoff = sum(min(2 ** (n - 1), MAX_BACKOFF_SECONDS) + RETRY_AFTER_EXTRA_SECONDS for n in range(1, attempts))
+    return attempts * (config.connect_timeout + config.read_timeout) + backoff
+
+
+@contextmanager
+def quick(seconds: float) -> Iterator[None]:
+    """A block whose calls all end within ``seconds``: its clients are quick ones (:data:`QUICK_CONFIG`)
+    and a call that could end after the deadline (it starts later than ``seconds`` less
+    :func:`worst_call_seconds`) is not made: it raises ``TimeoutError`` instead."""
+    token = _deadline.set((time.monotonic() + seconds, seconds))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _within_deadline(**_: Any) -> None:
+    """``before-call`` of quick clients: a call starts only when it ends, at worst, by the deadline."""
+    deadline = _deadline.get()
+    if deadline is not None and time.monotonic() + worst_call_seconds() > deadline[0]:
+        raise TimeoutError(f"no answer within {deadline[1]:g} s")
+
+
+def _new_client(session: boto3.session.Session, service: str, region: str | None, **credentials: str) -> Any:
+    """A client of ``session``: a quick one inside a :func:`quick` block, else one that retries patiently."""
+    if _deadline.get() is None:
+        return session.client(service, region_name=region, config=RETRY_CONFIG, **credentials)
+    found = session.client(service, region_name=region, config=QUICK_CONFIG, **credentials)
+    found.meta.events.register("before-call", _within_deadline)
+    return found
 
 
 def base_session() -> boto3.session.Session:
@@ -121,7 +170,7 @@ def client(service: str, region: str | None = None) -> Any:
 
 def central_client(service: str, region: str | None = None) -> Any:
     """A client of the function's own account: evidence, alerts, secrets, Security Hub."""
-    key = (service, region)
+    key = (service, region, _deadline.get() is not None)
     with _lock:
         base = base_session()
         if not _own_session or _own_session[0] is not base:  # a new default session: its clients only
@@ -129,8 +178,7 @@ def central_client(service: str, region: str | None = None) -> Any:
             _own_session[:] = [base]
         found = _own_clients.get(key)
         if found is None:
-            found = base.client(service, region_name=region, config=RETRY_CONFIG)
-            _own_clients[key] = found
+            found = _own_clients[key] = _new_client(base, service, region)
         return found
 
 

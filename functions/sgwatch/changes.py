@@ -19,23 +19,21 @@ At alert time (:func:`look_at_group`) the changed group is described (its tags, 
 IaC-managed test of :mod:`sgwatch.provenance`, and its ingress rules) and its exposure looked
 up (:func:`sgwatch.exposure.look_up`), in the function's own account or, for an event forwarded
 from a configured member account, through that account's member role. Whatever fails there
-(access denied, throttling after botocore's retries, a missing member role, no answer within
-:data:`LOOKUP_SECONDS`) is said in the alert and never stops it.
+(access denied, throttling or timeouts after the quick clients' few retries, a missing member role,
+no time left within :data:`LOOKUP_SECONDS`) is said in the alert and never stops it.
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
 import re
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
 
 from . import accounts, aws, cloudtrail, exposure, log, provenance, risk, settings
 from .alerts import ExposureSection
@@ -76,7 +74,7 @@ class Settings:
             topic_arn=settings.required(env, "ALERT_TOPIC_ARN", "the change notifier needs the alert topic"),
             evidence=settings.Evidence.from_env(env),
             slack=settings.Slack.from_env(env),
-            authorized_public_ports=risk.authorized_public_ports(env),
+            authorized_public_ports=settings.authorized_public_ports(env),
             approved_change_principals=settings.items(env, "APPROVED_CHANGE_PRINCIPALS"),
             iac_managed_tag_keys=iac_keys if "IAC_MANAGED_TAG_KEYS" in env else provenance.DEFAULT_IAC_TAG_KEYS,
             reach=accounts.Settings.from_env(env),
@@ -292,13 +290,11 @@ def resolve_group_id(ev: SgEvent, records: EventRecords | None, own: bool) -> tu
 # --- at alert time: the group's tags and exposure --------------------------------------------
 
 # The longest the lookups of one alert may take (assuming a member role, describing the group,
-# the exposure calls with botocore's retries): the alert is published after them, within the
-# function's 60 s timeout, whatever they do.
-LOOKUP_SECONDS = 20.0
+# the exposure calls): they run in an aws.quick() block, so no call starts that could end later,
+# whatever AWS does, and the alert is published after them within the function's 60 s timeout.
+LOOKUP_SECONDS = 30.0
 PUBLISH_RESERVE_SECONDS = 25.0  # left for publishing, the record and Slack when the deadline is near
 DELETED_GROUP = "the group was deleted (AWS deletes no group in use)"
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -353,30 +349,6 @@ def _look(ev: SgEvent, group_id: str, credentials: aws.Credentials | None) -> Gr
     return GroupNow(tags, ExposureSection.of(summary), found, (note,) if note else ())
 
 
-def _in_time(work: Callable[[], T], seconds: float) -> T:
-    """``work()``, given up (``TimeoutError``) when it has not returned within ``seconds``.
-
-    It runs in a daemon thread of its own (with the caller's context), so a call stuck in
-    retries cannot hold the alert back; a thread given up ends on its own.
-    """
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = work()
-        except Exception as exc:  # handed to the caller
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True, name="sgwatch-lookup")
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        raise TimeoutError(f"no answer within {seconds:g} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
 def _budget(context: Any) -> float:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
@@ -387,14 +359,13 @@ def _budget(context: Any) -> float:
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ClientError):
         return f"{aws.error_code(exc)} on {exc.operation_name}"
-    return str(exc) if isinstance(exc, TimeoutError) else aws.error_code(exc)
+    # a timeout of the block, or a connection that timed out or failed (it names the endpoint)
+    return str(exc) if isinstance(exc, (TimeoutError, HTTPClientError)) else aws.error_code(exc)
 
 
-def _credentials(ev: SgEvent, reach: accounts.Settings, context: Any) -> aws.Credentials | None:
-    """None for the own account, the member role's credentials for a configured member account;
-    raises LookupError (with what the alert says) for any other account or a role not assumed."""
-    if is_own_account(ev, context):
-        return None
+def _member_credentials(ev: SgEvent, reach: accounts.Settings, context: Any) -> aws.Credentials | None:
+    """The member role's credentials for an event of a configured member account; raises LookupError
+    (with what the alert says) for any other account or a role not assumed."""
     account = ev.account_id
     configured = account in reach.accounts or reach.from_organizations
     if not (len(account) == 12 and account.isdigit()) or account in reach.excluded or not configured:
@@ -418,12 +389,13 @@ def look_at_group(ev: SgEvent, reach: accounts.Settings, context: Any) -> GroupN
         return GroupNow(dict(ev.tags), ExposureSection.not_looked_up(DELETED_GROUP, exposed=False))
     if not REGION.fullmatch(ev.region or ""):
         return GroupNow(dict(ev.tags), ExposureSection.not_looked_up("the event names no AWS region"))
+    own = is_own_account(ev, context)
     try:
-        credentials = _credentials(ev, reach, context)
         seconds = _budget(context)
         if seconds <= 0:
             raise TimeoutError("too little time left")
-        found = _in_time(lambda: _look(ev, group_id, credentials), seconds)
+        with aws.quick(seconds):
+            found = _look(ev, group_id, None if own else _member_credentials(ev, reach, context))
     except Exception as exc:  # whatever the lookup met, the alert goes out and says so
         reason = str(exc) if isinstance(exc, LookupError) else _reason(exc)
         log.warning("exposure_not_looked_up", event_id=ev.event_id, group_id=group_id, account_id=ev.account_id,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -65,6 +65,27 @@ def handle(event: Any, work: Work, env: Environment | None = None) -> dict[str, 
     if queue_url:
         return dispatch(queue_url, env)
     return None
+
+
+def run(
+    event: Any,
+    work: Work,
+    env: Environment,
+    failed: Callable[[str], Exception],
+    what: str,
+    summary: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The whole run of a function that covers every account and region: queue the pairs or process a
+    queued batch (:func:`handle`), else do every pair here. A direct run raises ``failed`` with a
+    message naming the pairs that failed (``what`` is the function's work, e.g. ``inventory``) once
+    the others are done, and returns ``summary`` with the results and the skipped accounts."""
+    queued = handle(event, work, env)
+    if queued is not None:
+        return queued
+    outcome = accounts.run_everywhere(work, env)
+    if outcome.failures:
+        raise failed(outcome.error_message(what))
+    return {**(summary or {}), "results": outcome.results, "skipped_accounts": outcome.skipped_accounts}
 
 
 # --------------------------------------------------------------------------- dispatch

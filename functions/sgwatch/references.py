@@ -1,13 +1,15 @@
 """What each kind of AWS resource refers to: the unused-group audit's reference extractors.
 
-Pure functions: describe/list items in (as the APIs return them), :class:`~sgwatch.usage.Reference` s
-out (group id + a reason naming the referrer). :mod:`sgwatch.sources` declares which calls feed
-each of them; nothing here touches AWS.
+Pure: describe/list items in (as the APIs return them), :class:`~sgwatch.usage.Reference` s out
+(group id + a reason naming the referrer). A resource whose items keep their groups in one place
+is a :class:`Holder` declaration; the others are functions. :mod:`sgwatch.sources` declares which
+calls feed each of them; nothing here touches AWS.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .usage import GroupIndex, Reference
@@ -17,6 +19,28 @@ def _each(ids: Iterable[str | None] | None, reason: str) -> Iterator[Reference]:
     for group_id in ids or ():
         if group_id:
             yield Reference(group_id, reason)
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A kind of resource whose items each name their groups in one place: an extractor declared as data.
+
+    The reason is ``"<label> <the item's name member>"``; ``groups`` is where an item holds its
+    group ids: members joined by dots, ending in ``[].<key>`` when the list holds objects.
+    """
+
+    label: str
+    name: str
+    groups: str
+
+    def __call__(self, items: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
+        path, _, key = self.groups.partition("[].")
+        for item in items:
+            found: Any = item
+            for member in path.split("."):
+                found = (found or {}).get(member)
+            ids = [entry.get(key) for entry in found or ()] if key else found
+            yield from _each(ids, f"{self.label} {item.get(self.name, '?')}")
 
 
 # --------------------------------------------------------------------------- the groups themselves
@@ -135,68 +159,28 @@ def refs_from_scheduler_schedules(schedules: Iterable[Mapping[str, Any]]) -> Ite
         yield from _each(_ecs_target_groups(s.get("Target") or {}), reason)
 
 
-def refs_from_codebuild_projects(projects: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
-    for p in projects:
-        ids = (p.get("vpcConfig") or {}).get("securityGroupIds")
-        yield from _each(ids, f"codebuild-project {p.get('name', '?')}")
-
-
-def refs_from_batch_compute_environments(environments: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
-    for env in environments:
-        ids = (env.get("computeResources") or {}).get("securityGroupIds")
-        yield from _each(ids, f"batch-compute-environment {env.get('computeEnvironmentName', '?')}")
-
-
-def refs_from_glue_connections(connections: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
-    for c in connections:
-        ids = (c.get("PhysicalConnectionRequirements") or {}).get("SecurityGroupIdList")
-        yield from _each(ids, f"glue-connection {c.get('Name', '?')}")
-
-
-def refs_from_sagemaker_notebooks(notebooks: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
-    """DescribeNotebookInstance results: a stopped notebook has no ENI but keeps its groups."""
-    for n in notebooks:
-        yield from _each(n.get("SecurityGroups"), f"sagemaker-notebook {n.get('NotebookInstanceName', '?')}")
+# CodeBuild projects, Batch compute environments, Glue connections, SageMaker notebook instances
+# (DescribeNotebookInstance: a stopped notebook has no ENI but keeps its groups).
+refs_from_codebuild_projects = Holder("codebuild-project", "name", "vpcConfig.securityGroupIds")
+refs_from_batch_compute_environments = Holder(
+    "batch-compute-environment", "computeEnvironmentName", "computeResources.securityGroupIds"
+)
+refs_from_glue_connections = Holder("glue-connection", "Name", "PhysicalConnectionRequirements.SecurityGroupIdList")
+refs_from_sagemaker_notebooks = Holder("sagemaker-notebook", "NotebookInstanceName", "SecurityGroups")
 
 
 # --------------------------------------------------------------------------- data stores and networking
 
 
-def _vpc_security_groups(items: Iterable[Mapping[str, Any]] | None) -> list[str]:
-    return [i.get("VpcSecurityGroupId", "") for i in items or ()]
-
-
-def refs_from_rds_instances(instances: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
-    """RDS, Aurora, DocumentDB and Neptune instances (stopped ones included)."""
-    for i in instances:
-        ids = _vpc_security_groups(i.get("VpcSecurityGroups"))
-        yield from _each(ids, f"rds-instance {i.get('DBInstanceIdentifier', '?')}")
-
-
-def refs_from_rds_clusters(clusters: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
-    """Clusters hold groups even with no instance (and so no ENI)."""
-    for c in clusters:
-        ids = _vpc_security_groups(c.get("VpcSecurityGroups"))
-        yield from _each(ids, f"rds-cluster {c.get('DBClusterIdentifier', '?')}")
-
-
-def refs_from_elasticache_clusters(clusters: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
-    for c in clusters:
-        ids = [g.get("SecurityGroupId", "") for g in c.get("SecurityGroups") or ()]
-        yield from _each(ids, f"elasticache-cluster {c.get('CacheClusterId', '?')}")
-
-
-def refs_from_redshift_clusters(clusters: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
-    """Redshift clusters (paused ones included)."""
-    for c in clusters:
-        ids = _vpc_security_groups(c.get("VpcSecurityGroups"))
-        yield from _each(ids, f"redshift-cluster {c.get('ClusterIdentifier', '?')}")
-
-
-def refs_from_dms_replication_instances(instances: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:
-    for i in instances:
-        ids = _vpc_security_groups(i.get("VpcSecurityGroups"))
-        yield from _each(ids, f"dms-replication-instance {i.get('ReplicationInstanceIdentifier', '?')}")
+# RDS, Aurora, DocumentDB and Neptune instances (stopped ones included) and clusters (which hold
+# groups even with no instance, and so no ENI), ElastiCache clusters, Redshift clusters (paused
+# ones included), DMS replication instances.
+_VPC_GROUPS = "VpcSecurityGroups[].VpcSecurityGroupId"
+refs_from_rds_instances = Holder("rds-instance", "DBInstanceIdentifier", _VPC_GROUPS)
+refs_from_rds_clusters = Holder("rds-cluster", "DBClusterIdentifier", _VPC_GROUPS)
+refs_from_elasticache_clusters = Holder("elasticache-cluster", "CacheClusterId", "SecurityGroups[].SecurityGroupId")
+refs_from_redshift_clusters = Holder("redshift-cluster", "ClusterIdentifier", _VPC_GROUPS)
+refs_from_dms_replication_instances = Holder("dms-replication-instance", "ReplicationInstanceIdentifier", _VPC_GROUPS)
 
 
 def refs_from_msk_clusters(clusters: Iterable[Mapping[str, Any]]) -> Iterator[Reference]:

@@ -50,10 +50,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from . import settings
 from .rules import Rule, covers_port
 from .ruletext import protocol_text
-from .settings import Environment
 
 CRITICAL = "CRITICAL"
 HIGH = "HIGH"
@@ -75,23 +73,6 @@ PUBLIC_CLASSES = (WORLD, WIDE_PUBLIC, NARROW_PUBLIC)
 # The same default as Security Hub control EC2.18 (authorizedTcpPorts):
 # https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html#ec2-18
 DEFAULT_AUTHORIZED_PUBLIC_PORTS = (80, 443)
-AUTHORIZED_PUBLIC_PORTS_ENV = "AUTHORIZED_PUBLIC_PORTS"  # set by the modules from the root's authorized_public_ports
-
-
-def authorized_public_ports(env: Environment | None = None) -> tuple[int, ...]:
-    """The authorized public ports of a function's environment (comma-separated port numbers).
-
-    Unset: :data:`DEFAULT_AUTHORIZED_PUBLIC_PORTS`; set but empty: none (the root variable is ``[]``).
-    """
-    env = settings.environment(env)
-    if env.get(AUTHORIZED_PUBLIC_PORTS_ENV) is None:
-        return DEFAULT_AUTHORIZED_PUBLIC_PORTS
-    ports = []
-    for item in settings.items(env, AUTHORIZED_PUBLIC_PORTS_ENV):
-        if not item.isdigit() or int(item) > 65535:
-            raise settings.SettingsError(f"{AUTHORIZED_PUBLIC_PORTS_ENV}={item!r} is not a port number (0-65535)")
-        ports.append(int(item))
-    return tuple(sorted(set(ports)))
 
 
 class Service(NamedTuple):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .evidence import Layout, normalise_prefix
+from .risk import DEFAULT_AUTHORIZED_PUBLIC_PORTS
 
 Environment = Mapping[str, str]
 
@@ -73,6 +74,25 @@ def integer(
         high = "" if maximum is None else maximum
         raise SettingsError(f"{name}={value} is outside {low}..{high}")
     return value
+
+
+def ports(env: Environment, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Comma-separated port numbers (0-65535), sorted, each once. Unset: ``default``; set but empty:
+    none (the modules write a Terraform list ``[]`` as an empty value)."""
+    if env.get(name) is None:
+        return default
+    found = set()
+    for item in items(env, name):
+        if not item.isdigit() or int(item) > 65535:
+            raise SettingsError(f"{name}={item!r} is not a port number (0-65535)")
+        found.add(int(item))
+    return tuple(sorted(found))
+
+
+def authorized_public_ports(env: Environment) -> tuple[int, ...]:
+    """``AUTHORIZED_PUBLIC_PORTS``, as the modules set it from the root's ``authorized_public_ports``:
+    the ports the risk model (:mod:`sgwatch.risk`) rates as authorized, by default its own."""
+    return ports(env, "AUTHORIZED_PUBLIC_PORTS", DEFAULT_AUTHORIZED_PUBLIC_PORTS)
 
 
 def json_object(env: Environment, name: str, what: str) -> dict[str, Any]:

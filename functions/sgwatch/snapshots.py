@@ -45,7 +45,7 @@ class Settings:
     def from_env(cls, env: Environment | None = None) -> Settings:
         env = settings.environment(env)
         return cls(settings.Evidence.required(env, "the inventory needs an evidence bucket"),
-                   risk.authorized_public_ports(env))
+                   settings.authorized_public_ports(env))
 
 
 # What the inventory calls in the account it looks at (modules/read-permissions grants exactly these).

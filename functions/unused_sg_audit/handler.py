@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import Any
 
 from sgwatch import aws, fanout, settings
-from sgwatch.accounts import run_everywhere
 from sgwatch.audit import Settings, audit_region
 from sgwatch.evidence import EvidenceStore
 
@@ -39,10 +38,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def work(account_id: str, region: str) -> dict[str, Any]:
         return audit_region(store, config, account_id, region)
 
-    queued = fanout.handle(event, work, env)
-    if queued is not None:
-        return queued  # the pairs were queued, or a queued batch of them was processed
-    outcome = run_everywhere(work, env)
-    if outcome.failures:
-        raise AuditFailed(outcome.error_message("unused-group audit"))
-    return {"results": outcome.results, "skipped_accounts": outcome.skipped_accounts}
+    return fanout.run(event, work, env, AuditFailed, "unused-group audit")

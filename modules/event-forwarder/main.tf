@@ -79,7 +79,7 @@ module "dlq" {
   name                          = local.rule_name
   kms_key_arn                   = var.dlq_kms_key_arn
   dead_letter_retention_seconds = var.dlq_message_retention_seconds
-  event_rule_arns               = [aws_cloudwatch_event_rule.forward.arn]
+  event_rule_arns               = [module.rule.arn]
   alarm_topic_arn               = var.alarm_topic_arn
   tags                          = local.tags
   dead_letters_description      = "Security-group changes of ${local.account_id}/${local.region} were not accepted by the central SG Watch bus and wait in ${local.rule_name}-dlq: their alerts are missing. Check the central bus policy, then send them again."
@@ -100,49 +100,39 @@ moved {
   to   = module.dlq.module.alarms.aws_cloudwatch_metric_alarm.this["dead-letters"]
 }
 
-# --- the rule and its target ---------------------------------------------------------------------
+# --- the rule, its target and the alarm: a delivery that failed for good is a lost alert ------------
 
-resource "aws_cloudwatch_event_rule" "forward" {
+module "rule" {
+  source = "../event-rule"
+
   name           = local.rule_name
   description    = "SG Watch: forward security-group API calls (recorded by CloudTrail) to the central bus."
   event_bus_name = var.event_bus_name
   event_pattern  = local.event_pattern
   tags           = local.tags
+  targets = {
+    "sgwatch-central-bus" = { arn = var.central_event_bus_arn, role_arn = aws_iam_role.forward.arn }
+  }
+  # The dead-letter queue's ARN comes once its policy lets the rule send (modules/queue).
+  target_grants                 = [aws_iam_role_policy.forward.id]
+  dead_letter_arn               = module.dlq.arn
+  maximum_retry_attempts        = var.maximum_retry_attempts
+  maximum_event_age_in_seconds  = var.maximum_event_age_in_seconds
+  alarm_topic_arn               = var.alarm_topic_arn
+  failed_deliveries_description = "Security-group changes of ${local.account_id}/${local.region} failed to reach the central SG Watch bus after every retry: they are in ${module.dlq.name}, or lost if they could not be written there (InvocationsFailedToBeSentToDlq). Check the central bus policy, the queue policy and key."
 }
 
-resource "aws_cloudwatch_event_target" "central_bus" {
-  rule           = aws_cloudwatch_event_rule.forward.name
-  event_bus_name = var.event_bus_name
-  target_id      = "sgwatch-central-bus"
-  arn            = var.central_event_bus_arn
-  role_arn       = aws_iam_role.forward.arn
-
-  retry_policy {
-    maximum_retry_attempts       = var.maximum_retry_attempts
-    maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
-  }
-
-  dead_letter_config {
-    arn = module.dlq.arn
-  }
-
-  depends_on = [aws_iam_role_policy.forward, module.dlq]
+moved {
+  from = aws_cloudwatch_event_rule.forward
+  to   = module.rule.aws_cloudwatch_event_rule.this
 }
 
-# --- alarm: a delivery that failed for good is a lost alert until someone looks ---------------------
+moved {
+  from = aws_cloudwatch_event_target.central_bus
+  to   = module.rule.aws_cloudwatch_event_target.this["sgwatch-central-bus"]
+}
 
-module "alarms" {
-  source = "../metric-alarms"
-
-  name      = local.rule_name
-  topic_arn = var.alarm_topic_arn
-  tags      = local.tags
-  alarms = {
-    "failed-deliveries" = {
-      namespace   = "AWS/Events"
-      metric      = "FailedInvocations"
-      dimensions  = { RuleName = aws_cloudwatch_event_rule.forward.name }
-      description = "Security-group changes of ${local.account_id}/${local.region} failed to reach the central SG Watch bus after every retry: they are in ${module.dlq.name}, or lost if they could not be written there (InvocationsFailedToBeSentToDlq). Check the central bus policy, the queue policy and key."
-    }
-  }
+moved {
+  from = module.alarms.aws_cloudwatch_metric_alarm.this["failed-deliveries"]
+  to   = module.rule.module.alarms.aws_cloudwatch_metric_alarm.this["failed-deliveries"]
 }

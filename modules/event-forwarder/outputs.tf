@@ -1,11 +1,11 @@
 output "rule_name" {
   description = "Name of the forwarding rule."
-  value       = aws_cloudwatch_event_rule.forward.name
+  value       = module.rule.name
 }
 
 output "rule_arn" {
   description = "ARN of the forwarding rule."
-  value       = aws_cloudwatch_event_rule.forward.arn
+  value       = module.rule.arn
 }
 
 output "role_arn" {
@@ -27,11 +27,11 @@ output "alarm_names" {
   description = "Alarms on undelivered events: dead_letters (events waiting in the dead-letter queue) and failed_deliveries (deliveries that failed after every retry, whether or not the dead-letter queue took them)."
   value = {
     dead_letters      = module.dlq.alarm_names["dead-letters"]
-    failed_deliveries = module.alarms.alarm_names["failed-deliveries"]
+    failed_deliveries = module.rule.alarm_names["failed-deliveries"]
   }
 }
 
 output "event_pattern" {
   description = "EventBridge pattern (JSON) of the forwarded events."
-  value       = aws_cloudwatch_event_rule.forward.event_pattern
+  value       = module.rule.event_pattern
 }

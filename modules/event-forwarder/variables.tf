@@ -51,33 +51,18 @@ variable "dlq_message_retention_seconds" {
   description = "How long undeliverable events stay in the dead-letter queue (max 14 days)."
   type        = number
   default     = 1209600
-
-  validation {
-    condition     = var.dlq_message_retention_seconds >= 60 && var.dlq_message_retention_seconds <= 1209600
-    error_message = "dlq_message_retention_seconds must be between 60 and 1209600."
-  }
 }
 
 variable "maximum_retry_attempts" {
   description = "EventBridge retries of a failed delivery to the central bus before the event goes to the dead-letter queue."
   type        = number
   default     = 185
-
-  validation {
-    condition     = var.maximum_retry_attempts >= 0 && var.maximum_retry_attempts <= 185
-    error_message = "maximum_retry_attempts must be between 0 and 185."
-  }
 }
 
 variable "maximum_event_age_in_seconds" {
   description = "Age after which EventBridge stops retrying an event and sends it to the dead-letter queue."
   type        = number
   default     = 86400
-
-  validation {
-    condition     = var.maximum_event_age_in_seconds >= 60 && var.maximum_event_age_in_seconds <= 86400
-    error_message = "maximum_event_age_in_seconds must be between 60 and 86400."
-  }
 }
 
 variable "alarm_topic_arn" {

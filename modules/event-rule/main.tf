@@ -9,6 +9,14 @@ resource "aws_cloudwatch_event_rule" "this" {
   tags           = var.tags
 }
 
+# The grants of var.target_grants, held only so the targets wait for them: they name the rule, so the
+# caller cannot make the whole module depend on them. A delivery refused for want of a grant is not a
+# retriable error: EventBridge does not retry it
+# (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html).
+resource "terraform_data" "target_grants" {
+  input = var.target_grants
+}
+
 resource "aws_cloudwatch_event_target" "this" {
   for_each = var.targets
 
@@ -31,9 +39,14 @@ resource "aws_cloudwatch_event_target" "this" {
     maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
   }
 
-  dead_letter_config {
-    arn = var.dead_letter_arn
+  dynamic "dead_letter_config" {
+    for_each = var.dead_letter_arn == null ? [] : [var.dead_letter_arn]
+    content {
+      arn = dead_letter_config.value
+    }
   }
+
+  depends_on = [terraform_data.target_grants]
 }
 
 module "alarms" {

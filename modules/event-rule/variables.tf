@@ -54,8 +54,15 @@ variable "maximum_event_age_in_seconds" {
 }
 
 variable "dead_letter_arn" {
-  description = "SQS queue receiving the events whose delivery failed for good; its policy must let events.amazonaws.com send for this rule (modules/queue's event_rule_arns)."
+  description = "SQS queue receiving the events whose delivery failed for good; its policy must let events.amazonaws.com send for this rule (modules/queue's event_rule_arns). null: no dead-letter queue, a failed event is only counted by the alarm."
   type        = string
+  default     = null
+}
+
+variable "target_grants" {
+  description = "Ids of what lets EventBridge deliver once the rule exists and names it (a Lambda permission, a topic or queue policy naming the rule ARN, the targets' role policy): the targets are created after them."
+  type        = list(string)
+  default     = []
 }
 
 variable "failed_deliveries_description" {

@@ -24,6 +24,8 @@ locals {
       MEMBER_ROLE_NAME            = var.accounts.member_role_name
       MAX_WORKERS                 = tostring(var.accounts.max_workers)
     },
+    try(var.accounts.regions, null) == null ? {} : { REGIONS = join(",", var.accounts.regions) },
+    var.authorized_public_ports == null ? {} : { AUTHORIZED_PUBLIC_PORTS = join(",", var.authorized_public_ports) },
   )
 }
 

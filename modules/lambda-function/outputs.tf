@@ -38,6 +38,11 @@ output "work_queue_url" {
   value       = one(module.work_queue[*].url)
 }
 
+output "event_source_mapping_uuids" {
+  description = "UUIDs of the SQS event source mappings by queue: work (with accounts.fan_out) and events (with event_queue)."
+  value       = { for key, mapping in aws_lambda_event_source_mapping.queue : key => mapping.uuid }
+}
+
 output "work_dead_letter_queue_url" {
   description = "Dead-letter queue of the units of work that kept failing (null without accounts.fan_out)."
   value       = one(module.work_queue[*].dead_letter_queue_url)

@@ -22,11 +22,11 @@ locals {
       { sid = "DeadLetterQueue", actions = ["sqs:SendMessage"], resources = [module.dead_letters.arn], conditions = [] },
     ],
     [for arn in module.work_queue[*].arn : { sid = "QueueWork", actions = ["sqs:SendMessage"], resources = [arn], conditions = [] }],
-    # What the event source mapping does with the function's role.
-    [for arn in module.work_queue[*].arn : {
-      sid        = "ReceiveWork"
+    # What the event source mappings do with the function's role (ReceiveWork, ReceiveEvents).
+    [for key, source in local.queue_sources : {
+      sid        = "Receive${title(key)}"
       actions    = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-      resources  = [arn]
+      resources  = [source.arn]
       conditions = []
     }],
     [{ sid = "ModuleKey", actions = ["kms:Decrypt", "kms:GenerateDataKey"], resources = [var.settings.kms_key_arn], conditions = [] }],

@@ -29,6 +29,21 @@ variable "settings" {
     alarm_topic_arn          = optional(string)
     tags                     = optional(map(string), {})
   })
+
+  validation {
+    condition     = contains(["python3.11", "python3.12", "python3.13"], var.settings.runtime)
+    error_message = "settings.runtime must be python3.11, python3.12 or python3.13."
+  }
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.settings.architecture)
+    error_message = "settings.architecture must be arm64 or x86_64."
+  }
+  validation {
+    # The retention periods CloudWatch Logs accepts:
+    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.settings.log_retention_days)
+    error_message = "settings.log_retention_days must be a value CloudWatch Logs accepts (e.g. 30, 90, 365, 400, 731)."
+  }
 }
 
 variable "policy_json" {
@@ -37,7 +52,7 @@ variable "policy_json" {
 }
 
 variable "environment" {
-  description = "Environment variables of the function besides those evidence, slack and accounts add. Never a secret: pass ARNs of secrets instead."
+  description = "Environment variables of the function besides those evidence, slack, accounts and authorized_public_ports add. Never a secret: pass ARNs of secrets instead."
   type        = map(string)
   default     = {}
 }
@@ -96,6 +111,11 @@ variable "evidence" {
     write       = optional(list(string), [])
   })
   default = null
+
+  validation {
+    condition     = var.evidence == null || can(regex("^([A-Za-z0-9!_.*'()-]+/)*$", var.evidence.prefix))
+    error_message = "evidence.prefix must be empty or end with '/', without a leading '/'."
+  }
 }
 
 variable "slack" {
@@ -127,7 +147,7 @@ variable "slack" {
 }
 
 variable "accounts" {
-  description = "Optional member accounts read besides the own one: ids, the whole organisation (its id, when known, limits the member roles assumed to its accounts), exclusions, the member role to assume, how many (account, region) pairs run at once, and whether a run is spread over an SQS work queue (one queued run per pair, at most fan_out_max_concurrency at once; a pair that keeps failing waits in the work dead-letter queue, with an alarm). Adds the role's sts:AssumeRole grants and ACCOUNTS, ACCOUNTS_FROM_ORGANIZATIONS, EXCLUDED_ACCOUNTS, MEMBER_ROLE_NAME, MAX_WORKERS (and WORK_QUEUE_URL) to the environment."
+  description = "Optional member accounts read besides the own one: ids, the whole organisation (its id, when known, limits the member roles assumed to its accounts), exclusions, the regions read in each (empty: the function's own), the member role to assume, how many (account, region) pairs run at once, and whether a run is spread over an SQS work queue (one queued run per pair, at most fan_out_max_concurrency at once; a pair that keeps failing waits in the work dead-letter queue, with an alarm). Adds the role's sts:AssumeRole grants and ACCOUNTS, ACCOUNTS_FROM_ORGANIZATIONS, EXCLUDED_ACCOUNTS, MEMBER_ROLE_NAME, MAX_WORKERS (and WORK_QUEUE_URL, and REGIONS with regions) to the environment."
   type = object({
     ids                = optional(list(string), [])
     from_organizations = optional(bool, false)
@@ -141,11 +161,61 @@ variable "accounts" {
     # With from_organizations: whether the function lists the organisation's accounts (organizations:ListAccounts).
     # A function that only assumes the member role of the account an event names does not.
     lists_organization = optional(bool, true)
+    # Regions covered in every account; empty: the function's own region. null adds no REGIONS.
+    regions = optional(list(string))
   })
   default = null
 
   validation {
+    condition     = alltrue([for id in concat(try(var.accounts.ids, []), try(var.accounts.excluded, [])) : can(regex("^[0-9]{12}$", id))])
+    error_message = "accounts.ids and accounts.excluded must be 12-digit AWS account ids."
+  }
+  validation {
+    # The lists travel in the function's environment, 4 KB in all:
+    # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+    condition     = length(try(var.accounts.ids, [])) <= 200 && length(try(var.accounts.excluded, [])) <= 50
+    error_message = "accounts.ids holds at most 200 ids and accounts.excluded 50, what a function's environment (4 KB) holds: use from_organizations = true, with excluded for the accounts to leave out."
+  }
+  validation {
+    condition     = var.accounts == null || can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.accounts.member_role_name))
+    error_message = "accounts.member_role_name must be an IAM role name: 1-64 characters of letters, digits and +=,.@_-."
+  }
+  validation {
+    condition     = try(var.accounts.max_workers >= 1 && var.accounts.max_workers <= 64, true)
+    error_message = "accounts.max_workers must be between 1 and 64."
+  }
+  validation {
+    condition     = try(var.accounts.organization_id, null) == null || can(regex("^o-[a-z0-9]{10,32}$", var.accounts.organization_id))
+    error_message = "accounts.organization_id must look like o-abcdefghij."
+  }
+  validation {
     condition     = try(var.accounts.fan_out_max_concurrency >= 2 && var.accounts.fan_out_max_concurrency <= 1000, true)
     error_message = "accounts.fan_out_max_concurrency must be between 2 and 1000 (the event source mapping's limits)."
+  }
+  validation {
+    condition     = alltrue([for r in coalesce(try(var.accounts.regions, null), []) : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", r))])
+    error_message = "accounts.regions must be region names such as eu-west-1."
+  }
+}
+
+variable "event_queue" {
+  description = "Optional SQS queue whose messages invoke the function through an event source mapping that reports batch item failures: its ARN, the batch size, the batching window in seconds and the most invocations at once (2-1000). Adds the role's receive grants on it."
+  type = object({
+    arn                     = string
+    batch_size              = optional(number, 10)
+    batching_window_seconds = optional(number, 0)
+    maximum_concurrency     = optional(number, 2)
+  })
+  default = null
+}
+
+variable "authorized_public_ports" {
+  description = "Ports that may be open to the whole internet (TCP and UDP): world ingress to these ports only is rated LOW. Adds AUTHORIZED_PUBLIC_PORTS to the environment; null adds nothing."
+  type        = list(number)
+  default     = null
+
+  validation {
+    condition     = alltrue([for port in coalesce(var.authorized_public_ports, []) : port >= 0 && port <= 65535 && floor(port) == port])
+    error_message = "authorized_public_ports must hold whole port numbers from 0 to 65535."
   }
 }

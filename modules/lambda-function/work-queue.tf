@@ -1,10 +1,20 @@
-# Optional fan-out (accounts.fan_out): the scheduled run queues its units of work here and the event
-# source mapping runs the same function on batches of them (see functions/sgwatch/fanout.py).
+# The queues whose messages invoke the function. The optional fan-out (accounts.fan_out): the
+# scheduled run queues its units of work in the work queue and the event source mapping runs the
+# same function on batches of them (see functions/sgwatch/fanout.py). And an optional event queue
+# another module feeds (event_queue).
 
 locals {
   work_queue = try(var.accounts.fan_out, false)
   # A unit of work that failed this many receives waits in the work dead-letter queue for a redrive.
   work_max_receive_count = 5
+
+  # The queues whose messages invoke the function, by key: the work queue and the given event queue.
+  queue_sources = merge(
+    local.work_queue ? {
+      work = { arn = module.work_queue[0].arn, batch_size = 10, batching_window_seconds = null, maximum_concurrency = var.accounts.fan_out_max_concurrency }
+    } : {},
+    var.event_queue == null ? {} : { events = var.event_queue },
+  )
 }
 
 module "work_queue" {
@@ -27,20 +37,26 @@ module "work_queue" {
   dead_letters_description = "Units of work of ${local.function_name} failed ${local.work_max_receive_count} times and are kept in ${local.function_name}-work-dlq; see the function's log group, then redrive them."
 }
 
-resource "aws_lambda_event_source_mapping" "work" {
-  count = local.work_queue ? 1 : 0
+resource "aws_lambda_event_source_mapping" "queue" {
+  for_each = local.queue_sources
 
-  event_source_arn        = module.work_queue[0].arn
-  function_name           = aws_lambda_function.this.arn
-  batch_size              = 10
-  function_response_types = ["ReportBatchItemFailures"]
+  event_source_arn                   = each.value.arn
+  function_name                      = aws_lambda_function.this.arn
+  batch_size                         = each.value.batch_size
+  maximum_batching_window_in_seconds = each.value.batching_window_seconds
+  function_response_types            = ["ReportBatchItemFailures"]
 
   scaling_config {
-    maximum_concurrency = var.accounts.fan_out_max_concurrency
+    maximum_concurrency = each.value.maximum_concurrency
   }
 
   # Lambda checks at creation that the role may receive from the queue.
   depends_on = [aws_iam_role_policy.function]
+}
+
+moved {
+  from = aws_lambda_event_source_mapping.work[0]
+  to   = aws_lambda_event_source_mapping.queue["work"]
 }
 
 moved {

@@ -7,18 +7,32 @@
 #   (IAM is global: the same role name in two regions would collide).
 # - <prefix>-event-forwarder: the forwarder of modules/event-forwarder, in every region of `regions`.
 #
-# The templates are built here from the same sources as those modules: the read policy of
-# modules/read-permissions and the event pattern of modules/sg-change-alerts/event-pattern.json, so
+# The templates are built here from the same sources as those modules: the member role of
+# modules/member-role-definition and the event pattern of modules/sg-change-alerts/event-pattern.json, so
 # the StackSet and the Terraform path cannot drift (tests/module/test_organization_members.py
 # deploys both and compares them).
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
-module "read_permissions" {
-  source = "../read-permissions"
+# Creates nothing (no alarms): gives the settings every SG Watch alarm shares.
+module "alarm_shape" {
+  source = "../metric-alarms"
 
-  include_unused_sg_audit = var.include_unused_sg_audit
+  name   = local.rule_name
+  alarms = {}
+}
+
+module "member_role" {
+  source = "../member-role-definition"
+
+  role = {
+    name                    = var.member_role_name
+    trusted_role_arns       = var.trusted_role_arns
+    organization_id         = var.organization_id
+    include_unused_sg_audit = var.include_unused_sg_audit
+    max_session_duration    = var.max_session_duration
+  }
 }
 
 locals {
@@ -34,21 +48,21 @@ locals {
   boundary = var.permissions_boundary_policy_name == null ? {} : {
     PermissionsBoundary = { "Fn::Sub" = "arn:$${AWS::Partition}:iam::$${AWS::AccountId}:policy/${var.permissions_boundary_policy_name}" }
   }
-  # As modules/metric-alarms: one datapoint at or over 1 in five minutes; no traffic is no breach.
+  # The shape of every SG Watch alarm, from modules/metric-alarms.
   alarm_shape = {
-    Period             = 300
-    EvaluationPeriods  = 1
-    Threshold          = 1
-    ComparisonOperator = "GreaterThanOrEqualToThreshold"
-    TreatMissingData   = "notBreaching"
+    Period             = module.alarm_shape.shape.period
+    EvaluationPeriods  = module.alarm_shape.shape.evaluation_periods
+    ComparisonOperator = module.alarm_shape.shape.comparison_operator
+    TreatMissingData   = module.alarm_shape.shape.treat_missing_data
   }
   alarm_actions = var.alarm_topic_name == null ? {} : {
     AlarmActions = [{ "Fn::Sub" = "arn:$${AWS::Partition}:sns:$${AWS::Region}:$${AWS::AccountId}:${var.alarm_topic_name}" }]
   }
 
-  # modules/read-permissions scopes its resources to the account applying it: in the template, each
-  # ARN names the account and partition of the stack instead.
-  read_policy = jsondecode(module.read_permissions.policy_json)
+  member_role = module.member_role.role
+  # The read policy is scoped to the account applying this module: in the template, each ARN names
+  # the account and partition of the stack instead.
+  read_policy = jsondecode(local.member_role.read_policy_json)
   member_read_policy = merge(local.read_policy, {
     Statement = [for s in local.read_policy.Statement : merge(s, {
       # "*" stays a string, an ARN becomes an Fn::Sub (a tuple indexed: the two differ in type).
@@ -58,35 +72,20 @@ locals {
     })]
   })
 
-  # The trust of modules/member-role: the central accounts, pinned to the central functions' roles.
-  trusted_accounts = distinct([for arn in var.trusted_role_arns : split(":", arn)[4]])
-  member_trust = {
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "CentralSgWatchFunctionsOnly"
-      Effect    = "Allow"
-      Action    = "sts:AssumeRole"
-      Principal = { AWS = [for account in local.trusted_accounts : "arn:${local.partition}:iam::${account}:root"] }
-      Condition = merge(
-        { ArnEquals = { "aws:PrincipalArn" = var.trusted_role_arns } },
-        var.organization_id == null ? {} : { StringEquals = { "aws:PrincipalOrgID" = var.organization_id } },
-      )
-    }]
-  }
-
   member_role_template = {
     AWSTemplateFormatVersion = "2010-09-09"
-    Description              = "SG Watch: read-only role the central inventory and unused-group audit assume (modules/member-role)."
+    Description              = "${local.member_role.description} (modules/member-role)."
     Resources = {
       MemberRole = {
         Type = "AWS::IAM::Role"
         Properties = merge({
-          RoleName                 = var.member_role_name
-          Description              = "SG Watch: read-only access for the central inventory and unused-group audit"
-          AssumeRolePolicyDocument = local.member_trust
-          MaxSessionDuration       = var.max_session_duration
-          Policies                 = [{ PolicyName = "${var.member_role_name}-read", PolicyDocument = local.member_read_policy }]
-          Tags                     = [{ Key = "sgwatch:capability", Value = "member-role" }]
+          RoleName = local.member_role.name
+          # The central accounts, pinned to the central functions' roles: no account-specific ARN.
+          AssumeRolePolicyDocument = jsondecode(local.member_role.trust_policy_json)
+          Description              = local.member_role.description
+          MaxSessionDuration       = local.member_role.max_session_duration
+          Policies                 = [{ PolicyName = local.member_role.read_policy_name, PolicyDocument = local.member_read_policy }]
+          Tags                     = [for key, value in local.member_role.tags : { Key = key, Value = value }]
         }, local.boundary)
       }
     }
@@ -96,10 +95,31 @@ locals {
   }
 
   forwarder_tags = [{ Key = "sgwatch:capability", Value = "event-forwarder" }]
+  # The forwarder's alarms by logical id, as modules/metric-alarms takes them (the description is an Fn::Sub).
+  forwarder_alarms = {
+    DeadLettersAlarm = {
+      suffix      = "dead-letters"
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = { "Fn::GetAtt" = ["DeadLetterQueue", "QueueName"] } }
+      statistic   = "Maximum"
+      threshold   = 1
+      description = "Security-group changes of ${local.where} were not accepted by the central SG Watch bus and wait in ${local.queue_name}: their alerts are missing. Check the central bus policy, then send them again."
+    }
+    FailedDeliveriesAlarm = {
+      suffix      = "failed-deliveries"
+      namespace   = "AWS/Events"
+      metric      = "FailedInvocations"
+      dimensions  = { RuleName = { Ref = "ForwardRule" } }
+      statistic   = "Sum"
+      threshold   = 1
+      description = "Security-group changes of ${local.where} failed to reach the central SG Watch bus after every retry: they are in ${local.queue_name}, or lost if they could not be written there (InvocationsFailedToBeSentToDlq). Check the central bus policy, the queue policy and key."
+    }
+  }
   event_forwarder_template = {
     AWSTemplateFormatVersion = "2010-09-09"
     Description              = "SG Watch: forwards security-group API calls to the central bus (modules/event-forwarder)."
-    Resources = {
+    Resources = merge({
       ForwardRole = {
         Type = "AWS::IAM::Role"
         Properties = merge({
@@ -175,29 +195,18 @@ locals {
         }
         DependsOn = ["DeadLetterQueuePolicy"]
       }
-      DeadLettersAlarm = {
+      }, { for id, alarm in local.forwarder_alarms : id => {
         Type = "AWS::CloudWatch::Alarm"
         Properties = merge({
-          AlarmName        = "${local.rule_name}-dead-letters"
-          AlarmDescription = { "Fn::Sub" = "Security-group changes of ${local.where} were not accepted by the central SG Watch bus and wait in ${local.queue_name}: their alerts are missing. Check the central bus policy, then send them again." }
-          Namespace        = "AWS/SQS"
-          MetricName       = "ApproximateNumberOfMessagesVisible"
-          Dimensions       = [{ Name = "QueueName", Value = { "Fn::GetAtt" = ["DeadLetterQueue", "QueueName"] } }]
-          Statistic        = "Maximum"
+          AlarmName        = "${local.rule_name}-${alarm.suffix}"
+          AlarmDescription = { "Fn::Sub" = alarm.description }
+          Namespace        = alarm.namespace
+          MetricName       = alarm.metric
+          Dimensions       = [for name, value in alarm.dimensions : { Name = name, Value = value }]
+          Statistic        = alarm.statistic
+          Threshold        = alarm.threshold
         }, local.alarm_shape, local.alarm_actions)
-      }
-      FailedDeliveriesAlarm = {
-        Type = "AWS::CloudWatch::Alarm"
-        Properties = merge({
-          AlarmName        = "${local.rule_name}-failed-deliveries"
-          AlarmDescription = { "Fn::Sub" = "Security-group changes of ${local.where} failed to reach the central SG Watch bus after every retry: they are in ${local.queue_name}, or lost if they could not be written there (InvocationsFailedToBeSentToDlq). Check the central bus policy, the queue policy and key." }
-          Namespace        = "AWS/Events"
-          MetricName       = "FailedInvocations"
-          Dimensions       = [{ Name = "RuleName", Value = { Ref = "ForwardRule" } }]
-          Statistic        = "Sum"
-        }, local.alarm_shape, local.alarm_actions)
-      }
-    }
+    } })
     Outputs = {
       RuleArn            = { Description = "ARN of the forwarding rule.", Value = { "Fn::GetAtt" = ["ForwardRule", "Arn"] } }
       RoleArn            = { Description = "Role EventBridge uses to put the events on the central bus.", Value = { "Fn::GetAtt" = ["ForwardRole", "Arn"] } }

@@ -66,42 +66,27 @@ variable "operation_preferences" {
   }
 }
 
-# --- the member role (as modules/member-role) ---------------------------------------------------
+# --- the member role (as modules/member-role; modules/member-role-definition validates these) -----
 
 variable "member_role_name" {
   description = "Name of the read-only role in every member account; must equal the root module's member_role_name."
   type        = string
   default     = "sgwatch-member-read"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.member_role_name))
-    error_message = "member_role_name must be an IAM role name: 1-64 characters of letters, digits and +=,.@_-."
-  }
 }
 
 variable "trusted_role_arns" {
   description = "Execution roles of the central functions (values of the root output function_role_arns) allowed to assume the member role. Nothing else may."
   type        = list(string)
-
-  validation {
-    condition     = length(var.trusted_role_arns) > 0 && alltrue([for arn in var.trusted_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", arn))])
-    error_message = "trusted_role_arns must name at least one IAM role ARN without wildcards (arn:aws:iam::123456789012:role/NAME)."
-  }
 }
 
 variable "organization_id" {
   description = "AWS Organizations id (o-...); when set, the caller of the member role must belong to it (aws:PrincipalOrgID)."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", coalesce(var.organization_id, "-")))
-    error_message = "organization_id must look like o-abcd123456."
-  }
 }
 
 variable "include_unused_sg_audit" {
-  description = "Grant the reads of the unused-group audit; off: the member role reads security groups only."
+  description = "Grant the reads of the unused-group audit; off: the member role reads security groups and their exposure only."
   type        = bool
   default     = true
 }
@@ -110,11 +95,6 @@ variable "max_session_duration" {
   description = "Maximum session duration of the member role in seconds (3600-43200)."
   type        = number
   default     = 3600
-
-  validation {
-    condition     = var.max_session_duration >= 3600 && var.max_session_duration <= 43200
-    error_message = "max_session_duration must be between 3600 and 43200 seconds."
-  }
 }
 
 variable "permissions_boundary_policy_name" {

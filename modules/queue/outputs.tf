@@ -1,6 +1,7 @@
 output "arn" {
-  description = "ARN of the source queue, or of the dead-letter queue when there is no source queue."
+  description = "ARN of the source queue, or of the dead-letter queue when there is no source queue; known once the queue policy lets event_rule_arns send, so a rule targeting it waits for that."
   value       = local.has_source ? aws_sqs_queue.this[0].arn : aws_sqs_queue.dead_letters.arn
+  depends_on  = [aws_sqs_queue_policy.event_rule]
 }
 
 output "url" {
@@ -14,8 +15,9 @@ output "name" {
 }
 
 output "dead_letter_queue_arn" {
-  description = "ARN of the dead-letter queue."
+  description = "ARN of the dead-letter queue; known once its policy lets event_rule_arns send."
   value       = aws_sqs_queue.dead_letters.arn
+  depends_on  = [aws_sqs_queue_policy.event_rule]
 }
 
 output "dead_letter_queue_url" {

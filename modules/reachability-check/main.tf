@@ -247,12 +247,6 @@ data "aws_iam_policy_document" "function" {
   }
 
   statement {
-    sid       = "ConsumeChangeQueue"
-    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-    resources = [module.events_queue.arn]
-  }
-
-  statement {
     sid       = "PublishAlerts"
     actions   = ["sns:Publish"]
     resources = [var.alert_topic_arn]
@@ -284,17 +278,17 @@ module "function" {
     timezone   = var.schedule_timezone
     input      = jsonencode({ source = "sgwatch.schedule", action = "check-all-paths" })
   }
+
+  # The debounced changes; at most two batches at once (the minimum SQS allows): analyses cost money.
+  event_queue = {
+    arn                     = module.events_queue.arn
+    batch_size              = 1000
+    batching_window_seconds = var.batch_window_seconds
+    maximum_concurrency     = 2
+  }
 }
 
-resource "aws_lambda_event_source_mapping" "events" {
-  event_source_arn                   = module.events_queue.arn
-  function_name                      = module.function.function_arn
-  batch_size                         = 1000
-  maximum_batching_window_in_seconds = var.batch_window_seconds
-  function_response_types            = ["ReportBatchItemFailures"]
-
-  # At most two batches at once (the minimum SQS allows): analyses cost money.
-  scaling_config {
-    maximum_concurrency = 2
-  }
+moved {
+  from = aws_lambda_event_source_mapping.events
+  to   = module.function.aws_lambda_event_source_mapping.queue["events"]
 }

@@ -55,5 +55,5 @@ output "event_pattern" {
 
 output "event_source_mapping_uuid" {
   description = "UUID of the SQS event source mapping."
-  value       = aws_lambda_event_source_mapping.events.uuid
+  value       = module.function.event_source_mapping_uuids["events"]
 }

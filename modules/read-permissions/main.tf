@@ -1,6 +1,8 @@
 # The read-only calls the inventory (sg_inventory: rules and exposure) and the unused-group audit
-# (unused_sg_audit) make in the account they look at. One document, used by the central functions'
-# roles and by modules/member-role in member accounts, so the two can never drift apart. Creates nothing.
+# (unused_sg_audit) make in the account they look at; the change notifier (sg_change_notifier) makes
+# the inventory's group and exposure reads in a member account. One document, used by the central
+# functions' roles and by the member role (modules/member-role-definition), so the two can never
+# drift apart. Creates nothing.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -8,36 +10,32 @@ data "aws_partition" "current" {}
 locals {
   arn = "arn:${data.aws_partition.current.partition}"
   acc = data.aws_caller_identity.current.account_id
-}
 
-data "aws_iam_policy_document" "read" {
-  statement {
-    sid = "DescribeSecurityGroups"
-    # Both functions describe the groups; the inventory also reads their rules.
-    # Describe calls have no resource-level permissions.
-    actions   = concat(["ec2:DescribeSecurityGroups"], var.include_inventory ? ["ec2:DescribeSecurityGroupRules"] : [])
-    resources = ["*"]
-  }
-
-  dynamic "statement" {
-    for_each = var.include_inventory || var.include_unused_sg_audit ? [1] : []
-    content {
+  # Every statement in policy order, with the functions it serves: one dynamic block writes them.
+  statements = [
+    {
+      sid = "DescribeSecurityGroups"
+      # Both functions describe the groups; the inventory also reads their rules.
+      # Describe calls have no resource-level permissions.
+      when      = true
+      actions   = concat(["ec2:DescribeSecurityGroups"], var.include_inventory ? ["ec2:DescribeSecurityGroupRules"] : [])
+      resources = ["*"]
+    },
+    {
       sid = "ReadNetworkInterfacesAndLoadBalancers"
       # The inventory's exposure report (which interfaces and load balancers the internet reaches)
       # and the audit's references. Describe calls without resource-level permissions: "*" only.
+      when = var.include_inventory || var.include_unused_sg_audit
       actions = concat(
         ["ec2:DescribeNetworkInterfaces", "elasticloadbalancing:DescribeLoadBalancers"],
         var.include_inventory ? ["ec2:DescribeRouteTables"] : [],
       )
       resources = ["*"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.include_unused_sg_audit ? [1] : []
-    content {
+    },
+    {
       sid = "ReadEc2References"
       # EC2 Describe* calls have no resource-level permissions: "*" is the only valid resource.
+      when = var.include_unused_sg_audit
       actions = [
         "ec2:DescribeLaunchTemplates",
         "ec2:DescribeLaunchTemplateVersions",
@@ -45,16 +43,13 @@ data "aws_iam_policy_document" "read" {
         "ec2:DescribeTransitGatewayVpcAttachments",
       ]
       resources = ["*"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.include_unused_sg_audit ? [1] : []
-    content {
+    },
+    {
       sid = "ReadServiceConfigurations"
       # Account-wide List/Describe calls without resource-level permissions: "*" is the only
       # valid resource. cloudtrail:LookupEvents reads this account's own event history (when
       # a group was created, for the grace period), so it is a member-account call too.
+      when = var.include_unused_sg_audit
       actions = [
         "autoscaling:DescribeLaunchConfigurations",
         "lambda:ListFunctions",
@@ -72,15 +67,12 @@ data "aws_iam_policy_document" "read" {
         "cloudtrail:LookupEvents",
       ]
       resources = ["*"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.include_unused_sg_audit ? [1] : []
-    content {
+    },
+    {
       sid = "ReadServiceConfigurationsOfThisAccount"
       # Read-only calls that support resource-level permissions: any resource of this
       # account, in any region (the resources are only found at run time).
+      when = var.include_unused_sg_audit
       actions = [
         "ec2:DescribeSecurityGroupReferences",
         "ecs:DescribeServices",
@@ -110,6 +102,17 @@ data "aws_iam_policy_document" "read" {
         "${local.arn}:sagemaker:*:${local.acc}:notebook-instance/*",
         "${local.arn}:elasticfilesystem:*:${local.acc}:file-system/*",
       ]
+    },
+  ]
+}
+
+data "aws_iam_policy_document" "read" {
+  dynamic "statement" {
+    for_each = [for s in local.statements : s if s.when]
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
     }
   }
 }

@@ -25,11 +25,10 @@ module "function" {
   # Reads every kind of evidence; writes the packs under <prefix>reviews/ only.
   evidence = merge(var.evidence, { write = ["reviews/*"] })
 
+  authorized_public_ports = var.authorized_public_ports
+
   environment = merge(
-    {
-      SCHEDULE_TIMEZONE       = var.schedule_timezone
-      AUTHORIZED_PUBLIC_PORTS = join(",", var.authorized_public_ports)
-    },
+    { SCHEDULE_TIMEZONE = var.schedule_timezone },
     var.alert_topic_arn == null ? {} : { ALERT_TOPIC_ARN = var.alert_topic_arn },
   )
 

@@ -44,7 +44,7 @@ variable "memory_size" {
 }
 
 variable "authorized_public_ports" {
-  description = "Ports that may be open to the whole internet: world ingress to these ports only is rated LOW (the root's authorized_public_ports)."
+  description = "Ports that may be open to the whole internet: world ingress to these ports only is rated LOW (the root's authorized_public_ports; modules/lambda-function validates them)."
   type        = list(number)
   default     = [80, 443]
 }

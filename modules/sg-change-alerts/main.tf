@@ -60,9 +60,10 @@ module "function" {
     write = ["*/events/*", "*/group-state/*", "*/group-names/*"]
   })
 
+  authorized_public_ports = var.authorized_public_ports
+
   environment = {
     ALERT_TOPIC_ARN            = var.alert_topic_arn
-    AUTHORIZED_PUBLIC_PORTS    = join(",", var.authorized_public_ports)
     APPROVED_CHANGE_PRINCIPALS = join(",", var.approved_change_principals)
     IAC_MANAGED_TAG_KEYS       = join(",", var.iac_managed_tag_keys)
   }
@@ -75,7 +76,7 @@ resource "aws_lambda_permission" "events" {
   action        = "lambda:InvokeFunction"
   function_name = module.function[0].function_name
   principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.changes.arn
+  source_arn    = module.rule.arn
 }
 
 # --- the dead-letter queue of the direct mode --------------------------------------------------
@@ -114,7 +115,7 @@ data "aws_iam_policy_document" "dlq" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.changes.arn]
+      values   = [module.rule.arn]
     }
   }
 }
@@ -124,109 +125,84 @@ resource "aws_sqs_queue_policy" "dlq" {
   policy    = data.aws_iam_policy_document.dlq.json
 }
 
-# --- the rule ----------------------------------------------------------------------------------
+# --- the rule: an event it could not deliver is a missing alert -------------------------------------
 
-resource "aws_cloudwatch_event_rule" "changes" {
+# Both modes' dead-letter queues have their own alarm (modules/queue).
+module "rule" {
+  source = "../event-rule"
+
   name           = local.rule_name
   description    = "SG Watch: security-group API calls recorded by CloudTrail (needs a trail recording management events)."
   event_bus_name = var.event_bus_name
   event_pattern  = local.event_pattern
   tags           = local.tags
-}
-
-resource "aws_cloudwatch_event_target" "function" {
-  count = local.use_lambda ? 1 : 0
-
-  rule           = aws_cloudwatch_event_rule.changes.name
-  event_bus_name = var.event_bus_name
-  target_id      = "sg-change-notifier"
-  arn            = module.function[0].function_arn
-
-  retry_policy {
-    maximum_retry_attempts       = var.maximum_retry_attempts
-    maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
-  }
-
-  dead_letter_config {
-    arn = local.dlq_arn
-  }
-
-  depends_on = [aws_lambda_permission.events]
-}
-
-resource "aws_cloudwatch_event_target" "topic" {
-  count = local.use_lambda ? 0 : 1
-
-  rule           = aws_cloudwatch_event_rule.changes.name
-  event_bus_name = var.event_bus_name
-  target_id      = "alert-topic"
-  arn            = var.alert_topic_arn
-
-  input_transformer {
-    input_paths = {
-      event       = "$.detail.eventName"
-      time        = "$.detail.eventTime"
-      account     = "$.account"
-      region      = "$.region"
-      actor       = "$.detail.userIdentity.arn"
-      source_ip   = "$.detail.sourceIPAddress"
-      user_agent  = "$.detail.userAgent"
-      error_code  = "$.detail.errorCode"
-      error       = "$.detail.errorMessage"
-      event_id    = "$.detail.eventID"
-      request     = "$.detail.requestParameters"
-      response    = "$.detail.responseElements"
-      group_id    = "$.detail.requestParameters.groupId"
-      created_id  = "$.detail.responseElements.groupId"
-      modified_id = "$.detail.requestParameters.ModifySecurityGroupRulesRequest.GroupId"
-    }
-    # A JSON document: every value is inserted as JSON, so no user text can break out of it.
-    input_template = <<-EOT
-      {
-        "alert": "SG Watch security-group change (direct mode: raw facts, no severity or before-state)",
-        "event": <event>,
-        "security_group": [<group_id>, <created_id>, <modified_id>],
-        "account": <account>,
-        "region": <region>,
-        "time": <time>,
-        "actor": <actor>,
-        "source_ip": <source_ip>,
-        "user_agent": <user_agent>,
-        "error_code": <error_code>,
-        "error_message": <error>,
-        "event_id": <event_id>,
-        "request": <request>,
-        "response": <response>
+  targets = {
+    (local.use_lambda ? "sg-change-notifier" : "alert-topic") = {
+      arn = local.use_lambda ? module.function[0].function_arn : var.alert_topic_arn
+      input_transformer = local.use_lambda ? null : {
+        input_paths = {
+          event       = "$.detail.eventName"
+          time        = "$.detail.eventTime"
+          account     = "$.account"
+          region      = "$.region"
+          actor       = "$.detail.userIdentity.arn"
+          source_ip   = "$.detail.sourceIPAddress"
+          user_agent  = "$.detail.userAgent"
+          error_code  = "$.detail.errorCode"
+          error       = "$.detail.errorMessage"
+          event_id    = "$.detail.eventID"
+          request     = "$.detail.requestParameters"
+          response    = "$.detail.responseElements"
+          group_id    = "$.detail.requestParameters.groupId"
+          created_id  = "$.detail.responseElements.groupId"
+          modified_id = "$.detail.requestParameters.ModifySecurityGroupRulesRequest.GroupId"
+        }
+        # A JSON document: every value is inserted as JSON, so no user text can break out of it.
+        input_template = <<-EOT
+          {
+            "alert": "SG Watch security-group change (direct mode: raw facts, no severity or before-state)",
+            "event": <event>,
+            "security_group": [<group_id>, <created_id>, <modified_id>],
+            "account": <account>,
+            "region": <region>,
+            "time": <time>,
+            "actor": <actor>,
+            "source_ip": <source_ip>,
+            "user_agent": <user_agent>,
+            "error_code": <error_code>,
+            "error_message": <error>,
+            "event_id": <event_id>,
+            "request": <request>,
+            "response": <response>
+          }
+        EOT
       }
-    EOT
-  }
-
-  retry_policy {
-    maximum_retry_attempts       = var.maximum_retry_attempts
-    maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
-  }
-
-  dead_letter_config {
-    arn = local.dlq_arn
-  }
-}
-
-# --- alarms: an event the rule could not deliver is a missing alert ------------------------------
-
-# Both modes' dead-letter queues have their own alarm (modules/queue).
-module "alarms" {
-  source = "../metric-alarms"
-
-  name      = local.rule_name
-  topic_arn = try(var.lambda_settings.alarm_topic_arn, null)
-  tags      = local.tags
-  alarms = {
-    "failed-deliveries" = {
-      namespace   = "AWS/Events"
-      metric      = "FailedInvocations"
-      statistic   = "Sum"
-      dimensions  = { RuleName = aws_cloudwatch_event_rule.changes.name }
-      description = "Security-group change events of rule ${local.rule_name} could not be delivered after every retry (function, topic or its KMS key refused them): the alerts are missing. They wait in ${local.dlq_url}."
     }
   }
+  target_grants                 = concat(aws_lambda_permission.events[*].id, [aws_sqs_queue_policy.dlq.id])
+  dead_letter_arn               = local.dlq_arn
+  maximum_retry_attempts        = var.maximum_retry_attempts
+  maximum_event_age_in_seconds  = var.maximum_event_age_in_seconds
+  alarm_topic_arn               = try(var.lambda_settings.alarm_topic_arn, null)
+  failed_deliveries_description = "Security-group change events of rule ${local.rule_name} could not be delivered after every retry (function, topic or its KMS key refused them): the alerts are missing. They wait in ${local.dlq_url}."
+}
+
+moved {
+  from = aws_cloudwatch_event_rule.changes
+  to   = module.rule.aws_cloudwatch_event_rule.this
+}
+
+moved {
+  from = aws_cloudwatch_event_target.function[0]
+  to   = module.rule.aws_cloudwatch_event_target.this["sg-change-notifier"]
+}
+
+moved {
+  from = aws_cloudwatch_event_target.topic[0]
+  to   = module.rule.aws_cloudwatch_event_target.this["alert-topic"]
+}
+
+moved {
+  from = module.alarms.aws_cloudwatch_metric_alarm.this["failed-deliveries"]
+  to   = module.rule.module.alarms.aws_cloudwatch_metric_alarm.this["failed-deliveries"]
 }

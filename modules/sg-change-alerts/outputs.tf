@@ -1,16 +1,16 @@
 output "rule_name" {
   description = "EventBridge rule matching security-group API calls."
-  value       = aws_cloudwatch_event_rule.changes.name
+  value       = module.rule.name
 }
 
 output "rule_arn" {
   description = "ARN of the EventBridge rule."
-  value       = aws_cloudwatch_event_rule.changes.arn
+  value       = module.rule.arn
 }
 
 output "event_pattern" {
   description = "Event pattern of the rule (JSON)."
-  value       = aws_cloudwatch_event_rule.changes.event_pattern
+  value       = module.rule.event_pattern
 }
 
 output "mode" {

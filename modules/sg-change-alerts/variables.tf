@@ -58,22 +58,12 @@ variable "maximum_retry_attempts" {
   description = "EventBridge retries of a failed delivery before the event goes to the dead-letter queue."
   type        = number
   default     = 8
-
-  validation {
-    condition     = var.maximum_retry_attempts >= 0 && var.maximum_retry_attempts <= 185
-    error_message = "maximum_retry_attempts must be between 0 and 185."
-  }
 }
 
 variable "maximum_event_age_in_seconds" {
   description = "Age after which EventBridge stops retrying an event and sends it to the dead-letter queue."
   type        = number
   default     = 3600
-
-  validation {
-    condition     = var.maximum_event_age_in_seconds >= 60 && var.maximum_event_age_in_seconds <= 86400
-    error_message = "maximum_event_age_in_seconds must be between 60 and 86400."
-  }
 }
 
 variable "authorized_public_ports" {

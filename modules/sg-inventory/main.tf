@@ -17,16 +17,13 @@ module "function" {
   policy_json = module.read_permissions.policy_json
   timeout     = 900
   memory_size = 512
-  accounts    = var.accounts
+  accounts    = merge(var.accounts, { regions = var.regions })
 
   # Reads the previous snapshots; writes only its own key kinds (never reviews/, events/ or
   # another capability's records).
   evidence = merge(var.evidence, { write = ["*/snapshots/*", "*/diffs/*", "*/claims/*", "*/exposure/*"] })
 
-  environment = {
-    REGIONS                 = join(",", var.regions)
-    AUTHORIZED_PUBLIC_PORTS = join(",", var.authorized_public_ports)
-  }
+  authorized_public_ports = var.authorized_public_ports
 
   schedule = {
     expression = var.schedule_expression

@@ -14,7 +14,7 @@ variable "evidence" {
 }
 
 variable "regions" {
-  description = "Regions to snapshot; empty means the function's own region."
+  description = "Regions to snapshot; empty means the function's own region (modules/lambda-function's accounts.regions, which it validates)."
   type        = list(string)
   default     = []
 }
@@ -38,7 +38,7 @@ variable "accounts" {
 }
 
 variable "authorized_public_ports" {
-  description = "Ports that may be open to the whole internet: world ingress to these ports only is rated LOW (the root's authorized_public_ports)."
+  description = "Ports that may be open to the whole internet: world ingress to these ports only is rated LOW (the root's authorized_public_ports; modules/lambda-function validates them)."
   type        = list(number)
   default     = [80, 443]
 }

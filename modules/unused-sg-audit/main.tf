@@ -38,14 +38,13 @@ module "function" {
   policy_json  = data.aws_iam_policy_document.function.json
   timeout      = var.timeout
   memory_size  = var.memory_size
-  accounts     = var.accounts
+  accounts     = merge(var.accounts, { regions = var.regions })
 
   # Reports live under {prefix}{account}/{region}/unused/: the audit reads and writes those only.
   evidence = merge(var.evidence, { read = ["*/unused/*"], write = ["*/unused/*"] })
 
   environment = {
     ALERT_TOPIC_ARN         = var.alert_topic_arn
-    REGIONS                 = join(",", var.regions)
     EXEMPT_TAG_KEY          = var.exempt_tag_key
     GRACE_DAYS              = tostring(var.grace_days)
     ALLOW_PARTIAL           = tostring(var.allow_partial)

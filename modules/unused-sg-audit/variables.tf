@@ -19,7 +19,7 @@ variable "alert_topic_arn" {
 }
 
 variable "regions" {
-  description = "Regions to audit; empty means the function's own region."
+  description = "Regions to audit; empty means the function's own region (modules/lambda-function's accounts.regions, which it validates)."
   type        = list(string)
   default     = []
 }

@@ -23,6 +23,7 @@ from pytest_terraform import tf
 from tests import contract
 from tests.iam_reference import check_terraform_state
 from tests.module.emulator import Emulator, find_plugin_mirror, prepare_example, write_cli_config
+from tests.module.harness import received, subscribe_inbox
 
 # Examples applied by the tests, as fixtures named example_<name>.
 EXAMPLE_VARIABLES: dict[str, dict[str, object]] = {
@@ -69,6 +70,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def emulator() -> Emulator:
     return _state["emulator"]  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def inbox(request: pytest.FixtureRequest, deployed: dict[str, Any]) -> str:
+    """An empty SQS queue subscribed to the alert topic of the test file's ``deployed`` configuration: what a
+    mail subscriber receives (read with ``harness.received``). Named after the test file."""
+    url = subscribe_inbox(deployed["alert_topic_arn"], f"{request.module.__name__.rsplit('.', 1)[-1]}-inbox")
+    received(url)
+    return url
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -12,17 +12,20 @@ real AWS, is allowed by the deployed role policy.
 from __future__ import annotations
 
 import fnmatch
+import inspect
 import json
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import boto3
+import pytest
 
 from tests import contract
 from tests.paths import DIST
@@ -54,12 +57,41 @@ def module_outputs(applied: Any) -> dict[str, Any]:
     }
 
 
-def subscribe_inbox(topic_arn: str, queue_name: str) -> str:
-    """The URL of a new SQS queue subscribed to ``topic_arn``: what a mail subscriber receives."""
+def deployed_fixture(applied: str, read: Callable[[Any], dict[str, Any]] = outputs) -> Any:
+    """The module fixture ``deployed`` of a test file: ``read`` (``outputs``, or ``module_outputs`` for a
+    capability module applied with ../support) of the pytest-terraform fixture named ``applied``.
+
+    The fixture takes ``applied`` as an argument (its signature names it), so pytest-terraform, which
+    destroys an apply once the last test whose fixtures name it is done, sees the tests that use it.
+    """
+
+    def deployed(**fixtures: Any) -> dict[str, Any]:
+        return read(fixtures[applied])
+
+    deployed.__signature__ = inspect.Signature([inspect.Parameter(applied, inspect.Parameter.KEYWORD_ONLY)])
+    return pytest.fixture(scope="module", name="deployed")(deployed)
+
+
+def scheduled_function(function_name: str, handler: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The deployed configuration of a function run on a schedule, which must run ``handler``, and its
+    EventBridge Scheduler schedule (named after the function), which must invoke that function."""
+    config = deployed_configuration(function_name)
+    assert config["Handler"] == handler
+    schedule = client("scheduler").get_schedule(Name=function_name)
+    assert schedule["Target"]["Arn"] == config["FunctionArn"]
+    return config, schedule
+
+
+def subscribe_inbox(topic_arn: str, queue_name: str, filter_policy: dict[str, Any] | None = None) -> str:
+    """The URL of a new SQS queue subscribed to ``topic_arn``: what a mail subscriber receives, or only what
+    ``filter_policy`` (on message attributes) lets through."""
     sqs = client("sqs")
     url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+    attributes = {}
+    if filter_policy:
+        attributes = {"FilterPolicyScope": "MessageAttributes", "FilterPolicy": json.dumps(filter_policy)}
+    client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
     return url
 
 

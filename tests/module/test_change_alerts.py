@@ -28,7 +28,7 @@ from tests.module.harness import (
     assert_least_privilege,
     client,
     deployed_configuration,
-    outputs,
+    deployed_fixture,
     received,
     role_policies,
     run_lambda,
@@ -47,19 +47,7 @@ MEMBER = "210987654321"  # the member account of the fixture (accounts.ids)
 DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/deployer"  # the fixture's approved_change_principals
 
 terraform("change_alerts", scope="session")
-
-
-@pytest.fixture(scope="module")
-def deployed(change_alerts: Any) -> dict[str, Any]:
-    return outputs(change_alerts)
-
-
-@pytest.fixture(scope="module")
-def inbox(deployed: dict[str, Any]) -> str:
-    """An SQS queue subscribed to the alert topic: what a mail subscriber receives."""
-    url = subscribe_inbox(deployed["alert_topic_arn"], "ca-test-inbox")
-    received(url)
-    return url
+deployed = deployed_fixture("change_alerts")
 
 
 @pytest.fixture(scope="module")
@@ -422,18 +410,14 @@ def _by(event: dict[str, Any], role: str, user_agent: str) -> dict[str, Any]:
 def test_approved_and_out_of_band_changes_to_an_iac_managed_group(deployed: dict[str, Any], inbox: str) -> None:
     # given a group Terraform manages (tag ManagedBy), and a pager subscribed with a filter policy on out-of-band
     # changes and CRITICAL alerts (as examples/complete/out_of_band_alerts.tf subscribes an address)
-    ec2, sqs = client("ec2"), client("sqs")
+    ec2 = client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
     group = ec2.create_security_group(
         GroupName="iac-web", Description="managed by Terraform", VpcId=vpc,
         TagSpecifications=[{"ResourceType": "security-group", "Tags": [{"Key": "ManagedBy", "Value": "terraform"}]}],
     )["GroupId"]
-    pager = sqs.create_queue(QueueName="ca-test-pager")["QueueUrl"]
-    pager_arn = sqs.get_queue_attributes(QueueUrl=pager, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    client("sns").subscribe(
-        TopicArn=deployed["alert_topic_arn"], Protocol="sqs", Endpoint=pager_arn,
-        Attributes={"FilterPolicyScope": "MessageAttributes", "FilterPolicy": json.dumps(
-            {"$or": [{"change_control": ["out-of-band"]}, {"severity": ["CRITICAL"]}]})})
+    pager = subscribe_inbox(deployed["alert_topic_arn"], "ca-test-pager",
+                            {"$or": [{"change_control": ["out-of-band"]}, {"severity": ["CRITICAL"]}]})
     received(inbox)
     # when the pipeline's role changes it through Terraform, and another role by hand in the console
     terraform = "APN/1.0 HashiCorp/1.0 Terraform/1.5.7 (+https://www.terraform.io) terraform-provider-aws/5.31.0"

@@ -7,16 +7,15 @@ import json
 import re
 from datetime import UTC, datetime
 
-import pytest
 from moto.events.models import EventPattern
 from pytest_terraform import terraform
 
-from tests.module import harness
 from tests.module.harness import (
     ACCOUNT,
     assert_least_privilege,
     client,
     deployed_configuration,
+    deployed_fixture,
     role_policies,
     run_lambda,
     unwatched,
@@ -25,6 +24,7 @@ from tests.module.harness import (
 from tests.paths import EVENTS
 
 terraform("example_complete", scope="session")
+deployed = deployed_fixture("example_complete")
 
 PREFIX = "sgw-complete"
 # Describe/list calls without resource-level permissions are the only "*" resources allowed.
@@ -36,31 +36,26 @@ WILDCARD_RESOURCE_OK = re.compile(
 )
 
 
-@pytest.fixture(scope="module")
-def outputs(example_complete):
-    return harness.outputs(example_complete)
-
-
 def _roles() -> list[str]:
     iam = client("iam")
     return [r["RoleName"] for page in iam.get_paginator("list_roles").paginate() for r in page["Roles"]
             if r["RoleName"].startswith(PREFIX)]
 
 
-def test_every_enabled_capability_is_deployed(outputs):
-    assert set(outputs["lambda_function_names"]) == {
+def test_every_enabled_capability_is_deployed(deployed):
+    assert set(deployed["lambda_function_names"]) == {
         "sg_inventory", "sg_change_notifier", "unused_sg_audit", "review_pack", "securityhub_report"}
-    assert outputs["slack_token_secret_arn"].startswith("arn:aws:secretsmanager:")
+    assert deployed["slack_token_secret_arn"].startswith("arn:aws:secretsmanager:")
 
 
-def test_no_role_allows_a_wildcard_action(outputs):
+def test_no_role_allows_a_wildcard_action(deployed):
     roles = _roles()
-    assert len(roles) >= 2 * len(outputs["lambda_function_names"]) - 1  # function roles + scheduler roles
+    assert len(roles) >= 2 * len(deployed["lambda_function_names"]) - 1  # function roles + scheduler roles
     offenders = {role: wildcard_actions(role_policies(role)) for role in roles}
     assert {role: found for role, found in offenders.items() if found} == {}
 
 
-def test_wildcard_resources_only_where_the_api_has_no_resource_level_permission(outputs):
+def test_wildcard_resources_only_where_the_api_has_no_resource_level_permission(deployed):
     loose = []
     for role in _roles():
         for policy in role_policies(role):
@@ -74,33 +69,33 @@ def test_wildcard_resources_only_where_the_api_has_no_resource_level_permission(
     assert loose == []
 
 
-def test_functions_hold_no_secret_and_point_at_the_shared_slack_secret(outputs):
-    for capability, name in outputs["lambda_function_names"].items():
+def test_functions_hold_no_secret_and_point_at_the_shared_slack_secret(deployed):
+    for capability, name in deployed["lambda_function_names"].items():
         variables = deployed_configuration(name).get("Environment", {}).get("Variables", {})
         assert not any(v.startswith(("xoxb-", "xoxp-")) for v in variables.values()), capability
         if "SLACK_TOKEN_SECRET_ARN" in variables:
-            assert variables["SLACK_TOKEN_SECRET_ARN"] == outputs["slack_token_secret_arn"]
-    secret = client("secretsmanager").describe_secret(SecretId=outputs["slack_token_secret_arn"])
-    assert secret["KmsKeyId"] in (outputs["kms_key_arn"], outputs["kms_key_arn"].split("/")[-1])
+            assert variables["SLACK_TOKEN_SECRET_ARN"] == deployed["slack_token_secret_arn"]
+    secret = client("secretsmanager").describe_secret(SecretId=deployed["slack_token_secret_arn"])
+    assert secret["KmsKeyId"] in (deployed["kms_key_arn"], deployed["kms_key_arn"].split("/")[-1])
 
 
-def test_every_function_has_an_encrypted_dead_letter_queue_and_alarms(outputs):
+def test_every_function_has_an_encrypted_dead_letter_queue_and_alarms(deployed):
     alarms = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
-    for name in outputs["lambda_function_names"].values():
+    for name in deployed["lambda_function_names"].values():
         queue = client("sqs").get_queue_url(QueueName=f"{name}-dlq")["QueueUrl"]
         attributes = client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["KmsMasterKeyId"])
-        assert attributes["Attributes"]["KmsMasterKeyId"] == outputs["kms_key_arn"]
+        assert attributes["Attributes"]["KmsMasterKeyId"] == deployed["kms_key_arn"]
         for suffix in ("errors", "dead-letters"):
-            assert alarms[f"{name}-{suffix}"]["AlarmActions"] == [outputs["alert_topic_arn"]]
+            assert alarms[f"{name}-{suffix}"]["AlarmActions"] == [deployed["alert_topic_arn"]]
 
 
 def _as_list(value):
     return value if isinstance(value, list) else [value]
 
 
-def test_the_key_lets_eventbridge_and_cloudwatch_deliver_to_the_module_topic_and_queues(outputs):
+def test_the_key_lets_eventbridge_and_cloudwatch_deliver_to_the_module_topic_and_queues(deployed):
     # Given the module key's policy
-    policy = json.loads(client("kms").get_key_policy(KeyId=outputs["kms_key_arn"], PolicyName="default")["Policy"])
+    policy = json.loads(client("kms").get_key_policy(KeyId=deployed["kms_key_arn"], PolicyName="default")["Policy"])
     services = [s for s in policy["Statement"] if "Service" in s["Principal"]]
     # Then no service grant carries an aws:Source* condition (unsupported for EventBridge to an encrypted
     # topic: every publish would fail) and each is scoped by the encryption context instead
@@ -125,7 +120,7 @@ def test_the_key_lets_eventbridge_and_cloudwatch_deliver_to_the_module_topic_and
 
     # and it covers the alert topic (EventBridge in direct mode, CloudWatch alarms) and every module queue
     for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
-        assert grants(service, "aws:sns:topicArn", outputs["alert_topic_arn"]), service
+        assert grants(service, "aws:sns:topicArn", deployed["alert_topic_arn"]), service
     sqs = client("sqs")
     queues = sqs.list_queues(QueueNamePrefix=PREFIX)["QueueUrls"]
     assert queues
@@ -134,9 +129,9 @@ def test_the_key_lets_eventbridge_and_cloudwatch_deliver_to_the_module_topic_and
         assert grants("events.amazonaws.com", "aws:sqs:arn", arn), arn
 
 
-def test_each_role_writes_only_its_own_kinds_of_evidence(outputs):
+def test_each_role_writes_only_its_own_kinds_of_evidence(deployed):
     # Given every role of the deployment and the object writes its policies allow
-    bucket = f"arn:aws:s3:::{outputs['evidence_bucket_name']}/security-groups/"
+    bucket = f"arn:aws:s3:::{deployed['evidence_bucket_name']}/security-groups/"
     writes = {}
     for role in _roles():
         resources = [
@@ -157,7 +152,7 @@ def test_each_role_writes_only_its_own_kinds_of_evidence(outputs):
     }
 
 
-def test_disabling_or_deleting_the_key_alerts_through_a_topic_the_key_does_not_encrypt(outputs):
+def test_disabling_or_deleting_the_key_alerts_through_a_topic_the_key_does_not_encrypt(deployed):
     # Given the key guard rule and a CloudTrail record of each call, as EventBridge delivers it
     events = client("events")
     rule = events.describe_rule(Name=f"{PREFIX}-key-guard")
@@ -172,7 +167,7 @@ def test_disabling_or_deleting_the_key_alerts_through_a_topic_the_key_does_not_e
             "detail": {"eventSource": "kms.amazonaws.com", "eventName": name, "requestParameters": {"keyId": key}},
         }
 
-    key_arn = outputs["kms_key_arn"]
+    key_arn = deployed["kms_key_arn"]
     key_id, other = key_arn.rsplit("/", 1)[-1], key_arn.rsplit("/", 1)[0] + "/another-key"
     # Then scheduling the deletion of the module key, or disabling it, by ARN or by id, is caught...
     for key in (key_arn, key_id):
@@ -184,17 +179,17 @@ def test_disabling_or_deleting_the_key_alerts_through_a_topic_the_key_does_not_e
     assert not pattern.matches_event(call("EnableKey", key_arn))
     # and the alert goes to a topic that still works while the key is unusable
     (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
-    assert target["Arn"] == outputs["key_guard_topic_arn"]
+    assert target["Arn"] == deployed["key_guard_topic_arn"]
     attributes = client("sns").get_topic_attributes(TopicArn=target["Arn"])["Attributes"]
     assert "KmsMasterKeyId" not in attributes
 
 
-def test_every_dead_letter_queue_and_rule_raises_an_alarm(outputs):
+def test_every_dead_letter_queue_and_rule_raises_an_alarm(deployed):
     assert unwatched(PREFIX) == []
 
 
-def test_a_full_round_from_the_shipped_zips(outputs):
-    functions = outputs["lambda_function_names"]
+def test_a_full_round_from_the_shipped_zips(deployed):
+    functions = deployed["lambda_function_names"]
     ec2 = client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
     web = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
@@ -230,15 +225,16 @@ def test_a_full_round_from_the_shipped_zips(outputs):
     pack = run_lambda(functions["review_pack"], {"from": day, "to": day})
     assert pack.error is None, pack.logs
     assert_least_privilege(functions["review_pack"], pack)
-    html = client("s3").get_object(Bucket=outputs["evidence_bucket_name"], Key=pack.result["report_key"])["Body"].read()
+    report = client("s3").get_object(Bucket=deployed["evidence_bucket_name"], Key=pack.result["report_key"])
+    html = report["Body"].read()
     assert web.encode() in html and b"alice@example.com" in html
 
 
-def test_scheduled_runs_are_not_retried_whole_and_alerts_are_retried(outputs):
+def test_scheduled_runs_are_not_retried_whole_and_alerts_are_retried(deployed):
     """A failed scheduled run re-runs no healthy pair and repeats no mail; an alert is retried (idempotent)."""
     retries = {
         capability: client("lambda").get_function_event_invoke_config(FunctionName=name)["MaximumRetryAttempts"]
-        for capability, name in outputs["lambda_function_names"].items()
+        for capability, name in deployed["lambda_function_names"].items()
     }
     assert retries == {
         "sg_inventory": 0,

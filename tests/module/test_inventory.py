@@ -10,15 +10,11 @@ import json
 import pytest
 from pytest_terraform import terraform
 
-from tests.module.harness import assert_least_privilege, client, deployed_configuration, outputs, run_lambda
+from tests.module.harness import assert_least_privilege, client, deployed_fixture, run_lambda, scheduled_function
 from tests.module.network import BACKEND_PORT, build_network
 
 terraform("example_minimal", scope="session")
-
-
-@pytest.fixture(scope="module")
-def deployed(example_minimal):
-    return outputs(example_minimal)
+deployed = deployed_fixture("example_minimal")
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +49,7 @@ def _rule_id(group_id: str, port: int) -> str:
 
 def test_deployed_configuration_matches_the_packaging_contract(deployed):
     name = deployed["lambda_function_names"]["sg_inventory"]
-    config = deployed_configuration(name)
-    assert config["Handler"] == "sg_inventory.handler.lambda_handler"
+    config, schedule = scheduled_function(name, "sg_inventory.handler.lambda_handler")
     assert config["Runtime"] == "python3.13"
     assert config["Architectures"] == ["arm64"]
     assert config["Environment"]["Variables"]["EVIDENCE_BUCKET"] == deployed["evidence_bucket_name"]
@@ -62,9 +57,7 @@ def test_deployed_configuration_matches_the_packaging_contract(deployed):
     dlq = client("sqs").get_queue_url(QueueName=f"{name}-dlq")["QueueUrl"]
     attributes = client("sqs").get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
     assert attributes["KmsMasterKeyId"].startswith("arn:aws:kms:")
-    schedule = client("scheduler").get_schedule(Name=name)
     assert schedule["ScheduleExpression"] == "rate(1 day)"
-    assert schedule["Target"]["Arn"] == config["FunctionArn"]
 
 
 def test_evidence_bucket_is_hardened(deployed):

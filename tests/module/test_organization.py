@@ -30,11 +30,10 @@ from tests.module.harness import (
     assert_least_privilege,
     client,
     deployed_configuration,
-    outputs,
+    deployed_fixture,
     received,
     role_policies,
     run_lambda,
-    subscribe_inbox,
     unwatched,
     wildcard_actions,
 )
@@ -65,6 +64,7 @@ if not _root_declares("create_event_bus", "member_role_name", "accounts", "funct
 from pytest_terraform import terraform  # noqa: E402  (imported only when the example can apply)
 
 terraform("example_organization", scope="session")
+deployed = deployed_fixture("example_organization")
 
 
 def _zip_has(name: str, member: str) -> bool:
@@ -80,11 +80,6 @@ needs_multi_account_python = pytest.mark.skipif(
 
 
 # --- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def deployed(example_organization: Any) -> dict[str, Any]:
-    return outputs(example_organization)
 
 
 @pytest.fixture(scope="module")
@@ -538,7 +533,7 @@ def test_unused_audit_fans_out_and_reports_on_the_member_account(deployed, membe
         assert_least_privilege(round_["name"], run)
 
 
-def test_a_change_in_the_member_reaches_the_central_notifier_with_its_account(deployed, member_session) -> None:
+def test_a_change_in_the_member_reaches_the_central_notifier_with_its_account(deployed, member_session, inbox) -> None:
     names = deployed["lambda_function_names"]
     if "sg_change_notifier" not in names:
         pytest.skip("the change alerts (sg_change_notifier) are not deployed by the root module yet")
@@ -562,9 +557,6 @@ def test_a_change_in_the_member_reaches_the_central_notifier_with_its_account(de
         in [t["Arn"] for t in events.list_targets_by_rule(Rule=r["Name"], EventBusName=bus_name)["Targets"]]
     ]
     assert routes, f"no rule on {bus_name} sends the forwarded event to the notifier"
-
-    # And a queue subscribed to the alert topic (what a mail subscriber receives)
-    inbox = subscribe_inbox(deployed["alert_topic_arn"], "org-test-inbox")
 
     # When the central bus delivers the forwarded event to the shipped notifier
     run = run_lambda(names["sg_change_notifier"], event)

@@ -12,18 +12,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from pytest_terraform import terraform
 
 from tests.module.harness import (
     assert_least_privilege,
     client,
     deployed_configuration,
+    deployed_fixture,
     module_outputs,
     received,
     role_policies,
     run_lambda,
-    subscribe_inbox,
+    scheduled_function,
     unwatched,
 )
 from tests.unit.test_reachability_handler import FakeEc2, FakeEc2Server
@@ -43,16 +43,7 @@ BLOCKED = {
 }
 
 terraform("reachability_check", scope="session")
-
-
-@pytest.fixture(scope="module")
-def deployed(reachability_check: Any) -> dict[str, Any]:
-    return module_outputs(reachability_check)
-
-
-@pytest.fixture(scope="module")
-def inbox(deployed: dict[str, Any]) -> str:
-    return subscribe_inbox(deployed["alert_topic_arn"], "rc-test-inbox")
+deployed = deployed_fixture("reachability_check", module_outputs)
 
 
 def path(path_id: str, name: str) -> dict[str, Any]:
@@ -67,16 +58,13 @@ def path(path_id: str, name: str) -> dict[str, Any]:
 
 
 def test_deployed_configuration_matches_the_contract(deployed: dict[str, Any]) -> None:
-    config = deployed_configuration(deployed["function_name"])
-    assert config["Handler"] == "reachability_check.handler.lambda_handler"
+    config, schedule = scheduled_function(deployed["function_name"], "reachability_check.handler.lambda_handler")
     env = config["Environment"]["Variables"]
     assert env["PATH_IDS"].split(",") == [WEB, DB] == deployed["path_ids"]
     assert env["ALERT_TOPIC_ARN"] == deployed["alert_topic_arn"]
     assert (env["EVIDENCE_BUCKET"], env["EVIDENCE_PREFIX"]) == (deployed["bucket"], "security-groups/")
     assert not any(k.startswith("SLACK_") for k in env)
-    schedule = client("scheduler").get_schedule(Name=deployed["function_name"])
     assert schedule["ScheduleExpression"] == "rate(6 hours)"
-    assert schedule["Target"]["Arn"] == config["FunctionArn"]
 
 
 def test_changes_are_debounced_through_an_encrypted_queue(deployed: dict[str, Any]) -> None:

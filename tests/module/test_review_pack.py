@@ -31,14 +31,16 @@ from tests.module.harness import (
     assert_least_privilege,
     client,
     deployed_configuration,
-    outputs,
+    deployed_fixture,
     role_policies,
     run_lambda,
+    scheduled_function,
 )
 from tests.module.network import build_network
 from tests.paths import FUNCTIONS
 
 terraform("review_pack", scope="session")
+deployed = deployed_fixture("review_pack")
 
 PREFIX = "security-groups/"
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -49,11 +51,6 @@ SSO_ROLE = (f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/"
 TERRAFORM_AGENT = ("APN/1.0 HashiCorp/1.0 Terraform/1.5.7 (+https://www.terraform.io) terraform-provider-aws/5.31.0 "
                    "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.24.0 os/linux "
                    "lang/go#1.21.5")
-
-
-@pytest.fixture(scope="module")
-def deployed(review_pack):
-    return outputs(review_pack)
 
 
 def empty_locked_bucket(bucket: str) -> None:
@@ -158,17 +155,13 @@ def history(deployed):
 
 
 def test_schedule_defaults_to_1_january_and_1_july(deployed):
-    name = deployed["review_pack_function_name"]
-    config = deployed_configuration(name)
-    assert config["Handler"] == "review_pack.handler.lambda_handler"
+    config, schedule = scheduled_function(deployed["review_pack_function_name"], "review_pack.handler.lambda_handler")
     variables = config["Environment"]["Variables"]
     assert variables["EVIDENCE_BUCKET"] == deployed["evidence_bucket_name"]
     assert variables["ALERT_TOPIC_ARN"] == deployed["alert_topic_arn"]
     assert variables["AUTHORIZED_PUBLIC_PORTS"] == "80,443"
-    schedule = client("scheduler").get_schedule(Name=name)
     assert schedule["ScheduleExpression"] == "cron(0 6 1 1,7 ? *)"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
-    assert schedule["Target"]["Arn"] == config["FunctionArn"]
 
 
 def test_every_function_that_posts_to_slack_gets_all_of_slack(deployed):

@@ -20,10 +20,11 @@ from tests.module.harness import (
     LambdaRun,
     assert_least_privilege,
     client,
-    deployed_configuration,
+    deployed_fixture,
     module_outputs,
     role_policies,
     run_lambda,
+    scheduled_function,
 )
 from tests.unit.fake_securityhub import asff
 from tests.unit.fake_slack import FakeSlack
@@ -35,11 +36,7 @@ SG2 = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0a1b2c3d4e5f60002"
 BUCKET = "arn:aws:s3:::team-data"
 
 terraform("securityhub_report", scope="session")
-
-
-@pytest.fixture(scope="module")
-def deployed(securityhub_report: Any) -> dict[str, Any]:
-    return module_outputs(securityhub_report)
+deployed = deployed_fixture("securityhub_report", module_outputs)
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +84,7 @@ def report(deployed: dict[str, Any], before_token: dict[str, Any]) -> tuple[Lamb
 
 
 def test_deployed_function_has_the_contract_environment_and_a_weekly_schedule(deployed: dict[str, Any]) -> None:
-    config = deployed_configuration(deployed["function_name"])
-    assert config["Handler"] == "securityhub_report.handler.lambda_handler"
+    config, schedule = scheduled_function(deployed["function_name"], "securityhub_report.handler.lambda_handler")
     assert config["Environment"]["Variables"] == {
         "SLACK_TOKEN_SECRET_ARN": deployed["slack_token_secret_arn"],
         "SLACK_CHANNEL_ID": CHANNEL,
@@ -99,10 +95,8 @@ def test_deployed_function_has_the_contract_environment_and_a_weekly_schedule(de
         "REPORT_WHEN_EMPTY": "true",
         "ALERT_TOPIC_ARN": deployed["alert_topic_arn"],
     }
-    schedule = client("scheduler").get_schedule(Name=deployed["function_name"])
     assert schedule["ScheduleExpression"] == "cron(0 9 ? * MON *)"
     assert schedule["ScheduleExpressionTimezone"] == "Europe/Paris"
-    assert schedule["Target"]["Arn"] == config["FunctionArn"]
 
 
 def test_token_secret_is_created_empty_and_encrypted_with_the_module_key(

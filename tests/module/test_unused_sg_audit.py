@@ -8,16 +8,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pytest_terraform import terraform
 
-from tests.module.harness import assert_least_privilege, client, deployed_configuration, outputs, run_lambda
+from tests.module.harness import (
+    assert_least_privilege,
+    client,
+    deployed_fixture,
+    role_policies,
+    run_lambda,
+    scheduled_function,
+)
 
 terraform("unused_sg_audit", scope="session")
+deployed = deployed_fixture("unused_sg_audit")
 
 PREFIX = "security-groups/123456789012/us-east-1/unused/"
-
-
-@pytest.fixture(scope="module")
-def deployed(unused_sg_audit):
-    return outputs(unused_sg_audit)
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +53,7 @@ def estate(deployed):
 
 
 def test_deployed_configuration_matches_the_contract(deployed):
-    name = deployed["function_name"]
-    config = deployed_configuration(name)
-    assert config["Handler"] == "unused_sg_audit.handler.lambda_handler"
+    config, schedule = scheduled_function(deployed["function_name"], "unused_sg_audit.handler.lambda_handler")
     env = config["Environment"]["Variables"]
     assert env["EVIDENCE_BUCKET"] == deployed["evidence_bucket_name"]
     assert env["ALERT_TOPIC_ARN"] == deployed["alert_topic_arn"]
@@ -63,19 +64,11 @@ def test_deployed_configuration_matches_the_contract(deployed):
         "false",
     )
     assert env["SECURITYHUB_CONTROL_IDS"] == "EC2.22"
-    schedule = client("scheduler").get_schedule(Name=name)
     assert schedule["ScheduleExpression"] == "rate(7 days)"
-    assert schedule["Target"]["Arn"] == config["FunctionArn"]
 
 
 def test_read_only_policy_without_security_hub_when_sync_is_off(deployed):
-    iam = client("iam")
-    role = deployed["role_name"]
-    documents = [
-        iam.get_role_policy(RoleName=role, PolicyName=n)["PolicyDocument"]
-        for n in iam.list_role_policies(RoleName=role)["PolicyNames"]
-    ]
-    text = json.dumps(documents)
+    text = json.dumps(role_policies(deployed["role_name"]))
     assert "securityhub:" not in text
     for forbidden in ("ec2:DeleteSecurityGroup", "ec2:Revoke", "ec2:Authorize", "ec2:Modify"):
         assert forbidden not in text

@@ -59,4 +59,4 @@ def test_upgrading_examples_complete_destroys_nothing(release: Path, tmp_path: P
     assert destroyed == []
     # ...while the plan did bring this code's additions to that state (the key guard)
     created = {c["address"] for c in changes if c["change"]["actions"] == ["create"]}
-    assert "module.sgwatch.aws_cloudwatch_event_rule.key_guard[0]" in created
+    assert "module.sgwatch.module.key_guard_rule[0].aws_cloudwatch_event_rule.this" in created

@@ -29,7 +29,7 @@ run "event_forwarder_names_within_aws_limits" {
     error_message = "The forwarding role or its policy name exceeds IAM's limits (64, 128)."
   }
   assert {
-    condition     = length(aws_cloudwatch_event_rule.forward.name) <= 64 && length("${aws_cloudwatch_event_rule.forward.name}-dlq") <= 80
+    condition     = length(output.rule_name) <= 64 && length("${output.rule_name}-dlq") <= 80
     error_message = "The rule name exceeds 64 characters or its dead-letter queue name 80 (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html)."
   }
 }
@@ -76,8 +76,8 @@ run "organization_members_rejects_invalid_values" {
     name_prefix             = "SgWatch"
     organizational_unit_ids = ["engineering"]
     regions                 = []
+    trusted_role_arns       = ["arn:aws:iam::123456789012:role/sgwatch-sg-inventory"]
     call_as                 = "ADMIN"
-    trusted_role_arns       = ["arn:aws:iam::123456789012:role/*"]
     central_event_bus_arn   = "sgwatch-security-groups"
     alarm_topic_name        = "arn:aws:sns:us-east-1:123456789012:topic"
   }
@@ -87,8 +87,22 @@ run "organization_members_rejects_invalid_values" {
     var.organizational_unit_ids,
     var.regions,
     var.call_as,
-    var.trusted_role_arns,
     var.central_event_bus_arn,
     var.alarm_topic_name,
   ]
+}
+
+# The member role of modules/member-role and modules/organization-members, checked where it is defined.
+run "member_role_definition_rejects_a_wildcard_trusted_role" {
+  command = plan
+
+  module {
+    source = "./modules/member-role-definition"
+  }
+
+  variables {
+    role = { name = "sgwatch-member-read", trusted_role_arns = ["arn:aws:iam::123456789012:role/*"] }
+  }
+
+  expect_failures = [var.role]
 }

@@ -31,63 +31,40 @@ run "off_by_default_securityhub_report_reachability_check_slack_event_bus" {
   }
 }
 
-run "sg_inventory_off" {
+# Every capability on by default turned off at once (the review pack follows the inventory by default).
+run "capabilities_off" {
   command = plan
 
   variables {
-    enable_sg_inventory = false
-  }
-
-  assert {
-    condition     = length(module.sg_inventory) == 0
-    error_message = "enable_sg_inventory = false creates no inventory resources."
-  }
-  assert {
-    condition     = !contains(keys(output.lambda_function_names), "sg_inventory") && !contains(keys(output.function_role_arns), "sg_inventory") && !contains(keys(output.fan_out_queues), "sg_inventory")
-    error_message = "The inventory is left out of every output."
-  }
-  assert {
-    condition     = length(module.review_pack) == 0
-    error_message = "The review pack follows the inventory by default."
-  }
-}
-
-run "change_alerts_off" {
-  command = plan
-
-  variables {
-    enable_change_alerts = false
-  }
-
-  assert {
-    condition     = length(module.sg_change_alerts) == 0 && output.change_alerts_dead_letter_queue_url == null
-    error_message = "enable_change_alerts = false creates no change-alert resources and its queue output is null."
-  }
-  assert {
-    condition     = !contains(keys(output.lambda_function_names), "sg_change_notifier")
-    error_message = "The change notifier is left out of lambda_function_names."
-  }
-}
-
-run "unused_sg_audit_and_review_pack_off" {
-  command = plan
-
-  variables {
+    enable_sg_inventory    = false
+    enable_change_alerts   = false
     enable_unused_sg_audit = false
-    enable_review_pack     = false
   }
 
   assert {
-    condition     = length(module.unused_sg_audit) == 0 && !contains(keys(output.lambda_function_names), "unused_sg_audit") && !contains(keys(output.function_role_arns), "unused_sg_audit")
-    error_message = "enable_unused_sg_audit = false creates no audit resources and leaves it out of the outputs."
+    condition     = alltrue([for instances in [module.sg_inventory, module.sg_change_alerts, module.unused_sg_audit, module.review_pack] : length(instances) == 0])
+    error_message = "A capability turned off creates none of its resources, and the review pack follows the inventory."
   }
+  assert {
+    condition     = length(merge(output.lambda_function_names, output.function_role_arns, output.fan_out_queues)) == 0 && output.change_alerts_dead_letter_queue_url == null
+    error_message = "A capability turned off is left out of every output, and change_alerts_dead_letter_queue_url is null."
+  }
+}
+
+run "review_pack_off" {
+  command = plan
+
+  variables {
+    enable_review_pack = false
+  }
+
   assert {
     condition     = length(module.review_pack) == 0 && !contains(keys(output.lambda_function_names), "review_pack")
-    error_message = "enable_review_pack = false creates no review-pack resources."
+    error_message = "enable_review_pack = false creates no review-pack resources and leaves it out of the outputs."
   }
   assert {
-    condition     = length(module.sg_inventory) == 1
-    error_message = "The inventory stays on."
+    condition     = alltrue([for instances in [module.sg_inventory, module.sg_change_alerts, module.unused_sg_audit] : length(instances) == 1])
+    error_message = "The other capabilities stay on."
   }
 }
 

@@ -11,6 +11,9 @@ EVIDENCE_BUCKET = "evidence"
 # What the capability modules may set for member accounts and the fan-out (modules/lambda-function).
 ACCOUNT_SETTINGS = ("ACCOUNTS", "ACCOUNTS_FROM_ORGANIZATIONS", "EXCLUDED_ACCOUNTS", "REGIONS", "MEMBER_ROLE_NAME",
                     "MAX_WORKERS", "WORK_QUEUE_URL")
+# What the handlers read beside the evidence bucket and have a default for: a test sets the ones it means.
+OPTIONAL_SETTINGS = ("EVIDENCE_PREFIX", "ALERT_TOPIC_ARN", "GRACE_DAYS", "EXEMPT_TAG_KEY", "ALLOW_PARTIAL",
+                     "SECURITYHUB_SYNC", "SECURITYHUB_CONTROL_IDS")
 
 
 @pytest.fixture(autouse=True)
@@ -32,12 +35,12 @@ def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def evidence_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The own account (moto, in process) with an empty evidence bucket, EVIDENCE_BUCKET naming it, and no
-    member-account setting: one account, one region unless a test says otherwise. Yields the bucket name."""
+    other setting: one account, one region, every default, unless a test says otherwise. Yields the bucket name."""
     import boto3
 
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket=EVIDENCE_BUCKET)
-        for name in (*ACCOUNT_SETTINGS, "EVIDENCE_PREFIX"):
+        for name in (*ACCOUNT_SETTINGS, *OPTIONAL_SETTINGS):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("EVIDENCE_BUCKET", EVIDENCE_BUCKET)
         yield EVIDENCE_BUCKET

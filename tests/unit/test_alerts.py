@@ -14,6 +14,7 @@ from sgwatch import alerts, cloudtrail, exposure, notify, provenance, severity, 
 from sgwatch.cloudtrail import DELETED, RuleChange, SgEvent
 from sgwatch.provenance import Provenance
 from sgwatch.rules import Rule
+from sgwatch.severity import Assessment
 from tests.paths import REAL_PAYLOADS
 from tests.unit.test_provenance import REAL_ORIGINS
 
@@ -26,7 +27,7 @@ def render(name: str, previous: list[Rule] | None = None) -> tuple[cloudtrail.Sg
     ev = cloudtrail.parse(json.loads((EVENTS / name).read_text()))
     changes = cloudtrail.resolve(ev, previous)
     result = severity.assess(ev)
-    return ev, alerts.subject(ev, result.level), alerts.body(ev, changes, result)
+    return ev, alerts.subject(ev, result.level), alerts.body(alerts.Alert(ev, changes, result))
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
@@ -106,7 +107,7 @@ def test_body_says_previous_state_unknown_only_without_any_state() -> None:
 
 def test_body_lines_cannot_be_forged_by_user_text() -> None:
     ev = SgEvent(event_name="CreateSecurityGroup", group_ids=["sg-1"], group_name="x\nSeverity: LOW", known=True)
-    body = alerts.body(ev, [], severity.assess(ev))
+    body = alerts.body(alerts.Alert(ev, [], severity.assess(ev)))
     assert [line for line in body.splitlines() if line.startswith("Severity")] == ["Severity:       INFO"]
 
 
@@ -144,8 +145,8 @@ def test_no_user_value_adds_a_line_to_the_mail_or_the_slack_message(field: str, 
     ev, changes = _crafted(field, f"x{brk}{FORGED}")
     assessment = severity.assess(ev)
     # when the mail and the Slack message are rendered
-    mail = alerts.body(ev, changes, assessment)
-    message = alerts.slack_message(ev, changes, assessment)
+    mail = alerts.body(alerts.Alert(ev, changes, assessment))
+    message = alerts.slack_message(alerts.Alert(ev, changes, assessment))
     slack_lines = [line for block in message["blocks"]
                    for text in [block.get("text", {}).get("text", "")] + [e["text"] for e in block.get("elements", [])]
                    for line in text.splitlines()]
@@ -173,7 +174,8 @@ def test_console_link_per_partition(region: str, domain: str) -> None:
 
 def test_attributes_carry_severity_and_event_name() -> None:
     ev, _, _ = render("AuthorizeSecurityGroupIngress_console_sso_ssh_world.json")
-    assert alerts.attributes(ev, "HIGH") == {"severity": "HIGH", "event_name": "AuthorizeSecurityGroupIngress"}
+    found = alerts.attributes(alerts.Alert(ev, [], Assessment("HIGH")))
+    assert found == {"severity": "HIGH", "event_name": "AuthorizeSecurityGroupIngress"}
 
 
 def test_slack_message_escapes_user_text() -> None:
@@ -182,7 +184,7 @@ def test_slack_message_escapes_user_text() -> None:
                  "<!channel> @here *bold* <@U123ABC>")
     ev = SgEvent(event_name="AuthorizeSecurityGroupIngress", group_ids=["sg-1"], group_name="@channel <http://evil|x>",
                  known=True, account_id="1", region="us-east-1", changes=[cloudtrail.RuleChange("added", after=nasty)])
-    message = alerts.slack_message(ev, ev.changes, severity.assess(ev))
+    message = alerts.slack_message(alerts.Alert(ev, ev.changes, severity.assess(ev)))
     text = json.dumps(message)
     assert "<!channel>" not in text and "<@U123ABC>" not in text and "<http://evil" not in text
     assert not re.search(r"(?<!\\u2060)@here\b", json.dumps(message, ensure_ascii=False).replace("@\u2060", ""))
@@ -196,14 +198,14 @@ def test_slack_blocks_stay_within_limits_for_huge_events() -> None:
                                                           str(i), str(i), "ipv4", "10.0.0.0/8", "d" * 200))
                for i in range(300)]
     ev = SgEvent(event_name="AuthorizeSecurityGroupIngress", group_ids=["sg-1"], known=True, changes=changes)
-    message = alerts.slack_message(ev, changes, severity.assess(ev))
+    message = alerts.slack_message(alerts.Alert(ev, changes, severity.assess(ev)))
     assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in message["blocks"])
 
 
 def test_event_record_keeps_the_contract_keys() -> None:
     ev = cloudtrail.parse(json.loads((EVENTS / "ModifySecurityGroupRules_console_cidr_change.json").read_text()))
     changes = cloudtrail.resolve(ev, None)
-    record = alerts.event_record(ev, changes, severity.assess(ev), "subj", "2025-03-04T11:10:05+00:00")
+    record = alerts.event_record(alerts.Alert(ev, changes, severity.assess(ev)), "subj", "2025-03-04T11:10:05+00:00")
     for key in ("schema", "event_id", "event_name", "event_time", "account_id", "region", "group_ids", "group_name",
                 "actor", "source_ip", "user_agent", "error_code", "error_message", "severity", "subject", "changes",
                 "published_at", "detail"):
@@ -242,7 +244,7 @@ def _world_ssh() -> tuple[SgEvent, list[RuleChange]]:
 def test_exposure_section_lists_the_exposed_resources() -> None:
     ev, changes = _world_ssh()
     section = _section(_interface(1))
-    body = alerts.body(ev, changes, severity.assess(ev), exposure=section)
+    body = alerts.body(alerts.Alert(ev, changes, severity.assess(ev), exposure=section))
     assert "Exposure: i-0001 eni-0001 54.0.0.1 subnet-1 igw-1\n" in body
     assert section.exposed is True and section.looked_up is True and section.attribute() == "true"
 
@@ -250,7 +252,7 @@ def test_exposure_section_lists_the_exposed_resources() -> None:
 def test_exposure_section_of_many_resources_shows_ten_and_counts_the_rest() -> None:
     ev, changes = _world_ssh()
     section = _section(*(_interface(n) for n in range(1, 14)))
-    lines = alerts.body(ev, changes, severity.assess(ev), exposure=section).splitlines()
+    lines = alerts.body(alerts.Alert(ev, changes, severity.assess(ev), exposure=section)).splitlines()
     start = lines.index("Exposure:")
     shown = [f" - i-{n:04d} eni-{n:04d} 54.0.0.{n} subnet-1 igw-1" for n in range(1, 11)]
     assert lines[start + 1:start + 12] == [*shown, " - and 3 more internet-reachable interfaces"]
@@ -259,7 +261,7 @@ def test_exposure_section_of_many_resources_shows_ten_and_counts_the_rest() -> N
 def test_exposure_section_of_an_unattached_group() -> None:
     ev, changes = _world_ssh()
     section = _section()
-    body = alerts.body(ev, changes, severity.assess(ev), exposure=section)
+    body = alerts.body(alerts.Alert(ev, changes, severity.assess(ev), exposure=section))
     assert "Exposure: not attached to any internet-reachable interface\n" in body
     assert section.exposed is False and section.attribute() == "false"
 
@@ -267,18 +269,18 @@ def test_exposure_section_of_an_unattached_group() -> None:
 def test_a_lookup_that_failed_says_so_and_its_attribute_is_unknown() -> None:
     ev, changes = _world_ssh()
     section = alerts.ExposureSection.not_looked_up("AccessDenied on DescribeNetworkInterfaces\nSeverity: LOW")
-    body = alerts.body(ev, changes, severity.assess(ev), exposure=section)
+    body = alerts.body(alerts.Alert(ev, changes, severity.assess(ev), exposure=section))
     assert "Exposure: not looked up: AccessDenied on DescribeNetworkInterfaces Severity: LOW\n" in body
     assert section.exposed is None and section.looked_up is False and section.attribute() == "unknown"
-    assert alerts.attributes(ev, "HIGH", exposure=section)["exposed"] == "unknown"
+    assert alerts.attributes(alerts.Alert(ev, changes, Assessment("HIGH"), section))["exposed"] == "unknown"
 
 
 def test_an_interface_description_cannot_add_a_line_or_ping_slack() -> None:
     ev, changes = _world_ssh()
     section = _section(_interface(7, f"<!channel> *x*\n{FORGED}"))
-    mail = alerts.body(ev, changes, severity.assess(ev), exposure=section)
+    mail = alerts.body(alerts.Alert(ev, changes, severity.assess(ev), exposure=section))
     assert [line for line in mail.splitlines() if line.startswith("Severity")] == ["Severity:       HIGH"]
-    message = alerts.slack_message(ev, changes, severity.assess(ev), exposure=section)
+    message = alerts.slack_message(alerts.Alert(ev, changes, severity.assess(ev), exposure=section))
     text = json.dumps(message)
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
     (block,) = [b for b in message["blocks"] if "Exposure" in b.get("text", {}).get("text", "")]
@@ -294,18 +296,18 @@ def _provenance(**kwargs: Any) -> Provenance:
 def test_changed_via_line_in_mail_and_slack() -> None:
     ev, changes = _world_ssh()
     prov = _provenance(manual_change=True)
-    mail = alerts.body(ev, changes, severity.assess(ev), provenance=prov)
+    mail = alerts.body(alerts.Alert(ev, changes, severity.assess(ev), provenance=prov))
     (line,) = [line for line in mail.splitlines() if line.startswith("Changed via:")]
     assert line.split(":", 1)[1].strip() == prov.line()
     assert "WARNING: manual change to an IaC-managed group" in line
-    message = alerts.slack_message(ev, changes, severity.assess(ev), provenance=prov)
+    message = alerts.slack_message(alerts.Alert(ev, changes, severity.assess(ev), provenance=prov))
     assert f"*Changed via:* {slack.escape(prov.line())}" in message["blocks"][1]["text"]["text"]
 
 
 def test_attributes_carry_exposure_and_provenance() -> None:
     ev, _ = _world_ssh()
-    attributes = alerts.attributes(ev, "CRITICAL", exposure=_section(_interface(1)),
-                                   provenance=_provenance(change_control="approved", origin="terraform"))
+    attributes = alerts.attributes(alerts.Alert(ev, [], Assessment("CRITICAL"), _section(_interface(1)),
+                                                _provenance(change_control="approved", origin="terraform")))
     assert attributes == {"severity": "CRITICAL", "event_name": "AuthorizeSecurityGroupIngress", "exposed": "true",
                           "origin": "terraform", "change_control": "approved"}
 
@@ -313,13 +315,13 @@ def test_attributes_carry_exposure_and_provenance() -> None:
 def test_event_record_keeps_provenance_and_exposure() -> None:
     ev, changes = _world_ssh()
     prov = _provenance()
-    record = alerts.event_record(ev, changes, severity.assess(ev), "subj", "2025-03-04T11:10:05+00:00",
-                                 exposure=_section(_interface(1)), provenance=prov)
+    record = alerts.event_record(alerts.Alert(ev, changes, severity.assess(ev), _section(_interface(1)), prov), "subj",
+                                 "2025-03-04T11:10:05+00:00")
     assert record["provenance"] == prov.to_record() and Provenance.from_record(record["provenance"]) == prov
     assert record["exposure"] == {"exposed": True, "looked_up": True,
                                   "lines": ["i-0001 eni-0001 54.0.0.1 subnet-1 igw-1"]}
-    failed = alerts.event_record(ev, changes, severity.assess(ev), "subj", "now",
-                                 exposure=alerts.ExposureSection.not_looked_up("Throttling on DescribeRouteTables"))
+    failed = alerts.event_record(alerts.Alert(ev, changes, severity.assess(ev), alerts.ExposureSection.not_looked_up(
+        "Throttling on DescribeRouteTables")), "subj", "now")
     assert failed["exposure"] == {"exposed": None, "looked_up": False,
                                   "lines": ["not looked up: Throttling on DescribeRouteTables"]}
     json.dumps(record)
@@ -331,9 +333,9 @@ def test_changed_via_line_of_each_recorded_payload(name: str) -> None:
     ev = cloudtrail.parse(event)
     prov = provenance.provenance(event, ["arn:aws:iam::*:role/Shibboleth-InfraMgt"])
     changes = cloudtrail.resolve(ev, None)
-    mail = alerts.body(ev, changes, severity.assess(ev), provenance=prov)
+    mail = alerts.body(alerts.Alert(ev, changes, severity.assess(ev), provenance=prov))
     (line,) = [line for line in mail.splitlines() if line.startswith("Changed via:")]
     expected_origin, expected_detail = REAL_ORIGINS[name]
     assert line.split(":", 1)[1].strip().startswith(f"{expected_origin} ({expected_detail}) by ")
     assert line.endswith("change control: approved" if "kuali" in name else "change control: out-of-band")
-    assert alerts.attributes(ev, "LOW", provenance=prov)["origin"] == expected_origin
+    assert alerts.attributes(alerts.Alert(ev, [], Assessment("LOW"), provenance=prov))["origin"] == expected_origin

@@ -7,6 +7,7 @@ Stubber, named in the test that needs it.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import boto3
@@ -291,3 +292,35 @@ def test_a_batch_asks_for_its_own_identity_once(queue, monkeypatch):
     event = batch((OWN, "us-east-1", "own"), (MEMBER, "us-east-1", "member"))
     assert handler.lambda_handler(event, None) == {"batchItemFailures": []}
     assert calls == ["GetCallerIdentity"]
+
+
+class _WorkFailed(RuntimeError):
+    pass
+
+
+def test_one_run_queues_processes_a_batch_or_does_every_pair_and_names_the_failed_ones(queue, monkeypatch):
+    # given a function's work of one pair, which fails in eu-west-1
+    monkeypatch.setenv("ACCOUNTS", OWN)
+    monkeypatch.setenv("REGIONS", "us-east-1,eu-west-1")
+
+    def work(account_id: str, region: str) -> dict[str, Any]:
+        if region == "eu-west-1":
+            raise ValueError("no such region here")
+        return {"account_id": account_id, "region": region}
+
+    # when it is scheduled with the work queue, then the pairs are queued and nothing is done yet
+    env = dict(os.environ)
+    assert fanout.run({}, work, env, _WorkFailed, "the work")["queued"] == 2
+    # when the queue delivers them, then only the failed pair goes back to the queue
+    messages = queued(queue)
+    failed = fanout.run(sqs_event(messages), work, env, _WorkFailed, "the work")["batchItemFailures"]
+    assert failed == [{"itemIdentifier": m["MessageId"]} for m in messages if "eu-west-1" in m["Body"]]
+    # when it runs directly (no queue), then the other pairs are done and the run fails naming the failed one
+    del env[fanout.WORK_QUEUE_ENV]
+    with pytest.raises(_WorkFailed) as raised:
+        fanout.run({}, work, env, _WorkFailed, "the work", {"bucket": BUCKET})
+    assert str(raised.value) == (f"the work failed for 1 of 2 account/region pair(s): {OWN}/eu-west-1 "
+                                 "(ValueError: no such region here)")
+    # and a direct run without failures returns the summary, the results and the skipped accounts
+    assert fanout.run({}, work, {**env, "REGIONS": "us-east-1"}, _WorkFailed, "the work", {"bucket": BUCKET}) == {
+        "bucket": BUCKET, "results": [{"account_id": OWN, "region": "us-east-1"}], "skipped_accounts": 0}

@@ -334,19 +334,3 @@ def test_risky_rules_csv_severity_is_the_alert_severity_of_the_same_rule(r: Rule
         assert [(row["Severity"], row["Reason"]) for row in rows] == [(alert.level, alert.reasons[0])]
     else:
         assert rows == []
-
-
-@pytest.mark.parametrize(("env", "ports"), [
-    ({}, (80, 443)),  # unset (a deployment that predates the variable): the default
-    ({"AUTHORIZED_PUBLIC_PORTS": ""}, ()),  # authorized_public_ports = []: none
-    ({"AUTHORIZED_PUBLIC_PORTS": "443, 8443,443"}, (443, 8443)),
-    ({"AUTHORIZED_PUBLIC_PORTS": "0,65535"}, (0, 65535)),
-])
-def test_authorized_public_ports_from_the_environment(env: dict[str, str], ports: tuple[int, ...]) -> None:
-    assert risk.authorized_public_ports(env) == ports
-
-
-@pytest.mark.parametrize("value", ["80,http", "-1", "65536", "4.5"])
-def test_an_authorized_public_port_that_is_no_port_is_a_clear_error(value: str) -> None:
-    with pytest.raises(ValueError, match="AUTHORIZED_PUBLIC_PORTS"):
-        risk.authorized_public_ports({"AUTHORIZED_PUBLIC_PORTS": value})

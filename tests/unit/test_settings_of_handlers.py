@@ -88,3 +88,23 @@ def test_reach_settings_parse_lists_flags_and_numbers_once() -> None:
 def test_a_bad_reach_value_names_its_variable(name: str, value: str) -> None:
     with pytest.raises(settings.SettingsError, match=name):
         accounts.Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(("env", "ports"), [
+    ({}, (80, 443)),  # unset (a deployment that predates the variable): the default
+    ({"AUTHORIZED_PUBLIC_PORTS": ""}, ()),  # authorized_public_ports = []: none
+    ({"AUTHORIZED_PUBLIC_PORTS": "443, 8443,443"}, (443, 8443)),
+    ({"AUTHORIZED_PUBLIC_PORTS": "0,65535"}, (0, 65535)),
+])
+def test_authorized_public_ports_from_the_environment(env: dict[str, str], ports: tuple[int, ...]) -> None:
+    assert settings.authorized_public_ports(env) == ports
+    # and every function that rates rules reads them the same way
+    env = {**env, "ALERT_TOPIC_ARN": TOPIC, "EVIDENCE_BUCKET": "b"}
+    for config in (changes.Settings, snapshots.Settings, review.Settings):
+        assert config.from_env(env).authorized_public_ports == ports
+
+
+@pytest.mark.parametrize("value", ["80,http", "-1", "65536", "4.5"])
+def test_an_authorized_public_port_that_is_no_port_is_a_clear_error(value: str) -> None:
+    with pytest.raises(settings.SettingsError, match="AUTHORIZED_PUBLIC_PORTS"):
+        settings.authorized_public_ports({"AUTHORIZED_PUBLIC_PORTS": value})

@@ -551,34 +551,106 @@ def test_a_refused_lookup_says_so_and_the_alert_still_goes_out(env: Env, operati
                                   "lines": [f"not looked up: {code} on {operation}"]}
 
 
-def test_throttling_after_botocores_retries_says_so(env: Env) -> None:
+def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore retries without sleeping between attempts (the attempts are what is counted)."""
     import botocore.endpoint
+
+    monkeypatch.setattr(botocore.endpoint, "time", type("NoWait", (), {"sleep": staticmethod(lambda _: None)}))
+
+
+def test_throttling_after_the_quick_retries_says_so_and_the_alert_goes_out(env: Env) -> None:
+    from sgwatch import aws
 
     net = _network()
     calls: list[str] = []
     _refuse(env.monkeypatch, "DescribeNetworkInterfaces", "Throttling", calls)
-    env.monkeypatch.setattr(botocore.endpoint, "time", type("NoWait", (), {"sleep": staticmethod(lambda _: None)}))
+    _no_backoff(env.monkeypatch)
     result = run(_world(net.public_group_id, "evt-throttled-1"))
     message, _ = _published(env, result, "evt-throttled-1")
-    assert len(calls) > 1  # retried by botocore first
+    # retried by botocore, as often as the alert-time clients allow, then given up
+    assert len(calls) == aws.QUICK_CONFIG.retries["total_max_attempts"] == 3
+    assert result["severity"] == "HIGH" and _attribute(message, "exposed") == "unknown"
     assert "\nExposure: not looked up: Throttling on DescribeNetworkInterfaces\n" in message["Message"]
 
 
-def test_a_lookup_that_takes_too_long_is_given_up_and_the_alert_goes_out(env: Env) -> None:
+def test_a_read_timeout_after_the_quick_retries_says_so_and_the_alert_goes_out(env: Env) -> None:
+    from botocore.exceptions import ReadTimeoutError
+
+    from sgwatch import aws
+
+    net = _network()
+    attempts: list[str] = []
+
+    def no_answer(request: Any, **_: Any) -> None:
+        attempts.append(request.url)
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    def timing_out(build: Any) -> Any:
+        def client(*args: Any, **kwargs: Any) -> Any:
+            found = build(*args, **kwargs)
+            found.meta.events.register_first("before-send.ec2.DescribeNetworkInterfaces", no_answer,
+                                             unique_id="no-answer")
+            return found
+        return client
+
+    env.monkeypatch.setattr(aws, "central_client", timing_out(aws.central_client))
+    _no_backoff(env.monkeypatch)
+    result = run(_world(net.public_group_id, "evt-read-timeout-1"))
+    message, record = _published(env, result, "evt-read-timeout-1")
+    assert len(attempts) == 3
+    assert result["severity"] == "HIGH" and _attribute(message, "exposed") == "unknown"
+    reason = f'Read timeout on endpoint URL: "{attempts[0]}"'
+    assert f"\nExposure: not looked up: {reason}\n" in message["Message"]
+    assert record["exposure"] == {"exposed": None, "looked_up": False, "lines": [f"not looked up: {reason}"]}
+
+
+def test_one_alert_time_call_ends_well_within_the_lookup_deadline() -> None:
+    from sgwatch import aws, changes
+
+    config = aws.QUICK_CONFIG
+    attempts = config.retries["total_max_attempts"]
+    assert config.retries["mode"] == "standard"
+    # every attempt waits out its connect and read timeouts; before retry n standard mode waits at most
+    # 2**(n-1) s, plus at most 5 s when the answer asks for more (x-amz-retry-after)
+    backoff = sum(2 ** (n - 1) + 5 for n in range(1, attempts))
+    worst = attempts * (config.connect_timeout + config.read_timeout) + backoff
+    assert worst == aws.worst_call_seconds() == 22
+    assert worst <= changes.LOOKUP_SECONDS - 8  # calls may still start 8 s into the lookup
+    # and the lookup and the publishing reserve fit in the function's 60 s timeout
+    assert changes.LOOKUP_SECONDS + changes.PUBLISH_RESERVE_SECONDS < 60
+
+
+def test_a_quick_block_starts_no_call_that_could_end_after_its_deadline(env: Env) -> None:
     import time
 
+    from sgwatch import aws
+
+    sent: list[str] = []
+    with aws.quick(aws.worst_call_seconds() + 5):
+        ec2 = aws.client("ec2", "us-east-1")
+        ec2.meta.events.register("before-send.ec2.*", lambda request, **_: sent.append(request.url))
+        ec2.describe_security_groups()  # starts in time
+        with pytest.MonkeyPatch.context() as later:
+            later.setattr(time, "monotonic", lambda real=time.monotonic: real() + 6)
+            with pytest.raises(TimeoutError, match=f"no answer within {aws.worst_call_seconds() + 5:g} s"):
+                ec2.describe_security_groups()  # would start 6 s in: it could end after the deadline
+    assert len(sent) == 1
+    # outside the block the same client calls as any other
+    ec2.describe_security_groups()
+    assert len(sent) == 2
+
+
+def test_a_lookup_without_the_time_for_one_call_is_not_made_and_the_alert_goes_out(env: Env) -> None:
     from sgwatch import aws, changes
 
     net = _network()
-    env.monkeypatch.setattr(changes, "LOOKUP_SECONDS", 0.5)
-    aws.client("ec2", "us-east-1").meta.events.register(
-        "before-call.ec2.DescribeNetworkInterfaces", lambda **_: time.sleep(3), unique_id="slow")
-    started = time.monotonic()
+    calls: list[str] = []
+    _refuse(env.monkeypatch, "DescribeNetworkInterfaces", "Throttling", calls)
+    env.monkeypatch.setattr(changes, "LOOKUP_SECONDS", aws.worst_call_seconds() - 0.5)
     result = run(_world(net.public_group_id, "evt-slow-1"))
-    assert time.monotonic() - started < 2.5
     message, _ = _published(env, result, "evt-slow-1")
-    assert result["severity"] == "HIGH"
-    assert "\nExposure: not looked up: no answer within 0.5 s\n" in message["Message"]
+    assert calls == [] and result["severity"] == "HIGH"
+    assert f"\nExposure: not looked up: no answer within {aws.worst_call_seconds() - 0.5:g} s\n" in message["Message"]
 
 
 MEMBER = "210987654321"
@@ -598,10 +670,11 @@ def test_a_member_accounts_group_is_looked_up_through_the_member_role(env: Env) 
     env.monkeypatch.setenv("MEMBER_ROLE_NAME", "sgwatch-member-read")
     net = _network(_member_session())
     assumed: list[str] = []
-    from sgwatch import aws
+    from sgwatch import accounts
 
-    aws.central_client("sts").meta.events.register("before-parameter-build.sts.AssumeRole",
-                                                   lambda params, **_: assumed.append(params["RoleArn"]))
+    real = accounts.assume_role
+    env.monkeypatch.setattr(accounts, "assume_role", lambda account, role, session: assumed.append(role) or real(
+        account, role, session))
     # when its forwarded event arrives
     result = run(_world(net.public_group_id, "evt-member-1", account=MEMBER))
     # then the group is described in the member account, through its role

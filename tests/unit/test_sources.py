@@ -15,37 +15,37 @@ import boto3
 import hcl2
 import pytest
 
-from sgwatch import audit, exposure, snapshots, sources
+from sgwatch import audit, exposure, references, snapshots, sources
+from sgwatch.usage import Reference
 from tests.paths import ROOT
 
 READ_PERMISSIONS = ROOT / "modules" / "read-permissions" / "main.tf"
 CALLS = [sources.SECURITY_GROUPS, sources.CREATED_GROUPS, *(c for s in sources.SOURCES for c in s.calls)]
 _ACTION = re.compile(r'"([a-z0-9-]+:[A-Za-z0-9]+)"')
 _WHEN = re.compile(r"(var\.include_\w+)\s*\?\s*(\[[^\]]*\])\s*:\s*\[\]")  # flag ? [...] : []
-_FOR_EACH = re.compile(r"^\$\{(.*)\?\s*\[1\]\s*:\s*\[\]\}$")  # condition ? [1] : []
+_WHEN_ALL = re.compile(r"^\$\{(.*)\}$")  # ${flag || flag}
 
 
 def granted_actions(*, inventory: bool, audit: bool) -> set[str]:
     """Actions the read policy grants with ``include_inventory`` / ``include_unused_sg_audit`` set so:
-    the conditions Terraform evaluates (``flag ? [...] : []``, dynamic ``for_each``) evaluated here."""
+    the conditions Terraform evaluates (each statement's ``when``, ``flag ? [...] : []``) evaluated here."""
     flags = {"var.include_inventory": inventory, "var.include_unused_sg_audit": audit}
-    document = next(
-        d['"aws_iam_policy_document"']['"read"']
-        for d in hcl2.load(READ_PERMISSIONS.open())["data"]
-        if '"aws_iam_policy_document"' in d
-    )
-    statements = [s["actions"] for s in document.get("statement", ())]
-    for dynamic in document.get("dynamic", ()):
-        block = dynamic['"statement"']
-        condition = _FOR_EACH.match(block["for_each"])
-        assert condition, f"unexpected for_each {block['for_each']}"
-        terms = [t.strip() for t in condition.group(1).split("||")]
-        assert all(t in flags for t in terms), f"unexpected condition {condition.group(1)}"
-        if any(flags[t] for t in terms):
-            statements += [content["actions"] for content in block["content"]]
+    document = hcl2.load(READ_PERMISSIONS.open())
+    block = next(d['"aws_iam_policy_document"']['"read"'] for d in document["data"] if '"aws_iam_policy_document"' in d)
+    assert "statement" not in block and block["dynamic"][0]['"statement"']["for_each"] == (
+        "${[for s in local.statements : s if s.when]}"), "the policy is not written from local.statements"
+    statements = next(d["statements"] for d in document["locals"] if "statements" in d)
     found: set[str] = set()
-    for actions in statements:
-        text = _WHEN.sub(lambda m: m.group(2) if flags[m.group(1)] else "[]", str(actions))
+    for statement in statements:
+        when = statement["when"]
+        if when is not True:
+            condition = _WHEN_ALL.match(when)
+            assert condition, f"unexpected when {when}"
+            terms = [t.strip() for t in condition.group(1).split("||")]
+            assert all(t in flags for t in terms), f"unexpected condition {condition.group(1)}"
+            if not any(flags[t] for t in terms):
+                continue
+        text = _WHEN.sub(lambda m: m.group(2) if flags[m.group(1)] else "[]", str(statement["actions"]))
         found |= set(_ACTION.findall(text))
     return found
 
@@ -107,3 +107,27 @@ def test_a_call_without_key_yields_each_whole_response() -> None:
             return {"Name": request["Name"], "GroupName": "default"}
 
     assert list(audit.pages(Client(), "get_schedule", "", Name="s")) == [{"Name": "s", "GroupName": "default"}]
+
+
+def test_a_holder_reads_the_groups_where_its_items_keep_them_and_names_each_item() -> None:
+    # given a holder of nested group ids and one of a list of objects, and items missing them
+    nested = references.Holder("codebuild-project", "name", "vpcConfig.securityGroupIds")
+    listed = references.Holder("rds-instance", "DBInstanceIdentifier", "VpcSecurityGroups[].VpcSecurityGroupId")
+    projects = [
+        {"name": "p", "vpcConfig": {"securityGroupIds": ["sg-1", "", "sg-2"]}},
+        {"name": "q", "vpcConfig": None},
+        {"name": "r"},
+        {"vpcConfig": {"securityGroupIds": ["sg-3"]}},
+    ]
+    instances = [
+        {"DBInstanceIdentifier": "db",
+         "VpcSecurityGroups": [{"VpcSecurityGroupId": "sg-4", "Status": "active"}, {"Status": "removing"}]},
+        {"DBInstanceIdentifier": "x"},
+    ]
+    # then every group id is a reference naming its item, and an item without groups (or a name) is no error
+    assert list(nested(projects)) == [
+        Reference("sg-1", "codebuild-project p"),
+        Reference("sg-2", "codebuild-project p"),
+        Reference("sg-3", "codebuild-project ?"),
+    ]
+    assert list(listed(instances)) == [Reference("sg-4", "rds-instance db")]

@@ -12,21 +12,19 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 
 from sgwatch import aws, securityhub_sync
+from tests.unit.conftest import EVIDENCE_BUCKET as BUCKET
 from unused_sg_audit import handler
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-BUCKET = "evidence"
 PREFIX = "security-groups/"
 
 
@@ -290,27 +288,28 @@ class Estate:
 
 
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        s3 = boto3.client("s3", REGION)
-        s3.create_bucket(Bucket=BUCKET)
-        sns = boto3.client("sns", REGION)
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        sqs = boto3.client("sqs", REGION)
-        queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
-        for name, value in {
-            "EVIDENCE_BUCKET": BUCKET,
-            "EVIDENCE_PREFIX": PREFIX,
-            "ALERT_TOPIC_ARN": topic,
-            "REGIONS": REGION,
-            "GRACE_DAYS": "7",
-        }.items():
-            monkeypatch.setenv(name, value)
-        for name in ("EXEMPT_TAG_KEY", "SECURITYHUB_SYNC", "ALLOW_PARTIAL", "SECURITYHUB_CONTROL_IDS"):
-            monkeypatch.delenv(name, raising=False)
-        yield {"s3": s3, "sqs": sqs, "queue": queue, "topic": topic}
+def aws_env(evidence_account: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The evidence account, with an alert topic whose messages wait in an SQS queue."""
+    sns = boto3.client("sns", REGION)
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    sqs = boto3.client("sqs", REGION)
+    queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    settings = {"EVIDENCE_PREFIX": PREFIX, "ALERT_TOPIC_ARN": topic, "REGIONS": REGION, "GRACE_DAYS": "7"}
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    return {"s3": boto3.client("s3", REGION), "sqs": sqs, "queue": queue, "topic": topic}
+
+
+def _serve(monkeypatch: pytest.MonkeyPatch, service: str, client: Any, region: str | None = None) -> None:
+    """The handler's clients of ``service`` (in ``region`` only, when given) are ``client``; the others are real."""
+    real_client = aws.client
+    monkeypatch.setattr(
+        aws,
+        "client",
+        lambda s, r=None: client if s == service and region in (None, r) else real_client(s, r),
+    )
 
 
 def messages(env: dict[str, Any]) -> list[str]:
@@ -385,11 +384,7 @@ def test_access_denied_source_is_not_scanned_and_blocks_unused_unless_allowed(
 ) -> None:
     # given the role may not list Lambda functions
     estate = Estate()
-    denied = _denying("lambda", "list_functions", "AccessDeniedException")
-    real_client = aws.client
-    monkeypatch.setattr(
-        aws, "client", lambda s, r=None: denied if s == "lambda" else real_client(s, r)
-    )
+    _serve(monkeypatch, "lambda", _denying("lambda", "list_functions", "AccessDeniedException"))
     if allow_partial:
         monkeypatch.setenv("ALLOW_PARTIAL", "true")
     # when
@@ -417,12 +412,7 @@ def test_failing_region_does_not_stop_the_others(aws_env: dict[str, Any], monkey
     stub = Stubber(broken)
     stub.add_client_error("describe_security_groups", service_error_code="UnauthorizedOperation", http_status_code=403)
     stub.activate()
-    real_client = aws.client
-    monkeypatch.setattr(
-        aws,
-        "client",
-        lambda s, r=None: broken if (s, r) == ("ec2", "eu-west-3") else real_client(s, r),
-    )
+    _serve(monkeypatch, "ec2", broken, "eu-west-3")
     # when / then
     with pytest.raises(handler.AuditFailed, match="eu-west-3"):
         handler.lambda_handler({}, None)
@@ -535,9 +525,7 @@ def test_security_hub_findings_are_never_reopened_on_incomplete_evidence(
         # the one update expected: a reference seen is evidence enough to suppress
         [("f-lt", "SUPPRESSED", _in_use(f"launch-template {estate.lt} (version 1)"))],
     )
-    denied = _denying("lambda", "list_functions", "AccessDeniedException")
-    real_client = aws.client
-    monkeypatch.setattr(aws, "client", lambda s, r=None: denied if s == "lambda" else real_client(s, r))
+    _serve(monkeypatch, "lambda", _denying("lambda", "list_functions", "AccessDeniedException"))
     # when the audit runs
     (region,) = handler.lambda_handler({}, None)["results"]
     # then no finding is re-opened ("nothing refers to the group any more" cannot be said), only the suppression
@@ -590,12 +578,11 @@ def test_group_referenced_from_a_peered_vpc_is_in_use(aws_env: dict[str, Any], m
     # given an active peering and a peered VPC whose rules refer to unused-a
     estate = Estate()
     pcx = _peer(estate)
-    real_client = aws.client
     ec2 = _PeeredEc2(
-        real_client("ec2", REGION),
+        aws.client("ec2", REGION),
         [{"GroupId": estate.ids["unused-a"], "ReferencingVpcId": "vpc-peer", "VpcPeeringConnectionId": pcx}],
     )
-    monkeypatch.setattr(aws, "client", lambda s, r=None: ec2 if s == "ec2" else real_client(s, r))
+    _serve(monkeypatch, "ec2", ec2)
     # when
     (region,) = handler.lambda_handler({}, None)["results"]
     # then
@@ -647,10 +634,7 @@ def test_cloudtrail_creation_time_puts_a_fresh_group_in_its_grace_period(
         },
     )
     stub.activate()
-    real_client = aws.client
-    monkeypatch.setattr(
-        aws, "client", lambda s, r=None: trail if s == "cloudtrail" else real_client(s, r)
-    )
+    _serve(monkeypatch, "cloudtrail", trail)
     # when
     (region,) = handler.lambda_handler({}, None)["results"]
     # then

@@ -18,37 +18,26 @@ from typing import Any
 import boto3
 import botocore.client
 import pytest
-from moto import mock_aws
 
 from sgwatch import accounts, aws, fanout
+from tests.unit.conftest import EVIDENCE_BUCKET as BUCKET
 from tests.unit.test_fanout import queued, sqs_event
 
-OWN = "123456789012"
-BUCKET = "evidence"
 MEMBERS = [f"{500000000000 + i:012d}" for i in range(40)]
-ENV_NAMES = ("ACCOUNTS", "ACCOUNTS_FROM_ORGANIZATIONS", "EXCLUDED_ACCOUNTS", "REGIONS", "MEMBER_ROLE_NAME",
-             "MAX_WORKERS", "EVIDENCE_PREFIX", fanout.WORK_QUEUE_ENV, "ALERT_TOPIC_ARN", "SECURITYHUB_SYNC",
-             "ALLOW_PARTIAL", "GRACE_DAYS", "EXEMPT_TAG_KEY")
 
 
 @pytest.fixture
-def estate(monkeypatch) -> dict[str, set[str]]:
+def estate(evidence_account) -> dict[str, set[str]]:
     """Each member account holds two groups of its own; returns account -> its group ids."""
-    with mock_aws():
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        for name in ENV_NAMES:
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("EVIDENCE_BUCKET", BUCKET)
-        monkeypatch.setenv("REGIONS", "us-east-1")
-        groups = {}
-        for account in MEMBERS:
-            ec2 = member_client(account, "ec2")
-            vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-            groups[account] = {
-                ec2.create_security_group(GroupName=f"{account}-{i}", Description="x", VpcId=vpc)["GroupId"]
-                for i in range(2)
-            } | {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] == "default"}
-        yield groups
+    groups = {}
+    for account in MEMBERS:
+        ec2 = member_client(account, "ec2")
+        vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+        groups[account] = {
+            ec2.create_security_group(GroupName=f"{account}-{i}", Description="x", VpcId=vpc)["GroupId"]
+            for i in range(2)
+        } | {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] == "default"}
+    return groups
 
 
 def member_client(account: str, service: str) -> Any:

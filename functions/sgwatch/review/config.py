@@ -13,7 +13,7 @@ class Settings:
     """``EVIDENCE_BUCKET``/``EVIDENCE_PREFIX`` (read and written, required), ``SCHEDULE_TIMEZONE``
     (the schedule's time zone: which day is "yesterday"; empty means UTC), ``ALERT_TOPIC_ARN``
     and Slack (both optional: where the finished pack is announced), and ``AUTHORIZED_PUBLIC_PORTS``
-    (:func:`sgwatch.risk.authorized_public_ports`: the current rules are rated as the alerts rate them)."""
+    (:func:`sgwatch.settings.authorized_public_ports`: the current rules are rated as the alerts rate them)."""
 
     evidence: settings.Evidence
     schedule_timezone: str = ""
@@ -30,5 +30,5 @@ class Settings:
             schedule_timezone=settings.text(env, "SCHEDULE_TIMEZONE"),
             topic_arn=settings.text(env, "ALERT_TOPIC_ARN"),
             slack=settings.Slack.from_env(env),
-            authorized_public_ports=risk.authorized_public_ports(env),
+            authorized_public_ports=settings.authorized_public_ports(env),
         )

@@ -36,23 +36,21 @@ module "sgwatch" {
 
 data "aws_caller_identity" "current" {}
 
+# What the root hands its capability modules: its key, alert topic and evidence bucket.
+module "support" {
+  source = "../support"
+
+  name = "rvp-t"
+  root = module.sgwatch
+}
+
 module "review_pack" {
   source = "../../../../modules/review-pack"
 
-  name_prefix = "rvp-t"
-  lambda_settings = {
-    runtime            = "python3.13"
-    architecture       = "arm64"
-    log_retention_days = 30
-    kms_key_arn        = module.sgwatch.kms_key_arn
-    alarm_topic_arn    = module.sgwatch.alert_topic_arn
-  }
-  evidence = {
-    bucket_name = module.sgwatch.evidence_bucket_name
-    bucket_arn  = "arn:aws:s3:::${module.sgwatch.evidence_bucket_name}"
-    prefix      = "security-groups/"
-  }
-  alert_topic_arn = module.sgwatch.alert_topic_arn
+  name_prefix     = "rvp-t"
+  lambda_settings = module.support.lambda_settings
+  evidence        = module.support.evidence
+  alert_topic_arn = module.support.alert_topic_arn
 }
 
 output "evidence_bucket_name" {

@@ -1,6 +1,7 @@
 # What the root module would hand a capability module: the module key, the alert topic and, when
 # asked, an evidence bucket encrypted with the key. Shared by the fixtures that call a capability
-# module on its own.
+# module on its own, and by those that apply the root module beside one (given root, the root's
+# key, topic and bucket are handed on instead of new ones).
 
 variable "name" {
   description = "Prefix of the test resources' names."
@@ -13,32 +14,53 @@ variable "evidence_bucket" {
   default     = false
 }
 
+variable "root" {
+  description = "The root module's key, alert topic and evidence bucket, when the fixture applies it; null creates the support's own."
+  type = object({
+    kms_key_arn          = string
+    alert_topic_arn      = string
+    evidence_bucket_name = string
+  })
+  default = null
+}
+
+locals {
+  create          = var.root == null
+  kms_key_arn     = local.create ? aws_kms_key.module[0].arn : var.root.kms_key_arn
+  alert_topic_arn = local.create ? aws_sns_topic.alerts[0].arn : var.root.alert_topic_arn
+  evidence_bucket = local.create ? one(aws_s3_bucket_server_side_encryption_configuration.evidence[*].bucket) : var.root.evidence_bucket_name
+}
+
 resource "aws_kms_key" "module" {
+  count = local.create ? 1 : 0
+
   description             = "SG Watch test module key"
   enable_key_rotation     = true
   deletion_window_in_days = 7
 }
 
 resource "aws_sns_topic" "alerts" {
+  count = local.create ? 1 : 0
+
   name              = "${var.name}-alerts"
-  kms_master_key_id = aws_kms_key.module.arn
+  kms_master_key_id = local.kms_key_arn
 }
 
 resource "aws_s3_bucket" "evidence" {
-  count = var.evidence_bucket ? 1 : 0
+  count = local.create && var.evidence_bucket ? 1 : 0
 
   bucket        = "${var.name}-evidence"
   force_destroy = true
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "evidence" {
-  count = var.evidence_bucket ? 1 : 0
+  count = local.create && var.evidence_bucket ? 1 : 0
 
   bucket = aws_s3_bucket.evidence[0].id
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.module.arn
+      kms_master_key_id = local.kms_key_arn
     }
   }
 }
@@ -49,27 +71,27 @@ output "lambda_settings" {
     runtime            = "python3.13"
     architecture       = "arm64"
     log_retention_days = 30
-    kms_key_arn        = aws_kms_key.module.arn
-    alarm_topic_arn    = aws_sns_topic.alerts.arn
+    kms_key_arn        = local.kms_key_arn
+    alarm_topic_arn    = local.alert_topic_arn
     tags               = { Project = "sgwatch-test" }
   }
 }
 
 output "evidence" {
   description = "The evidence bucket as the capability modules take it (null without one); known once it is encrypted."
-  value = var.evidence_bucket ? {
-    bucket_name = aws_s3_bucket_server_side_encryption_configuration.evidence[0].bucket
-    bucket_arn  = aws_s3_bucket.evidence[0].arn
+  value = local.create && !var.evidence_bucket ? null : {
+    bucket_name = local.evidence_bucket
+    bucket_arn  = "arn:aws:s3:::${local.evidence_bucket}"
     prefix      = "security-groups/"
-  } : null
+  }
 }
 
 output "kms_key_arn" {
   description = "The module key."
-  value       = aws_kms_key.module.arn
+  value       = local.kms_key_arn
 }
 
 output "alert_topic_arn" {
   description = "The alert topic."
-  value       = aws_sns_topic.alerts.arn
+  value       = local.alert_topic_arn
 }

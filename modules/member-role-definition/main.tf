@@ -1,0 +1,50 @@
+# What the member role is, wherever it is created: its name, trust, read policy, description,
+# session length and tags, validated here once. Creates nothing: modules/member-role creates the
+# role with Terraform in one account, modules/organization-members puts it in a StackSet template
+# for every account of the chosen OUs.
+#
+# The central functions that assume it: the inventory (sg_inventory) and the unused-group audit
+# (unused_sg_audit) read the account through it, and the change notifier (sg_change_notifier)
+# describes the changed group, its exposure and tags when a member account's change is alerted.
+# Everything that touches the central account (evidence bucket, alert topic, Security Hub of the
+# delegated administrator, Organizations) stays on the central roles.
+
+data "aws_partition" "current" {}
+
+locals {
+  # Accounts of the trusted roles: the trust names these accounts and pins the exact role
+  # ARNs with aws:PrincipalArn, so a central role that is deleted and re-created (new unique
+  # id) is still trusted, and nothing else in the central account is.
+  trusted_accounts = distinct([for arn in var.role.trusted_role_arns : split(":", arn)[4]])
+}
+
+data "aws_iam_policy_document" "trust" {
+  statement {
+    sid     = "CentralSgWatchFunctionsOnly"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "AWS"
+      identifiers = [for account in local.trusted_accounts : "arn:${data.aws_partition.current.partition}:iam::${account}:root"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:PrincipalArn"
+      values   = var.role.trusted_role_arns
+    }
+    dynamic "condition" {
+      for_each = var.role.organization_id == null ? [] : [var.role.organization_id]
+      content {
+        test     = "StringEquals"
+        variable = "aws:PrincipalOrgID"
+        values   = [condition.value]
+      }
+    }
+  }
+}
+
+# The describe/list calls of the functions above, shared with their central roles.
+module "read_permissions" {
+  source = "../read-permissions"
+
+  include_unused_sg_audit = var.role.include_unused_sg_audit
+}

@@ -1,0 +1,12 @@
+output "role" {
+  description = "The role to create: name, description, max_session_duration, trust_policy_json (who may assume it), read_policy_name and read_policy_json (its one inline policy, scoped to the provider's account) and tags."
+  value = {
+    name                 = var.role.name
+    description          = "SG Watch: read-only access for the central inventory, unused-group audit and change notifier"
+    max_session_duration = var.role.max_session_duration
+    trust_policy_json    = data.aws_iam_policy_document.trust.json
+    read_policy_name     = "${var.role.name}-read"
+    read_policy_json     = module.read_permissions.policy_json
+    tags                 = { "sgwatch:capability" = "member-role" }
+  }
+}
