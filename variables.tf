@@ -379,6 +379,11 @@ variable "reachability_paths" {
     condition     = alltrue([for p in var.reachability_paths : contains(["tcp", "udp"], p.protocol)])
     error_message = "protocol must be tcp or udp."
   }
+
+  validation {
+    condition     = alltrue([for p in var.reachability_paths : p.destination_port == null ? true : p.destination_port >= 0 && p.destination_port <= 65535])
+    error_message = "destination_port must be between 0 and 65535."
+  }
 }
 
 variable "reachability_batch_window_seconds" {

@@ -215,3 +215,13 @@ run "rejects_report_timezone_that_disagrees" {
 
   expect_failures = [data.aws_partition.deprecated_inputs]
 }
+
+run "rejects_a_path_port_out_of_range" {
+  command = plan
+
+  variables {
+    reachability_paths = [{ name = "web", source = "eni-1", destination = "eni-2", destination_port = 65536 }]
+  }
+
+  expect_failures = [var.reachability_paths]
+}
