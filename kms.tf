@@ -1,6 +1,6 @@
 locals {
   create_kms_key = var.kms_key_arn == null
-  created_key    = one(concat(aws_kms_key.this, aws_kms_key.unprotected))
+  created_key    = one(aws_kms_key.this)
   kms_key_arn    = local.create_kms_key ? local.created_key.arn : var.kms_key_arn
 }
 
@@ -78,31 +78,34 @@ data "aws_iam_policy_document" "kms" {
   }
 }
 
-# Two variants, like the evidence bucket (modules/evidence-bucket): `this` refuses any plan that
-# would schedule its deletion, because every SSE-KMS evidence object becomes unreadable once the
-# key is gone; `unprotected` serves throwaway deployments (evidence_destroy_protection = false).
+# Every SSE-KMS evidence object becomes unreadable once the key is gone. As for the evidence bucket
+# (modules/evidence-bucket), destroy protection is a guard with prevent_destroy beside the key, replaced
+# whenever the key would be: the key keeps one address whatever evidence_destroy_protection says, so
+# flipping the setting never plans the key's deletion.
 resource "aws_kms_key" "this" {
-  count = local.create_kms_key && var.evidence_destroy_protection ? 1 : 0
+  count = local.create_kms_key ? 1 : 0
 
   description             = "SG Watch (${var.name_prefix}): evidence, logs, queues, alerts and secrets"
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.kms[0].json
   tags                    = var.tags
+}
+
+resource "terraform_data" "key_destroy_protection" {
+  count = local.create_kms_key && var.evidence_destroy_protection ? 1 : 0
+
+  triggers_replace = aws_kms_key.this[0].arn
 
   lifecycle {
     prevent_destroy = true
   }
 }
 
-resource "aws_kms_key" "unprotected" {
-  count = local.create_kms_key && !var.evidence_destroy_protection ? 1 : 0
-
-  description             = "SG Watch (${var.name_prefix}): evidence, logs, queues, alerts and secrets"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.kms[0].json
-  tags                    = var.tags
+# 1.0.x created the key as `unprotected[0]` when evidence_destroy_protection was false.
+moved {
+  from = aws_kms_key.unprotected[0]
+  to   = aws_kms_key.this[0]
 }
 
 resource "aws_kms_alias" "this" {

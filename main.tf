@@ -3,10 +3,15 @@ data "aws_region" "current" {}
 
 data "aws_partition" "current" {}
 
-# A renamed input and its deprecated alias must not say two different things: checked on a data
-# source of its own, read by nothing else.
-data "aws_partition" "deprecated_inputs" {
+# Inputs that must agree with each other (a renamed input and its deprecated alias must not say two
+# different things; the organisation list needs the organisation's id): checked on a data source of
+# its own, read by nothing else.
+data "aws_partition" "input_checks" {
   lifecycle {
+    precondition {
+      condition     = !var.accounts_from_organizations || var.organization_id != null
+      error_message = "accounts_from_organizations needs organization_id (o-...): the member role is then assumed only in the organisation's accounts (aws:ResourceOrgID), and forwarded events are accepted from them."
+    }
     precondition {
       condition     = length(local.slack_conflicts) == 0
       error_message = "slack and its deprecated aliases disagree on ${join(", ", local.slack_conflicts)}: set slack only."

@@ -145,7 +145,7 @@ variable "evidence_delete_principal_arns" {
 }
 
 variable "evidence_destroy_protection" {
-  description = "Refuse any plan that destroys the evidence bucket or the module's KMS key (prevent_destroy): `terraform destroy` then changes nothing, so versioning, the bucket policy and the key that decrypts the evidence stay. Set false only for a throwaway deployment (see the README's upgrade section before turning it off on an existing one)."
+  description = "Refuse any plan that destroys or replaces the evidence bucket or the module's KMS key (two guard resources with prevent_destroy): `terraform destroy` then changes nothing, so versioning, the bucket policy and the key that decrypts the evidence stay. Turning it on only adds the guards; turning it off needs the guards removed from the state first (README, \"Upgrades, moving evidence and deleting it\"). Set false only for a throwaway deployment."
   type        = bool
   default     = true
 }

@@ -298,6 +298,37 @@ def _securityhub_batch_update(params: dict[str, Any]) -> list[Breach]:
     return found
 
 
+def event_rule_alarm_breaches(state: dict[str, Any]) -> list[Breach]:
+    """Every EventBridge rule of an applied state has its failed-deliveries alarm on the metric of its own bus.
+
+    Amazon EventBridge user guide, "Monitoring Amazon EventBridge": "Metrics that specify only the RuleName
+    dimension refer to the default event bus. Metrics that specify both the EventBusName and RuleName
+    dimensions refer to a custom event bus." An alarm of a custom bus's rule without EventBusName watches
+    a metric that never has data, and stays OK while every delivery fails.
+    """
+    def instances(kind: str) -> list[dict[str, Any]]:
+        return [instance["attributes"] for resource in state.get("resources", ())
+                if resource["mode"] == "managed" and resource["type"] == kind for instance in resource["instances"]]
+
+    alarms: dict[str, list[dict[str, str]]] = {}
+    for alarm in instances("aws_cloudwatch_metric_alarm"):
+        if alarm.get("namespace") == "AWS/Events" and alarm.get("metric_name") == "FailedInvocations":
+            dimensions = alarm.get("dimensions") or {}
+            alarms.setdefault(dimensions.get("RuleName", ""), []).append(dimensions)
+    found = []
+    for rule in instances("aws_cloudwatch_event_rule"):
+        bus = str(rule.get("event_bus_name") or "default").rsplit("/", 1)[-1]
+        expected = {"RuleName": rule["name"], **({} if bus == "default" else {"EventBusName": bus})}
+        where = f"events:rule/{rule['name']}"
+        if not alarms.get(rule["name"]):
+            found.append(Breach(where, "a failed-deliveries alarm on every rule", "no FailedInvocations alarm"))
+        for dimensions in alarms.get(rule["name"], ()):
+            if dimensions != expected:
+                found.append(Breach(where, "EventBusName with RuleName for a custom bus, RuleName alone for the "
+                                    "default bus", f"alarm dimensions {dimensions}, bus {bus}"))
+    return found
+
+
 def lambda_environment_breaches(where: str, variables: Any) -> list[Breach]:
     """The 4 KB quota on a function's environment, measured as Lambda measures it."""
     if not isinstance(variables, dict) or not variables:

@@ -13,6 +13,10 @@ Real AWS endpoints are TLS-only, so here:
 The policies under test are never weakened: a Deny whose condition holds still denies
 (tests/module/test_emulator.py proves it).
 
+And a stack set reports back the AutoDeployment and ManagedExecution it was created or updated with, as
+DescribeStackSet does in AWS (moto drops the first and answers ``Active: false`` for the second, so every
+plan after an apply would replace the stack sets and hide what a change of the configuration really does).
+
     python tests/moto_launcher.py --port 5000
 """
 
@@ -69,9 +73,33 @@ def is_action_permitted(self: IAMPolicyStatement, action: str, resource: str = "
     return _original(IAMPolicyStatement(statement), action, resource, principal, incoming_condition_values)
 
 
+_STACK_SET_SETTINGS = {"AutoDeployment": "auto_deployment", "ManagedExecution": "managed_execution"}
+
+
+def _remembering_stack_set_settings(action: Any) -> Any:
+    def call(self: Any) -> Any:
+        result = action(self)
+        stack_set = self.cloudformation_backend.describe_stack_set(self._get_param("StackSetName"))
+        for parameter, attribute in _STACK_SET_SETTINGS.items():
+            value = self._get_params().get(parameter)
+            if value is not None:
+                stack_set.__dict__[f"_sgwatch_{attribute}"] = value
+        return result
+    return call
+
+
 def install() -> None:
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
     access_control.IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+    from moto.cloudformation.models import StackSet
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    for action in ("create_stack_set", "update_stack_set"):
+        original = getattr(CloudFormationResponse, action)
+        setattr(CloudFormationResponse, action, _remembering_stack_set_settings(original))
+    StackSet.auto_deployment = property(lambda self: self.__dict__.get("_sgwatch_auto_deployment"))  # type: ignore[attr-defined]
+    StackSet.managed_execution = property(  # type: ignore[method-assign,assignment]
+        lambda self: self.__dict__.get("_sgwatch_managed_execution", {"Active": False}))
 
 
 def main(argv: list[str]) -> None:

@@ -49,6 +49,18 @@ resource "aws_cloudwatch_event_target" "this" {
   depends_on = [terraform_data.target_grants]
 }
 
+locals {
+  # "Metrics that specify only the RuleName dimension refer to the default event bus. Metrics that
+  # specify both the EventBusName and RuleName dimensions refer to a custom event bus" (Monitoring
+  # Amazon EventBridge, EventBridge user guide): an alarm on a custom bus's rule without EventBusName
+  # watches a metric that never has data. The bus may be given by name or ARN; the dimension is its name.
+  bus_name = reverse(split("/", var.event_bus_name))[0]
+  rule_dimensions = merge(
+    { RuleName = aws_cloudwatch_event_rule.this.name },
+    local.bus_name == "default" ? {} : { EventBusName = local.bus_name },
+  )
+}
+
 module "alarms" {
   source = "../metric-alarms"
 
@@ -59,7 +71,7 @@ module "alarms" {
     "failed-deliveries" = {
       namespace   = "AWS/Events"
       metric      = "FailedInvocations"
-      dimensions  = { RuleName = aws_cloudwatch_event_rule.this.name }
+      dimensions  = local.rule_dimensions
       description = var.failed_deliveries_description
     }
   }

@@ -1,13 +1,16 @@
-# The bucket comes in two variants because Terraform's prevent_destroy cannot depend on a variable:
-# `this` (the default, and the address every existing deployment has) refuses any plan that would
-# destroy it, so a `terraform destroy` stops before it removes versioning, the policy or the key;
-# `unprotected` is for throwaway deployments (destroy_protection = false).
+# Destroy protection is a guard beside the bucket, not a second variant of it: Terraform's
+# prevent_destroy cannot depend on a variable, and two variants would give the bucket a new address
+# whenever destroy_protection is flipped (a plan destroying the evidence). The guard carries
+# prevent_destroy and is replaced whenever the bucket would be (it holds the bucket's ARN, unknown
+# for a new bucket), so a plan destroying or replacing the bucket, `terraform destroy` and a targeted
+# destroy of the bucket (which takes its dependants) are all refused before anything changes.
+# Turning protection off therefore means forgetting the guard first (README, "Upgrades, moving
+# evidence and deleting it"); turning it on adds the guard and changes nothing else.
 # Object Lock is enabled by aws_s3_bucket_object_lock_configuration, never by the bucket's
 # object_lock_enabled argument: that one forces a new bucket, so turning the lock on later would
 # replace the bucket (and, with force_destroy, delete every piece of evidence).
 
-# The bucket is created after, and destroyed before, its encryption key; both variants are
-# held here to what neither may be.
+# The bucket is created after, and destroyed before, its encryption key.
 resource "terraform_data" "encryption_key" {
   input = var.kms_key_arn
 
@@ -19,48 +22,43 @@ resource "terraform_data" "encryption_key" {
   }
 }
 
+# count = 1: the address 1.0.x gave the protected bucket (this[0]) is kept, so only the unprotected
+# one moves (Terraform allows one source per moved destination).
 resource "aws_s3_bucket" "this" {
-  count = var.destroy_protection ? 1 : 0
+  count = 1
 
   bucket        = var.bucket_name
   force_destroy = var.force_destroy
   tags          = var.tags
+
+  depends_on = [terraform_data.encryption_key]
+}
+
+resource "terraform_data" "destroy_protection" {
+  count = var.destroy_protection ? 1 : 0
+
+  triggers_replace = aws_s3_bucket.this[0].arn
 
   lifecycle {
     prevent_destroy = true
   }
-
-  depends_on = [terraform_data.encryption_key]
 }
 
-resource "aws_s3_bucket" "unprotected" {
-  count = var.destroy_protection ? 0 : 1
-
-  bucket        = var.bucket_name
-  force_destroy = var.force_destroy
-  tags          = var.tags
-
-  depends_on = [terraform_data.encryption_key]
-}
-
+# 1.0.x created the bucket as `unprotected[0]` when destroy_protection was false.
 moved {
-  from = aws_s3_bucket.this
+  from = aws_s3_bucket.unprotected[0]
   to   = aws_s3_bucket.this[0]
 }
 
-locals {
-  bucket = one(concat(aws_s3_bucket.this, aws_s3_bucket.unprotected))
-}
-
 resource "aws_s3_bucket_ownership_controls" "this" {
-  bucket = local.bucket.id
+  bucket = aws_s3_bucket.this[0].id
   rule {
     object_ownership = "BucketOwnerEnforced"
   }
 }
 
 resource "aws_s3_bucket_public_access_block" "this" {
-  bucket                  = local.bucket.id
+  bucket                  = aws_s3_bucket.this[0].id
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
@@ -68,14 +66,14 @@ resource "aws_s3_bucket_public_access_block" "this" {
 }
 
 resource "aws_s3_bucket_versioning" "this" {
-  bucket = local.bucket.id
+  bucket = aws_s3_bucket.this[0].id
   versioning_configuration {
     status = "Enabled"
   }
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
-  bucket = local.bucket.id
+  bucket = aws_s3_bucket.this[0].id
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
@@ -86,7 +84,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
-  bucket = local.bucket.id
+  bucket = aws_s3_bucket.this[0].id
 
   rule {
     id     = "evidence-retention"
@@ -117,7 +115,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 resource "aws_s3_bucket_object_lock_configuration" "this" {
   count = var.object_lock_mode == null ? 0 : 1
 
-  bucket              = local.bucket.id
+  bucket              = aws_s3_bucket.this[0].id
   object_lock_enabled = "Enabled"
   rule {
     default_retention {
@@ -132,7 +130,7 @@ resource "aws_s3_bucket_object_lock_configuration" "this" {
 resource "aws_s3_bucket_logging" "this" {
   count = var.access_log_bucket == null ? 0 : 1
 
-  bucket        = local.bucket.id
+  bucket        = aws_s3_bucket.this[0].id
   target_bucket = var.access_log_bucket
   target_prefix = var.access_log_prefix
 }
@@ -148,7 +146,7 @@ data "aws_iam_policy_document" "bucket" {
       sid       = statement.key
       effect    = "Deny"
       actions   = ["s3:*"]
-      resources = [local.bucket.arn, "${local.bucket.arn}/*"]
+      resources = [aws_s3_bucket.this[0].arn, "${aws_s3_bucket.this[0].arn}/*"]
       principals {
         type        = "*"
         identifiers = ["*"]
@@ -169,7 +167,7 @@ data "aws_iam_policy_document" "bucket" {
     sid       = "DenyOverwritingEvidence"
     effect    = "Deny"
     actions   = ["s3:PutObject"]
-    resources = ["${local.bucket.arn}/*"]
+    resources = ["${aws_s3_bucket.this[0].arn}/*"]
     principals {
       type        = "*"
       identifiers = ["*"]
@@ -194,7 +192,7 @@ data "aws_iam_policy_document" "bucket" {
       sid       = "DenyDeletingEvidence"
       effect    = "Deny"
       actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-      resources = ["${local.bucket.arn}/*"]
+      resources = ["${aws_s3_bucket.this[0].arn}/*"]
       principals {
         type        = "*"
         identifiers = ["*"]
@@ -212,7 +210,7 @@ data "aws_iam_policy_document" "bucket" {
 }
 
 resource "aws_s3_bucket_policy" "this" {
-  bucket = local.bucket.id
+  bucket = aws_s3_bucket.this[0].id
   policy = data.aws_iam_policy_document.bucket.json
 
   depends_on = [aws_s3_bucket_public_access_block.this]

@@ -1,9 +1,9 @@
 output "bucket_name" {
   description = "Evidence bucket name."
-  value       = local.bucket.id
+  value       = aws_s3_bucket.this[0].id
 }
 
 output "bucket_arn" {
   description = "Evidence bucket ARN."
-  value       = local.bucket.arn
+  value       = aws_s3_bucket.this[0].arn
 }

@@ -52,7 +52,7 @@ variable "access_log_prefix" {
 }
 
 variable "destroy_protection" {
-  description = "Refuse any plan that destroys the bucket (prevent_destroy), so `terraform destroy` leaves the evidence, its versioning, policy and encryption in place. Set false only for a throwaway deployment; to turn it off on an existing bucket, first move its state (see the README's upgrade section), otherwise the bucket is replaced."
+  description = "Refuse any plan that destroys or replaces the bucket (a guard resource with prevent_destroy), so `terraform destroy` leaves the evidence, its versioning, policy and encryption in place. Turning it on changes nothing else; to turn it off, first remove the guard from the state (see the root README's upgrade section). Set false only for a throwaway deployment."
   type        = bool
   default     = true
 }

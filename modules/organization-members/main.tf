@@ -222,7 +222,19 @@ locals {
     member-role     = [local.role_region]
     event-forwarder = var.regions
   }
-  instances = merge([for set, regions in local.regions : { for region in regions : "${set}/${region}" => { set = set, region = region } }]...)
+  # The OUs by a key known at plan: their id, or the name the caller gave them.
+  organizational_units = merge({ for id in var.organizational_unit_ids : id => id }, var.organizational_units)
+
+  # One instance per stack set, region and OU: an instance's deployment targets cannot change in place
+  # (the provider replaces it, deleting the stacks of every OU it held), so adding an OU only adds its
+  # instances and removing one only removes that OU's.
+  instances = merge([
+    for set, regions in local.regions : merge([
+      for region in regions : {
+        for key, ou in local.organizational_units : "${set}/${region}/${key}" => { set = set, region = region, ou = ou }
+      }
+    ]...)
+  ]...)
 }
 
 resource "aws_cloudformation_stack_set" "this" {
@@ -247,14 +259,27 @@ resource "aws_cloudformation_stack_set" "this" {
     failure_tolerance_percentage = var.operation_preferences.failure_tolerance_percentage
   }
 
+  # Without managed execution a stack set runs one operation at a time and refuses the next with
+  # OperationInProgressException; Terraform starts the instances of every region and OU at once.
+  # Managed, StackSets queues conflicting operations and runs them in order (ManagedExecution,
+  # AWS CloudFormation API Reference).
+  managed_execution {
+    active = true
+  }
+
   # Service-managed stack sets use the service-linked roles; AWS reports an administration role
   # the configuration does not set.
   lifecycle {
     ignore_changes = [administration_role_arn]
+
+    precondition {
+      condition     = length(local.organizational_units) > 0
+      error_message = "organizational_unit_ids or organizational_units must name at least one OU (ou-abcd-12345678) or the root (r-abcd)."
+    }
   }
 }
 
-resource "aws_cloudformation_stack_set_instance" "this" {
+resource "aws_cloudformation_stack_set_instance" "per_ou" {
   for_each = local.instances
 
   stack_set_name = aws_cloudformation_stack_set.this[each.value.set].name
@@ -262,12 +287,25 @@ resource "aws_cloudformation_stack_set_instance" "this" {
   call_as        = var.call_as
 
   deployment_targets {
-    organizational_unit_ids = var.organizational_unit_ids
+    organizational_unit_ids = [each.value.ou]
   }
+  # An OU removed from organizational_unit_ids keeps its stacks when retain_stacks_on_account_removal
+  # is set, as an account leaving a targeted OU does.
+  retain_stack = var.retain_stacks_on_account_removal
 
   operation_preferences {
     region_concurrency_type      = "PARALLEL"
     max_concurrent_percentage    = var.operation_preferences.max_concurrent_percentage
     failure_tolerance_percentage = var.operation_preferences.failure_tolerance_percentage
+  }
+}
+
+# Up to 1.0.x one instance per stack set and region held every OU: forgotten, not deleted, so an
+# upgrade leaves every member stack in place while the per-OU instances above take them over.
+removed {
+  from = aws_cloudformation_stack_set_instance.this
+
+  lifecycle {
+    destroy = false
   }
 }

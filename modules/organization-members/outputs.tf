@@ -16,7 +16,12 @@ output "stack_set_arns" {
 
 output "stack_instances" {
   description = "Accounts and stack ids each stack set reached, by \"<stack set>/<region>\" (accounts that join the OUs later are deployed automatically and appear after the next refresh)."
-  value       = { for key, instance in aws_cloudformation_stack_set_instance.this : key => instance.stack_instance_summaries }
+  # One instance per OU: their summaries grouped back by stack set and region.
+  value = {
+    for key, instances in {
+      for key, instance in aws_cloudformation_stack_set_instance.per_ou : "${local.instances[key].set}/${local.instances[key].region}" => instance.stack_instance_summaries...
+    } : key => flatten(instances)
+  }
 }
 
 output "member_role_name" {

@@ -10,12 +10,24 @@ variable "name_prefix" {
 }
 
 variable "organizational_unit_ids" {
-  description = "Organisational units (ou-...) or the root (r-...) whose accounts, and those of their child OUs, get the member role and the forwarders; accounts joining them later get both automatically."
+  description = "Organisational units (ou-...) or the root (r-...) whose accounts, and those of their child OUs, get the member role and the forwarders; accounts joining them later get both automatically. The ids must be known at plan (they name the stack instances): for OUs created in the same apply, use organizational_units instead."
   type        = list(string)
+  default     = []
 
   validation {
-    condition     = length(var.organizational_unit_ids) > 0 && alltrue([for id in var.organizational_unit_ids : can(regex("^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$", id))])
-    error_message = "organizational_unit_ids must name at least one OU (ou-abcd-12345678) or root (r-abcd)."
+    condition     = alltrue([for id in var.organizational_unit_ids : can(regex("^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$", id))])
+    error_message = "organizational_unit_ids must name OUs (ou-abcd-12345678) or the root (r-abcd)."
+  }
+}
+
+variable "organizational_units" {
+  description = "The same as organizational_unit_ids, as a map from a name of your choice (known at plan) to the OU or root id, for OUs created in the same apply. Set one of the two."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for key, id in var.organizational_units : can(regex("^[A-Za-z0-9_.-]{1,64}$", key))])
+    error_message = "organizational_units keys must be 1-64 letters, digits, '_', '.' or '-'."
   }
 }
 
@@ -80,9 +92,13 @@ variable "trusted_role_arns" {
 }
 
 variable "organization_id" {
-  description = "AWS Organizations id (o-...); when set, the caller of the member role must belong to it (aws:PrincipalOrgID)."
+  description = "AWS Organizations id (o-...): the caller of the member role must belong to it (aws:PrincipalOrgID). Required: the forwarders of every account of the OUs reach the central bus only when the root module is given the same organization_id (its bus admits the organisation's accounts)."
   type        = string
-  default     = null
+
+  validation {
+    condition     = var.organization_id != null && can(regex("^o-[a-z0-9]{10,32}$", coalesce(var.organization_id, "-")))
+    error_message = "organization_id must be the organisation's id (o-abcdefghij): without it the central bus admits only the accounts listed in event_bus_source_accounts, and the forwarders of every other account in the OUs are refused. Give the root module the same organization_id."
+  }
 }
 
 variable "include_unused_sg_audit" {

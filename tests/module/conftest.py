@@ -89,8 +89,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 class AppliedStateCheck:
     """Holds every apply to the contract: its policies to the Service Authorization Reference,
-    its functions' environments to Lambda's 4 KB. A plugin, not a conftest hook: the Terraform
-    fixtures are session-scoped, and session-level hooks see only plugins and root conftests."""
+    its functions' environments to Lambda's 4 KB, its rules' alarms to their buses. A plugin, not a
+    conftest hook: the Terraform fixtures are session-scoped, and session-level hooks see only plugins
+    and root conftests."""
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest) -> object:
@@ -99,7 +100,9 @@ class AppliedStateCheck:
             path = Path(result.terraform.state_path)
             if path.exists():
                 contract.RECORDER.add(check_terraform_state(path))
-                contract.RECORDER.add(lambda_environments(json.loads(path.read_text())))
+                applied = json.loads(path.read_text())
+                contract.RECORDER.add(lambda_environments(applied))
+                contract.RECORDER.add(contract.event_rule_alarm_breaches(applied))
         return result
 
 

@@ -1,4 +1,5 @@
-"""The evidence outlives `terraform destroy` and upgrades: a deployment holding evidence, applied with the defaults.
+"""The evidence outlives `terraform destroy`, upgrades and a change of evidence_destroy_protection: a deployment
+holding evidence, applied with the defaults.
 
 Terraform runs here directly (not through pytest-terraform, whose teardown destroys): the test
 itself runs the `terraform destroy` a user might run, and the emulator, discarded at the end of
@@ -29,6 +30,7 @@ module "sgwatch" {{
   evidence_object_lock_mode = var.lock_mode
   evidence_object_lock_days = 1
   evidence_force_destroy    = var.force_destroy
+  evidence_destroy_protection = var.protection
 
   evidence_delete_principal_arns = ["arn:aws:iam::123456789012:role/evidence-break-glass"]
 }}
@@ -41,6 +43,11 @@ variable "lock_mode" {{
 variable "force_destroy" {{
   type    = bool
   default = false
+}}
+
+variable "protection" {{
+  type    = bool
+  default = true
 }}
 
 output "bucket" {{
@@ -123,3 +130,51 @@ def test_the_bucket_refuses_overwrites_and_deletions(deployment: dict[str, Any])
     assert delete["Condition"] == {
         "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/evidence-break-glass"}
     }
+
+
+# The README's procedure for turning protection off ("Upgrades, moving evidence and deleting it"), run as written.
+TURN_PROTECTION_OFF = (
+    "state", "rm",
+    "module.sgwatch.terraform_data.key_destroy_protection[0]",
+    "module.sgwatch.module.evidence_bucket[0].terraform_data.destroy_protection[0]",
+)
+
+
+def _plan(directory: Any, *variables: str) -> tuple[list[str], list[str]]:
+    """(addresses destroyed or replaced, addresses created) of a plan with these -var settings."""
+    result = terraform(directory, "plan", "-input=false", *variables, "-out=flip.plan")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    changes = json.loads(terraform(directory, "show", "-json", "flip.plan").stdout)["resource_changes"]
+    return ([c["address"] for c in changes if "delete" in c["change"]["actions"]],
+            [c["address"] for c in changes if c["change"]["actions"] == ["create"]])
+
+
+def test_flipping_destroy_protection_never_destroys_the_evidence(deployment: dict[str, Any]) -> None:
+    # Runs last in this file: it ends where it began, protected.
+    directory, bucket, key = deployment["directory"], deployment["bucket"], deployment["kms_key_arn"]
+    # When protection is turned off without the README's procedure, the plan is refused before anything changes
+    refused = terraform(directory, "plan", "-input=false", "-var", "protection=false")
+    assert refused.returncode != 0
+    assert "prevent_destroy" in refused.stdout + refused.stderr
+    # When the procedure is followed, turning it off destroys and replaces nothing
+    result = terraform(directory, *TURN_PROTECTION_OFF)
+    assert result.returncode == 0, result.stdout + result.stderr
+    destroyed, _ = _plan(directory, "-var", "protection=false")
+    assert destroyed == []
+    assert terraform(directory, "apply", "-input=false", "flip.plan").returncode == 0
+    # When it is turned on again, only the two guards are added: the bucket and key keep their addresses
+    destroyed, created = _plan(directory, "-var", "protection=true")
+    assert destroyed == []
+    assert sorted(created) == [
+        "module.sgwatch.module.evidence_bucket[0].terraform_data.destroy_protection[0]",
+        "module.sgwatch.terraform_data.key_destroy_protection[0]",
+    ]
+    applied = terraform(directory, "apply", "-input=false", "flip.plan")
+    assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr
+    # Then the same bucket holds the evidence, under the same key, enabled
+    assert client("s3").get_object(Bucket=bucket, Key="security-groups/evidence.csv")["Body"].read() == b"GroupId\n"
+    assert client("kms").describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
+    # and a destroy, or a targeted destroy of the bucket alone, is refused again
+    for target in ((), ("-target=module.sgwatch.module.evidence_bucket[0].aws_s3_bucket.this[0]",)):
+        result = terraform(directory, "plan", "-destroy", "-input=false", *target)
+        assert result.returncode != 0 and "prevent_destroy" in result.stdout + result.stderr, target

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -39,6 +42,7 @@ def deployed(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     # below (pytest-terraform destroys a fixture the tests name as soon as its last test is done).
     state = request.getfixturevalue("organization_members")
     values = outputs(state)
+    values["runner"] = state.terraform
     yield values
     # moto deletes stack set instances only by account, not by the OU targets Terraform destroys
     # them with: remove them by account, so the destroy of the stack sets finds them empty.
@@ -243,3 +247,60 @@ def test_dead_letter_queue_is_encrypted(deployed: dict[str, Any], member: Any, k
         url = sqs.get_queue_url(QueueName=f"{deployed['forwarder_rule_name']}-dlq")["QueueUrl"]
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         assert attributes["SqsManagedSseEnabled"] == "true"
+
+
+# --- the lifecycle of the targeted OUs ---------------------------------------------------------------
+
+
+def _planned(runner: Any, ous: list[str]) -> dict[str, Any]:
+    """Address -> planned change of the applied fixture, planned with the stack sets targeting ``ous``."""
+    # As pytest-terraform runs it: the configuration in module_dir, .terraform in work_dir.
+    def run(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["terraform", *arguments], cwd=runner.module_dir, capture_output=True, text=True,
+                              env={**os.environ, "TF_DATA_DIR": runner.work_dir}, timeout=600)
+
+    plan = str(Path(runner.work_dir) / "ous.plan")
+    result = run("plan", "-input=false", "-no-color", f"-state={runner.state_path}",
+                 "-var", f"stack_set_ous={json.dumps(ous)}", f"-out={plan}")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    return {c["address"]: c["change"] for c in json.loads(run("show", "-json", plan).stdout)["resource_changes"]
+            if c["change"]["actions"] != ["no-op"] and c["mode"] == "managed"}
+
+
+def _other_changes(changes: dict[str, Any]) -> dict[str, list[str]]:
+    """Address -> actions of every change that is not a plain create or delete (a replace, an update), but for
+    in-place updates of the stack sets: the emulator reports back less of a stack set than it was given."""
+    stack_sets = "module.organization_members.aws_cloudformation_stack_set.this["
+    return {address: change["actions"] for address, change in changes.items()
+            if change["actions"] not in (["create"], ["delete"])
+            and not (address.startswith(stack_sets) and change["actions"] == ["update"])}
+
+
+def _instances(changes: dict[str, Any], action: str) -> set[str]:
+    prefix = "module.organization_members.aws_cloudformation_stack_set_instance.per_ou["
+    return {address.removeprefix(prefix).rstrip("]").strip('"').rsplit("/", 1)[0]
+            for address, change in changes.items() if address.startswith(prefix) and change["actions"] == [action]}
+
+
+def test_adding_an_ou_only_creates_its_stacks(deployed: dict[str, Any]) -> None:
+    # When a second OU is added to an applied deployment
+    changes = _planned(deployed["runner"], ["workloads", "platform"])
+    # Then the plan creates that OU's instances, one per stack set and region, and changes nothing else
+    expected = {"member-role/us-east-1", "event-forwarder/us-east-1", "event-forwarder/us-west-2"}
+    assert _instances(changes, "create") == expected
+    assert _other_changes(changes) == {}
+    assert [address for address, change in changes.items() if change["actions"] == ["delete"]] == []
+
+
+def test_removing_an_ou_only_removes_its_stacks_and_keeps_them_when_asked(deployed: dict[str, Any]) -> None:
+    # When the first OU is removed and the second kept
+    changes = _planned(deployed["runner"], ["platform"])
+    # Then only the first OU's instances are deleted, with their stacks retained
+    # (retain_stacks_on_account_removal), the second OU's created, and nothing replaced or updated
+    deleted = {a: c for a, c in changes.items() if c["actions"] == ["delete"]}
+    assert _instances(changes, "delete") == _instances(changes, "create") == {
+        "member-role/us-east-1", "event-forwarder/us-east-1", "event-forwarder/us-west-2"}
+    assert all(change["before"]["retain_stack"] for change in deleted.values())
+    assert _other_changes(changes) == {}
+    assert all(address.startswith("module.organization_members.aws_cloudformation_stack_set_instance.per_ou[")
+               for address in deleted)

@@ -46,6 +46,7 @@ run "organization_members_names_within_aws_limits" {
     organizational_unit_ids = ["ou-abcd-12345678"]
     regions                 = ["ap-southeast-2"]
     trusted_role_arns       = ["arn:aws:iam::123456789012:role/sgwatch-sg-inventory"]
+    organization_id         = "o-abcdefghij"
     central_event_bus_arn   = "arn:aws:events:us-east-1:123456789012:event-bus/sgwatch-security-groups"
   }
 
@@ -56,13 +57,109 @@ run "organization_members_names_within_aws_limits" {
     error_message = "A stack set name is not a valid StackSet name."
   }
   assert {
-    condition     = length(aws_cloudformation_stack_set_instance.this) == 2 && aws_cloudformation_stack_set_instance.this["member-role/us-east-1"].region == "us-east-1"
+    condition     = length(aws_cloudformation_stack_set_instance.per_ou) == 2 && aws_cloudformation_stack_set_instance.per_ou["member-role/us-east-1/ou-abcd-12345678"].region == "us-east-1"
     error_message = "One member-role instance in the provider's region, one forwarder instance per region."
   }
   assert {
     condition     = alltrue([for s in aws_cloudformation_stack_set.this : s.permission_model == "SERVICE_MANAGED" && s.auto_deployment[0].enabled && !s.auto_deployment[0].retain_stacks_on_account_removal])
     error_message = "Service-managed with automatic deployment, stacks removed with an account by default."
   }
+}
+
+# Adding or removing an OU touches that OU's instances only (an instance's deployment targets cannot
+# change in place), and the instances of several regions and OUs, started at once, queue on their
+# stack set instead of failing with OperationInProgressException.
+run "organization_members_one_instance_per_ou_managed_execution" {
+  command = plan
+
+  module {
+    source = "./modules/organization-members"
+  }
+
+  variables {
+    organizational_unit_ids          = ["ou-abcd-12345678", "ou-abcd-87654321"]
+    regions                          = ["eu-west-1", "eu-central-1"]
+    role_region                      = "eu-west-1"
+    trusted_role_arns                = ["arn:aws:iam::123456789012:role/sgwatch-sg-inventory"]
+    organization_id                  = "o-abcdefghij"
+    central_event_bus_arn            = "arn:aws:events:eu-west-1:123456789012:event-bus/sgwatch-security-groups"
+    retain_stacks_on_account_removal = true
+  }
+
+  assert {
+    condition = toset(keys(aws_cloudformation_stack_set_instance.per_ou)) == toset([
+      "member-role/eu-west-1/ou-abcd-12345678", "member-role/eu-west-1/ou-abcd-87654321",
+      "event-forwarder/eu-west-1/ou-abcd-12345678", "event-forwarder/eu-west-1/ou-abcd-87654321",
+      "event-forwarder/eu-central-1/ou-abcd-12345678", "event-forwarder/eu-central-1/ou-abcd-87654321",
+    ])
+    error_message = "One instance per stack set, region and OU."
+  }
+  assert {
+    condition     = alltrue([for key, i in aws_cloudformation_stack_set_instance.per_ou : i.deployment_targets[0].organizational_unit_ids == toset([split("/", key)[2]]) && i.retain_stack])
+    error_message = "Each instance targets its own OU only, and keeps its stacks when its OU is removed with retain_stacks_on_account_removal."
+  }
+  assert {
+    condition     = alltrue([for s in aws_cloudformation_stack_set.this : s.managed_execution[0].active])
+    error_message = "Both stack sets queue conflicting operations (managed execution)."
+  }
+}
+
+# OUs created in the same apply have ids unknown at plan: named by the caller's keys instead.
+run "organization_members_ous_by_name" {
+  command = plan
+
+  module {
+    source = "./modules/organization-members"
+  }
+
+  variables {
+    organizational_units  = { workloads = "ou-abcd-12345678" }
+    regions               = ["eu-west-1"]
+    role_region           = "eu-west-1"
+    trusted_role_arns     = ["arn:aws:iam::123456789012:role/sgwatch-sg-inventory"]
+    organization_id       = "o-abcdefghij"
+    central_event_bus_arn = "arn:aws:events:eu-west-1:123456789012:event-bus/sgwatch-security-groups"
+  }
+
+  assert {
+    condition     = toset(keys(aws_cloudformation_stack_set_instance.per_ou)) == toset(["member-role/eu-west-1/workloads", "event-forwarder/eu-west-1/workloads"])
+    error_message = "Instances keyed by the OU's name."
+  }
+}
+
+run "organization_members_needs_an_ou" {
+  command = plan
+
+  module {
+    source = "./modules/organization-members"
+  }
+
+  variables {
+    regions               = ["eu-west-1"]
+    trusted_role_arns     = ["arn:aws:iam::123456789012:role/sgwatch-sg-inventory"]
+    organization_id       = "o-abcdefghij"
+    central_event_bus_arn = "arn:aws:events:eu-west-1:123456789012:event-bus/sgwatch-security-groups"
+  }
+
+  expect_failures = [aws_cloudformation_stack_set.this]
+}
+
+run "organization_members_requires_the_organization_id" {
+  command = plan
+
+  module {
+    source = "./modules/organization-members"
+  }
+
+  variables {
+    organizational_unit_ids = ["ou-abcd-12345678"]
+    regions                 = ["eu-west-1"]
+    trusted_role_arns       = ["arn:aws:iam::123456789012:role/sgwatch-sg-inventory"]
+    organization_id         = null
+    central_event_bus_arn   = "arn:aws:events:eu-west-1:123456789012:event-bus/sgwatch-security-groups"
+  }
+
+  expect_failures = [var.organization_id]
 }
 
 run "organization_members_rejects_invalid_values" {
@@ -78,6 +175,7 @@ run "organization_members_rejects_invalid_values" {
     regions                 = []
     trusted_role_arns       = ["arn:aws:iam::123456789012:role/sgwatch-sg-inventory"]
     call_as                 = "ADMIN"
+    organization_id         = "o-abcdefghij"
     central_event_bus_arn   = "sgwatch-security-groups"
     alarm_topic_name        = "arn:aws:sns:us-east-1:123456789012:topic"
   }

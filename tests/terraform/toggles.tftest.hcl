@@ -86,7 +86,7 @@ run "existing_bucket_topic_and_key" {
     error_message = "An existing alert topic is used, none created."
   }
   assert {
-    condition     = length(aws_kms_key.this) == 0 && length(aws_kms_key.unprotected) == 0 && output.key_guard_topic_arn == null
+    condition     = length(aws_kms_key.this) == 0 && length(terraform_data.key_destroy_protection) == 0 && output.key_guard_topic_arn == null
     error_message = "With kms_key_arn no key and no key guard are created, and key_guard_topic_arn is null."
   }
 }

@@ -202,7 +202,7 @@ run "rejects_a_deprecated_alias_that_disagrees" {
     slack_channel_id = "C9876543210"
   }
 
-  expect_failures = [data.aws_partition.deprecated_inputs]
+  expect_failures = [data.aws_partition.input_checks]
 }
 
 run "rejects_report_timezone_that_disagrees" {
@@ -213,7 +213,7 @@ run "rejects_report_timezone_that_disagrees" {
     report_schedule_timezone = "Europe/Paris"
   }
 
-  expect_failures = [data.aws_partition.deprecated_inputs]
+  expect_failures = [data.aws_partition.input_checks]
 }
 
 run "rejects_a_path_port_out_of_range" {
@@ -224,4 +224,14 @@ run "rejects_a_path_port_out_of_range" {
   }
 
   expect_failures = [var.reachability_paths]
+}
+
+run "rejects_accounts_from_organizations_without_the_organization_id" {
+  command = plan
+
+  variables {
+    accounts_from_organizations = true
+  }
+
+  expect_failures = [data.aws_partition.input_checks]
 }

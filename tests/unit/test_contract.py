@@ -229,3 +229,27 @@ def test_the_lambda_runner_hands_back_the_breaches_of_the_code_it_runs(tmp_path:
     assert outcome["error"].startswith("ContractBreach: An error occurred (InvalidParameter)")
     [breach] = [contract.Breach(**b) for b in outcome["contract_breaches"]]
     assert breach.where == "sns:Publish" and breach.rule == "Subject must be shorter than 100 characters"
+
+
+def _state(rule_bus: str, alarm_dimensions: dict[str, str]) -> dict:
+    def resource(kind: str, attributes: dict) -> dict:
+        return {"mode": "managed", "type": kind, "instances": [{"attributes": attributes}]}
+
+    return {"resources": [
+        resource("aws_cloudwatch_event_rule", {"name": "sgw-sg-changes", "event_bus_name": rule_bus}),
+        resource("aws_cloudwatch_metric_alarm", {"namespace": "AWS/Events", "metric_name": "FailedInvocations",
+                                                 "dimensions": alarm_dimensions}),
+    ]}
+
+
+@pytest.mark.parametrize(("bus", "dimensions", "breaches"), [
+    ("default", {"RuleName": "sgw-sg-changes"}, 0),
+    ("sgw-security-groups", {"RuleName": "sgw-sg-changes", "EventBusName": "sgw-security-groups"}, 0),
+    # the metric of a custom bus's rule named by RuleName alone is the default bus's: never any data
+    ("sgw-security-groups", {"RuleName": "sgw-sg-changes"}, 1),
+    ("arn:aws:events:us-east-1:123456789012:event-bus/sgw-security-groups",
+     {"RuleName": "sgw-sg-changes", "EventBusName": "sgw-security-groups"}, 0),
+    ("default", {"RuleName": "another-rule"}, 1),
+])
+def test_a_rules_failed_deliveries_alarm_watches_the_metric_of_its_bus(bus, dimensions, breaches) -> None:
+    assert len(contract.event_rule_alarm_breaches(_state(bus, dimensions))) == breaches

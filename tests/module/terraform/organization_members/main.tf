@@ -37,6 +37,20 @@ resource "aws_organizations_organizational_unit" "workloads" {
   parent_id = aws_organizations_organization.this.roots[0].id
 }
 
+# A second OU, without accounts: the OU the lifecycle test adds to the stack sets, then keeps alone.
+resource "aws_organizations_organizational_unit" "platform" {
+  provider = aws.management
+
+  name      = "platform"
+  parent_id = aws_organizations_organization.this.roots[0].id
+}
+
+variable "stack_set_ous" {
+  description = "The OUs the stack sets target, by name."
+  type        = list(string)
+  default     = ["workloads"]
+}
+
 resource "aws_organizations_account" "member" {
   provider = aws.management
 
@@ -55,7 +69,11 @@ module "organization_members" {
 
   name_prefix = "om-test"
   # The OU as the member account reports it: the stack set instances wait for the account.
-  organizational_unit_ids          = [aws_organizations_account.member.parent_id]
+  # Created in the same apply, so named by keys known at plan.
+  organizational_units = { for name in var.stack_set_ous : name => {
+    workloads = aws_organizations_account.member.parent_id
+    platform  = aws_organizations_organizational_unit.platform.id
+  }[name] }
   regions                          = ["us-east-1", "us-west-2"]
   trusted_role_arns                = local.trusted_role_arns
   organization_id                  = local.organization_id
