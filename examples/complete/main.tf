@@ -1,4 +1,5 @@
-# Every capability that SG Watch has, with the settings a security team usually changes.
+# The capabilities most deployments turn on, with the settings a security team usually changes (README.md
+# says what is left out).
 provider "aws" {
   region = var.region
 }
