@@ -158,10 +158,10 @@ def main() -> int:
 
         step("Changes, each alerted by the change notifier (shipped zip) from its CloudTrail record")
         print("  (the emulator has no CloudTrail: the demo writes the record CloudTrail delivers for each call)")
-        alerts = make_changes(harness, net, functions["sg_change_notifier"], outputs["alert_topic_arn"])
+        console_alert = make_changes(harness, net, functions["sg_change_notifier"], outputs["alert_topic_arn"])
 
         step("The alert for the console change: world-open SSH on the instance's group")
-        print("  " + alerts.replace("\n", "\n  "))
+        print("  " + console_alert.replace("\n", "\n  "))
 
         step("Inventory run 2: snapshot and diff against the baseline")
         (result,) = run(harness, functions["sg_inventory"])["results"]
@@ -211,7 +211,6 @@ def make_changes(harness: Any, net: Any, notifier: str, topic_arn: str) -> str:
     )["SecurityGroupRules"]
     http = next(r for r in rules if r["GroupId"] == net.public_group_id and r.get("FromPort") == 80)
     backend = next(r for r in rules if r["GroupId"] == net.backend_group_id and not r["IsEgress"])
-    world = [{"CidrIp": "0.0.0.0/0"}]
     changes: list[tuple[str, Caller, str, dict[str, Any]]] = [
         ("authorize 5432/tcp from the public group on the private one", PIPELINE, "AuthorizeSecurityGroupIngress", {
             "GroupId": net.private_group_id, "IpPermissions": [
@@ -230,20 +229,22 @@ def make_changes(harness: Any, net: Any, notifier: str, topic_arn: str) -> str:
                 {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
                  "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "https (public site)"}]}]}),
         ("authorize 22/tcp from the world, by hand in the console", ALICE, "AuthorizeSecurityGroupIngress", {
-            "GroupId": net.public_group_id,
-            "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": world}]}),
+            "GroupId": net.public_group_id, "IpPermissions": [
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]}),
     ]
-    console_event_id = ""
+    console_alert = ""
     for label, caller, operation, params in changes:
         _, event = trail.call(caller, operation, **params)
-        result = run(harness, notifier, event)
+        run(harness, notifier, event)
+        (alert,) = harness.received(queue)  # the one alert this record raised
+        attributes = {k: v["Value"] for k, v in alert["MessageAttributes"].items()}
         who = "alice (console)" if caller.console else "pipeline (Terraform)"
-        print(f"  {who:20} {label}")
-        print(f"  {'':20} -> {result['severity']}: {result['subject']}")
+        print(f"  {who:21} {label}")
+        print(f"  {'':21} -> {attributes['severity']}, via {attributes['origin']}, change control "
+              f"{attributes['change_control']}: {alert['Subject']}")
         if caller is ALICE:
-            console_event_id = event["detail"]["eventID"]
-    messages = harness.received(queue)
-    return next(m["Message"] for m in messages if console_event_id in m["Message"])
+            console_alert = alert["Message"]
+    return console_alert
 
 
 def show_review_pack(harness: Any, function_name: str, bucket: str, topic_arn: str) -> None:
