@@ -10,13 +10,27 @@ TF_EXAMPLES  := $(wildcard examples/*)
         checkov browser test bench demo review-signoff clean
 
 help:
-	@echo "make demo           run the inventory end to end on a local AWS emulator (no account needed)"
-	@echo "make test           the whole suite: lint, packaging, fmt, validate, docs, unit, module tests, checkov"
+	@echo "make demo           run the inventory, alerts and review pack end to end on a local AWS emulator (no account needed)"
+	@echo "make test           the whole suite: lint, packaging, fmt, validate, docs, tftest, cfn-lint, checkov, unit, module tests"
 	@echo "make lint           ruff and mypy"
+	@echo "make unit           the unit tests (tests/unit, on every core)"
+	@echo "make module         the module tests (tests/module: Terraform applied to the emulator, the shipped zips run)"
+	@echo "make tftest         terraform test (tests/terraform, mocked AWS provider, offline)"
+	@echo "make validate       terraform validate of every example"
+	@echo "make cfn-lint       cfn-lint of the StackSet templates of modules/organization-members"
+	@echo "make checkov        checkov on the Terraform"
+	@echo "make fmt            terraform fmt, recursively"
+	@echo "make fmt-check      check terraform fmt without changing files"
 	@echo "make bench          benchmarks: inventory pipeline, many accounts (direct and fan-out), memory over many accounts"
 	@echo "make package        rebuild functions/dist/*.zip reproducibly"
+	@echo "make package-check  check that functions/dist/*.zip equal a rebuild"
 	@echo "make docs           regenerate the inputs/outputs tables of every README (root, modules, examples)"
-	@echo "make review-signoff record a PCI DSS 1.2.7 review sign-off (see README)"
+	@echo "make docs-check     check those tables without changing files"
+	@echo "make review-signoff record a PCI DSS 1.2.7 review sign-off: PACK=... DECISION=... [COMMENTS=...] [BUCKET=...] (see README)"
+	@echo "make venv           create .venv with the pinned development requirements"
+	@echo "make browser        install Debian's chromium (as root) for the review-pack rendering test"
+	@echo "make clean          remove caches, build/ and every .terraform directory"
+	@echo "make help           this list"
 
 # The project itself is installed editable (pyproject.toml): functions/ is importable by tools and tests.
 $(VENV)/.installed: requirements-dev.txt pyproject.toml
@@ -112,10 +126,21 @@ demo: venv
 
 # Record the sign-off of a review pack with your AWS identity (STS), e.g.
 #   make review-signoff PACK=2026-01-01_2026-06-30 DECISION=approved COMMENTS='reviewed with the network team'
-# BUCKET defaults to the evidence bucket of the Terraform state in TF_DIR (default: this directory).
+# BUCKET defaults to the output evidence_bucket_name of the Terraform state in TF_DIR (default: this directory).
+# Each missing input is named, and nothing runs, when PACK, DECISION or a bucket name is missing.
 TF_DIR ?= .
+BUCKET_NAME := ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$$
 review-signoff: venv
-	@bucket="$(BUCKET)"; [ -n "$$bucket" ] || bucket=$$(terraform -chdir=$(TF_DIR) output -raw evidence_bucket_name); \
+	@missing=(); \
+	[ -n "$(PACK)" ] || missing+=("PACK=<pack folder under reviews/, e.g. 2026-01-01_2026-06-30>"); \
+	[ -n "$(DECISION)" ] || missing+=("DECISION=<approved, approved-with-exceptions or rejected>"); \
+	bucket="$(BUCKET)"; \
+	if [ -z "$$bucket" ]; then \
+	  bucket=$$(terraform -chdir="$(TF_DIR)" output -no-color -raw evidence_bucket_name 2>/dev/null) || bucket=""; \
+	  [[ "$$bucket" =~ $(BUCKET_NAME) ]] || { bucket=""; \
+	    missing+=("BUCKET=<evidence bucket> (no evidence_bucket_name output in the Terraform state of $(TF_DIR); set TF_DIR or BUCKET)"); }; \
+	fi; \
+	if [ $${#missing[@]} -gt 0 ]; then printf 'make review-signoff: missing %s\n' "$${missing[@]}" >&2; exit 2; fi; \
 	PYTHONPATH=functions $(PY) -m review_pack.signoff --bucket "$$bucket" --prefix "$(or $(PREFIX),security-groups/)" \
 	  --pack "$(PACK)" --decision "$(DECISION)" --comments "$(COMMENTS)" $(if $(NAME),--name "$(NAME)")
 

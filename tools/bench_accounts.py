@@ -15,9 +15,11 @@ what a given maximum concurrency covers within a day.
 
 from __future__ import annotations
 
+import collections
 import os
 import statistics
 import sys
+import threading
 import time
 
 for key, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
@@ -27,10 +29,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import boto3  # noqa: E402  (after the credentials above)
 from botocore.awsrequest import AWSResponse  # noqa: E402  (after the credentials above)
+from botocore.client import BaseClient  # noqa: E402  (after the credentials above)
 from moto import mock_aws  # noqa: E402  (after the credentials above)
 
 ACCOUNTS, REGIONS, GROUPS, RULES = 100, ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"], 5, 3
-CALLS_PER_PAIR = 6  # DescribeSecurityGroups, DescribeSecurityGroupRules, ListObjectsV2, GetObject, 2 x PutObject
 REAL_CALL_SECONDS = 0.25  # a typical API round trip from Lambda, incl. TLS reuse
 BATCH = 10  # the work queue's event source mapping batch size
 SEND_SECONDS = 0.03  # a SendMessageBatch round trip within a region
@@ -55,6 +57,29 @@ def populate(account_ids: list[str]) -> None:
                     for r in range(RULES)])
 
 
+class CallCounter:
+    """The AWS calls every client makes while counting (each operation once per request, retries aside)."""
+
+    def __init__(self) -> None:
+        self.calls: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+        self._original = BaseClient._make_api_call
+
+    def __enter__(self) -> CallCounter:
+        counter, original = self, self._original
+
+        def counted(client: BaseClient, operation: str, params: dict) -> dict:
+            with counter._lock:
+                counter.calls[f"{client.meta.service_model.service_name}:{operation}"] += 1
+            return original(client, operation, params)
+
+        BaseClient._make_api_call = counted  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        BaseClient._make_api_call = self._original  # type: ignore[method-assign]
+
+
 def main() -> int:
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket="bench-evidence")
@@ -75,19 +100,26 @@ def main() -> int:
         pairs = ACCOUNTS * len(REGIONS)
         for workers in (8, 16):
             os.environ["MAX_WORKERS"] = str(workers)
-            start = time.monotonic()
-            result = handler.lambda_handler({}, None)
-            elapsed = time.monotonic() - start
+            with CallCounter() as counter:
+                start = time.monotonic()
+                result = handler.lambda_handler({}, None)
+                elapsed = time.monotonic() - start
             assert len(result["results"]) == pairs
             per_pair = elapsed * workers / pairs
             print(f"MAX_WORKERS={workers:2}: {pairs} pairs in {elapsed:.1f} s wall "
                   f"({per_pair:.2f} s per pair per worker on the emulator)")
-        real_pair = CALLS_PER_PAIR * REAL_CALL_SECONDS
+        # The calls of the last direct run: one AssumeRole per account, the rest per (account, region) pair.
+        assume_roles = counter.calls.pop("sts:AssumeRole", 0)
+        per_pair = sum(counter.calls.values()) / pairs
+        print(f"AWS calls per pair: {per_pair:.1f} (" + ", ".join(
+            f"{name} {n / pairs:.2g}" for name, n in counter.calls.most_common()) + f"), plus {assume_roles} "
+            f"AssumeRole for {ACCOUNTS} accounts")
+        real_pair = (per_pair + assume_roles / pairs) * REAL_CALL_SECONDS
         for workers in (8, 16, 32):
             ceiling = int(840 / real_pair * workers)  # 14 of Lambda's 15 minutes
             print(f"estimate on AWS at {REAL_CALL_SECONDS * 1000:.0f} ms per call, MAX_WORKERS={workers}: "
                   f"{pairs} pairs in ~{pairs / workers * real_pair:.0f} s; ceiling of one run ~{ceiling} pairs")
-        fan_out(handler, aws, account_ids, real_pair)
+        fan_out(handler, aws, account_ids, per_pair * REAL_CALL_SECONDS)
     return 0
 
 
@@ -104,6 +136,7 @@ def drain(sqs, url: str) -> list[dict]:
 
 
 def fan_out(handler, aws, account_ids: list[str], real_pair: float) -> None:
+    """``real_pair``: the network wait of one pair's calls on AWS, its member role already assumed."""
     print("fan-out (fan_out = true): the scheduled run queues the pairs, queued runs take batches of 10")
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName="bench-work")["QueueUrl"]

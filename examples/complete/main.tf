@@ -1,4 +1,5 @@
-# Every capability that SG Watch has, with the settings a security team usually changes.
+# The capabilities most deployments turn on, with the settings a security team usually changes (README.md
+# says what is left out).
 provider "aws" {
   region = var.region
 }
@@ -18,6 +19,12 @@ module "sgwatch" {
   evidence_retention_days     = 400
   evidence_force_destroy      = var.evidence_force_destroy
   evidence_destroy_protection = !var.evidence_force_destroy
+
+  # Change control (PCI DSS 1.2.2): a change by one of these principals is "approved", by anyone else
+  # "out-of-band"; a console, CLI or SDK change to a group carrying one of these tag keys is flagged as a
+  # manual change to an IaC-managed group.
+  approved_change_principals = var.approved_change_principals
+  iac_managed_tag_keys       = ["aws:cloudformation:stack-id", "ManagedBy"]
 
   # Weekly audit of groups nothing uses, with the reasons the others are in use.
   enable_unused_sg_audit = true

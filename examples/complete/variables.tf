@@ -33,3 +33,9 @@ variable "evidence_force_destroy" {
   type        = bool
   default     = false
 }
+
+variable "approved_change_principals" {
+  description = "IAM ARN patterns (`*` wildcards) of the principals that make security-group changes through change control, e.g. your deployment pipeline's role; empty: change control \"not-configured\"."
+  type        = list(string)
+  default     = []
+}

@@ -1,4 +1,4 @@
-# The StackSet path: instead of a Terraform run per member account and region (member.tf's
+# The StackSet path: instead of a Terraform run per member account and region (main.tf's
 # member_read_role and member_forwarder, repeated for each account), one apply creates two
 # service-managed StackSets that deploy the member role and the event forwarders to every account of
 # the chosen OUs, and to each account that joins them later. Applied here from the central account

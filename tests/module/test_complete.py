@@ -1,4 +1,4 @@
-"""examples/complete applied to the emulator: every capability together, as a user deploys it."""
+"""examples/complete applied to the emulator: its capabilities together, as a user deploys it."""
 
 from __future__ import annotations
 
