@@ -395,16 +395,8 @@ def _mutate(value: Any, data: st.DataObject, depth: int = 0) -> Any:
 EVENT_SAMPLES = [load(p) for p in FIXTURES]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.data())
-def test_fuzzed_event_shapes_always_publish_and_never_crash(data: st.DataObject) -> None:
-    # given a real-shaped event with random parts removed or replaced (or pure noise)
-    if data.draw(st.booleans()):
-        event = copy.deepcopy(data.draw(st.sampled_from(EVENT_SAMPLES)))
-        for _ in range(data.draw(st.integers(1, 5))):
-            event = _mutate(event, data)
-    else:
-        event = data.draw(st.dictionaries(st.sampled_from(KEYS), JSON, max_size=6))
+def test_fuzzed_event_shapes_always_publish_and_never_crash() -> None:
+    # One warm process and one emulated account for every example, as Lambda runs the handler.
     published: list[tuple[str, str]] = []
     with mock_aws(), pytest.MonkeyPatch.context() as mp:
         topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="alerts")["TopicArn"]
@@ -412,11 +404,25 @@ def test_fuzzed_event_shapes_always_publish_and_never_crash(data: st.DataObject)
         mp.delenv("EVIDENCE_BUCKET", raising=False)
         real_publish = notify.publish
         mp.setattr(notify, "publish", lambda *a, **k: published.append((a[1], a[2])) or real_publish(*a, **k))
-        # when the handler runs / then it returns and published exactly one alert
-        result = handler.lambda_handler(event if isinstance(event, dict) else {"value": event}, None)
-    assert result["published"] is True and len(published) == 1
-    subject, body = published[0]
-    assert 0 < len(notify.sns_subject(subject)) <= 100 and body
+
+        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(st.data())
+        def publishes_one_alert(data: st.DataObject) -> None:
+            # given a real-shaped event with random parts removed or replaced (or pure noise)
+            if data.draw(st.booleans()):
+                event = copy.deepcopy(data.draw(st.sampled_from(EVENT_SAMPLES)))
+                for _ in range(data.draw(st.integers(1, 5))):
+                    event = _mutate(event, data)
+            else:
+                event = data.draw(st.dictionaries(st.sampled_from(KEYS), JSON, max_size=6))
+            published.clear()
+            # when the handler runs / then it returns and published exactly one alert
+            result = handler.lambda_handler(event if isinstance(event, dict) else {"value": event}, None)
+            assert result["published"] is True and len(published) == 1
+            subject, body = published[0]
+            assert 0 < len(notify.sns_subject(subject)) <= 100 and body
+
+        publishes_one_alert()
 
 
 # --- exposure of the changed group, looked up at alert time ----------------------------------
