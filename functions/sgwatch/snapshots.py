@@ -130,12 +130,14 @@ class SnapshotResult:
     skipped: str | None = None
 
 
-# One linear chain per (account, region). Before reading the rules, a run claims "the
-# successor of snapshot P" (P the newest snapshot, or the baseline when there is none)
-# with a conditional put; only the run holding the claim writes a snapshot and a diff
-# against P. A run that loses waits for the winner's snapshot and claims the successor
-# of that one, so two runs at the same moment (an SQS duplicate, a schedule overlapping a
-# slow run) never both diff against P and every change is counted once.
+# One linear chain per (account, region), in one order: claim, then describe, then diff.
+# A run first claims "the successor of snapshot P" (P the newest snapshot, or the baseline
+# when there is none) with a conditional put; only the run holding the claim reads the rules
+# and writes a snapshot and a diff against P. A run that loses waits for the winner's
+# snapshot, claims the successor of that one and only then reads the rules, so two runs at
+# the same moment (an SQS duplicate, a schedule overlapping a slow run) never both diff
+# against P, no run writes rules read before the snapshot it follows, and every change is
+# counted once.
 CLAIM_STALE = timedelta(minutes=15)  # a claim older than Lambda's longest run has no live claimant
 CLAIM_WAITS = (0.5, 1, 2, 4, 8, 15)  # seconds between looks for the winner's snapshot
 
@@ -151,13 +153,19 @@ def _claim_base(prefix: str, account_id: str, region: str, previous_key: str | N
     return f"{series_prefix(prefix, account_id, region, CLAIMS)}{after}/"
 
 
+def _released(claim_key: str) -> str:
+    """The key that says the run holding ``claim_key`` ended without writing the snapshot."""
+    return claim_key.removesuffix(".json") + ".released.json"
+
+
 def claim_successor(
     store: EvidenceStore, prefix: str, account_id: str, region: str, previous_key: str | None, now: datetime
 ) -> Claim | None:
     """Claim the successor of ``previous_key``; None when a live run holds that claim.
 
-    A claim whose run ended without writing (older than :data:`CLAIM_STALE` while
-    ``previous_key`` is still the newest snapshot) is superseded by the next generation.
+    A claim whose run ended without writing (it released the claim, or, having died, left it
+    older than :data:`CLAIM_STALE` while ``previous_key`` is still the newest snapshot) is
+    superseded by the next generation.
     """
     base = _claim_base(prefix, account_id, region, previous_key)
     for generation in count():
@@ -165,11 +173,24 @@ def claim_successor(
         body = json.dumps({"claimed_at": now.isoformat(), "previous_snapshot": previous_key}).encode()
         if store.put_new(key, body, "application/json"):
             return Claim(key, previous_key)
+        if store.latest_key(_released(key)) == _released(key):
+            continue
         held = json.loads(store.get(key).body)
         if now - datetime.fromisoformat(held["claimed_at"]) < CLAIM_STALE:
             return None
         log.warning("stale_claim_superseded", claim=key, claimed_at=held["claimed_at"])
     raise AssertionError("unreachable")
+
+
+def release(store: EvidenceStore, claim: Claim, reason: str, now: datetime) -> None:
+    """Say that the run holding ``claim`` ended without writing (the bucket is write-once: a claim is
+    never deleted), so a retry claims the next generation at once; never raises (a claim left
+    behind is superseded once stale)."""
+    body = json.dumps({"released_at": now.isoformat(), "reason": reason}).encode()
+    try:
+        store.put_new(_released(claim.key), body, "application/json")
+    except Exception as exc:
+        log.warning("claim_not_released", claim=claim.key, error=f"{type(exc).__name__}: {exc}")
 
 
 def _after(previous_key: str | None, now: datetime) -> datetime:
@@ -191,14 +212,14 @@ def record_snapshot(
 ) -> SnapshotResult:
     """Write the snapshot and, when a readable previous one exists, the diff against it.
 
-    The write is claimed as the successor of the newest snapshot. A run that loses the
-    claim waits for the winner's snapshot and, when it appears, reads the rules again
-    (``rules`` and ``now`` may be callables for that) and claims the successor of that
-    one; if it never appears the run stops, logged, having written nothing.
+    The run first claims the successor of the newest snapshot, then reads the rules
+    (``rules`` may be a callable: it is called only once the claim is held), then diffs.
+    A run that loses the claim waits for the winner's snapshot and, when it appears, claims
+    the successor of that one; if it never appears the run stops, logged, having read and
+    written nothing. ``now`` (or the callable) is read after the rules.
     """
     read = rules if callable(rules) else (lambda: rules)
     clock = now if callable(now) else (lambda: now)
-    rows = read()
     previous_key = latest_snapshot_key(store, prefix, account_id, region)
     claim = None
     for wait in (*CLAIM_WAITS, None):
@@ -206,14 +227,17 @@ def record_snapshot(
         if claim or wait is None:
             break
         sleep(wait)  # the winner is writing the successor of previous_key
-        newest = latest_snapshot_key(store, prefix, account_id, region)
-        if newest != previous_key:
-            previous_key, rows = newest, read()  # follow the winner's snapshot with what is there now
+        previous_key = latest_snapshot_key(store, prefix, account_id, region)  # follow the winner's snapshot
     if claim is None:
         why = f"another run of this pair holds the successor of {previous_key or 'the baseline'}"
         log.warning("snapshot_skipped", account_id=account_id, region=region, reason=why)
         return SnapshotResult(None, None, [], None, skipped=why)
-    return _write(store, prefix, account_id, region, rows, _after(previous_key, clock()), previous_key)
+    try:
+        rows = read()  # described only now: what the snapshot following previous_key holds
+        return _write(store, prefix, account_id, region, rows, _after(previous_key, clock()), previous_key)
+    except Exception as exc:
+        release(store, claim, f"{type(exc).__name__}: {str(exc)[:300]}", clock())
+        raise
 
 
 def _write(

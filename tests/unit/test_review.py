@@ -718,3 +718,54 @@ def test_settings_take_the_authorized_public_ports() -> None:
     assert review.Settings.from_env({"EVIDENCE_BUCKET": "b"}).authorized_public_ports == (80, 443)
     with pytest.raises(ValueError, match="AUTHORIZED_PUBLIC_PORTS"):
         review.Settings.from_env({"EVIDENCE_BUCKET": "b", "AUTHORIZED_PUBLIC_PORTS": "https"})
+
+
+# ------------------------------------------------------------------ two runs of one pair at the same moment
+
+
+def test_a_change_between_two_interleaved_runs_is_in_the_chain_and_the_pack_once(store: EvidenceStore) -> None:
+    """Run A reads the rules and stalls; SSH is opened; run B starts; then A goes on. Whatever the order of
+    describe and claim, the chain and the review pack show the one change once (no Removed, no second Added)."""
+    import threading
+
+    base = [WEB_HTTPS, WEB_EGRESS, DB_PG]
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, base, at(1))
+    world = {"rules": base}
+    a_described, a_may_go = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def a_rules() -> list[Rule]:
+        seen = list(world["rules"])
+        if not a_described.is_set():  # A's first describe stalls here, before A writes anything
+            a_described.set()
+            assert a_may_go.wait(10)
+        return seen
+
+    def run(rules: Any, when: datetime, sleep: Any) -> None:
+        try:
+            record_snapshot(store, PREFIX, ACCOUNT, REGION, rules, lambda: when, sleep=sleep)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    a = threading.Thread(target=run, args=(a_rules, at(2), lambda s: None))
+    a.start()
+    assert a_described.wait(10)
+    world["rules"] = sorted([*base, WEB_SSH])  # the change, while A stalls
+
+    def b_waits(seconds: float) -> None:  # B waits for the run holding the claim: A goes on and ends
+        a_may_go.set()
+        a.join(10)
+
+    b = threading.Thread(target=run, args=(lambda: list(world["rules"]), at(3), b_waits))
+    b.start()
+    b.join(10)
+    a_may_go.set()
+    a.join(10)
+    assert not failures
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, list(world["rules"]), at(4))  # the next scheduled run
+
+    diffs = [store.get(k) for k in store.keys(series_prefix(PREFIX, ACCOUNT, REGION, "diffs"))]
+    lines = [line for d in diffs for line in d.body.decode().splitlines()[1:]]
+    assert len(lines) == 1 and lines[0].startswith("Added,") and "sgr-9" in lines[0]
+    changes = run_review(store).changes
+    assert [(c.change_type, c.rule.rule_id) for c in changes] == [("Added", "sgr-9")]
