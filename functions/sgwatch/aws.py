@@ -115,8 +115,11 @@ def worst_call_seconds(config: Config = QUICK_CONFIG) -> float:
 def quick(seconds: float) -> Iterator[None]:
     """A block whose calls all end within ``seconds``: its clients are quick ones (:data:`QUICK_CONFIG`)
     and a call that could end after the deadline (it starts later than ``seconds`` less
-    :func:`worst_call_seconds`) is not made: it raises ``TimeoutError`` instead."""
-    token = _deadline.set((time.monotonic() + seconds, seconds))
+    :func:`worst_call_seconds`) is not made: it raises ``TimeoutError`` instead. Inside another
+    quick block the earlier of the two deadlines holds."""
+    deadline = (time.monotonic() + seconds, seconds)
+    outer = _deadline.get()
+    token = _deadline.set(min(outer, deadline) if outer is not None else deadline)
     try:
         yield
     finally:

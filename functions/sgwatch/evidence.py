@@ -110,9 +110,8 @@ class EvidenceStore:
 
     @property
     def s3(self) -> Any:
-        if self._s3 is None:
-            self._s3 = aws.central_client("s3")
-        return self._s3
+        """The client given, else the function's own (a quick one inside an :func:`sgwatch.aws.quick` block)."""
+        return self._s3 if self._s3 is not None else aws.central_client("s3")
 
     def _conditional_put_args(self) -> dict[str, str]:
         """``IfNoneMatch`` as a parameter, or as a header where the runtime's botocore predates it."""

@@ -647,10 +647,46 @@ def test_a_lookup_without_the_time_for_one_call_is_not_made_and_the_alert_goes_o
     calls: list[str] = []
     _refuse(env.monkeypatch, "DescribeNetworkInterfaces", "Throttling", calls)
     env.monkeypatch.setattr(changes, "LOOKUP_SECONDS", aws.worst_call_seconds() - 0.5)
-    result = run(_world(net.public_group_id, "evt-slow-1"))
+    # Lambda's context names the function (and so its account): no call is needed for that
+    context = type("Context", (), {"invoked_function_arn": f"arn:aws:lambda:us-east-1:{OWN}:function:alerts"})()
+    result = handler.lambda_handler(_world(net.public_group_id, "evt-slow-1"), context)
     message, _ = _published(env, result, "evt-slow-1")
     assert calls == [] and result["severity"] == "HIGH"
-    assert f"\nExposure: not looked up: no answer within {aws.worst_call_seconds() - 0.5:g} s\n" in message["Message"]
+    timeout = f"no answer within {aws.worst_call_seconds() - 0.5:g} s"
+    assert f"\nExposure: not looked up: {timeout}\n" in message["Message"]
+    # the duplicate check is a call before publishing too: skipped, and said
+    assert f"duplicate check skipped ({timeout})" in message["Message"]
+
+
+def test_an_evidence_bucket_that_never_answers_holds_no_alert_back(env: Env) -> None:
+    """S3 accepts the connection and never answers: the duplicate check and the before-state are given up
+    within the alert's deadline, the alert goes out and says what was skipped, and the invocation ends
+    within the function's timeout (a timed-out invocation would be retried: a second alert)."""
+    import threading
+    import time
+
+    from sgwatch import changes, notify
+    from tests.unit.loopback import Unanswering
+
+    published: list[float] = []
+    real_publish = notify.publish
+    env.monkeypatch.setattr(notify, "publish", lambda *a, **k: published.append(time.monotonic()) or real_publish(
+        *a, **k))
+    _no_backoff(env.monkeypatch)
+    event = load(EVENTS / "ModifySecurityGroupRules_console_cidr_change.json")  # needs the rules as they were
+    outcome: list[dict[str, Any]] = []
+    with Unanswering() as s3:
+        env.monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3.origin)
+        start = time.monotonic()
+        invocation = threading.Thread(target=lambda: outcome.append(run(event)), daemon=True)
+        invocation.start()
+        invocation.join(60)  # the function's timeout
+        ended = time.monotonic() - start
+        assert s3.connections >= 1  # the bucket was asked, and never answered
+    assert published and published[0] - start <= changes.LOOKUP_SECONDS
+    assert not invocation.is_alive() and ended < 60 and outcome[0]["published"] is True
+    body = env.messages()[0]["Message"]
+    assert "duplicate check skipped" in body and "previous state skipped" in body
 
 
 MEMBER = "210987654321"
