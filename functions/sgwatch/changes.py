@@ -44,7 +44,7 @@ from .evidence import EVENTS, GROUP_NAMES, GROUP_STATE, EvidenceStore, Layout, s
 from .exposure import Exposure
 from .rules import Rule, flatten_rules, permission_peers
 from .settings import Environment
-from .snapshots import describe_rules, latest_snapshot_key, read_snapshot
+from .snapshots import describe_rules, group_ids_named, group_index, group_rows, latest_snapshot_key
 
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 RECORDED_GROUPS = 5  # groups of one event whose state is recorded (an event names one, rarely more)
@@ -190,9 +190,9 @@ class EventRecords:
                 if data.get("group_id"):
                     return str(data["group_id"]), f"name index {key}"
             snapshot = latest_snapshot_key(self.store, self.prefix, ev.account_id, ev.region)
-            if snapshot:
-                rows = read_snapshot(self.store, snapshot)
-                ids = sorted({r.group_id for r in rows if unneutralise(r.group_name) == name})
+            index = group_index(self.store, snapshot) if snapshot else None
+            if snapshot and index:
+                ids = group_ids_named(index, name)
                 if len(ids) == 1:
                     return ids[0], f"inventory snapshot {snapshot}"
         except Exception as exc:
@@ -201,8 +201,10 @@ class EventRecords:
 
     def previous_rules(self, ev: SgEvent, group_id: str) -> tuple[list[Rule] | None, str]:
         """The group's rules before this event, from the newer of its last recorded state and the
-        latest inventory snapshot; ``(None, "")`` when neither knows the group. A read that fails
-        raises: an older record is not shown as the newest."""
+        latest inventory snapshot (only the group's rows, found through the snapshot's group index);
+        ``(None, "")`` when neither knows the group. A read that fails raises, as does a snapshot
+        without a group index (written before there was one; never read whole): an older record
+        is not shown as the newest."""
         oldest = datetime.min.replace(tzinfo=UTC)
         candidates: list[tuple[datetime, str, str]] = []
         state_key = self.store.latest_key(self.group_state(ev, group_id))
@@ -215,7 +217,10 @@ class EventRecords:
             if kind == "state":
                 data = json.loads(self.store.get(key).body)
                 return [cloudtrail.rule_from_dict(r, ev.account_id, ev.region) for r in data.get("rules", [])], key
-            rows = [_display_rule(r) for r in read_snapshot(self.store, key) if r.group_id == group_id]
+            index = group_index(self.store, key)
+            if index is None:
+                raise LookupError(f"{key} has no group index (the next inventory run writes one)")
+            rows = [_display_rule(r) for r in group_rows(self.store, key, index, group_id)]
             if rows:
                 return rows, key
         return None, ""
@@ -341,7 +346,7 @@ def _describe(ev: SgEvent, group_id: str) -> tuple[dict[str, str], list[Rule], s
 
 
 def _look(ev: SgEvent, group_id: str, credentials: aws.Credentials | None) -> GroupNow:
-    with aws.target_account(credentials):
+    with aws.target_account(credentials, keep=True):  # one event at a time: a few accounts' clients, reused
         tags, rules, note = _describe(ev, group_id)
         found = exposure.look_up(exposure.paged_fetch(lambda service: aws.client(service, ev.region)), group_id)
     summary = exposure.summarise(group_id, found, rules)
@@ -373,8 +378,24 @@ def reason(exc: Exception) -> str:
     """What an alert says of a call that failed: the AWS error and call, or the timeout and endpoint."""
     if isinstance(exc, ClientError):
         return f"{aws.error_code(exc)} on {exc.operation_name}"
+    if isinstance(exc, LookupError):  # ours: it says what is missing
+        return str(exc)
     # a timeout of the block, or a connection that timed out or failed (it names the endpoint)
     return str(exc) if isinstance(exc, (TimeoutError, HTTPClientError)) else aws.error_code(exc)
+
+
+# The process's member-role credentials, of the session that assumed them (each account's kept
+# until shortly before it expires): a warm alert in a member account assumes no role.
+_MEMBER_ROLES: dict[tuple[str, str, str], tuple[Any, accounts.MemberCredentials]] = {}
+
+
+def _member_roles(own_account: str, role_name: str, partition: str) -> accounts.MemberCredentials:
+    key, session = (own_account, role_name, partition), aws.base_session()
+    found = _MEMBER_ROLES.get(key)
+    if found is None or found[0] is not session:
+        _MEMBER_ROLES.clear()  # one function, one configuration and session: a new one replaces the old
+        found = _MEMBER_ROLES[key] = (session, accounts.MemberCredentials(own_account, role_name, partition))
+    return found[1]
 
 
 def _member_credentials(ev: SgEvent, reach: accounts.Settings, context: Any) -> aws.Credentials | None:
@@ -386,7 +407,7 @@ def _member_credentials(ev: SgEvent, reach: accounts.Settings, context: Any) -> 
         raise LookupError(f"account {account or '(none)'} is neither this function's account nor one of its "
                           "member accounts")
     partition = aws.base_session().get_partition_for_region(ev.region)
-    member = accounts.MemberCredentials(aws.function_account(context), reach.member_role, partition)
+    member = _member_roles(aws.function_account(context), reach.member_role, partition)
     try:
         return member.for_account(account)
     except ClientError as exc:

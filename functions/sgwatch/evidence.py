@@ -58,12 +58,13 @@ SNAPSHOTS = "snapshots"  # sg_inventory: one CSV of every rule per run
 DIFFS = "diffs"  # sg_inventory: what changed since the previous snapshot
 CLAIMS = "claims"  # sg_inventory: which run extends which snapshot (linear chain)
 EXPOSURE = "exposure"  # sg_inventory: internet-reachable interfaces per public rule
+SNAPSHOT_GROUPS = "snapshot-groups"  # sg_inventory: where each group's rows are in the snapshot of the same stamp
 EVENTS = "events"  # change alerts: one record per CloudTrail event (also the idempotency marker)
 GROUP_STATE = "group-state"  # change alerts: a group's rules after an event (the next "before")
 GROUP_NAMES = "group-names"  # change alerts: group name -> id, for events that name a group only
 UNUSED = "unused"  # unused-group audit reports
 REACHABILITY = "reachability"  # reachability guard results, per path
-KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, EVENTS, GROUP_STATE, GROUP_NAMES, UNUSED, REACHABILITY)
+KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, SNAPSHOT_GROUPS, EVENTS, GROUP_STATE, GROUP_NAMES, UNUSED, REACHABILITY)
 REVIEWS = "reviews/"  # review packs, at the top of the prefix: {prefix}reviews/<period>/
 
 
@@ -171,6 +172,14 @@ class EvidenceStore:
                 continue
             return StoredObject(key, body, dict(found.get("Metadata") or {}))
         raise AssertionError("unreachable")
+
+    def get_range(self, key: str, offset: int, length: int) -> StoredObject:
+        """``length`` bytes of the object from ``offset`` (one ranged GET), with its metadata."""
+        found = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={offset}-{offset + length - 1}")
+        body = found["Body"].read()
+        if len(body) != length:
+            raise ValueError(f"{key}: {len(body)} bytes at {offset}, {length} expected")
+        return StoredObject(key, body, dict(found.get("Metadata") or {}))
 
     def keys(self, prefix: str) -> list[str]:
         paginator = self.s3.get_paginator("list_objects_v2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -10,14 +11,17 @@ from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
-from . import exposure, log, risk, settings
+from botocore.exceptions import ClientError
+
+from . import aws, exposure, log, risk, settings
 from .aws import EC2_PAGE_SIZE
-from .csvio import CsvDocument, CsvFormatError, data_lines, from_csv, to_csv, verify
+from .csvio import CsvDocument, CsvFormatError, data_lines, from_csv, to_csv, unneutralise, verify
 from .diff import DIFF_HEADER, Diff, diff_snapshot_lines, diff_snapshots
 from .evidence import (
     CLAIMS,
     DIFFS,
     EXPOSURE,
+    SNAPSHOT_GROUPS,
     SNAPSHOTS,
     EvidenceStore,
     StoredObject,
@@ -118,6 +122,75 @@ def read_snapshot(store: EvidenceStore, key: str) -> list[Rule]:
 
 def latest_snapshot_key(store: EvidenceStore, prefix: str, account_id: str, region: str) -> str | None:
     return store.latest_key(series_prefix(prefix, account_id, region, SNAPSHOTS))
+
+
+# Where each group's rows are in a snapshot, written beside it (``snapshot-groups/<stamp>.csv``), so
+# that a reader of one group (the change notifier's before-state, a group named without its id) reads
+# the index (about 50 bytes a group) and that group's bytes, never the whole snapshot.
+GROUP_INDEX_HEADER = ("GroupId", "Offset", "Length", "GroupName")
+
+
+def group_spans(doc: CsvDocument, lines: list[str]) -> list[tuple[str, int, int, str]]:
+    """Each group's span of ``doc`` from its data ``lines`` (:data:`GROUP_INDEX_HEADER` rows): contiguous
+    in a sorted snapshot (rows sort by account, region, VPC, group); in an unsorted one, from its first
+    row to its last."""
+    offset = doc.body.index(b"\n") + 1
+    spans: dict[str, list[Any]] = {}
+    for line in lines:
+        size = (len(line) if line.isascii() else len(line.encode("utf-8"))) + 1
+        group_id = line.split(",", 4)[3]
+        found = spans.get(group_id)
+        if found is None:
+            spans[group_id] = [offset, size, next(csv.reader([line]))[4]]
+        else:
+            found[1] = offset + size - found[0]
+        offset += size
+    if offset != len(doc.body):
+        raise AssertionError(f"group spans cover {offset} bytes of {len(doc.body)}")
+    return [(group_id, start, size, name) for group_id, (start, size, name) in spans.items()]
+
+
+def _group_index_key(snapshot_key: str) -> str:
+    """``.../snapshot-groups/<stamp>.csv`` of ``.../snapshots/<stamp>.csv``."""
+    series, _, name = snapshot_key.rpartition(f"/{SNAPSHOTS}/")
+    return f"{series}/{SNAPSHOT_GROUPS}/{name}"
+
+
+def group_index(store: EvidenceStore, snapshot_key: str) -> StoredObject | None:
+    """The group index written with the snapshot; None for a snapshot written without one."""
+    try:
+        return store.get(_group_index_key(snapshot_key))
+    except ClientError as exc:
+        if aws.error_code(exc) in ("NoSuchKey", "404"):
+            return None
+        raise
+
+
+def group_ids_named(index: StoredObject, name: str) -> list[str]:
+    """The ids of the groups of the index's snapshot whose name is ``name``."""
+    rows = from_csv(index.body, GROUP_INDEX_HEADER)
+    return sorted(r[0] for r in rows if unneutralise(r[3]) == name)
+
+
+def group_rows(store: EvidenceStore, snapshot_key: str, index: StoredObject, group_id: str) -> list[Rule]:
+    """The rows of one group of a snapshot (one ranged read); [] when the snapshot does not hold it.
+
+    The index line is found without parsing the index. The span is read from the object whose digest
+    the index names and must parse to whole rows, among them the group's (only them in a sorted
+    snapshot): anything else raises :class:`CsvFormatError`.
+    """
+    at = index.body.find(f"\n{group_id},".encode())
+    if at < 0:
+        return []
+    _, offset, length, _ = index.body[at + 1:index.body.index(b"\n", at + 1)].decode().split(",", 3)
+    found = store.get_range(snapshot_key, int(offset), int(length))
+    if found.metadata.get("sha256") != index.metadata.get("snapshot-sha256"):
+        raise CsvFormatError(f"{snapshot_key} is not the snapshot its group index describes")
+    rows = as_rules(from_csv(to_csv(SNAPSHOT_HEADER, []).body + found.body, SNAPSHOT_HEADER))
+    ours = [r for r in rows if r.group_id == group_id]
+    if not ours:
+        raise CsvFormatError(f"{snapshot_key}: bytes {offset}+{length} are not the rows of {group_id}")
+    return ours
 
 
 @dataclass
@@ -265,11 +338,17 @@ def _write(
         metadata[BASELINE_REASON] = _metadata_text(f"previous snapshot {previous_error}")
     if not store.put_new(snapshot_key, snapshot.body, metadata=metadata):
         raise RuntimeError(f"snapshot {snapshot_key} already exists; refusing to overwrite evidence")
+    lines = snapshot.data_lines()
+    index = to_csv(GROUP_INDEX_HEADER, group_spans(snapshot, lines))
+    index_key = _group_index_key(snapshot_key)
+    index_metadata = {**_metadata(index), "snapshot": snapshot_key, "snapshot-sha256": snapshot.sha256}
+    if not store.put_new(index_key, index.body, metadata=index_metadata):
+        raise RuntimeError(f"group index {index_key} already exists; refusing to overwrite evidence")
 
     if previous is None or previous_key is None:  # previous is only read when there is a previous_key
         return SnapshotResult(snapshot_key, None, rules, None, previous_error)
     try:
-        changes = diff_snapshot_lines(previous_lines, snapshot.data_lines())
+        changes = diff_snapshot_lines(previous_lines, lines)
     except CsvFormatError:  # a field with an embedded line break: compare parsed rows instead
         changes = diff_snapshots(parse_snapshot(previous.body, {}), rules)
     diff_doc = to_csv(DIFF_HEADER, changes.rows)
