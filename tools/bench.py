@@ -8,8 +8,8 @@ place, removes 1% and adds 1%. CPU time, best of 5.
   pipeline  flatten two snapshots, write both CSVs, diff them (only differing lines are
             parsed), write the diff CSV
   floor     the bare csv module writing those two snapshot CSVs and reading them back
-  run       what one scheduled run does: flatten + write the current snapshot, read and
-            validate the previous one from its CSV, diff, write the diff
+  run       what one scheduled run does: flatten + write the current snapshot and its group
+            index, read and validate the previous one from its CSV, diff, write the diff
   memory    peak RSS of a child process doing one such run with the describe pages
             arriving as a stream (as the paginator delivers them), exposure report included
   exposure  what the run adds for the exposure report: the region's exposure read from
@@ -48,6 +48,7 @@ from sgwatch.csvio import CsvDocument, to_csv, verify
 from sgwatch.diff import DIFF_HEADER, diff_snapshot_lines, diff_snapshots
 from sgwatch.exposure_report import EXPOSURE_HEADER, exposure_rows
 from sgwatch.rules import SNAPSHOT_HEADER, Row, flatten_rule_rows as flatten_rules
+from sgwatch.snapshots import GROUP_INDEX_HEADER, group_spans
 
 GROUPS, RULES = 10_000, 100_000
 INTERFACES, VPCS, LOAD_BALANCERS = 20_000, 50, 300
@@ -198,11 +199,14 @@ def floor(previous_rows, current_rows) -> None:
 
 
 def one_run(group_list, current_rules, previous_doc, with_exposure: bool = False) -> int:
-    """As sgwatch.snapshots.record_snapshot does it (and record_exposure, ``with_exposure``), minus the S3 calls."""
+    """As sgwatch.snapshots.record_snapshot does it, group index included (and record_exposure, ``with_exposure``),
+    minus the S3 calls."""
     rows = flatten_rules(ACCOUNT, REGION, group_list, current_rules)
     current = to_csv(SNAPSHOT_HEADER, rows)
+    lines = current.data_lines()
+    to_csv(GROUP_INDEX_HEADER, group_spans(current, lines))
     verify(previous_doc.body, SNAPSHOT_HEADER, previous_doc.rows, previous_doc.sha256)
-    changes = diff_snapshot_lines(previous_doc.data_lines(), current.data_lines())
+    changes = diff_snapshot_lines(previous_doc.data_lines(), lines)
     to_csv(DIFF_HEADER, changes.rows)
     if with_exposure:
         exposure_step(rows, PagedEstate(streamed=True))

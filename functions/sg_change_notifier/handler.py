@@ -6,6 +6,11 @@ Steps: parse -> already alerted? -> resolve the group (by name when the event ha
 invocation) -> write the event record -> Slack (best effort) -> record the group's current
 rules for the next event.
 
+Every call before the publish runs under one deadline (:func:`sgwatch.changes.before_publish`)
+and fails open: a duplicate check or a before-state that cannot be read in time is skipped,
+and the alert says so. The evidence writes after it end before the function's timeout
+(:func:`sgwatch.changes.after_publish`): a timed-out invocation would be retried and alerted again.
+
 Exactly once. EventBridge delivers at least once. The event record (see
 :mod:`sgwatch.changes`) is the marker: when it exists the event was alerted and nothing is
 published. It is written with a conditional put *after* a successful publish, never before,
@@ -25,7 +30,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import alerts, aws, changes, cloudtrail, log, notify, settings, severity, slack
+from sgwatch import alerts, changes, cloudtrail, log, notify, settings, severity, slack
 from sgwatch.cloudtrail import SgEvent
 from sgwatch.evidence import EvidenceStore
 from sgwatch.rules import Rule
@@ -48,13 +53,28 @@ def post_to_slack(config: settings.Slack | None, message: dict[str, Any], event_
     return True
 
 
+def _already_alerted(records: changes.EventRecords | None, key: str, ev: SgEvent) -> dict[str, Any] | None:
+    """The record of an earlier alert of this event; None (publish) when there is none or the check fails."""
+    if records is None:
+        return None
+    try:
+        return records.already_alerted(key)
+    except Exception as exc:  # a duplicate beats a lost alert
+        why = changes.reason(exc)
+        log.warning("duplicate_check_skipped", event_id=ev.event_id, record=key, error=why)
+        ev.notes.append(f"duplicate check skipped ({why}): if this event was alerted before, this alert repeats it")
+        return None
+
+
 def _previous(records: changes.EventRecords | None, ev: SgEvent) -> tuple[list[Rule] | None, str]:
     if records is None or not (ev.group_id and ev.known and changes.needs_previous(ev)):
         return None, ""
     try:
         return records.previous_rules(ev, ev.group_id)
-    except Exception as exc:
-        log.warning("previous_state_failed", event_id=ev.event_id, error=aws.error_code(exc))
+    except Exception as exc:  # the alert goes out without the rules as they were
+        why = changes.reason(exc)
+        log.warning("previous_state_skipped", event_id=ev.event_id, error=why)
+        ev.notes.append(f"previous state skipped ({why}): the rules as they were before the event are not shown")
         return None, ""
 
 
@@ -70,25 +90,26 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
              known=ev.known, failed=ev.failed, problems=ev.problems)
 
     key = records.marker_key(ev, now) if records is not None else ""
-    earlier = records.already_alerted(key) if records is not None else None
-    if earlier is not None:
-        log.info("duplicate_delivery_skipped", event_id=ev.event_id, record=key)
-        return {"event_id": ev.event_id, "published": False, "severity": earlier.get("severity"),
-                "subject": earlier.get("subject")}
+    with changes.before_publish(context):
+        earlier = _already_alerted(records, key, ev)
+        if earlier is not None:
+            log.info("duplicate_delivery_skipped", event_id=ev.event_id, record=key)
+            return {"event_id": ev.event_id, "published": False, "severity": earlier.get("severity"),
+                    "subject": earlier.get("subject")}
 
-    if not ev.group_ids and ev.group_name and ev.account_id and ev.region:
-        own = changes.is_own_account(ev, context)
-        group_id, source = changes.resolve_group_id(ev, records, own)
-        if group_id:
-            ev.group_ids.append(group_id)
-            ev.notes.append(f"group id {group_id} resolved from the name {ev.group_name} ({source})")
+        if not ev.group_ids and ev.group_name and ev.account_id and ev.region:
+            own = changes.is_own_account(ev, context)
+            group_id, source = changes.resolve_group_id(ev, records, own)
+            if group_id:
+                ev.group_ids.append(group_id)
+                ev.notes.append(f"group id {group_id} resolved from the name {ev.group_name} ({source})")
 
-    previous, before_source = _previous(records, ev)
-    resolved = cloudtrail.resolve(ev, previous)
-    if before_source:
-        ev.notes.append(f"previous state from {before_source}")
+        previous, before_source = _previous(records, ev)
+        resolved = cloudtrail.resolve(ev, previous)
+        if before_source:
+            ev.notes.append(f"previous state from {before_source}")
 
-    group = changes.look_at_group(ev, config.reach, context)
+        group = changes.look_at_group(ev, config.reach, context)
     assessment = severity.assess(ev, group.exposure, authorized_public_ports=config.authorized_public_ports)
     alert = alerts.Alert(ev, resolved, assessment, group.section, changes.provenance_of(ev, config, group.tags))
     subject = notify.sns_subject(alerts.subject(ev, assessment.level))
@@ -98,10 +119,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     if records is not None:  # the marker first: a slow Slack or a timeout must not cause a second SNS alert
         record = alerts.event_record(alert, subject, _utcnow().isoformat(), message_id, before_source)
-        records.write_record(key, record, ev.event_id)
+        with changes.after_publish(context):
+            records.write_record(key, record, ev.event_id)
 
     post_to_slack(config.slack, alerts.slack_message(alert), ev.event_id)
 
     if records is not None:
-        records.record_after(ev, now, context)
+        with changes.after_publish(context):
+            records.record_after(ev, now, context)
     return {"event_id": ev.event_id, "published": True, "severity": assessment.level, "subject": subject}

@@ -1,6 +1,10 @@
 """Scheduled snapshot of every security-group rule, with a diff against the previous one and
 the exposure report of the same moment (which public rules the internet reaches, and how).
 
+One order per pair (see :func:`sgwatch.snapshots.record_snapshot`): claim the successor of the
+previous snapshot, then describe the rules, then diff. A run that loses the claim describes
+only once it holds the claim on the successor of the winner's snapshot.
+
 An exposure lookup that fails (a member role without the exposure reads, throttling) keeps
 the snapshot and diff it follows, writes no exposure report (none means "not looked up", a
 header-only one "nothing exposed") and fails the pair as any failed pair does: logged, named

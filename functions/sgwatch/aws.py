@@ -8,7 +8,9 @@
 * Clients of a member account are built from that account's assumed-role credentials
   inside a :func:`target_account` block and live only as long as the block (one piece of
   work: an account and region). They are keyed by what they are, never by an object's
-  ``id()``, and nothing of them outlives the block.
+  ``id()``, and nothing of them outlives the block - unless the block asks to ``keep`` them
+  (the change notifier, one event at a time): then the clients of the last
+  :data:`KEPT_TARGETS` sets of credentials are reused while those credentials are.
 * Inside a :func:`quick` block (what an alert waits for) every client is a quick one
   (:data:`QUICK_CONFIG`) and no call starts that could end after the block's deadline.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -97,6 +100,25 @@ class Target:
             return found
 
 
+KEPT_TARGETS = 4  # member accounts whose clients target_account(keep=True) keeps, the most recent first
+_kept: OrderedDict[tuple[str, str], Target] = OrderedDict()  # (account, access key id)
+_kept_session: list[boto3.session.Session] = []  # the session _kept were built from
+
+
+def _kept_target(credentials: Credentials) -> Target:
+    key = (credentials.account_id, credentials.access_key_id)
+    with _lock:
+        base = base_session()
+        if not _kept_session or _kept_session[0] is not base:  # a new default session: its clients only
+            _kept.clear()
+            _kept_session[:] = [base]
+        found = _kept.pop(key, None) or Target(credentials)
+        _kept[key] = found
+        while len(_kept) > KEPT_TARGETS:
+            _kept.popitem(last=False)
+        return found
+
+
 # The member account a piece of work reads; unset means the function's own account.
 _target: ContextVar[Target | None] = ContextVar("sgwatch_target", default=None)
 # The quick() block's (deadline on time.monotonic(), its length in seconds); unset outside one.
@@ -115,8 +137,11 @@ def worst_call_seconds(config: Config = QUICK_CONFIG) -> float:
 def quick(seconds: float) -> Iterator[None]:
     """A block whose calls all end within ``seconds``: its clients are quick ones (:data:`QUICK_CONFIG`)
     and a call that could end after the deadline (it starts later than ``seconds`` less
-    :func:`worst_call_seconds`) is not made: it raises ``TimeoutError`` instead."""
-    token = _deadline.set((time.monotonic() + seconds, seconds))
+    :func:`worst_call_seconds`) is not made: it raises ``TimeoutError`` instead. Inside another
+    quick block the earlier of the two deadlines holds."""
+    deadline = (time.monotonic() + seconds, seconds)
+    outer = _deadline.get()
+    token = _deadline.set(min(outer, deadline) if outer is not None else deadline)
     try:
         yield
     finally:
@@ -148,13 +173,14 @@ def base_session() -> boto3.session.Session:
 
 
 @contextmanager
-def target_account(credentials: Credentials | None) -> Iterator[Target | None]:
+def target_account(credentials: Credentials | None, keep: bool = False) -> Iterator[Target | None]:
     """Within the block, :func:`client` reads the account of ``credentials`` (None: the own account).
 
-    The block's clients are dropped when it ends. Worker threads inherit the block only
+    The block's clients are dropped when it ends, unless ``keep``: then a later block with the same
+    credentials reuses them (see :data:`KEPT_TARGETS`). Worker threads inherit the block only
     through ``contextvars.copy_context().run``.
     """
-    target = Target(credentials) if credentials else None
+    target = (_kept_target(credentials) if keep else Target(credentials)) if credentials else None
     token = _target.set(target)
     try:
         yield target

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -43,7 +44,7 @@ from .evidence import EVENTS, GROUP_NAMES, GROUP_STATE, EvidenceStore, Layout, s
 from .exposure import Exposure
 from .rules import Rule, flatten_rules, permission_peers
 from .settings import Environment
-from .snapshots import describe_rules, latest_snapshot_key, read_snapshot
+from .snapshots import describe_rules, group_ids_named, group_index, group_rows, latest_snapshot_key
 
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 RECORDED_GROUPS = 5  # groups of one event whose state is recorded (an event names one, rarely more)
@@ -145,18 +146,15 @@ class EventRecords:
         return f"{self.layout.series(account, region, EVENTS)}{event_day(ev, now)}/{ev.event_id}.json"
 
     def already_alerted(self, key: str) -> dict[str, Any] | None:
-        """The stored record when this event was alerted before; None when not (or unknown).
+        """The stored record when this event was alerted before; None when not.
 
         Existence is checked with a listing of the exact key (works with a prefix-scoped
-        ``s3:ListBucket``); a failure to check publishes: a duplicate beats a lost alert.
+        ``s3:ListBucket``). A failure to check raises; the caller publishes (a duplicate beats a
+        lost alert) and says the check was skipped.
         """
-        try:
-            if self.store.latest_key(key) != key:
-                return None
-            found = self.store.get(key)
-        except ClientError as exc:
-            log.warning("marker_unreadable", key=key, error=aws.error_code(exc))
+        if self.store.latest_key(key) != key:
             return None
+        found = self.store.get(key)
         try:
             record = json.loads(found.body)
         except ValueError:
@@ -192,9 +190,9 @@ class EventRecords:
                 if data.get("group_id"):
                     return str(data["group_id"]), f"name index {key}"
             snapshot = latest_snapshot_key(self.store, self.prefix, ev.account_id, ev.region)
-            if snapshot:
-                rows = read_snapshot(self.store, snapshot)
-                ids = sorted({r.group_id for r in rows if unneutralise(r.group_name) == name})
+            index = group_index(self.store, snapshot) if snapshot else None
+            if snapshot and index:
+                ids = group_ids_named(index, name)
                 if len(ids) == 1:
                     return ids[0], f"inventory snapshot {snapshot}"
         except Exception as exc:
@@ -203,7 +201,10 @@ class EventRecords:
 
     def previous_rules(self, ev: SgEvent, group_id: str) -> tuple[list[Rule] | None, str]:
         """The group's rules before this event, from the newer of its last recorded state and the
-        latest inventory snapshot; ``(None, "")`` when neither knows the group."""
+        latest inventory snapshot (only the group's rows, found through the snapshot's group index);
+        ``(None, "")`` when neither knows the group. A read that fails raises, as does a snapshot
+        without a group index (written before there was one; never read whole): an older record
+        is not shown as the newest."""
         oldest = datetime.min.replace(tzinfo=UTC)
         candidates: list[tuple[datetime, str, str]] = []
         state_key = self.store.latest_key(self.group_state(ev, group_id))
@@ -213,15 +214,15 @@ class EventRecords:
         if snapshot_key:
             candidates.append((stamp_time(snapshot_key) or oldest, "snapshot", snapshot_key))
         for _, kind, key in sorted(candidates, reverse=True):
-            try:
-                if kind == "state":
-                    data = json.loads(self.store.get(key).body)
-                    return [cloudtrail.rule_from_dict(r, ev.account_id, ev.region) for r in data.get("rules", [])], key
-                rows = [_display_rule(r) for r in read_snapshot(self.store, key) if r.group_id == group_id]
-                if rows:
-                    return rows, key
-            except Exception as exc:
-                log.warning("previous_state_unreadable", key=key, error=aws.error_code(exc))
+            if kind == "state":
+                data = json.loads(self.store.get(key).body)
+                return [cloudtrail.rule_from_dict(r, ev.account_id, ev.region) for r in data.get("rules", [])], key
+            index = group_index(self.store, key)
+            if index is None:
+                raise LookupError(f"{key} has no group index (the next inventory run writes one)")
+            rows = [_display_rule(r) for r in group_rows(self.store, key, index, group_id)]
+            if rows:
+                return rows, key
         return None, ""
 
     # --- after the alert: what the next events need ----------------------------------------
@@ -289,11 +290,14 @@ def resolve_group_id(ev: SgEvent, records: EventRecords | None, own: bool) -> tu
 
 # --- at alert time: the group's tags and exposure --------------------------------------------
 
-# The longest the lookups of one alert may take (assuming a member role, describing the group,
-# the exposure calls): they run in an aws.quick() block, so no call starts that could end later,
+# The longest the calls before an alert is published may take (the duplicate check, the
+# before-state, resolving a group by name, assuming a member role, describing the group, the
+# exposure calls): they run in one aws.quick() block, so no call starts that could end later,
 # whatever AWS does, and the alert is published after them within the function's 60 s timeout.
 LOOKUP_SECONDS = 30.0
 PUBLISH_RESERVE_SECONDS = 25.0  # left for publishing, the record and Slack when the deadline is near
+FINISH_RESERVE_SECONDS = 3.0  # left at the end of the invocation by the calls after publishing
+AFTER_PUBLISH_SECONDS = 30.0  # the longest one step after publishing may take without a Lambda context
 DELETED_GROUP = "the group was deleted (AWS deletes no group in use)"
 
 
@@ -342,25 +346,56 @@ def _describe(ev: SgEvent, group_id: str) -> tuple[dict[str, str], list[Rule], s
 
 
 def _look(ev: SgEvent, group_id: str, credentials: aws.Credentials | None) -> GroupNow:
-    with aws.target_account(credentials):
+    with aws.target_account(credentials, keep=True):  # one event at a time: a few accounts' clients, reused
         tags, rules, note = _describe(ev, group_id)
         found = exposure.look_up(exposure.paged_fetch(lambda service: aws.client(service, ev.region)), group_id)
     summary = exposure.summarise(group_id, found, rules)
     return GroupNow(tags, ExposureSection.of(summary), found, (note,) if note else ())
 
 
-def _budget(context: Any) -> float:
+def seconds_left(context: Any, reserve: float, cap: float | None = None) -> float:
+    """Seconds the next calls may take: the invocation's remaining time less ``reserve``, at most
+    ``cap`` (default :data:`LOOKUP_SECONDS`; that without a Lambda context)."""
+    cap = LOOKUP_SECONDS if cap is None else cap
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
-        return LOOKUP_SECONDS
-    return min(LOOKUP_SECONDS, remaining() / 1000 - PUBLISH_RESERVE_SECONDS)
+        return cap
+    return min(cap, remaining() / 1000 - reserve)
 
 
-def _reason(exc: Exception) -> str:
+def before_publish(context: Any) -> AbstractContextManager[None]:
+    """The one deadline of every call before an alert is published (an :func:`sgwatch.aws.quick` block)."""
+    return aws.quick(max(seconds_left(context, PUBLISH_RESERVE_SECONDS), 0.0))
+
+
+def after_publish(context: Any) -> AbstractContextManager[None]:
+    """A deadline for the evidence writes after publishing: they end before the function's timeout,
+    which would have the event retried and alerted again."""
+    return aws.quick(max(seconds_left(context, FINISH_RESERVE_SECONDS, AFTER_PUBLISH_SECONDS), 0.0))
+
+
+def reason(exc: Exception) -> str:
+    """What an alert says of a call that failed: the AWS error and call, or the timeout and endpoint."""
     if isinstance(exc, ClientError):
         return f"{aws.error_code(exc)} on {exc.operation_name}"
+    if isinstance(exc, LookupError):  # ours: it says what is missing
+        return str(exc)
     # a timeout of the block, or a connection that timed out or failed (it names the endpoint)
     return str(exc) if isinstance(exc, (TimeoutError, HTTPClientError)) else aws.error_code(exc)
+
+
+# The process's member-role credentials, of the session that assumed them (each account's kept
+# until shortly before it expires): a warm alert in a member account assumes no role.
+_MEMBER_ROLES: dict[tuple[str, str, str], tuple[Any, accounts.MemberCredentials]] = {}
+
+
+def _member_roles(own_account: str, role_name: str, partition: str) -> accounts.MemberCredentials:
+    key, session = (own_account, role_name, partition), aws.base_session()
+    found = _MEMBER_ROLES.get(key)
+    if found is None or found[0] is not session:
+        _MEMBER_ROLES.clear()  # one function, one configuration and session: a new one replaces the old
+        found = _MEMBER_ROLES[key] = (session, accounts.MemberCredentials(own_account, role_name, partition))
+    return found[1]
 
 
 def _member_credentials(ev: SgEvent, reach: accounts.Settings, context: Any) -> aws.Credentials | None:
@@ -372,7 +407,7 @@ def _member_credentials(ev: SgEvent, reach: accounts.Settings, context: Any) -> 
         raise LookupError(f"account {account or '(none)'} is neither this function's account nor one of its "
                           "member accounts")
     partition = aws.base_session().get_partition_for_region(ev.region)
-    member = accounts.MemberCredentials(aws.function_account(context), reach.member_role, partition)
+    member = _member_roles(aws.function_account(context), reach.member_role, partition)
     try:
         return member.for_account(account)
     except ClientError as exc:
@@ -391,16 +426,16 @@ def look_at_group(ev: SgEvent, reach: accounts.Settings, context: Any) -> GroupN
         return GroupNow(dict(ev.tags), ExposureSection.not_looked_up("the event names no AWS region"))
     own = is_own_account(ev, context)
     try:
-        seconds = _budget(context)
+        seconds = seconds_left(context, PUBLISH_RESERVE_SECONDS)
         if seconds <= 0:
             raise TimeoutError("too little time left")
         with aws.quick(seconds):
             found = _look(ev, group_id, None if own else _member_credentials(ev, reach, context))
     except Exception as exc:  # whatever the lookup met, the alert goes out and says so
-        reason = str(exc) if isinstance(exc, LookupError) else _reason(exc)
+        why = str(exc) if isinstance(exc, LookupError) else reason(exc)
         log.warning("exposure_not_looked_up", event_id=ev.event_id, group_id=group_id, account_id=ev.account_id,
-                    reason=reason)
-        return GroupNow(dict(ev.tags), ExposureSection.not_looked_up(reason))
+                    reason=why)
+        return GroupNow(dict(ev.tags), ExposureSection.not_looked_up(why))
     ev.notes.extend(found.notes)
     log.info("exposure_looked_up", event_id=ev.event_id, group_id=group_id, exposed=found.section.exposed,
              interfaces=len(found.exposure.reachable(group_id)) if found.exposure else 0)

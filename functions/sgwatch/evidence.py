@@ -58,12 +58,13 @@ SNAPSHOTS = "snapshots"  # sg_inventory: one CSV of every rule per run
 DIFFS = "diffs"  # sg_inventory: what changed since the previous snapshot
 CLAIMS = "claims"  # sg_inventory: which run extends which snapshot (linear chain)
 EXPOSURE = "exposure"  # sg_inventory: internet-reachable interfaces per public rule
+SNAPSHOT_GROUPS = "snapshot-groups"  # sg_inventory: where each group's rows are in the snapshot of the same stamp
 EVENTS = "events"  # change alerts: one record per CloudTrail event (also the idempotency marker)
 GROUP_STATE = "group-state"  # change alerts: a group's rules after an event (the next "before")
 GROUP_NAMES = "group-names"  # change alerts: group name -> id, for events that name a group only
 UNUSED = "unused"  # unused-group audit reports
 REACHABILITY = "reachability"  # reachability guard results, per path
-KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, EVENTS, GROUP_STATE, GROUP_NAMES, UNUSED, REACHABILITY)
+KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, SNAPSHOT_GROUPS, EVENTS, GROUP_STATE, GROUP_NAMES, UNUSED, REACHABILITY)
 REVIEWS = "reviews/"  # review packs, at the top of the prefix: {prefix}reviews/<period>/
 
 
@@ -110,9 +111,8 @@ class EvidenceStore:
 
     @property
     def s3(self) -> Any:
-        if self._s3 is None:
-            self._s3 = aws.central_client("s3")
-        return self._s3
+        """The client given, else the function's own (a quick one inside an :func:`sgwatch.aws.quick` block)."""
+        return self._s3 if self._s3 is not None else aws.central_client("s3")
 
     def _conditional_put_args(self) -> dict[str, str]:
         """``IfNoneMatch`` as a parameter, or as a header where the runtime's botocore predates it."""
@@ -172,6 +172,14 @@ class EvidenceStore:
                 continue
             return StoredObject(key, body, dict(found.get("Metadata") or {}))
         raise AssertionError("unreachable")
+
+    def get_range(self, key: str, offset: int, length: int) -> StoredObject:
+        """``length`` bytes of the object from ``offset`` (one ranged GET), with its metadata."""
+        found = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={offset}-{offset + length - 1}")
+        body = found["Body"].read()
+        if len(body) != length:
+            raise ValueError(f"{key}: {len(body)} bytes at {offset}, {length} expected")
+        return StoredObject(key, body, dict(found.get("Metadata") or {}))
 
     def keys(self, prefix: str) -> list[str]:
         paginator = self.s3.get_paginator("list_objects_v2")

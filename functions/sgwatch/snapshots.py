@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -10,14 +11,17 @@ from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
-from . import exposure, log, risk, settings
+from botocore.exceptions import ClientError
+
+from . import aws, exposure, log, risk, settings
 from .aws import EC2_PAGE_SIZE
-from .csvio import CsvDocument, CsvFormatError, data_lines, from_csv, to_csv, verify
+from .csvio import CsvDocument, CsvFormatError, data_lines, from_csv, to_csv, unneutralise, verify
 from .diff import DIFF_HEADER, Diff, diff_snapshot_lines, diff_snapshots
 from .evidence import (
     CLAIMS,
     DIFFS,
     EXPOSURE,
+    SNAPSHOT_GROUPS,
     SNAPSHOTS,
     EvidenceStore,
     StoredObject,
@@ -120,6 +124,75 @@ def latest_snapshot_key(store: EvidenceStore, prefix: str, account_id: str, regi
     return store.latest_key(series_prefix(prefix, account_id, region, SNAPSHOTS))
 
 
+# Where each group's rows are in a snapshot, written beside it (``snapshot-groups/<stamp>.csv``), so
+# that a reader of one group (the change notifier's before-state, a group named without its id) reads
+# the index (about 50 bytes a group) and that group's bytes, never the whole snapshot.
+GROUP_INDEX_HEADER = ("GroupId", "Offset", "Length", "GroupName")
+
+
+def group_spans(doc: CsvDocument, lines: list[str]) -> list[tuple[str, int, int, str]]:
+    """Each group's span of ``doc`` from its data ``lines`` (:data:`GROUP_INDEX_HEADER` rows): contiguous
+    in a sorted snapshot (rows sort by account, region, VPC, group); in an unsorted one, from its first
+    row to its last."""
+    offset = doc.body.index(b"\n") + 1
+    spans: dict[str, list[Any]] = {}
+    for line in lines:
+        size = (len(line) if line.isascii() else len(line.encode("utf-8"))) + 1
+        group_id = line.split(",", 4)[3]
+        found = spans.get(group_id)
+        if found is None:
+            spans[group_id] = [offset, size, next(csv.reader([line]))[4]]
+        else:
+            found[1] = offset + size - found[0]
+        offset += size
+    if offset != len(doc.body):
+        raise AssertionError(f"group spans cover {offset} bytes of {len(doc.body)}")
+    return [(group_id, start, size, name) for group_id, (start, size, name) in spans.items()]
+
+
+def _group_index_key(snapshot_key: str) -> str:
+    """``.../snapshot-groups/<stamp>.csv`` of ``.../snapshots/<stamp>.csv``."""
+    series, _, name = snapshot_key.rpartition(f"/{SNAPSHOTS}/")
+    return f"{series}/{SNAPSHOT_GROUPS}/{name}"
+
+
+def group_index(store: EvidenceStore, snapshot_key: str) -> StoredObject | None:
+    """The group index written with the snapshot; None for a snapshot written without one."""
+    try:
+        return store.get(_group_index_key(snapshot_key))
+    except ClientError as exc:
+        if aws.error_code(exc) in ("NoSuchKey", "404"):
+            return None
+        raise
+
+
+def group_ids_named(index: StoredObject, name: str) -> list[str]:
+    """The ids of the groups of the index's snapshot whose name is ``name``."""
+    rows = from_csv(index.body, GROUP_INDEX_HEADER)
+    return sorted(r[0] for r in rows if unneutralise(r[3]) == name)
+
+
+def group_rows(store: EvidenceStore, snapshot_key: str, index: StoredObject, group_id: str) -> list[Rule]:
+    """The rows of one group of a snapshot (one ranged read); [] when the snapshot does not hold it.
+
+    The index line is found without parsing the index. The span is read from the object whose digest
+    the index names and must parse to whole rows, among them the group's (only them in a sorted
+    snapshot): anything else raises :class:`CsvFormatError`.
+    """
+    at = index.body.find(f"\n{group_id},".encode())
+    if at < 0:
+        return []
+    _, offset, length, _ = index.body[at + 1:index.body.index(b"\n", at + 1)].decode().split(",", 3)
+    found = store.get_range(snapshot_key, int(offset), int(length))
+    if found.metadata.get("sha256") != index.metadata.get("snapshot-sha256"):
+        raise CsvFormatError(f"{snapshot_key} is not the snapshot its group index describes")
+    rows = as_rules(from_csv(to_csv(SNAPSHOT_HEADER, []).body + found.body, SNAPSHOT_HEADER))
+    ours = [r for r in rows if r.group_id == group_id]
+    if not ours:
+        raise CsvFormatError(f"{snapshot_key}: bytes {offset}+{length} are not the rows of {group_id}")
+    return ours
+
+
 @dataclass
 class SnapshotResult:
     snapshot_key: str | None  # None: another run of the same pair was writing its successor
@@ -130,12 +203,14 @@ class SnapshotResult:
     skipped: str | None = None
 
 
-# One linear chain per (account, region). Before reading the rules, a run claims "the
-# successor of snapshot P" (P the newest snapshot, or the baseline when there is none)
-# with a conditional put; only the run holding the claim writes a snapshot and a diff
-# against P. A run that loses waits for the winner's snapshot and claims the successor
-# of that one, so two runs at the same moment (an SQS duplicate, a schedule overlapping a
-# slow run) never both diff against P and every change is counted once.
+# One linear chain per (account, region), in one order: claim, then describe, then diff.
+# A run first claims "the successor of snapshot P" (P the newest snapshot, or the baseline
+# when there is none) with a conditional put; only the run holding the claim reads the rules
+# and writes a snapshot and a diff against P. A run that loses waits for the winner's
+# snapshot, claims the successor of that one and only then reads the rules, so two runs at
+# the same moment (an SQS duplicate, a schedule overlapping a slow run) never both diff
+# against P, no run writes rules read before the snapshot it follows, and every change is
+# counted once.
 CLAIM_STALE = timedelta(minutes=15)  # a claim older than Lambda's longest run has no live claimant
 CLAIM_WAITS = (0.5, 1, 2, 4, 8, 15)  # seconds between looks for the winner's snapshot
 
@@ -151,13 +226,19 @@ def _claim_base(prefix: str, account_id: str, region: str, previous_key: str | N
     return f"{series_prefix(prefix, account_id, region, CLAIMS)}{after}/"
 
 
+def _released(claim_key: str) -> str:
+    """The key that says the run holding ``claim_key`` ended without writing the snapshot."""
+    return claim_key.removesuffix(".json") + ".released.json"
+
+
 def claim_successor(
     store: EvidenceStore, prefix: str, account_id: str, region: str, previous_key: str | None, now: datetime
 ) -> Claim | None:
     """Claim the successor of ``previous_key``; None when a live run holds that claim.
 
-    A claim whose run ended without writing (older than :data:`CLAIM_STALE` while
-    ``previous_key`` is still the newest snapshot) is superseded by the next generation.
+    A claim whose run ended without writing (it released the claim, or, having died, left it
+    older than :data:`CLAIM_STALE` while ``previous_key`` is still the newest snapshot) is
+    superseded by the next generation.
     """
     base = _claim_base(prefix, account_id, region, previous_key)
     for generation in count():
@@ -165,11 +246,24 @@ def claim_successor(
         body = json.dumps({"claimed_at": now.isoformat(), "previous_snapshot": previous_key}).encode()
         if store.put_new(key, body, "application/json"):
             return Claim(key, previous_key)
+        if store.latest_key(_released(key)) == _released(key):
+            continue
         held = json.loads(store.get(key).body)
         if now - datetime.fromisoformat(held["claimed_at"]) < CLAIM_STALE:
             return None
         log.warning("stale_claim_superseded", claim=key, claimed_at=held["claimed_at"])
     raise AssertionError("unreachable")
+
+
+def release(store: EvidenceStore, claim: Claim, reason: str, now: datetime) -> None:
+    """Say that the run holding ``claim`` ended without writing (the bucket is write-once: a claim is
+    never deleted), so a retry claims the next generation at once; never raises (a claim left
+    behind is superseded once stale)."""
+    body = json.dumps({"released_at": now.isoformat(), "reason": reason}).encode()
+    try:
+        store.put_new(_released(claim.key), body, "application/json")
+    except Exception as exc:
+        log.warning("claim_not_released", claim=claim.key, error=f"{type(exc).__name__}: {exc}")
 
 
 def _after(previous_key: str | None, now: datetime) -> datetime:
@@ -191,14 +285,14 @@ def record_snapshot(
 ) -> SnapshotResult:
     """Write the snapshot and, when a readable previous one exists, the diff against it.
 
-    The write is claimed as the successor of the newest snapshot. A run that loses the
-    claim waits for the winner's snapshot and, when it appears, reads the rules again
-    (``rules`` and ``now`` may be callables for that) and claims the successor of that
-    one; if it never appears the run stops, logged, having written nothing.
+    The run first claims the successor of the newest snapshot, then reads the rules
+    (``rules`` may be a callable: it is called only once the claim is held), then diffs.
+    A run that loses the claim waits for the winner's snapshot and, when it appears, claims
+    the successor of that one; if it never appears the run stops, logged, having read and
+    written nothing. ``now`` (or the callable) is read after the rules.
     """
     read = rules if callable(rules) else (lambda: rules)
     clock = now if callable(now) else (lambda: now)
-    rows = read()
     previous_key = latest_snapshot_key(store, prefix, account_id, region)
     claim = None
     for wait in (*CLAIM_WAITS, None):
@@ -206,14 +300,17 @@ def record_snapshot(
         if claim or wait is None:
             break
         sleep(wait)  # the winner is writing the successor of previous_key
-        newest = latest_snapshot_key(store, prefix, account_id, region)
-        if newest != previous_key:
-            previous_key, rows = newest, read()  # follow the winner's snapshot with what is there now
+        previous_key = latest_snapshot_key(store, prefix, account_id, region)  # follow the winner's snapshot
     if claim is None:
         why = f"another run of this pair holds the successor of {previous_key or 'the baseline'}"
         log.warning("snapshot_skipped", account_id=account_id, region=region, reason=why)
         return SnapshotResult(None, None, [], None, skipped=why)
-    return _write(store, prefix, account_id, region, rows, _after(previous_key, clock()), previous_key)
+    try:
+        rows = read()  # described only now: what the snapshot following previous_key holds
+        return _write(store, prefix, account_id, region, rows, _after(previous_key, clock()), previous_key)
+    except Exception as exc:
+        release(store, claim, f"{type(exc).__name__}: {str(exc)[:300]}", clock())
+        raise
 
 
 def _write(
@@ -241,11 +338,17 @@ def _write(
         metadata[BASELINE_REASON] = _metadata_text(f"previous snapshot {previous_error}")
     if not store.put_new(snapshot_key, snapshot.body, metadata=metadata):
         raise RuntimeError(f"snapshot {snapshot_key} already exists; refusing to overwrite evidence")
+    lines = snapshot.data_lines()
+    index = to_csv(GROUP_INDEX_HEADER, group_spans(snapshot, lines))
+    index_key = _group_index_key(snapshot_key)
+    index_metadata = {**_metadata(index), "snapshot": snapshot_key, "snapshot-sha256": snapshot.sha256}
+    if not store.put_new(index_key, index.body, metadata=index_metadata):
+        raise RuntimeError(f"group index {index_key} already exists; refusing to overwrite evidence")
 
     if previous is None or previous_key is None:  # previous is only read when there is a previous_key
         return SnapshotResult(snapshot_key, None, rules, None, previous_error)
     try:
-        changes = diff_snapshot_lines(previous_lines, snapshot.data_lines())
+        changes = diff_snapshot_lines(previous_lines, lines)
     except CsvFormatError:  # a field with an embedded line break: compare parsed rows instead
         changes = diff_snapshots(parse_snapshot(previous.body, {}), rules)
     diff_doc = to_csv(DIFF_HEADER, changes.rows)

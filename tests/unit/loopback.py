@@ -2,12 +2,14 @@
 
 A fake subclasses ``LoopbackServer`` and answers ``respond(path, headers, body)`` with a status,
 extra headers and a payload (bytes or text as they are, anything else as JSON); this class serves
-it on 127.0.0.1 on a free port, in a thread, for the length of a ``with`` block.
+it on 127.0.0.1 on a free port, in a thread, for the length of a ``with`` block. ``Unanswering`` is
+an endpoint that accepts connections and never answers.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -61,3 +63,39 @@ class LoopbackServer:
                 pass
 
         return Handler
+
+
+class Unanswering:
+    """A TCP endpoint on loopback that accepts every connection and never answers (a hung service).
+
+    ``origin`` is its URL; the connections are held open for the length of the ``with`` block.
+    """
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self.connections = 0
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:  # closed at the end of the block
+                return
+            self.connections += 1
+            self._held.append(connection)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._socket.close()
+        for connection in self._held:
+            connection.close()
+
+    @property
+    def origin(self) -> str:
+        host, port = self._socket.getsockname()[:2]
+        return f"http://{host}:{port}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -633,7 +633,8 @@ HTTPS_ADDED = [{"action": "added", "before": None, "after": rule_dict(WEB_HTTPS)
     [
         pytest.param(event_record("e", at(4), "sg-web", SSH_ADDED), True, id="same group, rule and window"),
         pytest.param(event_record("e", at(5), "sg-web", SSH_ADDED), True, id="at the later snapshot"),
-        pytest.param(event_record("e", at(2), "sg-web", SSH_ADDED), False, id="at the earlier snapshot"),
+        pytest.param(event_record("e", at(2) - timedelta(seconds=1), "sg-web", SSH_ADDED), False,
+                     id="the second before the earlier snapshot"),
         pytest.param(event_record("e", at(1), "sg-web", SSH_ADDED), False, id="before the window"),
         pytest.param(event_record("e", at(5, 7), "sg-web", SSH_ADDED), False, id="after the window"),
         pytest.param(event_record("e", at(4), "sg-db", SSH_ADDED), False, id="another group"),
@@ -649,6 +650,45 @@ def test_the_matching_rule_of_a_diff_change_and_a_change_event(event: review.Cha
     # Given SSH added to sg-web between the 2 Jan and 5 Jan snapshots
     change = review.Change(at(5), at(2), ACCOUNT, REGION, "vpc-1", "sg-web", "web", "Added", None, WEB_SSH, "k")
     assert bool(attribution.explaining_events(change, [event])) is explains
+
+
+MS = timedelta(milliseconds=566)  # snapshot stamps have milliseconds, CloudTrail event times whole seconds
+
+
+@pytest.mark.parametrize(
+    ("when", "explains"),
+    [
+        pytest.param(at(2), True, id="in the second of the earlier snapshot"),
+        pytest.param(at(2) - timedelta(seconds=1), False, id="the second before the earlier snapshot"),
+        pytest.param(at(5), True, id="in the second of the later snapshot"),
+        pytest.param(at(5) + timedelta(seconds=1), False, id="the second after the later snapshot"),
+    ],
+)
+def test_an_event_belongs_to_the_window_that_contains_its_second(when: datetime, explains: bool) -> None:
+    # Given SSH added to sg-web between snapshots at 06:00:00.566 on 2 Jan and on 5 Jan
+    change = review.Change(at(5) + MS, at(2) + MS, ACCOUNT, REGION, "vpc-1", "sg-web", "web", "Added", None,
+                           WEB_SSH, "k")
+    # When the event's second (CloudTrail's precision) overlaps the window, it explains the change
+    assert bool(attribution.explaining_events(change, [event_record("e", when, "sg-web", SSH_ADDED)])) is explains
+
+
+@pytest.mark.parametrize("seen_by", ["the snapshot of its second", "the next snapshot"])
+def test_an_event_in_the_second_of_a_snapshot_is_no_gap_whichever_snapshot_saw_it(store: EvidenceStore,
+                                                                                  seen_by: str) -> None:
+    # Given SSH opened at 11:52:47 (CloudTrail) and a snapshot stamped 11:52:47.566, then one an hour later
+    base = [WEB_HTTPS, WEB_EGRESS, DB_PG]
+    opened = datetime(2026, 1, 3, 11, 52, 47, tzinfo=UTC)
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, base, at(2))
+    in_second = sorted([*base, WEB_SSH]) if seen_by == "the snapshot of its second" else base
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, in_second, opened + MS)
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, sorted([*base, WEB_SSH]), opened + timedelta(hours=1))
+    put_event(store, "ev-ssh", opened, "AuthorizeSecurityGroupIngress", ["sg-web"], "alice",
+              [{"action": "added", "before": None, "after": rule_dict(WEB_SSH)}], provenance=CONSOLE_MANUAL)
+    built = run_review(store)
+    # Then the change is attributed to the event and neither is a gap
+    [change] = built.changes
+    assert [e.event_id for e in change.events] == ["ev-ssh"]
+    assert [g for g in built.gaps if g.kind in ("diff-without-event", "event-without-diff")] == []
 
 
 def test_older_event_records_without_provenance_still_count(store: EvidenceStore) -> None:
@@ -718,3 +758,54 @@ def test_settings_take_the_authorized_public_ports() -> None:
     assert review.Settings.from_env({"EVIDENCE_BUCKET": "b"}).authorized_public_ports == (80, 443)
     with pytest.raises(ValueError, match="AUTHORIZED_PUBLIC_PORTS"):
         review.Settings.from_env({"EVIDENCE_BUCKET": "b", "AUTHORIZED_PUBLIC_PORTS": "https"})
+
+
+# ------------------------------------------------------------------ two runs of one pair at the same moment
+
+
+def test_a_change_between_two_interleaved_runs_is_in_the_chain_and_the_pack_once(store: EvidenceStore) -> None:
+    """Run A reads the rules and stalls; SSH is opened; run B starts; then A goes on. Whatever the order of
+    describe and claim, the chain and the review pack show the one change once (no Removed, no second Added)."""
+    import threading
+
+    base = [WEB_HTTPS, WEB_EGRESS, DB_PG]
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, base, at(1))
+    world = {"rules": base}
+    a_described, a_may_go = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def a_rules() -> list[Rule]:
+        seen = list(world["rules"])
+        if not a_described.is_set():  # A's first describe stalls here, before A writes anything
+            a_described.set()
+            assert a_may_go.wait(10)
+        return seen
+
+    def run(rules: Any, when: datetime, sleep: Any) -> None:
+        try:
+            record_snapshot(store, PREFIX, ACCOUNT, REGION, rules, lambda: when, sleep=sleep)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    a = threading.Thread(target=run, args=(a_rules, at(2), lambda s: None))
+    a.start()
+    assert a_described.wait(10)
+    world["rules"] = sorted([*base, WEB_SSH])  # the change, while A stalls
+
+    def b_waits(seconds: float) -> None:  # B waits for the run holding the claim: A goes on and ends
+        a_may_go.set()
+        a.join(10)
+
+    b = threading.Thread(target=run, args=(lambda: list(world["rules"]), at(3), b_waits))
+    b.start()
+    b.join(10)
+    a_may_go.set()
+    a.join(10)
+    assert not failures
+    record_snapshot(store, PREFIX, ACCOUNT, REGION, list(world["rules"]), at(4))  # the next scheduled run
+
+    diffs = [store.get(k) for k in store.keys(series_prefix(PREFIX, ACCOUNT, REGION, "diffs"))]
+    lines = [line for d in diffs for line in d.body.decode().splitlines()[1:]]
+    assert len(lines) == 1 and lines[0].startswith("Added,") and "sgr-9" in lines[0]
+    changes = run_review(store).changes
+    assert [(c.change_type, c.rule.rule_id) for c in changes] == [("Added", "sgr-9")]

@@ -288,6 +288,22 @@ def test_modify_after_an_inventory_run_shows_before_from_the_snapshot(env: Env) 
     assert "previous state from security-groups/123456789012/us-east-1/snapshots/" in body
 
 
+def test_a_snapshot_written_without_a_group_index_is_not_read_whole_and_the_alert_says_so(env: Env) -> None:
+    # given only an inventory snapshot written before snapshots had a group index
+    group_id, rule_id = _group_with_rule(env, "10.2.0.0/16")
+    groups = env.ec2.describe_security_groups()["SecurityGroups"]
+    rules = env.ec2.describe_security_group_rules()["SecurityGroupRules"]
+    written = record_snapshot(EvidenceStore(BUCKET, env.s3), PREFIX, OWN, "us-east-1",
+                              flatten_rules(OWN, "us-east-1", groups, rules), datetime.now(UTC))
+    assert written.snapshot_key
+    (index,) = env.keys("/snapshot-groups/")
+    env.s3.delete_object(Bucket=BUCKET, Key=index)
+    run(_modify_event(group_id, rule_id, "10.3.0.0/16", "evt-modify-unindexed"))
+    body = env.messages()[0]["Message"]
+    assert f"previous state skipped ({written.snapshot_key} has no group index" in body
+    assert "10.3.0.0/16" in body  # the change itself is shown
+
+
 def test_revoke_by_rule_id_shows_the_revoked_rule_from_the_recorded_state(env: Env) -> None:
     group_id, rule_id = _group_with_rule(env, "203.0.113.0/24")
     run(_authorize_event(group_id, rule_id, "203.0.113.0/24", "evt-authorize-3"))
@@ -653,10 +669,46 @@ def test_a_lookup_without_the_time_for_one_call_is_not_made_and_the_alert_goes_o
     calls: list[str] = []
     _refuse(env.monkeypatch, "DescribeNetworkInterfaces", "Throttling", calls)
     env.monkeypatch.setattr(changes, "LOOKUP_SECONDS", aws.worst_call_seconds() - 0.5)
-    result = run(_world(net.public_group_id, "evt-slow-1"))
+    # Lambda's context names the function (and so its account): no call is needed for that
+    context = type("Context", (), {"invoked_function_arn": f"arn:aws:lambda:us-east-1:{OWN}:function:alerts"})()
+    result = handler.lambda_handler(_world(net.public_group_id, "evt-slow-1"), context)
     message, _ = _published(env, result, "evt-slow-1")
     assert calls == [] and result["severity"] == "HIGH"
-    assert f"\nExposure: not looked up: no answer within {aws.worst_call_seconds() - 0.5:g} s\n" in message["Message"]
+    timeout = f"no answer within {aws.worst_call_seconds() - 0.5:g} s"
+    assert f"\nExposure: not looked up: {timeout}\n" in message["Message"]
+    # the duplicate check is a call before publishing too: skipped, and said
+    assert f"duplicate check skipped ({timeout})" in message["Message"]
+
+
+def test_an_evidence_bucket_that_never_answers_holds_no_alert_back(env: Env) -> None:
+    """S3 accepts the connection and never answers: the duplicate check and the before-state are given up
+    within the alert's deadline, the alert goes out and says what was skipped, and the invocation ends
+    within the function's timeout (a timed-out invocation would be retried: a second alert)."""
+    import threading
+    import time
+
+    from sgwatch import changes, notify
+    from tests.unit.loopback import Unanswering
+
+    published: list[float] = []
+    real_publish = notify.publish
+    env.monkeypatch.setattr(notify, "publish", lambda *a, **k: published.append(time.monotonic()) or real_publish(
+        *a, **k))
+    _no_backoff(env.monkeypatch)
+    event = load(EVENTS / "ModifySecurityGroupRules_console_cidr_change.json")  # needs the rules as they were
+    outcome: list[dict[str, Any]] = []
+    with Unanswering() as s3:
+        env.monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3.origin)
+        start = time.monotonic()
+        invocation = threading.Thread(target=lambda: outcome.append(run(event)), daemon=True)
+        invocation.start()
+        invocation.join(60)  # the function's timeout
+        ended = time.monotonic() - start
+        assert s3.connections >= 1  # the bucket was asked, and never answered
+    assert published and published[0] - start <= changes.LOOKUP_SECONDS
+    assert not invocation.is_alive() and ended < 60 and outcome[0]["published"] is True
+    body = env.messages()[0]["Message"]
+    assert "duplicate check skipped" in body and "previous state skipped" in body
 
 
 MEMBER = "210987654321"
@@ -688,6 +740,52 @@ def test_a_member_accounts_group_is_looked_up_through_the_member_role(env: Env) 
     assert assumed == [f"arn:aws:iam::{MEMBER}:role/sgwatch-member-read"]
     assert result["severity"] == "CRITICAL" and _attribute(message, "exposed") == "true"
     assert net.public_instance_id in message["Message"]
+
+
+def test_a_revoke_in_a_member_account_reads_only_the_changed_groups_rows(env: Env) -> None:
+    """The rule as it was comes from the inventory's snapshot of the member account, but only the changed
+    group's rows are read: the alert's cost does not grow with the account (a whole 100k-rule snapshot is
+    about 250 MB in a 256 MB function)."""
+    from sgwatch import aws
+
+    env.monkeypatch.setenv("ACCOUNTS", MEMBER)
+    member = _member_session().client("ec2", region_name="us-east-1")
+    vpc = member.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group_ids = [member.create_security_group(GroupName=f"g{n}", Description="d", VpcId=vpc)["GroupId"]
+                 for n in range(3)]
+    for n, group_id in enumerate(group_ids):
+        member.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": f"198.51.100.{n}/32"}]}])
+    groups = member.describe_security_groups()["SecurityGroups"]
+    rules = member.describe_security_group_rules()["SecurityGroupRules"]
+    record_snapshot(EvidenceStore(BUCKET, env.s3), PREFIX, MEMBER, "us-east-1",
+                    flatten_rules(MEMBER, "us-east-1", groups, rules), datetime.now(UTC))
+    group_id = group_ids[1]
+    rule_id = next(r["SecurityGroupRuleId"] for r in rules if r["GroupId"] == group_id and not r["IsEgress"])
+    member.revoke_security_group_ingress(GroupId=group_id, SecurityGroupRuleIds=[rule_id])
+    reads: list[tuple[str, str]] = []
+
+    def watched(build: Any) -> Any:
+        def client(*args: Any, **kwargs: Any) -> Any:
+            found = build(*args, **kwargs)
+            if found.meta.service_model.service_name == "s3":
+                found.meta.events.register("before-call.s3.GetObject", lambda params, **_: reads.append(
+                    (params["url_path"], params["headers"].get("Range", ""))), unique_id="watched")
+            return found
+        return client
+
+    env.monkeypatch.setattr(aws, "central_client", watched(aws.central_client))
+    event = load(EVENTS / "RevokeSecurityGroupIngress_by_rule_id_return_only.json")
+    event["account"] = event["detail"]["recipientAccountId"] = MEMBER
+    event["detail"]["requestParameters"] = {"groupId": group_id,
+                                            "securityGroupRuleIds": {"items": [{"securityGroupRuleId": rule_id}]}}
+    run(event)
+    body = env.messages()[0]["Message"]
+    # the alert shows the revoked rule as the snapshot has it
+    assert f"REMOVED: ingress tcp port 22 from 198.51.100.1/32 (no description) [{rule_id}]" in body
+    # and no read of the snapshot object is a whole one
+    snapshot_reads = [(path, span) for path, span in reads if "/snapshots/" in path]
+    assert snapshot_reads and all(span for _, span in snapshot_reads), reads
 
 
 @pytest.mark.parametrize(("accounts", "reason"), [

@@ -128,7 +128,24 @@ def test_a_failing_region_does_not_stop_the_others(aws, monkeypatch):
         handler.lambda_handler({}, None)
     keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert any("/us-east-1/snapshots/" in k for k in keys)
-    assert not any("/eu-west-1/" in k for k in keys)
+    assert not any("/eu-west-1/snapshots/" in k or "/eu-west-1/diffs/" in k for k in keys)
+
+
+def test_a_run_whose_describe_fails_releases_its_claim_and_the_retry_does_not_wait(aws):
+    store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=UTC)
+    first = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
+
+    def throttled() -> list:
+        raise RuntimeError("Throttling: rate exceeded")
+
+    with pytest.raises(RuntimeError, match="Throttling"):
+        snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", throttled, t0 + timedelta(minutes=1))
+    # the retry a minute later (the work queue's) claims the same link at once and writes it
+    result = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row(port="3389")],
+                                       t0 + timedelta(minutes=2), sleep=lambda s: pytest.fail("nothing to wait for"))
+    assert result.diff_key and result.diff.updated == 1
+    metadata = boto3.client("s3").head_object(Bucket=BUCKET, Key=result.diff_key)["Metadata"]
+    assert metadata["previous-snapshot"] == first.snapshot_key
 
 
 def test_regions_are_each_snapshotted(aws, monkeypatch):

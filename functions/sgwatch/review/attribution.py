@@ -10,7 +10,7 @@ the change record (PCI DSS 1.2.2), each one listed. An event no diff shows is a 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..diff import GROUP_ADDED, GROUP_REMOVED
@@ -21,6 +21,18 @@ from .selection import ScopeKeys
 from .tables import rule_cell
 
 Window = tuple[datetime | None, datetime, str]  # what one diff covers: (previous snapshot, its snapshot], diff key
+
+
+def in_window(event_time: datetime, start: datetime | None, end: datetime) -> bool:
+    """Whether an event belongs to the window ``(start, end]`` between two snapshots, at CloudTrail's precision.
+
+    CloudTrail event times have whole seconds, snapshot stamps milliseconds: the event happened
+    somewhere in its second, so it belongs to each window that contains part of that second. An
+    event in the same second as a snapshot belongs to the windows on both sides of it (the snapshot
+    may or may not have seen it); the diff that shows its rule takes it.
+    """
+    second = event_time.replace(microsecond=0)
+    return second <= end and (start is None or second + timedelta(seconds=1) > start)
 
 
 def same_rule(change: Mapping[str, Any], rule: Rule | None) -> bool:
@@ -46,8 +58,8 @@ def explaining_events(change: Change, events: list[ChangeEvent]) -> list[ChangeE
 
     * **group**: the event names the change's group id (``group_ids``);
     * **time window**: the event happened after the snapshot before the diff and no later than the
-      snapshot whose diff shows the change (``window_start < event_time <= detected_at``; the
-      first diff of a chain has no start);
+      snapshot whose diff shows the change, at CloudTrail's precision: its second overlaps
+      ``(window_start, detected_at]`` (:func:`in_window`; the first diff of a chain has no start);
     * **success**: the call did not fail (a failed call changed nothing);
     * **rule**: a created group takes ``CreateSecurityGroup``, a deleted one
       ``DeleteSecurityGroup``; a rule change takes the events that detail it, before or after
@@ -64,8 +76,7 @@ def explaining_events(change: Change, events: list[ChangeEvent]) -> list[ChangeE
         if change.group_id in e.group_ids
         and not e.error_code
         and e.event_time is not None
-        and e.event_time <= change.detected_at
-        and (change.window_start is None or e.event_time > change.window_start)
+        and in_window(e.event_time, change.window_start, change.detected_at)
     ]
     if change.change_type == GROUP_ADDED:
         exact = [e for e in candidates if e.event_name == "CreateSecurityGroup"]
@@ -110,7 +121,7 @@ def match(
         if id(event) in explained:
             continue
         moment = event.event_time
-        window = next((w for w in windows if (w[0] is None or w[0] < moment) and moment <= w[1]), None)
+        window = next((w for w in windows if in_window(moment, w[0], w[1])), None)
         label = f"{event.event_name} {', '.join(event.group_ids) or '(no group id)'} by {event.actor or 'unknown'}"
         if window is None:
             later = [t for t in snapshot_times if t >= moment]
