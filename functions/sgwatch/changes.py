@@ -344,8 +344,12 @@ def _describe(ev: SgEvent, group_id: str) -> tuple[dict[str, str], list[Rule], s
 def _look(ev: SgEvent, group_id: str, credentials: aws.Credentials | None) -> GroupNow:
     with aws.target_account(credentials):
         tags, rules, note = _describe(ev, group_id)
-        found = exposure.look_up(exposure.paged_fetch(lambda service: aws.client(service, ev.region)), group_id)
-    summary = exposure.summarise(group_id, found, rules)
+        added = [c.after for c in ev.changes if c.action in (ADDED, MODIFIED) and c.after is not None]
+        fetch = exposure.paged_fetch(lambda service: aws.client(service, ev.region))
+        found = exposure.look_up(fetch, group_id, [*rules, *added])
+    # Without the group's rules, which internet-facing load balancers its ingress admits is not known.
+    unknown = [f"{note.partition(':')[0]}: which internet-facing load balancers its ingress admits"] if note else []
+    summary = exposure.summarise(group_id, found, rules, unknown=unknown)
     return GroupNow(tags, ExposureSection.of(summary), found, (note,) if note else ())
 
 
