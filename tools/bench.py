@@ -19,12 +19,13 @@ place, removes 1% and adds 1%. CPU time, best of 5.
 
 The exposure estate: 20,000 network interfaces (two groups each, one in five with a public
 IPv4 address, over 50 VPCs with a main, a public and a private route table each), 300 load
-balancers (200 internet-facing, each with two interfaces in a public subnet and two listeners; one in
-five with tcp 8000-8100 open to the world on its group, whose listeners the report then reads)
-and 25 Classic ones; 2.5% of the rules are open to the world or a wide public range, a quarter
-name one of 30 prefix lists (25 customer-managed of private ranges, two of them with a partner's
-public /28, and 5 AWS-managed; the default quota is 100 customer-managed lists a region). The describe pages include the listeners and prefix lists
-read (one call per load balancer or list, at least one page each).
+balancers (200 internet-facing, each with two interfaces in a public subnet and two listeners;
+one in five with tcp 8000-8100 open to the world on its group, whose listeners the report then
+reads) and 25 Classic ones; 2.5% of the rules are open to the world or a wide public range, a
+quarter name one of 30 prefix lists (25 customer-managed of private ranges, two of them with a
+partner's public /28, and 5 AWS-managed; the default quota is 100 customer-managed lists a
+region). The describe pages include the listeners and prefix lists read (one call per load
+balancer or list, at least one page each).
 CPU only: the describe pages come from memory, neither the network nor botocore's parsing of
 the responses is counted (as for the rules above).
 

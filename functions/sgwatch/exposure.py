@@ -494,8 +494,8 @@ def look_up(
     # A load balancer's listeners matter only to a rule its interfaces could carry above LOW (an alert: any rule).
     balanced = {g for g, carriers in exposure.by_group.items() if any(i.resource_type == "load-balancer"
                                                                       for i in carriers)}
-    groups = {r.group_id for r in as_rules(r for r in sourced if r[_GROUP] in balanced) if group_id or risk.rank(
-        risk.rate(exposure.resolved(r)[0], authorized_public_ports=authorized_public_ports).level) > risk.rank(risk.LOW)}
+    groups = {r.group_id for r in as_rules(r for r in sourced if r[_GROUP] in balanced)
+              if group_id or _above_low(exposure.resolved(r)[0], authorized_public_ports)}
     for lb in list(exposure.load_balancers.values()):
         carried = any(i.resource_type == "load-balancer" and i.resource_id == lb.resource_id
                       for g in groups for i in exposure.by_group.get(g, ()))
@@ -504,6 +504,10 @@ def look_up(
             lb = replace(lb, listeners=tuple(x for i in items for x in _listeners(i.get("Protocol"), i.get("Port"))))
             exposure.load_balancers[lb.resource_id] = lb
     return exposure
+
+
+def _above_low(rule: Rule, authorized_public_ports: Collection[int]) -> bool:
+    return risk.rank(risk.rate(rule, authorized_public_ports=authorized_public_ports).level) > risk.rank(risk.LOW)
 
 
 # ------------------------------------------------------------------ escalation
