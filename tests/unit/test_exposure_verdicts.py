@@ -319,3 +319,25 @@ def test_an_elastic_ip_on_a_secondary_private_address_makes_the_interface_reacha
     secondary = interface("eni-2nd", ["sg-2nd"], instance="i-2nd", secondary_ip="203.0.113.200")
     found = check(Case(rule("sg-2nd", "tcp", 22), "CRITICAL", "true", ("interface",), interfaces=(secondary,)))
     assert [r.public_ip for r in found.report] == ["203.0.113.200"]
+
+
+# ------------------------------------------------------------------ 5. a part that cannot be read is never a verdict
+
+
+@pytest.mark.parametrize(("operation", "rules", "group_id"), [
+    ("DescribeListeners", [rule("sg-alb", "tcp", 22)], ""),
+    ("DescribeListeners", [rule("sg-alb", "tcp", 443)], "sg-alb"),
+    ("DescribeManagedPrefixLists", [rule("sg-web", "tcp", 22, "pl-open")], ""),
+    ("GetManagedPrefixListEntries", [rule("sg-web", "tcp", 22, "pl-open")], "sg-web"),
+    ("DescribeLoadBalancers", [rule("sg-app", "tcp", 8080, "sg-clb")], "sg-app"),
+])
+def test_a_part_that_cannot_be_read_fails_the_lookup(operation: str, rules: list[Rule], group_id: str) -> None:
+    # Given one of the calls refused, when the region or a group is looked up, then the lookup fails (the inventory
+    # writes no report for the pair, the alert says "Exposure: not looked up: <code> on <operation>", exposed
+    # unknown) rather than giving a verdict without that part
+    from botocore.exceptions import ClientError
+
+    items = Case(rules[0], "", "", **ALB).describe()
+    with pytest.raises(ClientError) as refused:
+        exposure.look_up(FakeDescribe(items, failing={operation: "Throttling"}), group_id, rules=rules)
+    assert refused.value.operation_name == operation
