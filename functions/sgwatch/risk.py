@@ -25,8 +25,10 @@ source we cannot read       MEDIUM                 MEDIUM      MEDIUM
 ==========================  =====================  ==========  ============================
 
 *Sensitive services* are :data:`SERVICES` (remote administration, databases and caches,
-file sharing, container and cluster control planes), each a protocol and a port: SSH is
-tcp 22 (udp 22 is not SSH), RDP is tcp and udp 3389. A port range or all traffic
+file sharing, mail, directory and authentication, development and console web servers,
+container and cluster control planes), each a protocol and a port with the pages that list it
+(:data:`SOURCES`: Security Hub EC2.19's high-risk ports, CIS AWS Foundations 5.x, Prowler's
+instance-port checks...): SSH is tcp 22 (udp 22 is not SSH), RDP is tcp and udp 3389. A port range or all traffic
 (protocol ``-1``) covering one counts. *Authorized public ports* (``authorized_public_ports``,
 by default 80 and 443 as in Security Hub control EC2.18) are tcp or udp rules whose every
 port is one of them; all traffic never is.
