@@ -18,8 +18,14 @@ place, removes 1% and adds 1%. CPU time, best of 5.
             (the paginators' largest pages) against those of the snapshot
 
 The exposure estate: 20,000 network interfaces (two groups each, one in five with a public
-IPv4 address, over 50 VPCs with a main, a public and a private route table each) and 300 load
-balancers (200 internet-facing); 2.5% of the rules are open to the world or a wide public range.
+IPv4 address, over 50 VPCs with a main, a public and a private route table each), 300 load
+balancers (200 internet-facing, each with two interfaces in a public subnet and two listeners;
+one in five with tcp 8000-8100 open to the world on its group, whose listeners the report then
+reads) and 25 Classic ones; 2.5% of the rules are open to the world or a wide public range, a
+quarter name one of 30 prefix lists (25 customer-managed of private ranges, two of them with a
+partner's public /28, and 5 AWS-managed; the default quota is 100 customer-managed lists a
+region). The describe pages include the listeners and prefix lists read (one call per load
+balancer or list, at least one page each).
 CPU only: the describe pages come from memory, neither the network nor botocore's parsing of
 the responses is counted (as for the rules above).
 
@@ -51,7 +57,7 @@ from sgwatch.rules import SNAPSHOT_HEADER, Row, flatten_rule_rows as flatten_rul
 from sgwatch.snapshots import GROUP_INDEX_HEADER, group_spans
 
 GROUPS, RULES = 10_000, 100_000
-INTERFACES, VPCS, LOAD_BALANCERS = 20_000, 50, 300
+INTERFACES, VPCS, LOAD_BALANCERS, CLASSIC_LOAD_BALANCERS, PREFIX_LISTS = 20_000, 50, 300, 25, 30
 SNAPSHOT_PAGES = math.ceil(GROUPS / 1000) + math.ceil(RULES / 1000)  # DescribeSecurityGroups(Rules), 1,000 a page
 ACCOUNT, REGION = "111122223333", "eu-west-1"
 
@@ -86,10 +92,13 @@ def rules(changed: bool = False, seed: int = 7):
         elif kind == 1:
             rule["CidrIpv6"] = f"2001:db8:{i % 65536:x}::/64"
         elif kind == 2:
-            rule["PrefixListId"] = f"pl-{i % 1000:08x}"
+            rule["PrefixListId"] = f"pl-{i % PREFIX_LISTS:08x}"
         else:
             rule["ReferencedGroupInfo"] = {"GroupId": f"sg-{(i * 7) % GROUPS:017x}", "UserId": ACCOUNT}
         yield rule
+    for k in range(0, LOAD_BALANCERS, 5):  # one load balancer in five: its group open to the world on 8000-8100
+        yield {"SecurityGroupRuleId": f"sgr-lb{k:015x}", "GroupId": _lb_group(k), "GroupOwnerId": ACCOUNT,
+               "IsEgress": False, "IpProtocol": "tcp", "FromPort": 8000, "ToPort": 8100, "CidrIpv4": "0.0.0.0/0"}
     if changed:
         for i in range(RULES // 100):
             yield {"SecurityGroupRuleId": f"sgr-new{i:014x}", "GroupId": f"sg-{i % GROUPS:017x}",
@@ -143,11 +152,56 @@ def route_tables() -> list[dict[str, Any]]:
     return tables
 
 
+def _lb_group(k: int) -> str:
+    return _group_id(k * 33)
+
+
 def load_balancers() -> list[dict[str, Any]]:
     return [{"LoadBalancerName": f"lb-{k}", "Scheme": "internet-facing" if k % 3 else "internal",
-             "LoadBalancerArn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/lb-{k}/{k:016x}",
-             "SecurityGroups": [_group_id(k * 33)], "Type": "application", "VpcId": f"vpc-{k % VPCS:08x}"}
+             "LoadBalancerArn": _lb_arn(k), "SecurityGroups": [_lb_group(k)], "Type": "application",
+             "VpcId": f"vpc-{k % VPCS:08x}"}
             for k in range(LOAD_BALANCERS)]
+
+
+def _lb_arn(k: int) -> str:
+    return f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/lb-{k}/{k:016x}"
+
+
+def load_balancer_interfaces() -> list[dict[str, Any]]:
+    """Two interfaces in a public subnet per internet-facing load balancer, carrying its group."""
+    return [{"NetworkInterfaceId": f"eni-lb{k:05x}{n}", "SubnetId": f"subnet-{k % VPCS:04x}{n:04x}",
+             "VpcId": f"vpc-{k % VPCS:08x}", "Status": "in-use", "InterfaceType": "interface",
+             "Description": f"ELB app/lb-{k}/{k:016x}", "PrivateIpAddress": "10.0.0.2",
+             "Groups": [{"GroupId": _lb_group(k), "GroupName": "lb"}], "Ipv6Addresses": [],
+             "Association": {"PublicIp": f"203.0.{k % 256}.{n}", "IpOwnerId": "amazon"}}
+            for k in range(LOAD_BALANCERS) if k % 3 for n in (0, 1)]
+
+
+def classic_load_balancers() -> list[dict[str, Any]]:
+    return [{"LoadBalancerName": f"clb-{k}", "Scheme": "internet-facing", "VPCId": f"vpc-{k % VPCS:08x}",
+             "SecurityGroups": [_group_id(k * 77 + 5)], "SourceSecurityGroup": {"OwnerAlias": ACCOUNT,
+                                                                                "GroupName": "clb"},
+             "ListenerDescriptions": [{"Listener": {"Protocol": "HTTP", "LoadBalancerPort": 80,
+                                                    "InstanceProtocol": "HTTP", "InstancePort": 8080}}]}
+            for k in range(CLASSIC_LOAD_BALANCERS)]
+
+
+def listeners(arn: str) -> list[dict[str, Any]]:
+    return [{"ListenerArn": f"{arn}/l{port}", "LoadBalancerArn": arn, "Port": port, "Protocol": protocol}
+            for port, protocol in ((80, "HTTP"), (443, "HTTPS"))]
+
+
+def prefix_lists() -> list[dict[str, Any]]:
+    return [{"PrefixListId": f"pl-{n:08x}", "AddressFamily": "IPv4", "State": "create-complete",
+             "PrefixListName": f"com.amazonaws.{REGION}.s3" if n >= 25 else f"partners-{n}",
+             "OwnerId": "AWS" if n >= 25 else ACCOUNT, "MaxEntries": 20}
+            for n in range(PREFIX_LISTS)]
+
+
+def prefix_list_entries(pl_id: str) -> list[dict[str, Any]]:
+    """Private ranges (offices, peered VPCs); two lists also hold a partner's public /28."""
+    n = int(pl_id[3:], 16)
+    return [{"Cidr": f"{20 + n}.1.2.{16 * e}/28" if n < 2 and e < 2 else f"10.{n}.{e}.0/24"} for e in range(20)]
 
 
 class PagedEstate:
@@ -159,13 +213,24 @@ class PagedEstate:
 
     def __init__(self, streamed: bool = False) -> None:
         self.pages = 0
-        self._tables, self._balancers = route_tables(), load_balancers()
-        self._interfaces = None if streamed else list(network_interfaces())
+        self._tables, self._balancers, self._classic = route_tables(), load_balancers(), classic_load_balancers()
+        self._lb_interfaces, self._lists = load_balancer_interfaces(), prefix_lists()
+        self._interfaces = None if streamed else [*network_interfaces(), *self._lb_interfaces]
+
+    def _all_interfaces(self) -> Any:
+        if self._interfaces is not None:
+            return self._interfaces
+        return (i for part in (network_interfaces(), self._lb_interfaces) for i in part)
 
     def __call__(self, call: exposure.DescribeCall, values: Sequence[str]) -> Iterator[Mapping[str, Any]]:
-        items: Any = {"DescribeNetworkInterfaces": lambda: self._interfaces or network_interfaces(),
-                      "DescribeRouteTables": lambda: self._tables,
-                      "DescribeLoadBalancers": lambda: self._balancers}[call.operation]()
+        items: Any = {
+            "DescribeNetworkInterfaces": self._all_interfaces,
+            "DescribeRouteTables": lambda: self._tables,
+            "DescribeLoadBalancers": lambda: self._classic if call.service == "elb" else self._balancers,
+            "DescribeListeners": lambda: listeners(values[0]),
+            "DescribeManagedPrefixLists": lambda: [p for p in self._lists if p["PrefixListId"] in values],
+            "GetManagedPrefixListEntries": lambda: prefix_list_entries(values[0]),
+        }[call.operation]()
         page_size = call.request(values)["PaginationConfig"]["PageSize"]
         count = 0
         for count, item in enumerate(items, 1):
@@ -176,9 +241,21 @@ class PagedEstate:
             self.pages += 1  # an empty answer is one page too
 
 
+class CountedEstate(PagedEstate):
+    """PagedEstate, recording the operation of each call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def __call__(self, call: exposure.DescribeCall, values: Sequence[str]) -> Iterator[Mapping[str, Any]]:
+        self.calls.append(call.operation)
+        return super().__call__(call, values)
+
+
 def exposure_step(current_rows: list[Row], fetch: PagedEstate) -> int:
     """What a run adds for the exposure report, minus the S3 call: look up, rate, write the CSV."""
-    found = exposure.look_up(fetch)
+    found = exposure.look_up(fetch, rules=current_rows)
     return to_csv(EXPOSURE_HEADER, exposure_rows(current_rows, found)).rows
 
 
@@ -260,9 +337,11 @@ def main() -> int:
     t_pipeline = best_of(5, pipeline, group_list, before, after)
     t_floor = best_of(5, floor, previous_rows, current_rows)
     t_run = best_of(5, one_run, group_list, after, previous_doc)
-    paged = PagedEstate()
+    paged = CountedEstate()
     exposure_rows_written = exposure_step(current_rows, paged)
     exposure_pages, paged.pages = paged.pages, 0
+    listener_calls, entry_calls, list_calls = (paged.calls.count(op) for op in (
+        "DescribeListeners", "GetManagedPrefixListEntries", "DescribeManagedPrefixLists"))
     t_exposure = best_of(5, exposure_step, current_rows, paged)
 
     with tempfile.NamedTemporaryFile(suffix=".csv") as f:
@@ -281,9 +360,13 @@ def main() -> int:
     print(f"pipeline per 100k-rule snapshot            : {per_100k:.3f} s CPU (target <= 1 s)")
     print(f"one scheduled run (incl. re-read previous) : {t_run:.3f} s CPU")
     print(f"peak RSS of one run (child, boto3 loaded)   : {peak_mb:.0f} MB  (target <= 200 MB, exposure included)")
-    added, per_1000 = t_exposure / t_run, exposure_pages / (INTERFACES / 1000)
-    print(f"exposure estate: {INTERFACES} interfaces, {len(route_tables())} route tables, {LOAD_BALANCERS} load "
-          f"balancers -> {exposure_rows_written} report rows")
+    added, per_1000 = t_exposure / t_run, exposure_pages / ((INTERFACES + len(load_balancer_interfaces())) / 1000)
+    interfaces = INTERFACES + len(load_balancer_interfaces())
+    print(f"exposure estate: {interfaces} interfaces, {len(route_tables())} route tables, {LOAD_BALANCERS} load "
+          f"balancers + {CLASSIC_LOAD_BALANCERS} Classic, {PREFIX_LISTS} prefix lists -> {exposure_rows_written} "
+          "report rows")
+    print(f"exposure calls beyond the four region-wide ones: {listener_calls} DescribeListeners, "
+          f"{entry_calls} GetManagedPrefixListEntries, {list_calls} DescribeManagedPrefixLists")
     print(f"exposure added to one run                  : {t_exposure:.3f} s CPU = {added:.1%} of the run "
           "(target <= 15%)")
     print(f"exposure describe pages                    : {exposure_pages} (snapshot: {SNAPSHOT_PAGES}, "

@@ -6,8 +6,9 @@
 Writes the tables between ``<!-- BEGIN_TF_DOCS -->`` and ``<!-- END_TF_DOCS -->`` of each README
 from the variables and outputs of its directory: the root module, every submodule and every
 example. Without a README argument it handles all of them (``readmes()``); an internal module's
-README has no markers and is left alone. With ``--check`` it changes nothing and exits 1 when a
-README is stale.
+README has no markers and is left alone. The root README's table of sensitive services, between
+``<!-- BEGIN_SERVICES -->`` and ``<!-- END_SERVICES -->``, is written from ``sgwatch.risk.SERVICES``
+the same way. With ``--check`` it changes nothing and exits 1 when a README is stale.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import hcl2
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
+SERVICES_BEGIN, SERVICES_END = "<!-- BEGIN_SERVICES -->", "<!-- END_SERVICES -->"
 
 
 def _unquote(value: Any) -> Any:
@@ -93,16 +95,40 @@ def render(directory: Path = ROOT) -> str:
     return "\n".join(lines)
 
 
+def render_services() -> str:
+    """The sensitive services of the risk model (``sgwatch.risk.SERVICES``), one row per service name, with the
+    pages each comes from."""
+    from sgwatch import risk
+
+    rows: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+    for service in risk.SERVICES:
+        ports, sources = rows.setdefault((service.name, service.kind), ([], []))
+        ports.append(f"{service.protocol} {service.port}")
+        sources += [s for s in service.sources if s not in sources]
+    lines = [f"{len(risk.SERVICES)} protocol and port pairs:", "",
+             "| Service | Protocol and port | Kind | Listed by |", "|---|---|---|---|"]
+    for (name, kind), (ports, sources) in rows.items():
+        listed = ", ".join(f"[{s}]({risk.SOURCES[s]})" for s in sources)
+        lines.append(f"| {_cell(name)} | {', '.join(ports)} | {kind} | {listed} |")
+    return "\n".join(lines)
+
+
+def _section(text: str, begin: str, end: str, body: str) -> str:
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
+
+
 def update(readme: Path, check: bool) -> bool:
     """Regenerate (or, with check, compare) one README's tables; False when it is stale."""
     text = readme.read_text()
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    updated = f"{head}{BEGIN}\n{render(readme.parent)}\n{END}{tail}"
+    updated = _section(text, BEGIN, END, render(readme.parent))
+    if SERVICES_BEGIN in updated and SERVICES_END in updated:
+        updated = _section(updated, SERVICES_BEGIN, SERVICES_END, render_services())
     if updated == text:
         return True
     if check:
-        print(f"{readme.relative_to(ROOT)}: inputs/outputs tables are stale; run 'make docs'", file=sys.stderr)
+        print(f"{readme.relative_to(ROOT)}: generated tables are stale; run 'make docs'", file=sys.stderr)
         return False
     readme.write_text(updated)
     return True

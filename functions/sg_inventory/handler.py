@@ -16,6 +16,7 @@ with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgw
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,9 +33,13 @@ class ExposureNotLookedUp(RuntimeError):
     """The pair's snapshot and diff were written, its exposure report was not."""
 
 
-def look_up_exposure(region: str) -> exposure.Exposure:
-    """The exposure of the region in the account being looked at: a few describe pages, not per rule."""
-    return exposure.look_up(exposure.paged_fetch(lambda service: aws.client(service, region)))
+def look_up_exposure(
+    region: str, rules: Sequence[Sequence[str]], authorized_public_ports: Collection[int]
+) -> exposure.Exposure:
+    """The exposure of the region in the account being looked at (``rules``: its snapshot rows, which say
+    which listeners and prefix lists to read): a few describe pages, not per rule."""
+    fetch = exposure.paged_fetch(lambda service: aws.client(service, region))
+    return exposure.look_up(fetch, rules=rules, authorized_public_ports=authorized_public_ports)
 
 
 def snapshot_region(
@@ -71,7 +76,7 @@ def snapshot_region(
     log.info("snapshot_written", **summary)
     assert result.snapshot_key is not None  # a run that was not skipped wrote it
     try:
-        found = look_up_exposure(region)
+        found = look_up_exposure(region, result.rules, config.authorized_public_ports)
     except Exception as exc:
         why = f"{aws.error_code(exc)}: {exc}"
         log.error("exposure_not_looked_up", account_id=account_id, region=region, error=why,

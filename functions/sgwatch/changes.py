@@ -332,10 +332,15 @@ def _ingress_rules(ev: SgEvent, group: Mapping[str, Any]) -> list[Rule]:
     return found
 
 
+def _added(ev: SgEvent) -> list[Rule]:
+    """The rules the event adds, or a modify leaves."""
+    return [c.after for c in ev.changes if c.action in (ADDED, MODIFIED) and c.after is not None]
+
+
 def _describe(ev: SgEvent, group_id: str) -> tuple[dict[str, str], list[Rule], str]:
     """The group's tags and ingress rules now; the event's own (request tags, added rules) and a
     note when it cannot be described."""
-    added = [c.after for c in ev.changes if c.action in (ADDED, MODIFIED) and c.after is not None]
+    added = _added(ev)
     try:
         found = aws.client("ec2", ev.region).describe_security_groups(GroupIds=[group_id]).get("SecurityGroups", [])
     except ClientError as exc:
@@ -348,8 +353,11 @@ def _describe(ev: SgEvent, group_id: str) -> tuple[dict[str, str], list[Rule], s
 def _look(ev: SgEvent, group_id: str, credentials: aws.Credentials | None) -> GroupNow:
     with aws.target_account(credentials, keep=True):  # one event at a time: a few accounts' clients, reused
         tags, rules, note = _describe(ev, group_id)
-        found = exposure.look_up(exposure.paged_fetch(lambda service: aws.client(service, ev.region)), group_id)
-    summary = exposure.summarise(group_id, found, rules)
+        fetch = exposure.paged_fetch(lambda service: aws.client(service, ev.region))
+        found = exposure.look_up(fetch, group_id, [*rules, *_added(ev)])  # the rules say which lists to read
+    # Without the group's rules, which internet-facing load balancers its ingress admits is not known.
+    unknown = [f"{note.partition(':')[0]}: which internet-facing load balancers its ingress admits"] if note else []
+    summary = exposure.summarise(group_id, found, rules, unknown=unknown)
     return GroupNow(tags, ExposureSection.of(summary), found, (note,) if note else ())
 
 

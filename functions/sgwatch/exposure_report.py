@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import NamedTuple
 
 from . import risk
-from .exposure import Exposure, escalated, family
+from .exposure import Exposure, through
 from .rules import Rule, as_rules
 
 EXPOSURE_HEADER = (
@@ -67,15 +67,15 @@ _NOT_INGRESS = ("", "egress")  # "": a group without rules
 
 
 def candidates(rows: Iterable[Sequence[str]], exposure: Exposure) -> list[Rule]:
-    """The ingress rules (of snapshot rows or :class:`Rule` values) something may expose: address rules
-    of a group an internet-reachable interface carries, and rules admitting an internet-facing load
-    balancer's group. A plain look at a few columns: most rules of a region are left out before any is
-    typed or rated."""
+    """The ingress rules (of snapshot rows or :class:`Rule` values) something may expose: address and
+    prefix-list rules of a group an internet-reachable interface carries, and rules admitting an
+    internet-facing load balancer's group. A plain look at a few columns: most rules of a region are
+    left out before any is typed or rated."""
     by_group, balancers = exposure.by_group, exposure.balancers
     return as_rules(
         r for r in rows
         if r[_DIRECTION] not in _NOT_INGRESS and (
-            (r[_PEER_TYPE] in ("ipv4", "ipv6") and r[_GROUP] in by_group)
+            (r[_PEER_TYPE] in ("ipv4", "ipv6", "prefix-list") and r[_GROUP] in by_group)
             or (r[_PEER_TYPE] == "security-group" and r[_PEER].rpartition("/")[2] in balancers)
         )
     )
@@ -89,24 +89,26 @@ def exposure_rows(
 ) -> list[ExposureRow]:
     """The exposure report of one region (``rules``: :class:`Rule` values or snapshot rows), highest severity first.
 
-    One row per public-source ingress rule and internet-reachable interface carrying its group
-    (``Via`` ``interface``, the rule's escalated severity), and one per ingress rule admitting
+    One row per public-source ingress rule (a customer-managed prefix list by its widest entry) and
+    internet-reachable interface carrying its group that lets it through (a load balancer's interface
+    when the rule admits one of its listeners): ``Via`` ``interface``, the rule's alert severity
+    through that interface (:func:`sgwatch.exposure.through`). And one per ingress rule admitting
     the security group of an internet-facing load balancer and that balancer (``Via``
     ``load-balancer:<name>``, not escalated).
     """
     rows: list[ExposureRow] = []
     for rule in candidates(rules, exposure):
-        peer_class = risk.classify_peer(rule)
+        resolved, source = exposure.resolved(rule)
+        peer_class = risk.classify_peer(resolved)
         if peer_class in risk.PUBLIC_CLASSES:
-            interfaces = exposure.reachable(rule.group_id, family(rule))
-            if not interfaces:
-                continue
-            rating = escalated(risk.rate(rule, authorized_public_ports=authorized_public_ports), True)
-            for interface in interfaces:
-                path = interface.path(family(rule))
-                assert path is not None
+            rating = risk.rate(resolved, authorized_public_ports=authorized_public_ports, source=source)
+            for reach in exposure.reaches(resolved):
+                if reach.load_balancer is not None and not reach.listeners:
+                    continue  # the load balancer does not take what the rule admits
+                interface, path = reach.interface, reach.path
+                level = through(rating, resolved, reach, authorized_public_ports).level
                 rows.append(ExposureRow._make((
-                    *_rule_columns(rule, peer_class, rating.level), interface.resource_type, interface.resource_id,
+                    *_rule_columns(rule, peer_class, level), interface.resource_type, interface.resource_id,
                     interface.interface_id, path.address, interface.subnet_id, path.route_table_id, path.gateway_id,
                     VIA_INTERFACE,
                 )))
@@ -129,7 +131,12 @@ def _rule_columns(rule: Rule, peer_class: str, level: str) -> tuple[str, ...]:
             rule.to_port, rule.peer, peer_class, level)
 
 
-def exposed_rule_keys(rows: Iterable[Sequence[str]]) -> set[tuple[str, str, str, str]]:
-    """(account, region, group, rule id) of each rule an exposure report shows reachable through an interface:
-    with :func:`escalated`, the review pack gives a rule of a snapshot its alert severity."""
-    return {(r[0], r[1], r[2], r[4]) for r in map(tuple, rows) if r[18] == VIA_INTERFACE}
+def exposed_rule_levels(rows: Iterable[Sequence[str]]) -> dict[tuple[str, str, str, str], str]:
+    """(account, region, group, rule id) -> the highest ``Severity`` of the rows showing the rule reachable through
+    an interface: the review pack gives a rule of a snapshot its alert severity from them."""
+    found: dict[tuple[str, str, str, str], str] = {}
+    for r in map(tuple, rows):
+        if r[18] == VIA_INTERFACE:
+            key = (r[0], r[1], r[2], r[4])
+            found[key] = risk.highest(found.get(key, risk.INFO), r[10])
+    return found

@@ -28,9 +28,21 @@ locals {
       when = var.include_inventory || var.include_unused_sg_audit
       actions = concat(
         ["ec2:DescribeNetworkInterfaces", "elasticloadbalancing:DescribeLoadBalancers"],
-        var.include_inventory ? ["ec2:DescribeRouteTables"] : [],
+        var.include_inventory ? [
+          "ec2:DescribeRouteTables",
+          "elasticloadbalancing:DescribeListeners",
+          "ec2:DescribeManagedPrefixLists",
+        ] : [],
       )
       resources = ["*"]
+    },
+    {
+      sid = "ReadPrefixListEntries"
+      # The exposure report rates a customer-managed prefix list by its entries. The call takes
+      # prefix-list ARNs; any owner, as a list can be shared with this account.
+      when      = var.include_inventory
+      actions   = ["ec2:GetManagedPrefixListEntries"]
+      resources = ["${local.arn}:ec2:*:*:prefix-list/*"]
     },
     {
       sid = "ReadEc2References"

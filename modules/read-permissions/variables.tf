@@ -1,5 +1,5 @@
 variable "include_inventory" {
-  description = "Grant the reads of the inventory (security groups, their rules, and the network interfaces, route tables and load balancers of the exposure report)."
+  description = "Grant the reads of the inventory (security groups, their rules, and the network interfaces, route tables, load balancers, listeners and prefix lists of the exposure report)."
   type        = bool
   default     = true
 }

@@ -11,6 +11,8 @@ locals {
 
 # --- the function (default mode) ---------------------------------------------------------------
 
+data "aws_partition" "current" {}
+
 data "aws_iam_policy_document" "function" {
   statement {
     sid       = "PublishAlerts"
@@ -28,10 +30,24 @@ data "aws_iam_policy_document" "function" {
   statement {
     sid = "DescribeExposure"
     # The changed group's exposure at alert time (functions/sgwatch/exposure.py IAM_ACTIONS): which
-    # interfaces carry it, their subnets' routes and the internet-facing load balancers. Describe
-    # calls without resource-level permissions.
-    actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables", "elasticloadbalancing:DescribeLoadBalancers"]
+    # interfaces carry it, their subnets' routes, the load balancers (ELBv2 and Classic) and their
+    # listeners, and the prefix lists its rules name. Describe calls without resource-level permissions.
+    actions = [
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeRouteTables",
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeListeners",
+      "ec2:DescribeManagedPrefixLists",
+    ]
     resources = ["*"]
+  }
+
+  statement {
+    sid = "ReadPrefixListEntries"
+    # The entries of a customer-managed prefix list the changed group's rules name (any owner: a list
+    # can be shared with the account).
+    actions   = ["ec2:GetManagedPrefixListEntries"]
+    resources = ["arn:${data.aws_partition.current.partition}:ec2:*:*:prefix-list/*"]
   }
 }
 

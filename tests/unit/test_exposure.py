@@ -20,6 +20,7 @@ from sgwatch.exposure import Exposure, escalate
 from sgwatch.exposure_report import EXPOSURE_HEADER
 from sgwatch.rules import Rule
 from tests.iam_reference import check_statement
+from tests.unit.fake_describe import FakeDescribe
 
 ACCOUNT, REGION = "111122223333", "eu-west-1"
 LB_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/web/50dc6c495c0c9188"
@@ -246,7 +247,7 @@ def test_escalation_rises_at_most_one_level_and_only_on_exposed_groups(level: st
         (rule("sg-web", "tcp", "22", "22", "0.0.0.0/0"), "CRITICAL"),
         (rule("sg-web", "tcp", "3306", "3306", "0.0.0.0/0"), "CRITICAL"),
         (rule("sg-web", "tcp", "3306", "3306", "0.0.0.0/1"), "CRITICAL"),
-        (rule("sg-web", "tcp", "8080", "8080", "0.0.0.0/0"), "HIGH"),
+        (rule("sg-web", "tcp", "8443", "8443", "0.0.0.0/0"), "HIGH"),
         (rule("sg-web", "tcp", "22", "22", "8.8.0.0/16"), "HIGH"),
         (rule("sg-web", "tcp", "443", "443", "0.0.0.0/0"), "LOW"),
         (rule("sg-web", "tcp", "22", "22", "8.8.8.8/32"), "LOW"),
@@ -256,7 +257,7 @@ def test_escalation_rises_at_most_one_level_and_only_on_exposed_groups(level: st
         (rule("sg-app", "tcp", "22", "22", "0.0.0.0/0"), "HIGH"),
         (rule("sg-unattached", "tcp", "22", "22", "0.0.0.0/0"), "HIGH"),
         # exposed only through a load balancer: reported, not escalated
-        (rule("sg-app", "tcp", "8080", "8080", "0.0.0.0/0"), "MEDIUM"),
+        (rule("sg-app", "tcp", "8443", "8443", "0.0.0.0/0"), "MEDIUM"),
         # IPv6-only reachable: the IPv6 rule rises, the IPv4 one does not
         (rule("sg-v6", "tcp", "22", "22", "::/0", "ipv6"), "CRITICAL"),
         (rule("sg-v6", "tcp", "22", "22", "0.0.0.0/0"), "HIGH"),
@@ -332,13 +333,13 @@ def test_the_review_pack_gets_the_alert_severity_back_from_the_report() -> None:
     # Given the report of a region, read back as the review pack reads it
     found = estate()
     doc = to_csv(EXPOSURE_HEADER, exposure_report.exposure_rows(RULES, found))
-    keys = exposure_report.exposed_rule_keys(from_csv(doc.body, EXPOSURE_HEADER))
+    levels = exposure_report.exposed_rule_levels(from_csv(doc.body, EXPOSURE_HEADER))
     # When the pack rates each current rule, then it is the alert's rating of the rule on its group
     for r in RULES:
         if r.is_placeholder:
             continue
         key = (r.account_id, r.region, r.group_id, r.rule_id)
-        assert exposure.escalated(risk.rate(r), key in keys) == exposure.rate_on_group(r, found), r.rule_id
+        assert exposure.escalated(risk.rate(r), key in levels) == exposure.rate_on_group(r, found), r.rule_id
 
 
 def test_an_unexposed_region_has_an_empty_report() -> None:
@@ -385,31 +386,30 @@ def test_each_describe_call_asks_for_the_largest_page_its_api_allows() -> None:
     for call in exposure.DESCRIBE_CALLS:
         model = session.get_service_model(call.service)
         operation = model.operation_model(call.operation)
-        size = operation.input_shape.members["PageSize" if call.service == "elbv2" else "MaxResults"]
+        size = operation.input_shape.members["PageSize" if call.service in ("elbv2", "elb") else "MaxResults"]
         assert call.page_size == size.metadata["max"], call.operation
         assert call.result_key in operation.output_shape.members
         assert call.paginator == xform_name(call.operation)
         assert session.get_paginator_model(call.service).get_paginator(call.operation)
 
 
-def test_the_iam_actions_exist_and_take_no_resource_arns() -> None:
+def test_the_iam_actions_exist_and_the_describe_calls_take_no_resource_arns() -> None:
     assert exposure.IAM_ACTIONS == ("ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables",
-                                    "elasticloadbalancing:DescribeLoadBalancers")
-    assert check_statement("exposure", {"Effect": "Allow", "Action": list(exposure.IAM_ACTIONS), "Resource": "*"}) == []
-
-
-class FakeFetch:
-    def __init__(self, items: Mapping[str, list[Mapping[str, Any]]]) -> None:
-        self.items = items
-        self.calls: list[tuple[str, tuple[str, ...], dict[str, Any]]] = []
-
-    def __call__(self, call: exposure.DescribeCall, values: Sequence[str]) -> Iterable[Mapping[str, Any]]:
-        self.calls.append((call.operation, tuple(values), call.request(values)))
-        return self.items[call.operation]
+                                    "elasticloadbalancing:DescribeLoadBalancers",
+                                    "elasticloadbalancing:DescribeListeners", "ec2:DescribeManagedPrefixLists",
+                                    "ec2:GetManagedPrefixListEntries")
+    # every describe call is on "*"; a prefix list's entries are read on prefix-list ARNs (any account: a list
+    # can be shared with this one)
+    entries = "ec2:GetManagedPrefixListEntries"
+    described = [a for a in exposure.IAM_ACTIONS if a != entries]
+    assert check_statement("exposure", {"Effect": "Allow", "Action": described, "Resource": "*"}) == []
+    assert check_statement("exposure", {"Effect": "Allow", "Action": [entries],
+                                        "Resource": "arn:aws:ec2:*:*:prefix-list/*"}) == []
+    assert check_statement("exposure", {"Effect": "Allow", "Action": [entries], "Resource": "*"}) != []
 
 
 def test_look_up_for_an_alert_reads_the_group_and_its_vpcs_only() -> None:
-    fetch = FakeFetch({
+    fetch = FakeDescribe({
         "DescribeNetworkInterfaces": [eni("eni-web", "subnet-public", ["sg-web"], public_ip="198.51.100.10",
                                           instance="i-web"),
                                       eni("eni-private", "subnet-private", ["sg-web"], vpc="vpc-3")],
@@ -424,15 +424,17 @@ def test_look_up_for_an_alert_reads_the_group_and_its_vpcs_only() -> None:
         ("DescribeRouteTables", ("vpc-1",), {"PaginationConfig": {"PageSize": 100},
                                              "Filters": [{"Name": "vpc-id", "Values": ["vpc-1"]}]}),
         ("DescribeLoadBalancers", (), {"PaginationConfig": {"PageSize": 400}}),
+        ("DescribeLoadBalancers", (), {"PaginationConfig": {"PageSize": 400}}),  # Classic
     ]
 
 
 def test_look_up_for_a_region_reads_everything_once_and_skips_route_tables_without_public_addresses() -> None:
-    fetch = FakeFetch({"DescribeNetworkInterfaces": [eni("eni-1", "subnet-private", ["sg-1"])],
+    fetch = FakeDescribe({"DescribeNetworkInterfaces": [eni("eni-1", "subnet-private", ["sg-1"])],
                        "DescribeRouteTables": TABLES, "DescribeLoadBalancers": []})
     found = exposure.look_up(fetch)
     assert found.by_group == {}
     assert [(op, values) for op, values, _ in fetch.calls] == [("DescribeNetworkInterfaces", ()),
+                                                               ("DescribeLoadBalancers", ()),
                                                                ("DescribeLoadBalancers", ())]
 
 
@@ -457,3 +459,36 @@ def test_paged_fetch_reads_every_page_at_the_largest_size_through_the_paginators
         assert list(fetch(exposure.LOAD_BALANCERS, [])) == []
         ec2.assert_no_pending_responses()
         elbv2.assert_no_pending_responses()
+
+
+def test_an_elastic_ip_on_a_secondary_private_address_counts_as_aws_reports_it() -> None:
+    # Given DescribeNetworkInterfaces answering in AWS's documented shape (the Stubber holds the answer to the
+    # EC2 API model): an instance's interface whose primary address has no public IP and whose secondary
+    # address has an Elastic IP, reported under PrivateIpAddresses[].Association only
+    import boto3
+    from botocore.stub import Stubber
+
+    clients = {s: boto3.client(s, region_name=REGION) for s in ("ec2", "elbv2", "elb")}
+    item = {
+        "NetworkInterfaceId": "eni-2nd", "SubnetId": "subnet-public", "VpcId": "vpc-1", "Status": "in-use",
+        "InterfaceType": "interface", "Description": "", "PrivateIpAddress": "10.0.1.10",
+        "Attachment": {"InstanceId": "i-2nd", "Status": "attached", "DeviceIndex": 0},
+        "Groups": [{"GroupId": "sg-2nd", "GroupName": "second"}], "Ipv6Addresses": [],
+        "PrivateIpAddresses": [
+            {"Primary": True, "PrivateIpAddress": "10.0.1.10"},
+            {"Primary": False, "PrivateIpAddress": "10.0.1.11",
+             "Association": {"PublicIp": "198.51.100.200", "IpOwnerId": ACCOUNT, "AllocationId": "eipalloc-1",
+                             "AssociationId": "eipassoc-1"}},
+        ],
+    }
+    with Stubber(clients["ec2"]) as ec2, Stubber(clients["elbv2"]) as elbv2, Stubber(clients["elb"]) as elb:
+        ec2.add_response("describe_network_interfaces", {"NetworkInterfaces": [item]},
+                         {"MaxResults": 1000, "Filters": [{"Name": "group-id", "Values": ["sg-2nd"]}]})
+        ec2.add_response("describe_route_tables", {"RouteTables": TABLES},
+                         {"MaxResults": 100, "Filters": [{"Name": "vpc-id", "Values": ["vpc-1"]}]})
+        elbv2.add_response("describe_load_balancers", {"LoadBalancers": []}, {"PageSize": 400})
+        elb.add_response("describe_load_balancers", {"LoadBalancerDescriptions": []}, {"PageSize": 400})
+        # When the alert looks the group up, then the secondary address is what the internet reaches
+        found = exposure.look_up(exposure.paged_fetch(clients.__getitem__), "sg-2nd")
+        assert [(i.resource_id, i.path().address) for i in found.reachable("sg-2nd")] == [("i-2nd", "198.51.100.200")]
+        assert exposure.rate_on_group(rule("sg-2nd", "tcp", "22", "22", "0.0.0.0/0"), found).level == "CRITICAL"

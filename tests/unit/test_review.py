@@ -517,7 +517,7 @@ def test_risky_severity_is_the_alert_severity_of_the_same_rule_on_the_same_group
         for group in ("sg-web", "sg-lab")
         for n, (protocol, low, high, peer, peer_type) in enumerate([
             ("tcp", "22", "22", "0.0.0.0/0", "ipv4"),  # HIGH -> CRITICAL when exposed
-            ("tcp", "8080", "8080", "0.0.0.0/0", "ipv4"),  # MEDIUM -> HIGH when exposed
+            ("tcp", "8444", "8444", "0.0.0.0/0", "ipv4"),  # MEDIUM -> HIGH when exposed
             ("tcp", "22", "22", "8.8.0.0/16", "ipv4"),  # wide public SSH: MEDIUM -> HIGH
             ("tcp", "8443", "8443", "0.0.0.0/0", "ipv4"),  # authorized: LOW, even exposed
             ("tcp", "22", "22", "::/0", "ipv6"),  # the instance has no IPv6 address: not escalated

@@ -60,7 +60,7 @@ SERVICES = {
                                          ("udp", "3389", "3389"), ("17", "3000", "4000"), ("tcp", "20", "25"),
                                          ("tcp", "0", "65535"), ("-1", "", ""), ("-1", "-1", "-1"),
                                          ("tcp", "6443", "6443"), ("udp", "11211", "11211")],
-    "other port": [("tcp", "8080", "8080"), ("udp", "22", "22"), ("udp", "20", "25"), ("icmp", "-1", "-1"),
+    "other port": [("tcp", "8443", "8443"), ("udp", "22", "22"), ("udp", "20", "25"), ("icmp", "-1", "-1"),
                    ("icmpv6", "128", "0"), ("50", "", ""), ("tcp", "80", "81"), ("tcp", "444", "444")],
     "authorized public port only": [("tcp", "443", "443"), ("tcp", "80", "80"), ("6", "443", "443"),
                                     ("udp", "443", "443")],
@@ -106,8 +106,9 @@ def test_egress_is_low_whatever_it_opens(peer: tuple[str, str], ports: tuple[str
         (rule("ingress", "udp", "3389", "3389", "ipv6", "::/0"), "HIGH", "RDP (udp 3389)"),
         (rule("ingress", "-1", "", "", "ipv4", "208.236.235.254/0"), "HIGH", "all traffic"),
         (rule("ingress", "tcp", "3306", "3306", "ipv4", "0.0.0.0/0"), "HIGH", "to MySQL (3306)"),
-        (rule("ingress", "tcp", "20", "25", "ipv4", "0.0.0.0/0"), "HIGH", "to FTP (21), SSH (22), Telnet (23)"),
-        (rule("ingress", "tcp", "8080", "8080", "ipv4", "0.0.0.0/0"), "MEDIUM", "to tcp port 8080"),
+        (rule("ingress", "tcp", "20", "25", "ipv4", "0.0.0.0/0"), "HIGH",
+         "to FTP data (20), FTP (21), SSH (22), Telnet (23), SMTP (25)"),
+        (rule("ingress", "tcp", "8443", "8443", "ipv4", "0.0.0.0/0"), "MEDIUM", "to tcp port 8443"),
         (rule("ingress", "tcp", "443", "443", "ipv4", "0.0.0.0/0"), "LOW", "to authorized public tcp port 443"),
         (rule("ingress", "-1", "", "", "ipv4", "8.8.0.0/16"), "MEDIUM", "wide public range 8.8.0.0/16 to all traffic"),
         (rule("ingress", "tcp", "22", "22", "ipv4", "8.8.8.8/32"), "LOW", "narrow public range 8.8.8.8/32"),
@@ -173,11 +174,26 @@ def test_the_sensitive_services_table() -> None:
     assert {22, 3389, 23, 21, 135, 139, 445, 1433, 1521, 2375, 3306, 5432, 5900, 6379, 9200, 11211, 27017} <= {
         s.port for s in risk.SERVICES if s.protocol == "tcp"}
     assert {s.kind for s in risk.SERVICES} == {"remote administration", "database or cache", "file sharing",
-                                               "control plane"}
+                                               "control plane", "mail", "directory and authentication",
+                                               "development or console web server"}
     assert len({(s.protocol, s.port) for s in risk.SERVICES}) == len(risk.SERVICES)
     assert {s.protocol for s in risk.SERVICES if s.port == 22} == {"tcp"}
     assert {s.protocol for s in risk.SERVICES if s.port == 3389} == {"tcp", "udp"}
     assert risk.SENSITIVE_PORTS[22] == "SSH" and 137 not in risk.SENSITIVE_PORTS  # tcp ports only
+
+
+# Security Hub control EC2.19's high-risk ports (its page, SOURCES["EC2.19"]), and the CIS AWS Foundations
+# Benchmark 5.x remote administration ports (Security Hub EC2.53/EC2.54: SOURCES["CIS 5.x"])
+EC2_19 = {20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333, 5000, 5432, 5500, 5601, 8080,
+          8088, 8888, 9200, 9300}
+CIS_5 = {22, 3389}
+
+
+def test_every_service_names_the_pages_it_comes_from_and_the_controls_ports_are_all_there() -> None:
+    assert all(s.sources and set(s.sources) <= set(risk.SOURCES) for s in risk.SERVICES)
+    assert all(url.startswith("https://") for url in risk.SOURCES.values())
+    assert {s.port for s in risk.SERVICES if s.protocol == "tcp" and "EC2.19" in s.sources} == EC2_19
+    assert {s.port for s in risk.SERVICES if s.protocol == "tcp" and "CIS 5.x" in s.sources} == CIS_5
 
 
 @pytest.mark.parametrize(

@@ -35,11 +35,11 @@ def rule(direction: str, protocol: str, low: str, high: str, peer_type: str, pee
         (rule("ingress", "tcp", "3306", "3306", "ipv4", "0.0.0.0/0"), "HIGH"),
         (rule("ingress", "tcp", "3306", "3306", "ipv4", "0.0.0.0/1"), "HIGH"),
         (rule("ingress", "udp", "3389", "3389", "ipv6", "::/0"), "HIGH"),
-        (rule("ingress", "tcp", "8080", "8080", "ipv4", "0.0.0.0/0"), "MEDIUM"),
+        (rule("ingress", "tcp", "8443", "8443", "ipv4", "0.0.0.0/0"), "MEDIUM"),
         (rule("ingress", "udp", "22", "22", "ipv4", "0.0.0.0/0"), "MEDIUM"),  # udp 22 is not SSH
         (rule("ingress", "icmp", "-1", "-1", "ipv4", "0.0.0.0/0"), "MEDIUM"),
         (rule("ingress", "tcp", "22", "22", "ipv4", "8.8.0.0/16"), "MEDIUM"),
-        (rule("ingress", "tcp", "8080", "8080", "ipv4", "8.8.0.0/16"), "LOW"),
+        (rule("ingress", "tcp", "8443", "8443", "ipv4", "8.8.0.0/16"), "LOW"),
         (rule("ingress", "tcp", "443", "443", "ipv4", "0.0.0.0/0"), "LOW"),  # an authorized public port
         (rule("ingress", "tcp", "22", "22", "ipv4", "8.8.8.8/32"), "LOW"),
         (rule("ingress", "tcp", "22", "22", "ipv4", "203.0.113.0/24"), "LOW"),  # documentation range: internal
@@ -183,9 +183,9 @@ def exposed(group_id: str = "sg-1", *, ipv6: bool = False) -> exposure.Exposure:
     [
         (rule("ingress", "tcp", "22", "22", "ipv4", "0.0.0.0/0"), "CRITICAL"),  # HIGH -> CRITICAL
         (rule("ingress", "-1", "", "", "ipv4", "0.0.0.0/0"), "CRITICAL"),
-        (rule("ingress", "tcp", "8080", "8080", "ipv4", "0.0.0.0/0"), "HIGH"),  # MEDIUM -> HIGH
+        (rule("ingress", "tcp", "8443", "8443", "ipv4", "0.0.0.0/0"), "HIGH"),  # MEDIUM -> HIGH
         (rule("ingress", "tcp", "22", "22", "ipv4", "8.8.0.0/16"), "HIGH"),  # wide public MEDIUM -> HIGH
-        (rule("ingress", "tcp", "8080", "8080", "ipv4", "8.8.0.0/16"), "LOW"),  # LOW stays LOW
+        (rule("ingress", "tcp", "8443", "8443", "ipv4", "8.8.0.0/16"), "LOW"),  # LOW stays LOW
         (rule("ingress", "tcp", "443", "443", "ipv4", "0.0.0.0/0"), "LOW"),  # authorized port stays LOW
         (rule("ingress", "tcp", "22", "22", "ipv4", "8.8.8.8/32"), "LOW"),  # narrow public is not escalated
         (rule("ingress", "tcp", "22", "22", "ipv6", "::/0"), "HIGH"),  # reachable over IPv4 only

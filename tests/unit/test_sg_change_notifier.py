@@ -882,8 +882,24 @@ def test_a_group_that_cannot_be_described_is_still_looked_up_and_the_alert_says_
     message, record = _published(env, run(_as(_world(group, "evt-undescribed-1"), f"arn:aws:iam::{OWN}:role/ops",
                                               "console.ec2.amazonaws.com")), "evt-undescribed-1")
     assert " - the group could not be described (UnauthorizedOperation): its tags are not known" in message["Message"]
-    assert record["exposure"]["looked_up"] is True and _attribute(message, "exposed") == "false"
+    # its rules are not known either, so neither is whether a load balancer it admits exposes it
+    assert record["exposure"]["looked_up"] is True and _attribute(message, "exposed") == "unknown"
     assert record["provenance"]["manual_change"] is False  # its tags are not known
+
+
+def test_a_group_behind_a_load_balancer_that_cannot_be_described_is_not_said_to_be_unexposed(env: Env) -> None:
+    # given a group whose ingress admits an internet-facing load balancer, and DescribeSecurityGroups throttled
+    net = _network()
+    _no_backoff(env.monkeypatch)
+    _refuse(env.monkeypatch, "DescribeSecurityGroups", "Throttling")
+    # when a rule is added to it
+    message, record = _published(env, run(_world(net.backend_group_id, "evt-throttled-1")), "evt-throttled-1")
+    # then the alert does not say "not exposed": it says the verdict is unknown, and which part failed
+    assert _attribute(message, "exposed") == "unknown" and record["exposure"]["exposed"] is None
+    assert record["exposure"]["lines"] == [
+        "not attached to any internet-reachable interface",
+        "unknown: the group could not be described (Throttling): which internet-facing load balancers its ingress "
+        "admits"]
 
 
 def test_a_creation_is_iac_managed_by_the_tags_of_its_request(env: Env) -> None:

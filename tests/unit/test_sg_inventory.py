@@ -349,17 +349,17 @@ def test_each_run_writes_the_exposure_report_with_the_stamp_of_its_snapshot(aws)
 
 
 def test_the_severity_is_the_alert_rating_of_the_rule_on_its_group_with_the_authorized_ports(aws, monkeypatch):
-    # Given port 8443 authorized and world-open on the exposed instance, next to a world-open 8080
+    # Given port 8443 authorized and world-open on the exposed instance, next to a world-open 8444
     net = _exposed_network()
     _open(net.public_group_id, 8443)
-    _open(net.public_group_id, 8080)
+    _open(net.public_group_id, 8444)
     monkeypatch.setenv("AUTHORIZED_PUBLIC_PORTS", "443,8443")
     result = _handler().lambda_handler({}, None)["results"][0]
     header, *rows = _read(result["exposure_key"])
     levels = {r[header.index("FromPort")]: r[header.index("Severity")] for r in rows
               if r[header.index("GroupId")] == net.public_group_id}
     # Then authorized stays LOW, another port rises MEDIUM -> HIGH, SSH HIGH -> CRITICAL
-    assert levels == {"8443": "LOW", "8080": "HIGH", "22": "CRITICAL"}
+    assert levels == {"8443": "LOW", "8444": "HIGH", "22": "CRITICAL"}
 
 
 def test_nothing_exposed_is_a_header_only_report(aws):
@@ -389,8 +389,8 @@ def test_exposure_costs_one_call_per_describe_operation_per_region_whatever_the_
     monkeypatch.setattr(sgaws, "central_client", counting)
     _handler().lambda_handler({}, None)
     exposure_calls = [c for c in calls if c.startswith("Describe") and "SecurityGroup" not in c]
-    assert sorted(exposure_calls) == [
-        "DescribeLoadBalancers", "DescribeNetworkInterfaces", "DescribeRouteTables"]
+    assert sorted(exposure_calls) == [  # ELBv2's and Classic's DescribeLoadBalancers
+        "DescribeLoadBalancers", "DescribeLoadBalancers", "DescribeNetworkInterfaces", "DescribeRouteTables"]
 
 
 def test_the_exposure_report_is_never_overwritten(aws):

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from .. import risk
 from ..csvio import CsvFormatError
 from ..evidence import REVIEWS, StoredObject, stamp_time
-from ..exposure_report import EXPOSURE_HEADER, ExposureRow, exposed_rule_keys
+from ..exposure_report import EXPOSURE_HEADER, ExposureRow, exposed_rule_levels
 from ..rules import SNAPSHOT_HEADER, Rule
 from . import attribution
 from .attribution import Window
@@ -322,7 +322,7 @@ def build(
         scopes=[part.scope for part in parts],
         changes=changes,
         current_rules=current,
-        risky=risky_rules(current, exposed_rule_keys(exposure), authorized_public_ports),
+        risky=risky_rules(current, exposed_rule_levels(exposure), authorized_public_ports),
         unused=[group for part in parts for group in part.unused],
         gaps=[gap for part in parts for gap in part.gaps],
         past_reviews=past,

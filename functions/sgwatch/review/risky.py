@@ -2,35 +2,42 @@
 
 A rule's level is :func:`sgwatch.risk.rate` with the deployment's authorized public ports,
 escalated (:func:`sgwatch.exposure.escalated`) when the newest exposure report of its account
-and region shows it reachable through an internet-reachable interface
-(:func:`sgwatch.exposure_report.exposed_rule_keys`). The change alerts rate a rule the same
+and region shows it reachable through an internet-reachable interface at a higher level than its
+own (:func:`sgwatch.exposure_report.exposed_rule_levels`; a prefix-list rule takes the report's
+level, which rated the list by its widest entry). The change alerts rate a rule the same
 way (:func:`sgwatch.exposure.rate_on_group`), so a rule's Severity in ``risky-rules.csv`` is
 the level its alert had (or would have had) on the same group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import replace
 
 from .. import risk
-from ..exposure import escalated
+from ..exposure import ESCALATION, escalated
 from ..rules import Rule
 from .model import Risky
 
 LISTED = (risk.CRITICAL, risk.HIGH, risk.MEDIUM)
-RuleKey = tuple[str, str, str, str]  # (account, region, group, rule id): exposed_rule_keys' shape
+RuleKey = tuple[str, str, str, str]  # (account, region, group, rule id): exposed_rule_levels' keys
 
 
 def assess(
     rule: Rule,
-    exposed: Collection[RuleKey] = frozenset(),
+    exposed: Mapping[RuleKey, str] | None = None,
     authorized_public_ports: Collection[int] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS,
 ) -> Risky | None:
     """The rule's rating when it is MEDIUM or higher, else None (a group without rules is no rule)."""
     if rule.is_placeholder:
         return None
     rating = risk.rate(rule, authorized_public_ports=authorized_public_ports)
-    rating = escalated(rating, (rule.account_id, rule.region, rule.group_id, rule.rule_id) in exposed)
+    reported = (exposed or {}).get((rule.account_id, rule.region, rule.group_id, rule.rule_id))
+    if reported is not None and rating.peer == risk.PREFIX_LIST and risk.rank(reported) > risk.rank(rating.level):
+        # the report rated the list by its widest entry, which the pack does not read
+        rating = replace(rating, level=reported, reason=f"{rating.reason} (rated by its widest entry){ESCALATION}")
+    elif reported is not None:
+        rating = escalated(rating, risk.rank(reported) > risk.rank(rating.level))
     if rating.level not in LISTED:
         return None
     return Risky(rating.level, rating.reason, rule, rating.world)
@@ -38,7 +45,7 @@ def assess(
 
 def risky_rules(
     rules: Iterable[Rule],
-    exposed: Collection[RuleKey] = frozenset(),
+    exposed: Mapping[RuleKey, str] | None = None,
     authorized_public_ports: Collection[int] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS,
 ) -> list[Risky]:
     """The risky rules, highest level first, then by account, region, group and rule."""
