@@ -103,17 +103,21 @@ lint: venv
 unit: venv
 	$(PY) -m pytest tests/unit -n auto
 
+# Three test files at a time, each worker with its own emulator: a file's applies wait on the emulator and
+# the provider's waiters more than they compute.
+MODULE_WORKERS := -n 3 --dist loadfile
+
 module: venv
-	$(PY) -m pytest tests/module
+	$(PY) -m pytest tests/module $(MODULE_WORKERS)
 
 checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform \
 	  --config-file .checkov.yaml --directory .
 
-# Unit tests spread over the machine's cores (they share nothing); module tests share one emulator.
+# Unit tests spread over the machine's cores (they share nothing); module tests three files at a time.
 test: venv lint browser package-check fmt-check validate tftest cfn-lint docs-check checkov
 	$(PY) -m pytest tests/unit -n auto
-	$(PY) -m pytest tests/module
+	$(PY) -m pytest tests/module $(MODULE_WORKERS)
 
 bench: venv
 	$(PY) tools/bench.py

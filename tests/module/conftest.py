@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from pytest_terraform import tf
+from pytest_terraform.options import teardown
 
 from tests import contract
 from tests.iam_reference import check_terraform_state
@@ -41,6 +42,10 @@ _state: dict[str, object] = {}
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(AppliedStateCheck(), "sgwatch-applied-state-check")
+    # The emulator and everything applied to it are discarded at the end of the session: destroying each apply
+    # would add minutes of provider waiters and prove nothing a test asserts. examples/complete is still
+    # destroyed (test_complete.py), as `make demo` destroys it.
+    teardown.set_default(teardown.OFF)
     if shutil.which("terraform") is None:
         raise pytest.UsageError("terraform CLI not found on PATH: module tests need it")
     work = Path(tempfile.mkdtemp(prefix="sgwatch-module-tests-"))
@@ -81,10 +86,17 @@ def inbox(request: pytest.FixtureRequest, deployed: dict[str, Any]) -> str:
     return url
 
 
+# The files with the longest applies, started first: with one worker per file (pytest-xdist --dist loadfile),
+# the suite then ends about when its longest file does.
+LONGEST_FIRST = ("test_upgrade.py", "test_evidence_protection.py", "test_review_pack.py", "test_organization.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # pytest-terraform looks for fixture directories in --tf-mod-dir first, then next to the tests.
     if "examples" in _state:
         tf.LazyModuleDir.value = str(_state["examples"])
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file keeps its order
 
 
 class AppliedStateCheck:

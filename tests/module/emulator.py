@@ -43,9 +43,11 @@ def find_plugin_mirror() -> Path | None:
 
 
 def write_cli_config(directory: Path) -> Path:
-    """A Terraform CLI config using the local mirror (when there is one) and a shared plugin cache."""
+    """A Terraform CLI config using the local mirror (when there is one) and a shared plugin cache.
+
+    One cache per pytest-xdist worker: Terraform does not promise that concurrent inits can share one."""
     directory.mkdir(parents=True, exist_ok=True)
-    cache = ROOT / ".cache" / "terraform-plugins"
+    cache = ROOT / ".cache" / "terraform-plugins" / os.environ.get("PYTEST_XDIST_WORKER", "main")
     cache.mkdir(parents=True, exist_ok=True)
     lines = [f'plugin_cache_dir = "{cache}"']
     mirror = find_plugin_mirror()

@@ -23,7 +23,7 @@ from tests.module.harness import (
 )
 from tests.paths import EVENTS
 
-terraform("example_complete", scope="session")
+terraform("example_complete", scope="session", teardown=terraform.TEARDOWN_ON)
 deployed = deployed_fixture("example_complete")
 
 PREFIX = "sgw-complete"
