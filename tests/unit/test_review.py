@@ -618,8 +618,8 @@ def test_changes_no_event_explains_are_listed_as_unattributed_each_a_gap(store: 
 
 
 def event_record(event_id: str, when: datetime, group: str, changes: list[dict[str, Any]],
-                 error: str = "") -> review.ChangeEvent:
-    body = {"event_id": event_id, "event_name": "ModifySecurityGroupRules", "event_time": when.isoformat(),
+                 error: str = "", name: str = "ModifySecurityGroupRules") -> review.ChangeEvent:
+    body = {"event_id": event_id, "event_name": name, "event_time": when.isoformat(),
             "group_ids": [group], "actor": {"display": "carol"}, "error_code": error, "changes": changes}
     return review.ChangeEvent.from_record(f"k/{event_id}.json", json.dumps(body).encode())
 
@@ -650,6 +650,30 @@ def test_the_matching_rule_of_a_diff_change_and_a_change_event(event: review.Cha
     # Given SSH added to sg-web between the 2 Jan and 5 Jan snapshots
     change = review.Change(at(5), at(2), ACCOUNT, REGION, "vpc-1", "sg-web", "web", "Added", None, WEB_SSH, "k")
     assert bool(attribution.explaining_events(change, [event])) is explains
+
+
+CREATED = [{"action": "created", "before": None, "after": None}]
+
+
+@pytest.mark.parametrize(
+    ("rule", "explains"),
+    [
+        pytest.param(WEB_EGRESS, True, id="all traffic out to 0.0.0.0/0"),
+        pytest.param(WEB_EGRESS._replace(rule_id="sgr-8", peer="::/0", peer_type="ipv6"), True,
+                     id="all traffic out to ::/0"),
+        pytest.param(WEB_EGRESS._replace(protocol="tcp", from_port="443", to_port="443"), False,
+                     id="another egress rule"),
+        pytest.param(WEB_SSH, False, id="an ingress rule"),
+    ],
+)
+def test_the_creation_of_a_group_explains_the_egress_rule_aws_gives_every_new_group(rule: Rule,
+                                                                                    explains: bool) -> None:
+    # Given a group created between two snapshots, and with it the rule AWS adds to every new group (all traffic
+    # out; to ::/0 too in a VPC with an IPv6 block), which its CreateSecurityGroup call does not detail
+    created = event_record("e", at(4), "sg-web", CREATED, name="CreateSecurityGroup")
+    change = review.Change(at(5), at(2), ACCOUNT, REGION, "vpc-1", "sg-web", "web", "Added", None, rule, "k")
+    # Then that call explains the default rule, and no other rule of the group
+    assert bool(attribution.explaining_events(change, [created])) is explains
 
 
 MS = timedelta(milliseconds=566)  # snapshot stamps have milliseconds, CloudTrail event times whole seconds

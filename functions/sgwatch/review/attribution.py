@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..diff import GROUP_ADDED, GROUP_REMOVED
+from ..diff import ADDED, GROUP_ADDED, GROUP_REMOVED
 from ..rules import Rule
 from .model import Change, ChangeEvent, Gap, fmt_time
 from .period import Period
@@ -53,6 +53,14 @@ def same_rule(change: Mapping[str, Any], rule: Rule | None) -> bool:
     return False
 
 
+def is_default_egress(rule: Rule | None) -> bool:
+    """The rule AWS gives every new group, which its CreateSecurityGroup call does not detail: all traffic
+    out to 0.0.0.0/0, and to ::/0 in a VPC with an IPv6 block (Amazon VPC user guide, "Security group rules":
+    a new security group starts with an outbound rule that allows all outbound traffic)."""
+    return (rule is not None and rule.direction == "egress" and rule.protocol == "-1"
+            and rule.peer in ("0.0.0.0/0", "::/0"))
+
+
 def explaining_events(change: Change, events: list[ChangeEvent]) -> list[ChangeEvent]:
     """The change events that explain one diff change. The matching rule, all of it:
 
@@ -66,7 +74,8 @@ def explaining_events(change: Change, events: list[ChangeEvent]) -> list[ChangeE
       (:func:`same_rule`: the same rule id, or the same direction, protocol, ports and peer).
       When no event details it, an event of the group and window that details no rule at all
       (the notifier could not tell which rules it touched) explains it; one that details other
-      rules never does.
+      rules never does. The rule AWS gives every new group (:func:`is_default_egress`) added in the
+      window also takes its group's ``CreateSecurityGroup``.
 
     A change without any explaining event is unattributed.
     """
@@ -83,8 +92,10 @@ def explaining_events(change: Change, events: list[ChangeEvent]) -> list[ChangeE
     elif change.change_type == GROUP_REMOVED:
         exact = [e for e in candidates if e.event_name == "DeleteSecurityGroup"]
     else:
+        created_with_it = change.change_type == ADDED and is_default_egress(change.after)
         exact = [
             e for e in candidates if any(same_rule(c, change.before) or same_rule(c, change.after) for c in e.changes)
+            or (created_with_it and e.event_name == "CreateSecurityGroup")
         ]
     # An event that details other rules does not explain this one; one without details may.
     return exact or [e for e in candidates if not e.changes]
