@@ -434,13 +434,10 @@ def look_at_group(ev: SgEvent, reach: accounts.Settings, context: Any) -> GroupN
         return GroupNow(dict(ev.tags), ExposureSection.not_looked_up("the event names no AWS region"))
     own = is_own_account(ev, context)
     try:
-        seconds = seconds_left(context, PUBLISH_RESERVE_SECONDS)
-        if seconds <= 0:
-            raise TimeoutError("too little time left")
-        with aws.quick(seconds):
+        with before_publish(context):  # the handler's deadline (nested, the earlier holds), also when called alone
             found = _look(ev, group_id, None if own else _member_credentials(ev, reach, context))
     except Exception as exc:  # whatever the lookup met, the alert goes out and says so
-        why = str(exc) if isinstance(exc, LookupError) else reason(exc)
+        why = reason(exc)
         log.warning("exposure_not_looked_up", event_id=ev.event_id, group_id=group_id, account_id=ev.account_id,
                     reason=why)
         return GroupNow(dict(ev.tags), ExposureSection.not_looked_up(why))
