@@ -276,8 +276,8 @@ def floor(previous_rows, current_rows) -> None:
 
 
 def one_run(group_list, current_rules, previous_doc, with_exposure: bool = False) -> int:
-    """As sgwatch.snapshots.record_snapshot does it, group index included (and record_exposure, ``with_exposure``),
-    minus the S3 calls."""
+    """As sgwatch.sg_inventory.record.record_snapshot does it, group index included (and record_exposure,
+    ``with_exposure``), minus the S3 calls."""
     rows = flatten_rules(ACCOUNT, REGION, group_list, current_rules)
     current = to_csv(SNAPSHOT_HEADER, rows)
     lines = current.data_lines()

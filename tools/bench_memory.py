@@ -34,7 +34,7 @@ TARGETS = {"inventory_direct": 300, "inventory_queued": 320, "audit_direct": 400
            "alert_cpu_ms": 50}
 INVENTORY_ACCOUNTS, AUDIT_ACCOUNTS, SMALL = 50, 20, 5
 BATCHES, BATCH = 10, 10
-MEMORY_SIZE = {"sg_inventory": 512, "unused_sg_audit": 512, "sg_change_notifier": 256}  # the modules' defaults
+MEMORY_SIZE = {"sg_inventory": 512, "unused_sg_audit": 512, "sg_change_alerts": 256}  # the modules' defaults
 ALERTS = 8  # revokes alerted by one notifier process: the first is cold, the others warm
 
 CHILD = r"""
@@ -72,7 +72,7 @@ ALERT_CHILD = r"""
 import json, os, statistics, time
 import logging
 logging.getLogger("sgwatch").setLevel(logging.WARNING)
-from sg_change_notifier import handler
+from sg_change_alerts import handler
 
 def status_mb(field):
     with open("/proc/self/status") as f:
@@ -120,7 +120,7 @@ def alert_in_a_large_account(functions: Path, endpoint: str, account: str) -> di
 
     from sgwatch.evidence import EvidenceStore
     from sgwatch.rules import flatten_rule_rows
-    from sgwatch.snapshots import record_snapshot
+    from sgwatch.sg_inventory.record import record_snapshot
 
     ec2 = member_client(endpoint, account, "ec2")
     vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
@@ -152,7 +152,7 @@ def alert_in_a_large_account(functions: Path, endpoint: str, account: str) -> di
     })
     done = subprocess.run([sys.executable, "-c", ALERT_CHILD], env=env, capture_output=True, text=True, timeout=600)
     if done.returncode:
-        raise SystemExit(f"sg_change_notifier run failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"sg_change_alerts run failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -212,7 +212,7 @@ def alert_figures(functions: Path, endpoint: str) -> bool:
 
     alert = alert_in_a_large_account(functions, endpoint, "399999999999")
     print(f"  alert, revoke in a member account of {bench.RULES:,} rules:".ljust(53)
-          + f"{verdict(alert['peak'], TARGETS['alert_peak'])}  (memory_size {MEMORY_SIZE['sg_change_notifier']})")
+          + f"{verdict(alert['peak'], TARGETS['alert_peak'])}  (memory_size {MEMORY_SIZE['sg_change_alerts']})")
     print("  alert, CPU of one warm alert:".ljust(53) + verdict(alert["warm_ms"], TARGETS["alert_cpu_ms"], "ms")
           + f"  (cold: {alert['cold_ms']:.0f} ms)")
     return bool(alert["peak"] > TARGETS["alert_peak"] or alert["warm_ms"] > TARGETS["alert_cpu_ms"])

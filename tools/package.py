@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Build functions/dist/<name>.zip reproducibly.
 
-Each zip holds ``<name>/`` (the handler package), the shared ``sgwatch/`` package (with
-its non-Python files, e.g. the review pack's templates) and the third-party libraries
-named in ``functions/<name>/requirements.txt`` (vendored from their wheels at the pinned
-versions). Entries are sorted, with fixed timestamps and permissions and no bytecode, so
-a rebuild on any machine is byte-identical.
+Each zip holds ``<name>/`` (the handler package), the core of the shared ``sgwatch/``
+package (its top-level modules), the capability's own package ``sgwatch/<name>/`` when
+there is one (with its non-Python files, e.g. the review pack's templates) and the
+third-party libraries named in ``functions/<name>/requirements.txt`` (vendored from their
+wheels at the pinned versions). No zip holds another capability's package. Entries are
+sorted, with fixed timestamps and permissions and no bytecode, so a rebuild on any machine
+is byte-identical.
 
 Vendored code is pure Python: compiled extension modules are left out, because one zip
 serves every architecture and Python version the module accepts. A library shipped only
@@ -42,9 +44,9 @@ def function_names() -> list[str]:
     return sorted(p.parent.name for p in FUNCTIONS.glob("*/handler.py"))
 
 
-def _source_files(package_dir: Path, arcroot: str) -> dict[str, bytes]:
+def _source_files(package_dir: Path, arcroot: str, recursive: bool = True) -> dict[str, bytes]:
     files = {}
-    for path in sorted(package_dir.rglob("*")):
+    for path in sorted(package_dir.rglob("*") if recursive else package_dir.glob("*")):
         if path.is_dir() or "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo"):
             continue
         if path.name == "requirements.txt" and path.parent == package_dir:
@@ -97,7 +99,9 @@ def _vendored_files(pin: str) -> dict[str, bytes]:
 
 def build(name: str, out_dir: Path) -> Path:
     files = _source_files(FUNCTIONS / name, name)
-    files.update(_source_files(FUNCTIONS / SHARED, SHARED))
+    files.update(_source_files(FUNCTIONS / SHARED, SHARED, recursive=False))
+    if (FUNCTIONS / SHARED / name).is_dir():
+        files.update(_source_files(FUNCTIONS / SHARED / name, f"{SHARED}/{name}"))
     for pin in _requirements(name):
         files.update(_vendored_files(pin))
     target = out_dir / f"{name}.zip"

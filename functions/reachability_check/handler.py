@@ -10,8 +10,8 @@ account or region (forwarded to a central bus) cannot affect them: it is logged 
 ``event_ignored`` and consumed, never analysed. The rule's pattern already keeps such
 events out (modules/reachability-check); this check holds whatever the pattern says.
 
-The configuration is :class:`sgwatch.reachability_run.Settings`; the invocation is
-:class:`sgwatch.reachability_run.Run`.
+The configuration is :class:`sgwatch.reachability_check.reachability_run.Settings`; the invocation is
+:class:`sgwatch.reachability_check.reachability_run.Run`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sgwatch.reachability_run import Run, Settings
+from sgwatch.reachability_check.reachability_run import Run, Settings
 
 
 def run(event: dict[str, Any], context: Any, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sgwatch import aws, log, notify, review, settings, slack
+from sgwatch import aws, log, notify, review_pack as review, settings, slack
 from sgwatch.evidence import EvidenceStore, Layout, StoredObject
-from sgwatch.review import notice
+from sgwatch.review_pack import notice
 
 READ_WORKERS = 16
 MAX_RUNS = 50

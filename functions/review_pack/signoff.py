@@ -17,7 +17,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import aws, review
+from sgwatch import aws, review_pack as review
 from sgwatch.evidence import EvidenceStore, Layout, normalise_prefix, stamp
 
 

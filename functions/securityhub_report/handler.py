@@ -1,7 +1,7 @@
 """Scheduled report of open failed Security Hub control findings, uploaded to Slack as CSV.
 
-The configuration is :class:`sgwatch.findings_report.Settings`; the report's content is
-:mod:`sgwatch.findings`. When Slack refuses the report, a summary goes to the alert topic and
+The configuration is :class:`sgwatch.securityhub_report.findings_report.Settings`; the report's content is
+:mod:`sgwatch.securityhub_report.findings`. When Slack refuses the report, a summary goes to the alert topic and
 the invocation fails, so the error alarm fires.
 """
 
@@ -12,8 +12,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sgwatch import aws, findings, log, notify, slack
-from sgwatch.findings_report import Settings, deliver, fallback, fetch_findings, slack_error
+from sgwatch import aws, log, notify, slack
+from sgwatch.securityhub_report import findings
+from sgwatch.securityhub_report.findings_report import Settings, deliver, fallback, fetch_findings, slack_error
 
 NOT_ENABLED_CODES = ("InvalidAccessException",)
 

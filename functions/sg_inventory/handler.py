@@ -1,7 +1,7 @@
 """Scheduled snapshot of every security-group rule, with a diff against the previous one and
 the exposure report of the same moment (which public rules the internet reaches, and how).
 
-One order per pair (see :func:`sgwatch.snapshots.record_snapshot`): claim the successor of the
+One order per pair (see :func:`sgwatch.sg_inventory.record.record_snapshot`): claim the successor of the
 previous snapshot, then describe the rules, then diff. A run that loses the claim describes
 only once it holds the claim on the successor of the winner's snapshot.
 
@@ -20,9 +20,11 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import aws, exposure, fanout, log, settings, snapshots
+from sgwatch import aws, exposure, fanout, log, settings
 from sgwatch.evidence import EvidenceStore
-from sgwatch.snapshots import current_rules, record_exposure, record_snapshot
+from sgwatch.sg_inventory import record
+from sgwatch.sg_inventory.record import record_exposure, record_snapshot
+from sgwatch.snapshots import current_rules
 
 
 class InventoryFailed(RuntimeError):
@@ -43,7 +45,7 @@ def look_up_exposure(
 
 
 def snapshot_region(
-    store: EvidenceStore, config: snapshots.Settings, account_id: str, region: str
+    store: EvidenceStore, config: record.Settings, account_id: str, region: str
 ) -> dict[str, Any]:
     prefix = config.evidence.prefix
 
@@ -93,7 +95,7 @@ def snapshot_region(
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     env = settings.environment()
-    config = snapshots.Settings.from_env(env)
+    config = record.Settings.from_env(env)
     store = EvidenceStore(config.evidence.bucket, aws.central_client("s3"))
 
     def work(account_id: str, region: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """What a Security Hub finding says: its control, severity, workflow, standards and tags.
 
 Pure functions over one finding in the AWS Security Finding Format (ASFF, as ``GetFindings``
-returns it); :mod:`sgwatch.findings` builds the report from them.
+returns it); :mod:`sgwatch.securityhub_report.findings` builds the report from them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """How risky is one security-group rule: the one risk model of SG Watch.
 
 The change alerts rate each rule an event adds or modifies with :func:`rate` (and
-:mod:`sgwatch.severity` turns the ratings of an event's changes into the event's level);
+:mod:`sgwatch.sg_change_alerts.severity` turns the ratings of an event's changes into the event's level);
 the review pack rates every current rule with the same function and lists those rated
 ``MEDIUM`` or higher in ``risky-rules.csv``. One rule has one level, wherever it is shown.
 :mod:`sgwatch.exposure` raises the level of a rule whose group the internet can reach
@@ -41,7 +41,7 @@ public** when wider than ``/24`` / ``/64``, else **narrow public** (a single add
 AWS recommends for administrative access).
 
 **Egress** is ``LOW`` (egress to the internet is the AWS default); revokes and group
-lifecycle are rated by :mod:`sgwatch.severity`.
+lifecycle are rated by :mod:`sgwatch.sg_change_alerts.severity`.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ JSON and a CSV report under ``{prefix}{account}/{region}/unused/``; an SNS summa
 out only when groups became unused since the previous report. A source the role may not
 read (or that the region lacks) is reported as "not scanned" and, unless ALLOW_PARTIAL
 is set, no group is declared unused on that incomplete evidence. The sources, their calls
-and the IAM actions they need are declared once, in :mod:`sgwatch.sources`; the audit of
-one region is :mod:`sgwatch.audit`.
+and the IAM actions they need are declared once, in :mod:`sgwatch.unused_sg_audit.sources`; the audit of
+one region is :mod:`sgwatch.unused_sg_audit.audit`.
 
 Group creation time (for GRACE_DAYS): DescribeSecurityGroups has none. It comes from a
 ``sgwatch:created-at``/``CreatedAt``-style tag (ISO 8601) or from the CloudTrail event
@@ -22,8 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 from sgwatch import aws, fanout, settings
-from sgwatch.audit import Settings, audit_region
 from sgwatch.evidence import EvidenceStore
+from sgwatch.unused_sg_audit.audit import Settings, audit_region
 
 
 class AuditFailed(RuntimeError):

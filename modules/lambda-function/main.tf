@@ -3,13 +3,14 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  function_name = "${var.name_prefix}-${replace(var.function_key, "_", "-")}"
+  deployed_key  = coalesce(var.deployed_key, var.function_key)
+  function_name = "${var.name_prefix}-${replace(local.deployed_key, "_", "-")}"
   package_path  = "${path.module}/../../functions/dist/${var.function_key}.zip"
   account_id    = data.aws_caller_identity.current.account_id
   partition     = data.aws_partition.current.partition
   region        = data.aws_region.current.name
   log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.function_name}"
-  tags          = merge(var.settings.tags, { "sgwatch:capability" = var.capability, "sgwatch:function" = var.function_key })
+  tags          = merge(var.settings.tags, { "sgwatch:capability" = var.capability, "sgwatch:function" = local.deployed_key })
 
   environment = merge(
     var.environment,

@@ -8,6 +8,12 @@ variable "function_key" {
   type        = string
 }
 
+variable "deployed_key" {
+  description = "The function's name after the prefix, underscores written as dashes, and its sgwatch:function tag, when they differ from function_key: a package renamed after its capability keeps the function it deployed (sg_change_alerts deploys sg-change-notifier)."
+  type        = string
+  default     = null
+}
+
 variable "capability" {
   description = "Capability the function serves, named like its module directory (e.g. sg-inventory): the sgwatch:capability tag of every resource of that capability."
   type        = string

@@ -57,7 +57,8 @@ module "function" {
 
   name_prefix  = var.name_prefix
   capability   = local.capability
-  function_key = "sg_change_notifier"
+  function_key = "sg_change_alerts"
+  deployed_key = "sg_change_notifier"
   description  = "SG Watch: real-time alert (before/after, severity, Slack) for each security-group change."
   settings     = var.lambda_settings
   policy_json  = data.aws_iam_policy_document.function.json

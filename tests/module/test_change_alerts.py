@@ -83,7 +83,7 @@ def invoke(deployed: dict[str, Any], event: dict[str, Any], slack: FakeSlack | N
 def test_function_configuration_matches_the_contract(deployed: dict[str, Any]) -> None:
     config = deployed_configuration(deployed["function_name"])
     env = config["Environment"]["Variables"]
-    assert config["Handler"] == "sg_change_notifier.handler.lambda_handler"
+    assert config["Handler"] == "sg_change_alerts.handler.lambda_handler"
     assert env == {
         "ALERT_TOPIC_ARN": deployed["alert_topic_arn"],
         "EVIDENCE_BUCKET": deployed["bucket"],
@@ -277,7 +277,7 @@ def test_modify_after_a_previous_event_shows_before_and_after(deployed: dict[str
 def test_modify_after_an_inventory_run_shows_before_from_the_snapshot(deployed: dict[str, Any], inbox: str) -> None:
     from sgwatch.evidence import EvidenceStore
     from sgwatch.rules import flatten_rules
-    from sgwatch.snapshots import record_snapshot
+    from sgwatch.sg_inventory.record import record_snapshot
 
     # given an inventory snapshot taken while the rule allowed 10.9.2.0/24
     group, rule_id = _group_with_rule("10.9.2.0/24")

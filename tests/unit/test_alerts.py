@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from sgwatch import alerts, cloudtrail, exposure, notify, provenance, severity, slack
+from sgwatch import cloudtrail, exposure, notify, provenance, slack
 from sgwatch.cloudtrail import DELETED, RuleChange, SgEvent
 from sgwatch.provenance import Provenance
 from sgwatch.rules import Rule
-from sgwatch.severity import Assessment
+from sgwatch.sg_change_alerts import alerts, severity
+from sgwatch.sg_change_alerts.severity import Assessment
 from tests.paths import REAL_PAYLOADS
 from tests.unit.test_provenance import REAL_ORIGINS
 

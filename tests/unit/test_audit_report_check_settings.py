@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from sgwatch import audit, findings_report, reachability_run, settings
+from sgwatch import settings
+from sgwatch.reachability_check import reachability_run
+from sgwatch.securityhub_report import findings_report
+from sgwatch.unused_sg_audit import audit
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
 SLACK = {"SLACK_TOKEN_SECRET_ARN": "arn:secret", "SLACK_CHANNEL_ID": "C1"}

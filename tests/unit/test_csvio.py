@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from moto import mock_aws
 
-from sgwatch import csvio, evidence, snapshots
+from sgwatch import csvio, evidence
 from sgwatch.rules import SNAPSHOT_HEADER, flatten_rule_rows
+from sgwatch.sg_inventory import record
 
 ACCOUNT, REGION, BUCKET, PREFIX = "111122223333", "eu-west-1", "evidence", "security-groups/"
 GROUP = {"GroupId": "sg-1", "GroupName": "web", "VpcId": "vpc-1", "Description": "web tier"}
@@ -61,7 +62,7 @@ def test_the_diff_chain_holds_across_a_description_with_a_line_break() -> None:
             [rule("sgr-1", 22, "bastion\nticket OPS-2"), rule("sgr-2", 443, "web\rnew")],
         ]
         results = [
-            snapshots.record_snapshot(store, PREFIX, ACCOUNT, REGION, flatten_rule_rows(ACCOUNT, REGION, [GROUP], r),
+            record.record_snapshot(store, PREFIX, ACCOUNT, REGION, flatten_rule_rows(ACCOUNT, REGION, [GROUP], r),
                                       t0 + timedelta(hours=i))
             for i, r in enumerate(runs)
         ]

@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 
-from sgwatch import exposure, exposure_report, risk, severity
-from sgwatch.alerts import ExposureSection
+from sgwatch import exposure, exposure_report, risk
 from sgwatch.rules import Rule
+from sgwatch.sg_change_alerts import severity
+from sgwatch.sg_change_alerts.alerts import ExposureSection
 from tests.unit.fake_describe import FakeDescribe
 
 ACCOUNT, REGION = "111122223333", "eu-west-1"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sgwatch import csvio, findings
+from sgwatch import csvio
+from sgwatch.securityhub_report import findings
 from tests.paths import real_payloads
 from tests.unit.fake_securityhub import asff
 

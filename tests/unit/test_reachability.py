@@ -1,4 +1,4 @@
-"""Reachability guard, pure logic (sgwatch.reachability): no AWS, no emulator.
+"""Reachability guard, pure logic (sgwatch.reachability_check.reachability): no AWS, no emulator.
 
 Recorded payloads are read from ../shared/real-payloads (cloudtrail/ and reachability/)
 when that folder exists; those tests skip otherwise.
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from sgwatch import reachability as rc
+from sgwatch.reachability_check import reachability as rc
 from sgwatch.slack import escape
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "real-payloads"

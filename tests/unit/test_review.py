@@ -18,13 +18,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from moto import mock_aws
 
-from sgwatch import exposure, review, risk
+from sgwatch import exposure, review_pack as review, risk
 from sgwatch.csvio import neutralise
 from sgwatch.evidence import EvidenceStore, series_prefix, stamp
 from sgwatch.provenance import Provenance
-from sgwatch.review import attribution
+from sgwatch.review_pack import attribution
 from sgwatch.rules import Rule
-from sgwatch.snapshots import record_exposure, record_snapshot
+from sgwatch.sg_inventory.record import record_exposure, record_snapshot
 
 PREFIX = "security-groups/"
 ACCOUNT = "111111111111"

@@ -25,10 +25,10 @@ import pytest
 from moto import mock_aws
 
 from review_pack import handler, signoff
-from sgwatch import review
+from sgwatch import review_pack as review
 from sgwatch.evidence import EvidenceStore
 from sgwatch.provenance import Provenance
-from sgwatch.snapshots import record_snapshot
+from sgwatch.sg_inventory.record import record_snapshot
 
 from .fake_slack import FakeSlack
 from .test_review import (

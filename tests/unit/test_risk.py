@@ -11,11 +11,12 @@ from datetime import UTC, date, datetime
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sgwatch import review, risk, severity
+from sgwatch import review_pack as review, risk
 from sgwatch.cloudtrail import ADDED, RuleChange, SgEvent
 from sgwatch.csvio import to_csv
 from sgwatch.evidence import StoredObject, series_prefix, stamp
 from sgwatch.rules import SNAPSHOT_HEADER, Rule
+from sgwatch.sg_change_alerts import severity
 
 ACCOUNT, REGION, PREFIX = "111122223333", "eu-west-1", "security-groups/"
 PERIOD = review.Period(date(2026, 1, 1), date(2026, 1, 7))

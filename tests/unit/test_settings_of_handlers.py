@@ -11,8 +11,10 @@ from types import SimpleNamespace
 import pytest
 from moto import mock_aws
 
-from sgwatch import accounts, aws, changes, review, settings, snapshots
+from sgwatch import accounts, aws, review_pack as review, settings
 from sgwatch.cloudtrail import SgEvent
+from sgwatch.sg_change_alerts import changes
+from sgwatch.sg_inventory import record
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
 
@@ -65,7 +67,7 @@ def test_notifier_settings_need_the_topic() -> None:
 
 def test_inventory_and_review_settings_need_the_bucket() -> None:
     with pytest.raises(settings.SettingsError, match="EVIDENCE_BUCKET is not set: the inventory"):
-        snapshots.Settings.from_env({})
+        record.Settings.from_env({})
     with pytest.raises(settings.SettingsError, match="EVIDENCE_BUCKET is not set: the review pack"):
         review.Settings.from_env({"ALERT_TOPIC_ARN": TOPIC})
     found = review.Settings.from_env({"EVIDENCE_BUCKET": "b", "SCHEDULE_TIMEZONE": "Asia/Tokyo"})
@@ -100,7 +102,7 @@ def test_authorized_public_ports_from_the_environment(env: dict[str, str], ports
     assert settings.authorized_public_ports(env) == ports
     # and every function that rates rules reads them the same way
     env = {**env, "ALERT_TOPIC_ARN": TOPIC, "EVIDENCE_BUCKET": "b"}
-    for config in (changes.Settings, snapshots.Settings, review.Settings):
+    for config in (changes.Settings, record.Settings, review.Settings):
         assert config.from_env(env).authorized_public_ports == ports
 
 

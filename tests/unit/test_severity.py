@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sgwatch import cloudtrail, exposure, severity
+from sgwatch import cloudtrail, exposure
 from sgwatch.cloudtrail import ADDED, MODIFIED, RuleChange, SgEvent
 from sgwatch.rules import Rule
+from sgwatch.sg_change_alerts import severity
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 REAL = Path(__file__).resolve().parents[3] / "shared" / "real-payloads" / "cloudtrail"

@@ -11,6 +11,7 @@ import pytest
 
 from sgwatch import csvio, evidence, snapshots
 from sgwatch.rules import SNAPSHOT_HEADER
+from sgwatch.sg_inventory import record
 from tests.unit.conftest import EVIDENCE_BUCKET
 
 BUCKET = EVIDENCE_BUCKET
@@ -133,15 +134,15 @@ def test_a_failing_region_does_not_stop_the_others(aws, monkeypatch):
 
 def test_a_run_whose_describe_fails_releases_its_claim_and_the_retry_does_not_wait(aws):
     store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=UTC)
-    first = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
+    first = record.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
 
     def throttled() -> list:
         raise RuntimeError("Throttling: rate exceeded")
 
     with pytest.raises(RuntimeError, match="Throttling"):
-        snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", throttled, t0 + timedelta(minutes=1))
+        record.record_snapshot(store, PREFIX, "111122223333", "us-east-1", throttled, t0 + timedelta(minutes=1))
     # the retry a minute later (the work queue's) claims the same link at once and writes it
-    result = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row(port="3389")],
+    result = record.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row(port="3389")],
                                        t0 + timedelta(minutes=2), sleep=lambda s: pytest.fail("nothing to wait for"))
     assert result.diff_key and result.diff.updated == 1
     metadata = boto3.client("s3").head_object(Bucket=BUCKET, Key=result.diff_key)["Metadata"]
@@ -186,11 +187,11 @@ def _row(group="sg-1", port="22"):
 
 def test_a_claim_left_by_a_run_that_died_is_superseded_once_stale(aws):
     store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=UTC)
-    first = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
+    first = record.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
     # A run claims the successor of the first snapshot and dies before writing it.
-    assert snapshots.claim_successor(store, PREFIX, "111122223333", "us-east-1", first.snapshot_key, t0)
-    later = t0 + snapshots.CLAIM_STALE + timedelta(minutes=1)
-    result = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row(port="3389")], later,
+    assert record.claim_successor(store, PREFIX, "111122223333", "us-east-1", first.snapshot_key, t0)
+    later = t0 + record.CLAIM_STALE + timedelta(minutes=1)
+    result = record.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row(port="3389")], later,
                                        sleep=lambda s: pytest.fail("a stale claim is not waited for"))
     assert result.diff_key and result.diff.updated == 1  # same rule id, port 22 -> 3389
     metadata = boto3.client("s3").head_object(Bucket=BUCKET, Key=result.diff_key)["Metadata"]
@@ -199,21 +200,21 @@ def test_a_claim_left_by_a_run_that_died_is_superseded_once_stale(aws):
 
 def test_a_run_that_loses_the_claim_and_never_sees_the_winners_snapshot_writes_nothing(aws, caplog):
     store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=UTC)
-    first = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
-    assert snapshots.claim_successor(store, PREFIX, "111122223333", "us-east-1", first.snapshot_key, t0)
+    first = record.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
+    assert record.claim_successor(store, PREFIX, "111122223333", "us-east-1", first.snapshot_key, t0)
     waits: list[float] = []
-    result = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()],
+    result = record.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()],
                                        t0 + timedelta(seconds=5), sleep=waits.append)
     assert result.skipped and result.snapshot_key is None and result.diff_key is None
-    assert waits == list(snapshots.CLAIM_WAITS)
+    assert waits == list(record.CLAIM_WAITS)
     assert snapshots.latest_snapshot_key(store, PREFIX, "111122223333", "us-east-1") == first.snapshot_key
     assert any('"snapshot_skipped"' in r.getMessage() for r in caplog.records)
 
 
 def test_a_snapshot_always_sorts_after_the_one_it_follows_even_with_a_slow_clock(aws):
     store, t0 = evidence.EvidenceStore(BUCKET), datetime(2026, 11, 1, 6, tzinfo=UTC)
-    first = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
-    second = snapshots.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0 - timedelta(seconds=2))
+    first = record.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0)
+    second = record.record_snapshot(store, PREFIX, "111122223333", "us-east-1", [_row()], t0 - timedelta(seconds=2))
     assert snapshots.latest_snapshot_key(store, PREFIX, "111122223333", "us-east-1") == second.snapshot_key
     assert evidence.stamp_time(second.snapshot_key) == t0 + timedelta(milliseconds=1)
     assert boto3.client("s3").head_object(Bucket=BUCKET, Key=second.diff_key)["Metadata"]["previous-snapshot"] == \
@@ -399,10 +400,10 @@ def test_the_exposure_report_is_never_overwritten(aws):
     store = evidence.EvidenceStore(BUCKET)
     snapshot_key = evidence.series_prefix(PREFIX, OWN, "us-east-1", "snapshots") + evidence.stamp(
         datetime(2026, 11, 1, 6, tzinfo=UTC)) + ".csv"
-    first = snapshots.record_exposure(store, PREFIX, OWN, "us-east-1", snapshot_key, [], Exposure())
+    first = record.record_exposure(store, PREFIX, OWN, "us-east-1", snapshot_key, [], Exposure())
     body = boto3.client("s3").get_object(Bucket=BUCKET, Key=first.key)["Body"].read()
     with pytest.raises(RuntimeError, match="refusing to overwrite"):
-        snapshots.record_exposure(store, PREFIX, OWN, "us-east-1", snapshot_key, [_row()], Exposure())
+        record.record_exposure(store, PREFIX, OWN, "us-east-1", snapshot_key, [_row()], Exposure())
     assert boto3.client("s3").get_object(Bucket=BUCKET, Key=first.key)["Body"].read() == body
 
 

@@ -1,7 +1,7 @@
-"""The unused-group audit's sources (sgwatch.sources): declared once, and the rest follows.
+"""The unused-group audit's sources (sgwatch.unused_sg_audit.sources): declared once, and the rest follows.
 
 The IAM actions derived from the declarations are exactly those modules/read-permissions grants
-the audit (and the inventory's, sgwatch.snapshots.IAM_ACTIONS, exactly those it grants the
+the audit (and the inventory's, sgwatch.sg_inventory.record.IAM_ACTIONS, exactly those it grants the
 inventory), and every declared call is a real operation of its service whose response holds the
 declared member (botocore's own service models, no emulator).
 """
@@ -15,8 +15,10 @@ import boto3
 import hcl2
 import pytest
 
-from sgwatch import audit, exposure, references, snapshots, sources
-from sgwatch.usage import Reference
+from sgwatch import exposure
+from sgwatch.sg_inventory import record
+from sgwatch.unused_sg_audit import audit, references, sources
+from sgwatch.unused_sg_audit.usage import Reference
 from tests.paths import ROOT
 
 READ_PERMISSIONS = ROOT / "modules" / "read-permissions" / "main.tf"
@@ -55,13 +57,13 @@ def test_the_declared_actions_are_exactly_what_the_read_policy_grants_the_audit(
 
 
 def test_the_inventorys_actions_are_exactly_what_the_read_policy_grants_it() -> None:
-    assert set(snapshots.IAM_ACTIONS) == granted_actions(inventory=True, audit=False)
-    assert set(exposure.IAM_ACTIONS) <= set(snapshots.IAM_ACTIONS)
+    assert set(record.IAM_ACTIONS) == granted_actions(inventory=True, audit=False)
+    assert set(exposure.IAM_ACTIONS) <= set(record.IAM_ACTIONS)
 
 
 def test_the_member_role_grants_both() -> None:
     both = granted_actions(inventory=True, audit=True)
-    assert both == set(snapshots.IAM_ACTIONS) | set(sources.permissions())
+    assert both == set(record.IAM_ACTIONS) | set(sources.permissions())
 
 
 def test_source_names_are_unique() -> None:

@@ -19,7 +19,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from sgwatch import aws, securityhub_sync
+from sgwatch import aws
+from sgwatch.unused_sg_audit import securityhub_sync
 from tests.unit.conftest import EVIDENCE_BUCKET as BUCKET
 from unused_sg_audit import handler
 

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, strategies as st
 
-from sgwatch import csvio, references, securityhub_sync, usage
-from sgwatch.audit import Settings as AuditSettings
-from sgwatch.usage import Reference
+from sgwatch import csvio
+from sgwatch.unused_sg_audit import references, securityhub_sync, usage
+from sgwatch.unused_sg_audit.audit import Settings as AuditSettings
+from sgwatch.unused_sg_audit.usage import Reference
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sgwatch import references, securityhub_sync, usage
+from sgwatch.unused_sg_audit import references, securityhub_sync, usage
 
 PAYLOADS = Path(__file__).resolve().parents[2] / ".." / "shared" / "real-payloads"
 NOW = datetime(2026, 11, 22, tzinfo=UTC)

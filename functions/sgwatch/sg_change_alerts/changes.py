@@ -36,15 +36,15 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError, HTTPClientError
 
-from . import accounts, aws, cloudtrail, exposure, log, provenance, risk, settings
+from .. import accounts, aws, cloudtrail, exposure, log, provenance, risk, settings
+from ..cloudtrail import ADDED, DELETED, DESCRIPTION, MODIFIED, REMOVED, SgEvent
+from ..csvio import unneutralise
+from ..evidence import EVENTS, GROUP_NAMES, GROUP_STATE, EvidenceStore, Layout, stamp, stamp_time
+from ..exposure import Exposure
+from ..rules import Rule, flatten_rules, permission_peers
+from ..settings import Environment
+from ..snapshots import describe_rules, group_ids_named, group_index, group_rows, latest_snapshot_key
 from .alerts import ExposureSection
-from .cloudtrail import ADDED, DELETED, DESCRIPTION, MODIFIED, REMOVED, SgEvent
-from .csvio import unneutralise
-from .evidence import EVENTS, GROUP_NAMES, GROUP_STATE, EvidenceStore, Layout, stamp, stamp_time
-from .exposure import Exposure
-from .rules import Rule, flatten_rules, permission_peers
-from .settings import Environment
-from .snapshots import describe_rules, group_ids_named, group_index, group_rows, latest_snapshot_key
 
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 RECORDED_GROUPS = 5  # groups of one event whose state is recorded (an event names one, rarely more)

@@ -1,7 +1,7 @@
 """The unused-group audit of one account and region: read every declared source, classify, report.
 
 Read-only: nothing here deletes or changes a security group. The sources are the records of
-:mod:`sgwatch.sources`; each runs in a worker of its own, and one that fails (access denied,
+:mod:`sgwatch.unused_sg_audit.sources`; each runs in a worker of its own, and one that fails (access denied,
 not offered in the region, an error) is reported as "not scanned" with a short reason, never
 read as "no references". The report is a JSON and a CSV object under the ``unused`` series of
 the evidence bucket; an SNS summary goes out only when groups became unused since the previous
@@ -20,9 +20,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError, UnknownServiceError
 
-from . import asff, aws, log, notify, securityhub_sync, settings, usage
-from .csvio import to_csv
-from .evidence import UNUSED, EvidenceStore, Layout, stamp
+from .. import asff, aws, log, notify, settings
+from ..csvio import to_csv
+from ..evidence import UNUSED, EvidenceStore, Layout, stamp
+from . import securityhub_sync, usage
 from .references import refs_from_group_rules
 from .sources import CREATED_GROUPS, SECURITY_GROUPS, SOURCES, Call, Fetch, Scope, Source
 

@@ -2,14 +2,14 @@
 
 A :class:`Source` is one record: its name (as reported under "not scanned"), the API calls it
 makes (service, operation, the response member holding the items) and its walk, which turns
-the items into :class:`~sgwatch.usage.Reference` s (group id + a reason naming the referrer).
+the items into :class:`~sgwatch.unused_sg_audit.usage.Reference` s (group id + a reason naming the referrer).
 The IAM actions the audit needs follow from the same records (:func:`permissions`), so adding
 a source is one declaration here plus its action in ``modules/read-permissions`` (a unit test
 holds the two together).
 
-The extractors (:mod:`sgwatch.references`) are pure: describe/list items in, references out.
+The extractors (:mod:`sgwatch.unused_sg_audit.references`) are pure: describe/list items in, references out.
 A walk receives one fetcher per declared call, in declaration order, and nothing else, so a
-source cannot make a call it does not declare. :mod:`sgwatch.audit` runs them against AWS.
+source cannot make a call it does not declare. :mod:`sgwatch.unused_sg_audit.audit` runs them against AWS.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore import xform_name
 
-from .aws import EC2_PAGE_SIZE
+from ..aws import EC2_PAGE_SIZE
 from .references import (
     refs_from_batch_compute_environments,
     refs_from_codebuild_projects,

@@ -1,7 +1,7 @@
 """Which security groups are truly unused, and why the others are in use.
 
-Pure logic: :mod:`sgwatch.audit` reads the sources declared in :mod:`sgwatch.sources`,
-whose extractors (:mod:`sgwatch.references`) turn each source's items into
+Pure logic: :mod:`sgwatch.unused_sg_audit.audit` reads the sources declared in :mod:`sgwatch.unused_sg_audit.sources`,
+whose extractors (:mod:`sgwatch.unused_sg_audit.references`) turn each source's items into
 :class:`Reference` s (group id + a reason naming the referrer), and :func:`classify`
 decides. Nothing here touches AWS.
 
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from .rules import permission_peers
-from .text import clean
+from ..rules import permission_peers
+from ..text import clean
 
 SCHEMA = 1
 DEFAULT_EXEMPT_TAG_KEY = "sgwatch:keep"

@@ -1,7 +1,7 @@
 """The Security Hub report: query filters, rows (de-duplicated), totals, owners, CSV and Slack text.
 
 Pure functions over plain ASFF dicts (as returned by ``GetFindings``; one finding's fields
-are read by :mod:`sgwatch.asff`); :mod:`sgwatch.findings_report` does the I/O.
+are read by :mod:`sgwatch.asff`); :mod:`sgwatch.securityhub_report.findings_report` does the I/O.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .asff import (
+from ..asff import (
     COMPLIANCE_STATUS,
     CONSOLIDATED_GENERATOR_PREFIX,
     RECORD_STATE,
@@ -27,8 +27,8 @@ from .asff import (
     tag_value,
     workflow_status,
 )
-from .slack import escape, mention
-from .text import clean
+from ..slack import escape, mention
+from ..text import clean
 
 # Security Hub accepts at most 20 values per filter attribute:
 # https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_AwsSecurityFindingFilters.html

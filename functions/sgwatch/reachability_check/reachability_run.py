@@ -2,7 +2,7 @@
 
 The paths live in the function's own account and region; their state objects are the
 ``reachability`` series of the evidence bucket, one sub-folder per path. The decisions
-(which paths a batch affects, transitions, alert texts) are :mod:`sgwatch.reachability`.
+(which paths a batch affects, transitions, alert texts) are :mod:`sgwatch.reachability_check.reachability`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import aws, log, notify, reachability as rc, settings
-from .evidence import REACHABILITY, EvidenceStore, Layout, stamp
-from .slack import Poster, escape
+from .. import aws, log, notify, settings
+from ..evidence import REACHABILITY, EvidenceStore, Layout, stamp
+from ..slack import Poster, escape
+from . import reachability as rc
 
 MAX_WORKERS = 8
 # Time kept back for writing state and sending alerts after the last poll.

@@ -1,8 +1,8 @@
 """What each kind of AWS resource refers to: the unused-group audit's reference extractors.
 
-Pure: describe/list items in (as the APIs return them), :class:`~sgwatch.usage.Reference` s out
+Pure: describe/list items in (as the APIs return them), :class:`~sgwatch.unused_sg_audit.usage.Reference` s out
 (group id + a reason naming the referrer). A resource whose items keep their groups in one place
-is a :class:`Holder` declaration; the others are functions. :mod:`sgwatch.sources` declares which
+is a :class:`Holder` declaration; the others are functions. :mod:`sgwatch.unused_sg_audit.sources` declares which
 calls feed each of them; nothing here touches AWS.
 """
 

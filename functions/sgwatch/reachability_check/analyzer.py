@@ -2,7 +2,7 @@
 
 Pure functions over ``DescribeNetworkInsightsPaths``/``DescribeNetworkInsightsAnalyses``
 items: which kind of resource an id or ARN names, and one line per explanation of a blocked
-path (which component blocks, and why). :mod:`sgwatch.reachability` builds the alerts.
+path (which component blocks, and why). :mod:`sgwatch.reachability_check.reachability` builds the alerts.
 """
 
 from __future__ import annotations

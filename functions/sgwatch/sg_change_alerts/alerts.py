@@ -2,7 +2,7 @@
 message attributes, and the event record kept in the evidence bucket.
 
 Pure functions of a parsed :class:`~sgwatch.cloudtrail.SgEvent`, its resolved changes, its
-:class:`~sgwatch.severity.Assessment` and what the alert found out besides: the group's exposure
+:class:`~sgwatch.sg_change_alerts.severity.Assessment` and what the alert found out besides: the group's exposure
 (:class:`ExposureSection`, the ``Exposure:`` section) and the change's provenance
 (:class:`~sgwatch.provenance.Provenance`, the ``Changed via:`` line). Every value that comes from
 the event or the account (ids, names, descriptions, ports, protocols, peers, tags, error codes, user
@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from . import slack
-from .cloudtrail import ADDED, CREATED, DELETED, DESCRIPTION, MODIFIED, REMOVED, RuleChange, SgEvent
-from .exposure import GroupExposure
-from .notify import SUBJECT_MAX_CHARS
-from .provenance import LABEL as CHANGED_VIA, Provenance
-from .ruletext import rule_text
+from .. import slack
+from ..cloudtrail import ADDED, CREATED, DELETED, DESCRIPTION, MODIFIED, REMOVED, RuleChange, SgEvent
+from ..exposure import GroupExposure
+from ..notify import SUBJECT_MAX_CHARS
+from ..provenance import LABEL as CHANGED_VIA, Provenance
+from ..ruletext import rule_text
+from ..text import ascii_line, clean
 from .severity import Assessment
-from .text import ascii_line, clean
 
 # Section block text: "Maximum length for the text in this field is 3000 characters."
 # https://api.slack.com/reference/block-kit/blocks#section (kept below it, room for the cut marker)

@@ -1,6 +1,6 @@
 """The Security Hub report's I/O: its settings, the findings query, Slack delivery and the fallback.
 
-The report's content is :mod:`sgwatch.findings`; posting goes through :class:`sgwatch.slack.Poster`.
+The report's content is :mod:`sgwatch.securityhub_report.findings`; posting goes through :class:`sgwatch.slack.Poster`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from . import asff, aws, csvio, findings, log, notify, settings
-from .slack import Poster
+from .. import asff, aws, csvio, log, notify, settings
+from ..slack import Poster
+from . import findings
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The sg_change_notifier handler against in-process moto (S3, SNS -> SQS, EC2, Secrets Manager).
+"""The sg_change_alerts handler (the change notifier) against in-process moto (S3, SNS -> SQS, EC2, Secrets Manager).
 
 Slack is the loopback fake Slack Web API of tests/unit/fake_slack.py (moto has no Slack).
 Every alert is read back from an SQS queue subscribed to the topic, as a mail subscriber would get it.
@@ -20,11 +20,11 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings, strategies as st
 from moto import mock_aws
 
-from sg_change_notifier import handler
+from sg_change_alerts import handler
 from sgwatch import notify
 from sgwatch.evidence import EvidenceStore
 from sgwatch.rules import flatten_rules
-from sgwatch.snapshots import record_snapshot
+from sgwatch.sg_inventory.record import record_snapshot
 from tests.unit.fake_slack import FakeSlack
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -627,7 +627,8 @@ def test_a_read_timeout_after_the_quick_retries_says_so_and_the_alert_goes_out(e
 
 
 def test_one_alert_time_call_ends_well_within_the_lookup_deadline() -> None:
-    from sgwatch import aws, changes
+    from sgwatch import aws
+    from sgwatch.sg_change_alerts import changes
 
     config = aws.QUICK_CONFIG
     attempts = config.retries["total_max_attempts"]
@@ -663,7 +664,8 @@ def test_a_quick_block_starts_no_call_that_could_end_after_its_deadline(env: Env
 
 
 def test_a_lookup_without_the_time_for_one_call_is_not_made_and_the_alert_goes_out(env: Env) -> None:
-    from sgwatch import aws, changes
+    from sgwatch import aws
+    from sgwatch.sg_change_alerts import changes
 
     net = _network()
     calls: list[str] = []
@@ -687,7 +689,8 @@ def test_an_evidence_bucket_that_never_answers_holds_no_alert_back(env: Env) -> 
     import threading
     import time
 
-    from sgwatch import changes, notify
+    from sgwatch import notify
+    from sgwatch.sg_change_alerts import changes
     from tests.unit.loopback import Unanswering
 
     published: list[float] = []
@@ -936,7 +939,7 @@ def test_recorded_payload_says_through_which_channel_it_came(env: Env, path: Pat
 
 
 def test_settings_default_to_the_terraform_defaults() -> None:
-    from sgwatch import changes
+    from sgwatch.sg_change_alerts import changes
 
     found = changes.Settings.from_env({"ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:1:t"})
     assert found.authorized_public_ports == (80, 443)
@@ -946,7 +949,7 @@ def test_settings_default_to_the_terraform_defaults() -> None:
 
 
 def test_settings_read_what_terraform_sets() -> None:
-    from sgwatch import changes
+    from sgwatch.sg_change_alerts import changes
 
     found = changes.Settings.from_env({
         "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:1:t", "AUTHORIZED_PUBLIC_PORTS": "443,8443",

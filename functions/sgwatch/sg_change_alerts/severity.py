@@ -28,9 +28,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from .cloudtrail import ADDED, CREATED, DELETED, DESCRIPTION, MODIFIED, REMOVED, SgEvent
-from .exposure import Exposure, rate_on_group
-from .risk import (
+from ..cloudtrail import ADDED, CREATED, DELETED, DESCRIPTION, MODIFIED, REMOVED, SgEvent
+from ..exposure import Exposure, rate_on_group
+from ..risk import (
     CRITICAL,
     DEFAULT_AUTHORIZED_PUBLIC_PORTS,
     HIGH,
@@ -44,7 +44,7 @@ from .risk import (
     highest,
     rank,
 )
-from .rules import Rule
+from ..rules import Rule
 
 __all__ = [
     "CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO", "LEVELS", "SENSITIVE_PORTS", "Assessment", "assess",

@@ -47,7 +47,7 @@ def environment() -> jinja2.Environment:
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader(__package__ or "sgwatch.review", "templates"),  # also from a zip on sys.path
+        loader=jinja2.PackageLoader(__package__ or "sgwatch.review_pack", "templates"),  # also from a zip on sys.path
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

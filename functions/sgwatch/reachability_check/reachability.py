@@ -4,7 +4,7 @@
 * The state machine of a path: its last known reachability and the transitions that
   deserve an alert (reachable -> blocked, blocked -> restored, analysis failure, path
   gone). Steady state is silent.
-* The analyzer's explanations, summarised by :mod:`sgwatch.analyzer`, in the alerts.
+* The analyzer's explanations, summarised by :mod:`sgwatch.reachability_check.analyzer`, in the alerts.
 * Alert texts (SNS subject/body, Slack text).
 """
 
@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..cloudtrail import EVENT_NAMES
+from ..text import clean
 from .analyzer import ExplanationSummary, endpoint_id, endpoint_kind, summarise_explanations
-from .cloudtrail import EVENT_NAMES
-from .text import clean
 
 # CloudTrail events that cannot change what a path lets through: a new group is
 # attached to nothing yet, and a description is only text.

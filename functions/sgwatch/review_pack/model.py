@@ -2,9 +2,9 @@
 
 Snapshots and diffs read back as :class:`~sgwatch.rules.Rule` rows (the inventory's own
 type), exposure reports as :class:`~sgwatch.exposure_report.ExposureRow` (the same),
-change-event records as :class:`ChangeEvent` (the keys :func:`sgwatch.alerts.event_record`
+change-event records as :class:`ChangeEvent` (the keys :func:`sgwatch.sg_change_alerts.alerts.event_record`
 writes, their provenance through :meth:`sgwatch.provenance.Provenance.from_record`),
-unused-group reports as :class:`UnusedGroup` (the keys of :func:`sgwatch.usage.report_json`),
+unused-group reports as :class:`UnusedGroup` (the keys of :func:`sgwatch.unused_sg_audit.usage.report_json`),
 sign-off records as :class:`~.records.SignOff` (the type that writes them).
 """
 
@@ -73,7 +73,7 @@ def _provenance(data: dict[str, Any], actor: dict[str, Any]) -> Provenance:
 
 @dataclass
 class ChangeEvent:
-    """A change-event record of the change notifier (:func:`sgwatch.alerts.event_record`).
+    """A change-event record of the change notifier (:func:`sgwatch.sg_change_alerts.alerts.event_record`).
 
     ``provenance`` is the record's own; a record written before provenance was recorded gets the
     origin and principal of the CloudTrail record it stores and the change control
@@ -183,7 +183,7 @@ class UnusedGroup:
     @classmethod
     def from_report(cls, account_id: str, region: str, report_key: str, body: bytes,
                     written_at: str) -> list[UnusedGroup]:
-        """The groups of an unused-group report (:func:`sgwatch.usage.report_json`)."""
+        """The groups of an unused-group report (:func:`sgwatch.unused_sg_audit.usage.report_json`)."""
         report = json.loads(body)
         generated = str(report.get("generated_at") or written_at)
         return [

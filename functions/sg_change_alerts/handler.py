@@ -6,13 +6,13 @@ Steps: parse -> already alerted? -> resolve the group (by name when the event ha
 invocation) -> write the event record -> Slack (best effort) -> record the group's current
 rules for the next event.
 
-Every call before the publish runs under one deadline (:func:`sgwatch.changes.before_publish`)
+Every call before the publish runs under one deadline (:func:`sgwatch.sg_change_alerts.changes.before_publish`)
 and fails open: a duplicate check or a before-state that cannot be read in time is skipped,
 and the alert says so. The evidence writes after it end before the function's timeout
-(:func:`sgwatch.changes.after_publish`): a timed-out invocation would be retried and alerted again.
+(:func:`sgwatch.sg_change_alerts.changes.after_publish`): a timed-out invocation would be retried and alerted again.
 
 Exactly once. EventBridge delivers at least once. The event record (see
-:mod:`sgwatch.changes`) is the marker: when it exists the event was alerted and nothing is
+:mod:`sgwatch.sg_change_alerts.changes`) is the marker: when it exists the event was alerted and nothing is
 published. It is written with a conditional put *after* a successful publish, never before,
 so a failed publish can never leave a marker behind that would swallow the retry (the bucket
 is write-once: a "pending" marker could not be taken back). The price: two deliveries of the
@@ -30,10 +30,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import alerts, changes, cloudtrail, log, notify, settings, severity, slack
+from sgwatch import cloudtrail, log, notify, settings, slack
 from sgwatch.cloudtrail import SgEvent
 from sgwatch.evidence import EvidenceStore
 from sgwatch.rules import Rule
+from sgwatch.sg_change_alerts import alerts, changes, severity
 
 
 def _utcnow() -> datetime:
