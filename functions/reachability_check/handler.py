@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sgwatch import log
 from sgwatch.reachability_check.reachability_run import Run, Settings
 
 
@@ -27,5 +28,6 @@ def run(event: dict[str, Any], context: Any, sleep: Callable[[float], None] = ti
     return Run(Settings.from_env(), context, sleep)(event)
 
 
+@log.invocation
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return run(event, context)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sgwatch import aws, log, notify, review_pack as review, settings, slack
+from sgwatch import aws, log, notify, review_pack, settings, slack
 from sgwatch.evidence import EvidenceStore, Layout, StoredObject
 from sgwatch.review_pack import notice
 
@@ -32,10 +32,10 @@ def _read_all(store: EvidenceStore, keys: list[str], digest_only: set[str]) -> d
     """Every object, read concurrently; snapshots needed only for coverage are verified and
     kept as digests, so a half-year of large snapshots never sits in memory at once."""
 
-    def read(key: str) -> tuple[str, StoredObject | review.Digest | None]:
+    def read(key: str) -> tuple[str, StoredObject | review_pack.Digest | None]:
         try:
             found = store.get(key)
-            return key, review.digest_snapshot(found) if key in digest_only else found
+            return key, review_pack.digest_snapshot(found) if key in digest_only else found
         except Exception as exc:  # recorded as an integrity gap, never a silent omission
             log.warning("evidence_unreadable", key=key, error=f"{aws.error_code(exc)}: {exc}")
             return key, None
@@ -46,12 +46,12 @@ def _read_all(store: EvidenceStore, keys: list[str], digest_only: set[str]) -> d
         return dict(pool.map(read, keys))
 
 
-def _claim_pack(store: EvidenceStore, layout: Layout, built: review.Review) -> tuple[str, bytes]:
+def _claim_pack(store: EvidenceStore, layout: Layout, built: review_pack.Review) -> tuple[str, bytes]:
     """The pack folder, claimed by writing its review-record template write-once."""
     for run in range(1, MAX_RUNS + 1):
         name = built.period.name if run == 1 else f"{built.period.name}-r{run}"
         pack_prefix = layout.review_pack(name)
-        template = review.review_record_template(built, pack_prefix)
+        template = review_pack.review_record_template(built, pack_prefix)
         if store.put_new(pack_prefix + "review-record.json", template, "application/json"):
             return pack_prefix, template
         log.info("pack_exists", pack=pack_prefix, action="trying the next run suffix")
@@ -84,31 +84,32 @@ def _today(now: datetime, zone: str | None) -> Any:
         return now.date()
 
 
+@log.invocation
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    config = review.Settings.from_env(settings.environment())
+    config = review_pack.Settings.from_env(settings.environment())
     bucket, prefix = config.evidence.bucket, config.evidence.prefix
     now = datetime.now(UTC)
-    period = review.parse_period(event, _today(now, config.schedule_timezone))
+    period = review_pack.parse_period(event, _today(now, config.schedule_timezone))
     store = EvidenceStore(bucket)
 
     keys = store.keys(prefix)
-    selection = review.select(prefix, keys, period)
+    selection = review_pack.select(prefix, keys, period)
     log.info("evidence_listed", period=period.name, keys=len(keys), to_read=len(selection.to_read),
              scopes=len(selection.scopes))
     objects = _read_all(store, selection.to_read, selection.digest_only)
-    built = review.build(period, bucket, prefix, selection, objects, now, config.authorized_public_ports)
+    built = review_pack.build(period, bucket, prefix, selection, objects, now, config.authorized_public_ports)
 
     pack_prefix, template = _claim_pack(store, config.evidence.layout, built)
     built.pack = pack_prefix
     outputs: dict[str, bytes] = {"review-record.json": template}
-    outputs["report.html"] = review.render_html(built, pack_prefix).encode("utf-8")
-    outputs.update(review.render_csvs(built))
+    outputs["report.html"] = review_pack.render_html(built, pack_prefix).encode("utf-8")
+    outputs.update(review_pack.render_csvs(built))
     for name, body in outputs.items():
         if name == "review-record.json":
             continue
         content_type = "text/html; charset=utf-8" if name.endswith(".html") else "text/csv"
         _put(store, pack_prefix + name, body, content_type)
-    manifest = review.manifest(built, pack_prefix, outputs)
+    manifest = review_pack.manifest(built, pack_prefix, outputs)
     _put(store, pack_prefix + "manifest.json", manifest, "application/json")
     manifest_sha = hashlib.sha256(manifest).hexdigest()
 

@@ -17,7 +17,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import aws, review_pack as review
+from sgwatch import aws, review_pack
 from sgwatch.evidence import EvidenceStore, Layout, normalise_prefix, stamp
 
 
@@ -41,7 +41,7 @@ def sign(
             f"no complete review pack at s3://{store.bucket}/{pack_prefix} (manifest.json: {aws.error_code(exc)})"
         ) from None
     identity = (sts or aws.client("sts")).get_caller_identity()
-    record = review.signoff_record(pack_prefix, manifest, identity, decision, comments, name, now)
+    record = review_pack.signoff_record(pack_prefix, manifest, identity, decision, comments, name, now)
     key = f"{pack_prefix}signoffs/{stamp(now)}.json"
     body = (json.dumps(record, indent=2) + "\n").encode("utf-8")
     if not store.put_new(key, body, "application/json"):
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bucket", required=True, help="evidence bucket (terraform output evidence_bucket_name)")
     parser.add_argument("--prefix", default=None, help="evidence prefix (default security-groups/)")
     parser.add_argument("--pack", required=True, help="pack folder under reviews/, e.g. 2026-01-01_2026-06-30")
-    parser.add_argument("--decision", required=True, choices=review.DECISIONS)
+    parser.add_argument("--decision", required=True, choices=review_pack.DECISIONS)
     parser.add_argument("--comments", default="", help="what was reviewed, exceptions, follow-ups")
     parser.add_argument("--name", default="", help="reviewer's name as it should appear in the report")
     args = parser.parse_args(argv)

@@ -36,6 +36,7 @@ def not_enabled(config: Settings, region: str, exc: ClientError) -> dict[str, An
     }
 
 
+@log.invocation
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = Settings.from_env()
     region = aws.own_region()

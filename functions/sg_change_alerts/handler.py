@@ -79,6 +79,7 @@ def _previous(records: changes.EventRecords | None, ev: SgEvent) -> tuple[list[R
         return None, ""
 
 
+@log.invocation
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = changes.Settings.from_env(settings.environment())
     records = None

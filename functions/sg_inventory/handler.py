@@ -93,6 +93,7 @@ def snapshot_region(
     return summary
 
 
+@log.invocation
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     env = settings.environment()
     config = record.Settings.from_env(env)

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from . import accounts, aws, log, settings
+from . import accounts, aws, batch, log, settings
 from .settings import Environment
 
 WORK_QUEUE_ENV = "WORK_QUEUE_URL"
@@ -188,15 +188,18 @@ def consume(event: dict[str, Any], work: Work, env: Environment | None = None) -
 
     items: dict[str, tuple[str, str]] = {}
     failed: list[str] = []
-    for record in event["Records"]:
-        message_id = record.get("messageId") or ""
+    for number, record in enumerate(event["Records"]):
+        message_id, label = batch.identify(record, number)
         try:
-            items[message_id] = parse_work_item(record.get("body"), allowed, excluded, regions, source)
+            pair = parse_work_item(record.get("body"), allowed, excluded, regions, source)
+            if message_id is None:
+                raise BadWorkItem("no SQS message id: not a record SQS delivered")
+            items[message_id] = pair
         except BadWorkItem as exc:
-            log.error("work_item_rejected", message_id=message_id, error=str(exc))
-            failed.append(message_id)
+            log.error("work_item_rejected", message_id=label, error=str(exc))
+            failed += [message_id] if message_id else []
 
     outcome = accounts.run_everywhere(work, reach, pairs=sorted(set(items.values())), identity=identity)
     failed += [message_id for message_id, pair in items.items() if pair in outcome.failures]
     log.info("work_done", received=len(event["Records"]), succeeded=len(outcome.results), failed=len(failed))
-    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+    return batch.response(failed)

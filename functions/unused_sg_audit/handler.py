@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sgwatch import aws, fanout, settings
+from sgwatch import aws, fanout, log, settings
 from sgwatch.evidence import EvidenceStore
 from sgwatch.unused_sg_audit.audit import Settings, audit_region
 
@@ -30,6 +30,7 @@ class AuditFailed(RuntimeError):
     """Some regions could not be audited; the others were written."""
 
 
+@log.invocation
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     env = settings.environment()
     config = Settings.from_env(env)

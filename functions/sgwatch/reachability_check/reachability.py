@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..batch import identify
 from ..cloudtrail import EVENT_NAMES
 from ..text import clean
 from .analyzer import ExplanationSummary, endpoint_id, endpoint_kind, summarise_explanations
@@ -113,14 +114,12 @@ class Batch:
 def read_batch(records: Sequence[Any]) -> Batch:
     batch = Batch()
     for number, record in enumerate(records):
-        message_id = record.get("messageId") if isinstance(record, Mapping) else None
+        message_id, label = identify(record, number)
         try:
             groups = parse_record(record)
         except MalformedRecord as exc:
-            ident = str(message_id or f"#{number}")
-            if message_id:
-                batch.failures.append(str(message_id))
-            batch.problems[ident] = str(exc)
+            batch.failures += [message_id] if message_id else []
+            batch.problems[label] = str(exc)
             continue
         batch.events += 1
         if groups is None:

@@ -18,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .. import aws, log, notify, settings
+from ..batch import response
 from ..evidence import REACHABILITY, EvidenceStore, Layout, stamp
 from ..slack import Poster, escape
 from . import reachability as rc
@@ -366,7 +367,7 @@ class Run:
             self.settle(path_id, previous[path_id], analyses[path_id], outcomes.get(path_id), finished)
         result: dict[str, Any] = {"analyses": self.results, "alerts": self.alerts}
         if batch is not None:
-            result["batchItemFailures"] = [{"itemIdentifier": m} for m in batch.failures]
+            result.update(response(batch.failures))
         if self.errors:
             raise ReachabilityCheckFailed(
                 f"{len(self.errors)} path(s) could not be checked or alerted: "
