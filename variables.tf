@@ -91,34 +91,21 @@ variable "evidence_prefix" {
 }
 
 variable "evidence_retention_days" {
-  description = "Days evidence is kept before lifecycle expiry (PCI DSS 10.5.1 asks for 12 months at least)."
+  description = "Days evidence is kept before lifecycle expiry (PCI DSS 10.5.1 asks for 12 months at least). Checked by modules/evidence-bucket, when the module creates the bucket."
   type        = number
   default     = 400
-  validation {
-    condition     = var.evidence_retention_days >= 365
-    error_message = "evidence_retention_days must be at least 365."
-  }
 }
 
 variable "evidence_object_lock_mode" {
-  description = "S3 Object Lock mode for immutable evidence (GOVERNANCE or COMPLIANCE); null disables it. Only for a new bucket."
+  description = "S3 Object Lock mode for immutable evidence (GOVERNANCE or COMPLIANCE); null disables it. Only for a new bucket. Checked by modules/evidence-bucket, when the module creates the bucket."
   type        = string
   default     = null
-  validation {
-    condition     = var.evidence_object_lock_mode == null || contains(["GOVERNANCE", "COMPLIANCE"], coalesce(var.evidence_object_lock_mode, "-"))
-    error_message = "evidence_object_lock_mode must be GOVERNANCE, COMPLIANCE or null."
-  }
 }
 
 variable "evidence_object_lock_days" {
-  description = "Default Object Lock retention in days (a whole number, at least 1)."
+  description = "Default Object Lock retention in days (a whole number, at least 1). Checked by modules/evidence-bucket, when the module creates the bucket."
   type        = number
   default     = 400
-
-  validation {
-    condition     = var.evidence_object_lock_days >= 1 && floor(var.evidence_object_lock_days) == var.evidence_object_lock_days
-    error_message = "evidence_object_lock_days must be a whole number of days, at least 1 (S3 refuses a shorter default retention)."
-  }
 }
 
 variable "evidence_access_log_bucket" {
@@ -134,14 +121,9 @@ variable "evidence_force_destroy" {
 }
 
 variable "evidence_delete_principal_arns" {
-  description = "Break-glass principals (IAM role or user ARNs, wildcards allowed) that may delete evidence objects; the bucket policy denies deletion to everyone else, and denies every object write without If-None-Match (no overwrite). Lifecycle expiry is not affected."
+  description = "Break-glass principals (IAM role or user ARNs, wildcards allowed) that may delete evidence objects; the bucket policy denies deletion to everyone else, and denies every object write without If-None-Match (no overwrite). Lifecycle expiry is not affected. Checked by modules/evidence-bucket, when the module creates the bucket."
   type        = list(string)
   default     = []
-
-  validation {
-    condition     = alltrue([for arn in var.evidence_delete_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:", arn))])
-    error_message = "evidence_delete_principal_arns must be IAM role or user ARNs (arn:aws:iam::ACCOUNT:role/NAME)."
-  }
 }
 
 variable "evidence_destroy_protection" {
@@ -177,13 +159,9 @@ variable "enable_sg_inventory" {
 }
 
 variable "inventory_schedule_expression" {
-  description = "EventBridge Scheduler expression of the inventory (rate(...), cron(...) or at(...))."
+  description = "EventBridge Scheduler expression of the inventory (rate(...), cron(...) or at(...)). Checked by modules/lambda-function, when its capability is on."
   type        = string
   default     = "rate(1 day)"
-  validation {
-    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\)|at\\([^)]+\\))$", var.inventory_schedule_expression))
-    error_message = "inventory_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...)."
-  }
 }
 
 variable "inventory_schedule_timezone" {
@@ -201,25 +179,15 @@ variable "enable_securityhub_report" {
 }
 
 variable "securityhub_control_ids" {
-  description = "Security Hub control ids in the report (e.g. [\"S3.1\", \"IAM.1\", \"EC2.2\", \"EC2.18\", \"EC2.19\"]); empty reports every control."
+  description = "Security Hub control ids in the report (e.g. [\"S3.1\", \"IAM.1\", \"EC2.2\", \"EC2.18\", \"EC2.19\"]); empty reports every control. Checked by modules/securityhub-report, when enable_securityhub_report is on."
   type        = list(string)
   default     = []
-
-  validation {
-    condition     = alltrue([for c in var.securityhub_control_ids : can(regex("^[A-Za-z0-9][A-Za-z0-9.-]*$", c))])
-    error_message = "Each control id must look like a Security Hub control id, e.g. EC2.19."
-  }
 }
 
 variable "securityhub_severities" {
-  description = "Severity labels in the report (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL); empty reports every severity."
+  description = "Severity labels in the report (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL); empty reports every severity. Checked by modules/securityhub-report, when enable_securityhub_report is on."
   type        = list(string)
   default     = []
-
-  validation {
-    condition     = alltrue([for s in var.securityhub_severities : contains(["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"], s)])
-    error_message = "Severities must be among CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL."
-  }
 }
 
 variable "owner_tag_key" {
@@ -229,14 +197,9 @@ variable "owner_tag_key" {
 }
 
 variable "owner_slack_ids" {
-  description = "Owner tag value -> Slack user id (U...) to mention; owner tags holding an e-mail address are looked up in Slack instead (users:read.email scope)."
+  description = "Owner tag value -> Slack user id (U...) to mention; owner tags holding an e-mail address are looked up in Slack instead (users:read.email scope). Checked by modules/securityhub-report, when enable_securityhub_report is on."
   type        = map(string)
   default     = {}
-
-  validation {
-    condition     = alltrue([for id in values(var.owner_slack_ids) : can(regex("^[UW][A-Z0-9]{2,}$", id))])
-    error_message = "owner_slack_ids values must be Slack user ids such as U0123456789."
-  }
 }
 
 variable "report_when_empty" {
@@ -246,14 +209,9 @@ variable "report_when_empty" {
 }
 
 variable "report_schedule_expression" {
-  description = "EventBridge Scheduler expression of the Security Hub report (default: Mondays 09:00 in report_schedule_timezone)."
+  description = "EventBridge Scheduler expression of the Security Hub report (default: Mondays 09:00 in report_schedule_timezone). Checked by modules/lambda-function, when its capability is on."
   type        = string
   default     = "cron(0 9 ? * MON *)"
-
-  validation {
-    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\)|at\\([^)]+\\))$", var.report_schedule_expression))
-    error_message = "report_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...)."
-  }
 }
 
 variable "report_schedule_timezone" {
@@ -277,14 +235,9 @@ variable "enable_unused_sg_audit" {
 }
 
 variable "unused_sg_schedule_expression" {
-  description = "EventBridge Scheduler expression of the unused-group audit."
+  description = "EventBridge Scheduler expression of the unused-group audit. Checked by modules/lambda-function, when its capability is on."
   type        = string
   default     = "rate(7 days)"
-
-  validation {
-    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\)|at\\([^)]+\\))$", var.unused_sg_schedule_expression))
-    error_message = "unused_sg_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...)."
-  }
 }
 
 variable "unused_sg_schedule_timezone" {
@@ -294,25 +247,15 @@ variable "unused_sg_schedule_timezone" {
 }
 
 variable "unused_sg_exempt_tag_key" {
-  description = "Tag key that exempts a security group from the unused report (any value)."
+  description = "Tag key that exempts a security group from the unused report (any value). Checked by modules/unused-sg-audit, when enable_unused_sg_audit is on."
   type        = string
   default     = "sgwatch:keep"
-
-  validation {
-    condition     = length(trimspace(var.unused_sg_exempt_tag_key)) > 0 && length(var.unused_sg_exempt_tag_key) <= 128
-    error_message = "unused_sg_exempt_tag_key must be a non-empty tag key of at most 128 characters."
-  }
 }
 
 variable "unused_sg_grace_days" {
-  description = "Security groups younger than this many days (0-90) are not reported as unused (when their creation time is known)."
+  description = "Security groups younger than this many days (0-90) are not reported as unused (when their creation time is known). Checked by modules/unused-sg-audit, when enable_unused_sg_audit is on."
   type        = number
   default     = 7
-
-  validation {
-    condition     = var.unused_sg_grace_days >= 0 && var.unused_sg_grace_days <= 90 && floor(var.unused_sg_grace_days) == var.unused_sg_grace_days
-    error_message = "unused_sg_grace_days must be a whole number of days from 0 to 90: creation times come from CloudTrail's event history, which keeps 90 days."
-  }
 }
 
 variable "unused_sg_allow_partial" {
@@ -328,14 +271,9 @@ variable "unused_sg_securityhub_sync" {
 }
 
 variable "unused_sg_securityhub_control_ids" {
-  description = "Security Hub control ids synchronised by the unused-group audit."
+  description = "Security Hub control ids synchronised by the unused-group audit. Checked by modules/unused-sg-audit, when enable_unused_sg_audit is on."
   type        = list(string)
   default     = ["EC2.22"]
-
-  validation {
-    condition     = length(var.unused_sg_securityhub_control_ids) > 0 && alltrue([for c in var.unused_sg_securityhub_control_ids : can(regex("^[A-Za-z0-9]+\\.[0-9]+$", c))])
-    error_message = "unused_sg_securityhub_control_ids must be non-empty control ids such as EC2.22."
-  }
 }
 
 # --- Reachability guard ------------------------------------------------------------------------
@@ -347,18 +285,13 @@ variable "enable_reachability_check" {
 }
 
 variable "reachability_path_ids" {
-  description = "Existing Reachability Analyzer paths (nip-...) that must keep working."
+  description = "Existing Reachability Analyzer paths (nip-...) that must keep working. Checked by modules/reachability-check, when enable_reachability_check is on."
   type        = list(string)
   default     = []
-
-  validation {
-    condition     = alltrue([for id in var.reachability_path_ids : can(regex("^nip-[0-9a-f]{8,17}$", id))])
-    error_message = "Each path id must look like nip-0123456789abcdef0."
-  }
 }
 
 variable "reachability_paths" {
-  description = "Paths to create and check: name, source, destination (resource ids or ARNs), protocol (tcp/udp), destination_port, optional source_ip/destination_ip."
+  description = "Paths to create and check: name, source, destination (resource ids or ARNs), protocol (tcp/udp), destination_port, optional source_ip/destination_ip. Checked by modules/reachability-check, when enable_reachability_check is on."
   type = list(object({
     name             = string
     source           = string
@@ -369,43 +302,18 @@ variable "reachability_paths" {
     destination_ip   = optional(string)
   }))
   default = []
-
-  validation {
-    condition     = length(distinct([for p in var.reachability_paths : p.name])) == length(var.reachability_paths)
-    error_message = "Path names must be unique."
-  }
-
-  validation {
-    condition     = alltrue([for p in var.reachability_paths : contains(["tcp", "udp"], p.protocol)])
-    error_message = "protocol must be tcp or udp."
-  }
-
-  validation {
-    condition     = alltrue([for p in var.reachability_paths : p.destination_port == null ? true : p.destination_port >= 0 && p.destination_port <= 65535])
-    error_message = "destination_port must be between 0 and 65535."
-  }
 }
 
 variable "reachability_batch_window_seconds" {
-  description = "Debounce window: security-group changes within it cost one analysis per affected path."
+  description = "Debounce window: security-group changes within it cost one analysis per affected path. Checked by modules/reachability-check, when enable_reachability_check is on."
   type        = number
   default     = 120
-
-  validation {
-    condition     = var.reachability_batch_window_seconds >= 0 && var.reachability_batch_window_seconds <= 300 && floor(var.reachability_batch_window_seconds) == var.reachability_batch_window_seconds
-    error_message = "reachability_batch_window_seconds must be a whole number between 0 and 300."
-  }
 }
 
 variable "reachability_schedule_expression" {
-  description = "Optional periodic re-check of every path (rate/cron expression) for drift not caused by SG API calls; null disables it."
+  description = "Optional periodic re-check of every path (rate/cron expression) for drift not caused by SG API calls; null disables it. Checked by modules/lambda-function, when its capability is on."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.reachability_schedule_expression == null || can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\)|at\\([^)]+\\))$", coalesce(var.reachability_schedule_expression, "-")))
-    error_message = "reachability_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...), or null."
-  }
 }
 
 variable "reachability_schedule_timezone" {
@@ -423,13 +331,9 @@ variable "enable_review_pack" {
 }
 
 variable "review_schedule_expression" {
-  description = "EventBridge Scheduler expression of the review pack; each scheduled run covers the six months ending the day before. Default: 06:00 on 1 January and 1 July."
+  description = "EventBridge Scheduler expression of the review pack; each scheduled run covers the six months ending the day before. Default: 06:00 on 1 January and 1 July. Checked by modules/lambda-function, when its capability is on."
   type        = string
   default     = "cron(0 6 1 1,7 ? *)"
-  validation {
-    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^)]+\\)|at\\([^)]+\\))$", var.review_schedule_expression))
-    error_message = "review_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...)."
-  }
 }
 
 variable "review_schedule_timezone" {
@@ -441,18 +345,9 @@ variable "review_schedule_timezone" {
 # --- Many accounts and regions --------------------------------------------------------------
 
 variable "accounts" {
-  description = "Member accounts the inventory and the unused-group audit cover (besides this one when listed); each needs modules/member-role."
+  description = "Member accounts the inventory and the unused-group audit cover (besides this one when listed); each needs modules/member-role. Checked by modules/lambda-function, when a capability reading member accounts is on."
   type        = list(string)
   default     = []
-  validation {
-    condition     = alltrue([for a in var.accounts : can(regex("^[0-9]{12}$", a))])
-    error_message = "accounts must be 12-digit AWS account ids."
-  }
-  validation {
-    # The list travels in the functions' environment, which Lambda limits to 4 KB in all.
-    condition     = length(var.accounts) <= 200
-    error_message = "accounts lists more than 200 ids, beyond what a function's environment (4 KB) holds: use accounts_from_organizations = true, with excluded_accounts for the ones to leave out."
-  }
 }
 
 variable "accounts_from_organizations" {
@@ -462,17 +357,9 @@ variable "accounts_from_organizations" {
 }
 
 variable "excluded_accounts" {
-  description = "Account ids left out of accounts / the organisation list."
+  description = "Account ids left out of accounts / the organisation list. Checked by modules/lambda-function, when a capability reading member accounts is on."
   type        = list(string)
   default     = []
-  validation {
-    condition     = alltrue([for a in var.excluded_accounts : can(regex("^[0-9]{12}$", a))])
-    error_message = "excluded_accounts must be 12-digit AWS account ids."
-  }
-  validation {
-    condition     = length(var.excluded_accounts) <= 50
-    error_message = "excluded_accounts lists more than 50 ids, beyond what a function's environment (4 KB) holds next to the other settings."
-  }
 }
 
 variable "member_role_name" {
@@ -482,13 +369,9 @@ variable "member_role_name" {
 }
 
 variable "max_workers" {
-  description = "How many (account, region) pairs one inventory or audit run processes at once."
+  description = "How many (account, region) pairs one inventory or audit run processes at once. Checked by modules/lambda-function, when a capability reading member accounts is on."
   type        = number
   default     = 8
-  validation {
-    condition     = var.max_workers >= 1 && var.max_workers <= 64
-    error_message = "max_workers must be between 1 and 64."
-  }
 }
 
 variable "fan_out" {
@@ -498,13 +381,9 @@ variable "fan_out" {
 }
 
 variable "fan_out_max_concurrency" {
-  description = "With fan_out, how many queued runs of each function execute at once (the event source mapping's maximum concurrency)."
+  description = "With fan_out, how many queued runs of each function execute at once (the event source mapping's maximum concurrency). Checked by modules/lambda-function, when a capability reading member accounts is on."
   type        = number
   default     = 5
-  validation {
-    condition     = var.fan_out_max_concurrency >= 2 && var.fan_out_max_concurrency <= 1000
-    error_message = "fan_out_max_concurrency must be between 2 and 1000."
-  }
 }
 
 variable "organization_id" {
@@ -542,14 +421,9 @@ variable "enable_change_alerts" {
 }
 
 variable "change_alerts_mode" {
-  description = "\"lambda\" (default): the sg_change_notifier function adds before/after, severity, de-duplication and Slack. \"direct\": EventBridge sends the raw facts straight to the alert topic (no compute, no enrichment)."
+  description = "\"lambda\" (default): the sg_change_notifier function adds before/after, severity, de-duplication and Slack. \"direct\": EventBridge sends the raw facts straight to the alert topic (no compute, no enrichment). Checked by modules/sg-change-alerts, when enable_change_alerts is on."
   type        = string
   default     = "lambda"
-
-  validation {
-    condition     = contains(["lambda", "direct"], var.change_alerts_mode)
-    error_message = "change_alerts_mode must be \"lambda\" or \"direct\"."
-  }
 }
 
 # --- Risk and change control ---------------------------------------------------------------------
@@ -596,7 +470,7 @@ variable "iac_managed_tag_keys" {
 # --- Slack ---------------------------------------------------------------------------------------
 
 variable "slack" {
-  description = "Slack, configured once for every capability that posts (change alerts, reachability guard, review pack, Security Hub report): channel_id (C...) the Slack app is a member of, and either token_secret_arn, an existing Secrets Manager secret holding the bot token (bare xoxb-... or JSON {\"token\": \"xoxb-...\"}), or create_token_secret = true for an empty one encrypted with the module key whose value you set out of band (see README); secret_kms_key_arn, the customer-managed key of an existing secret when it is neither the AWS managed key nor the module key (the functions get kms:Decrypt on it); api_url, an https Slack Web API base URL (an egress proxy; null uses https://slack.com/api/). The module never takes the token itself. null leaves Slack off."
+  description = "Slack, configured once for every capability that posts (change alerts, reachability guard, review pack, Security Hub report): channel_id (C...) the Slack app is a member of, and either token_secret_arn, an existing Secrets Manager secret holding the bot token (bare xoxb-... or JSON {\"token\": \"xoxb-...\"}), or create_token_secret = true for an empty one encrypted with the module key whose value you set out of band (see README); secret_kms_key_arn, the customer-managed key of an existing secret when it is neither the AWS managed key nor the module key (the functions get kms:Decrypt on it); api_url, an https Slack Web API base URL (an egress proxy; null uses https://slack.com/api/). The module never takes the token itself. null leaves Slack off. Checked by modules/lambda-function, when a capability that posts is on."
   type = object({
     channel_id          = optional(string)
     token_secret_arn    = optional(string)
@@ -605,23 +479,6 @@ variable "slack" {
     api_url             = optional(string)
   })
   default = null
-
-  validation {
-    condition     = try(var.slack.token_secret_arn, null) == null || can(regex("^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.slack.token_secret_arn))
-    error_message = "slack.token_secret_arn must be a Secrets Manager secret ARN."
-  }
-  validation {
-    condition     = try(var.slack.channel_id, null) == null || can(regex("^[CGD][A-Z0-9]{2,}$", var.slack.channel_id))
-    error_message = "slack.channel_id must be a Slack channel id such as C0123456789 (not a channel name)."
-  }
-  validation {
-    condition     = try(var.slack.secret_kms_key_arn, null) == null || can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.slack.secret_kms_key_arn))
-    error_message = "slack.secret_kms_key_arn must be a KMS key ARN."
-  }
-  validation {
-    condition     = try(var.slack.api_url, null) == null || can(regex("^https://[^/]+", var.slack.api_url))
-    error_message = "slack.api_url must be an https:// URL: every call carries the bot token (an egress proxy must terminate TLS)."
-  }
 }
 
 # Deprecated aliases of the slack fields: each still works; the slack field wins when both are set

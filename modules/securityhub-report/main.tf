@@ -5,7 +5,9 @@ data "aws_region" "current" {}
 locals {
   # GetFindings authorises against the Security Hub hub of the region (the aggregation
   # region's hub also returns the findings of its linked regions).
-  hub_arn             = "arn:${data.aws_partition.current.partition}:securityhub:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:hub/default"
+  hub_arn = "arn:${data.aws_partition.current.partition}:securityhub:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:hub/default"
+  # Deprecated (removed in 3.0.0): the module creating its own token secret. The root module, like every
+  # other capability's caller, passes the ARN of the one secret its slack input names or creates.
   create_token_secret = try(var.slack.create_token_secret, false)
   token_secret_arn    = local.create_token_secret ? aws_secretsmanager_secret.slack_token[0].arn : try(var.slack.token_secret_arn, null)
   alert_topic_arn     = coalesce(var.alert_topic_arn, try(var.lambda_settings.alarm_topic_arn, null), "none")
@@ -43,7 +45,7 @@ data "aws_iam_policy_document" "function" {
   lifecycle {
     precondition {
       condition     = var.slack != null && local.create_token_secret != (try(var.slack.token_secret_arn, null) != null)
-      error_message = "slack needs a channel_id and exactly one of token_secret_arn (an existing secret) or create_token_secret = true."
+      error_message = "slack needs a channel_id and exactly one of token_secret_arn (an existing secret) or the deprecated create_token_secret = true."
     }
   }
 }

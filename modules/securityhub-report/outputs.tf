@@ -14,6 +14,6 @@ output "role_name" {
 }
 
 output "slack_token_secret_arn" {
-  description = "Secret the function reads the Slack token from (the created one when slack.create_token_secret = true)."
+  description = "Secret the function reads the Slack token from (slack.token_secret_arn, or the one the deprecated slack.create_token_secret created)."
   value       = local.token_secret_arn
 }

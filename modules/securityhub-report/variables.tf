@@ -37,12 +37,12 @@ variable "severities" {
 }
 
 variable "slack" {
-  description = "Slack receiving the report: channel_id (C..., G...; the Slack app must be a member of it), and either token_secret_arn, an existing Secrets Manager secret holding the bot token (bare xoxb-... or JSON {\"token\": ...}) with secret_kms_key_arn when its key is not the module key, or create_token_secret = true for an empty secret encrypted with the module key, whose value the operator sets out of band; api_url, an https Slack Web API base URL (an egress proxy). Validated by modules/lambda-function."
+  description = "Slack receiving the report, as every capability gets it (modules/lambda-function's slack, which it validates): token_secret_arn, an existing Secrets Manager secret holding the bot token (bare xoxb-... or JSON {\"token\": ...}), channel_id (C..., G...; the Slack app must be a member of it), optional secret_kms_key_arn when the secret's key is neither the AWS managed key nor the module key, and api_url, an https Slack Web API base URL (an egress proxy). The root module passes the secret of its own slack input. Deprecated, removed in 3.0.0: create_token_secret = true instead of token_secret_arn, which creates an empty secret in this module (encrypted with the module key, its value set out of band); create the secret beside the module and pass its ARN instead."
   type        = any
 }
 
 variable "slack_token_secret_recovery_days" {
-  description = "Recovery window of the created token secret after deletion (0 deletes at once)."
+  description = "Deprecated, removed in 3.0.0 with slack.create_token_secret: recovery window of the token secret that option creates, after deletion (0 deletes at once)."
   type        = number
   default     = 7
 

@@ -1,4 +1,5 @@
-"""Inputs a user gets wrong are refused at `terraform validate`, with a message that says what to do."""
+"""Inputs a user gets wrong are refused at `terraform validate`, with a message that says what to do: the root's own
+inputs by the root, the inputs it hands on by the module that uses them (called on its own here)."""
 
 from __future__ import annotations
 
@@ -28,21 +29,16 @@ def _validate(tmp_path: Path, configuration: str) -> subprocess.CompletedProcess
     return subprocess.run(["terraform", "validate", "-no-color"], **run)
 
 
+# The inputs the root module checks itself (those it hands on to a capability module are checked there, at plan,
+# and only when the capability is on: test_the_submodules_refuse_the_inputs_the_root_hands_on).
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (f"accounts = {_ids(201)}", "use accounts_from_organizations = true"),
-        (f"excluded_accounts = {_ids(51)}", "excluded_accounts lists more than 50 ids"),
-        ("fan_out_max_concurrency = 1", "fan_out_max_concurrency must be between 2 and 1000"),
-        ('accounts = ["12345"]', "accounts must be 12-digit AWS account ids"),
-        ('slack = { api_url = "http://proxy.internal:8080/api/" }', "slack.api_url must be an https:// URL"),
-        ('slack = { channel_id = "#alerts" }', "slack.channel_id must be a Slack channel id"),
-        (
-            'review_schedule_expression = "every day"',
-            "review_schedule_expression must be rate(N minutes|hours|days), cron(...) or at(...)",
-        ),
-        ("unused_sg_grace_days = 91", "unused_sg_grace_days must be a whole number of days from 0 to 90"),
-        ("evidence_object_lock_days = 0", "evidence_object_lock_days must be a whole number of days, at least 1"),
+        ('name_prefix = "SgWatch"', "name_prefix must be 2-24 characters of lower-case letters"),
+        ('event_bus_source_accounts = ["12345"]', "event_bus_source_accounts must be 12-digit AWS account ids"),
+        ('organization_id = "org-1"', "organization_id must look like o-abcdefghij"),
+        ("authorized_public_ports = [70000]", "authorized_public_ports must hold whole port numbers from 0 to 65535"),
+        ('evidence_prefix = "security-groups"', "evidence_prefix must be empty or end with '/'"),
     ],
 )
 def test_a_bad_input_is_refused_with_its_reason(tmp_path, arguments, message) -> None:
@@ -76,9 +72,9 @@ def test_accepted_inputs_validate(tmp_path, arguments) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_submodules_refuse_the_same_inputs_with_the_same_reasons(tmp_path) -> None:
-    # given each submodule that validates an input called directly (as a landing zone may) with the
-    # input the root refuses; the capability modules hand slack and schedules to lambda-function
+def test_the_submodules_refuse_the_inputs_the_root_hands_on(tmp_path) -> None:
+    # given each submodule that validates an input the root hands on unchecked, called directly (as a landing
+    # zone may) with a bad value; the capability modules hand slack, schedules and accounts to lambda-function
     modules = os.path.relpath(ROOT / "modules", tmp_path)
     settings = (
         'lambda_settings = { runtime = "python3.12", architecture = "arm64", log_retention_days = 30, '
@@ -91,7 +87,8 @@ def test_the_submodules_refuse_the_same_inputs_with_the_same_reasons(tmp_path) -
         f'{settings.replace("lambda_settings", "settings")}\npolicy_json = "{{}}"\n'
         'slack = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:s", '
         'channel_id = "C0123456789", api_url = "http://slack.example/api/" }\n'
-        'schedule = { expression = "every day" }'
+        'schedule = { expression = "every day" }\n'
+        'accounts = { ids = ["12345"] }'
     )
     calls = {
         "lambda-function": function,
@@ -114,5 +111,6 @@ def test_the_submodules_refuse_the_same_inputs_with_the_same_reasons(tmp_path) -
         "grace_days must be a whole number of days from 0 to 90",
         "object_lock_days must be a whole number of days, at least 1",
         "schedule.expression must be rate(N minutes|hours|days), cron(...) or at(...)",
+        "accounts.ids and accounts.excluded must be 12-digit AWS account ids",
     ):
         assert message in output, output

@@ -449,7 +449,7 @@ def test_fan_out_queue_and_mapping_are_encrypted_bounded_and_allowed(deployed, c
 
 
 def test_every_environment_holds_the_largest_account_lists_accepted(deployed) -> None:
-    # Lambda limits a function's environment to 4 KB; variables.tf accepts up to 200 accounts
+    # Lambda limits a function's environment to 4 KB; modules/lambda-function accepts up to 200 accounts
     # and 50 exclusions, so the deployed settings plus lists that long must still fit.
     for name in deployed["lambda_function_names"].values():
         env = deployed_configuration(name)["Environment"]["Variables"]

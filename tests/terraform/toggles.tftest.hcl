@@ -124,3 +124,66 @@ run "names_within_aws_limits_at_the_longest_name_prefix" {
     error_message = "A queue name exceeds 80 characters."
   }
 }
+
+# The Security Hub report gets Slack like every other capability: the one secret of the root's slack
+# input (created in slack.tf), none of its own.
+run "securityhub_report_reads_the_root_slack_secret" {
+  command = plan
+
+  variables {
+    enable_sg_inventory       = false
+    enable_unused_sg_audit    = false
+    enable_change_alerts      = false
+    enable_review_pack        = false
+    enable_securityhub_report = true
+    slack                     = { channel_id = "C0123456789", create_token_secret = true }
+  }
+
+  override_resource {
+    target          = aws_secretsmanager_secret.slack_token
+    override_during = plan
+    values          = { arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:sgwatch/slack-bot-token-AbCdEf" }
+  }
+
+  assert {
+    condition     = length(aws_secretsmanager_secret.slack_token) == 1 && module.securityhub_report[0].slack_token_secret_arn == aws_secretsmanager_secret.slack_token[0].arn
+    error_message = "The report reads the root's one Slack token secret."
+  }
+  assert {
+    condition     = output.slack_token_secret_arn == aws_secretsmanager_secret.slack_token[0].arn
+    error_message = "slack_token_secret_arn is the root's secret."
+  }
+}
+
+# Called on its own, the module still honours the deprecated slack.create_token_secret and
+# slack_token_secret_recovery_days (removed in 3.0.0): its own secret, at the address it always had.
+run "securityhub_report_on_its_own_keeps_the_deprecated_token_secret" {
+  command = plan
+
+  module {
+    source = "./modules/securityhub-report"
+  }
+
+  variables {
+    name_prefix = "sgwatch"
+    lambda_settings = {
+      runtime            = "python3.13"
+      architecture       = "arm64"
+      log_retention_days = 30
+      kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    slack                            = { channel_id = "C0123456789", create_token_secret = true }
+    slack_token_secret_recovery_days = 0
+  }
+
+  override_resource {
+    target          = aws_secretsmanager_secret.slack_token
+    override_during = plan
+    values          = { arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:sgwatch/securityhub-report/slack-token-AbCdEf" }
+  }
+
+  assert {
+    condition     = aws_secretsmanager_secret.slack_token[0].recovery_window_in_days == 0 && output.slack_token_secret_arn == aws_secretsmanager_secret.slack_token[0].arn
+    error_message = "The deprecated create_token_secret still creates the module's secret with the recovery window given."
+  }
+}

@@ -52,18 +52,29 @@ def test_one_version_string_is_the_changelogs_latest_release():
     assert releases and releases[0] == sgwatch.__version__
 
 
-def test_every_root_variable_validation_is_pinned_by_terraform_test():
-    """tests/terraform/validations.tftest.hcl makes each validation of variables.tf fail once (expect_failures)."""
+def test_every_variable_validation_is_pinned_by_terraform_test():
+    """tests/terraform/*.tftest.hcl make each validation of the root's variables.tf, and of every module the root
+    calls (where the inputs it hands on are checked), fail once (expect_failures): in a run of the root for the
+    root's, in a run of the module on its own (module { source = ... }) for a module's."""
     import re
 
     import hcl2
 
-    validations: dict[str, int] = {}
-    for block in hcl2.load((ROOT / "variables.tf").open()).get("variable", []):
-        for name, body in block.items():
-            if body.get("validation"):
-                validations[name.strip('"')] = len(body["validation"])
-    tests = (ROOT / "tests" / "terraform" / "validations.tftest.hcl").read_text()
-    expected = re.findall(r"var\.(\w+)", " ".join(re.findall(r"expect_failures\s*=\s*\[(.*?)\]", tests, re.S)))
-    unpinned = {name: count for name, count in validations.items() if expected.count(name) < count}
-    assert not unpinned, f"validations without a failing terraform test run (name: validations): {unpinned}"
+    from tests.unit.test_validations_once import call_tree
+
+    pinned: dict[str, list[str]] = {}
+    for path in (ROOT / "tests" / "terraform").glob("*.tftest.hcl"):
+        for run in re.split(r"^run ", path.read_text(), flags=re.M)[1:]:
+            source = re.search(r"^\s*module\s*\{\s*source\s*=\s*\"([^\"]+)\"", run, re.M)
+            where = (ROOT / source[1]).resolve() if source else ROOT.resolve()
+            failures = " ".join(re.findall(r"expect_failures\s*=\s*\[(.*?)\]", run, re.S))
+            pinned.setdefault(str(where), []).extend(re.findall(r"var\.(\w+)", failures))
+    unpinned = {}
+    for directory in sorted(call_tree(ROOT)):
+        variables = directory / "variables.tf"
+        for block in hcl2.load(variables.open()).get("variable", []) if variables.exists() else []:
+            for name, body in block.items():
+                name, count = name.strip('"'), len(body.get("validation", []))
+                if pinned.get(str(directory), []).count(name) < count:
+                    unpinned[f"{directory.relative_to(ROOT.resolve()).as_posix() or '.'}: {name}"] = count
+    assert not unpinned, f"validations without a failing terraform test run (variable: validations): {unpinned}"
