@@ -22,8 +22,8 @@ from typing import Any
 
 from sgwatch import aws, exposure, fanout, log, settings
 from sgwatch.evidence import EvidenceStore
+from sgwatch.rules import Row
 from sgwatch.sg_inventory import record
-from sgwatch.sg_inventory.record import record_exposure, record_snapshot
 from sgwatch.snapshots import current_rules
 
 
@@ -49,11 +49,11 @@ def snapshot_region(
 ) -> dict[str, Any]:
     prefix = config.evidence.prefix
 
-    def rules() -> list:
+    def rules() -> list[Row]:
         return current_rules(aws.client("ec2", region), account_id, region)
 
     # The rules are read once this run holds the claim on the next snapshot of the pair.
-    result = record_snapshot(store, prefix, account_id, region, rules, lambda: datetime.now(UTC))
+    result = record.record_snapshot(store, prefix, account_id, region, rules, lambda: datetime.now(UTC))
     if result.skipped:
         return {"account_id": account_id, "region": region, "skipped": result.skipped}
     if result.previous_error:
@@ -86,7 +86,7 @@ def snapshot_region(
                   action="snapshot and diff written; no exposure report for this run")
         written = " and ".join(k for k in (result.snapshot_key, result.diff_key) if k)
         raise ExposureNotLookedUp(f"exposure not looked up ({why}); {written} written") from exc
-    report = record_exposure(store, prefix, account_id, region, result.snapshot_key, result.rules, found,
+    report = record.record_exposure(store, prefix, account_id, region, result.snapshot_key, result.rules, found,
                              config.authorized_public_ports)
     summary.update(exposure_key=report.key, exposed=report.rows)
     log.info("exposure_written", account_id=account_id, region=region, exposure_key=report.key, exposed=report.rows)

@@ -128,9 +128,9 @@ _deadline: ContextVar[tuple[float, float] | None] = ContextVar("sgwatch_deadline
 def worst_call_seconds(config: Config = QUICK_CONFIG) -> float:
     """The longest one call of a client built with ``config`` can take: every attempt waits out its
     connect and read timeouts, and every retry its longest backoff."""
-    attempts = config.retries["total_max_attempts"]
+    attempts = int(config.retries["total_max_attempts"])
     backoff = sum(min(2 ** (n - 1), MAX_BACKOFF_SECONDS) + RETRY_AFTER_EXTRA_SECONDS for n in range(1, attempts))
-    return attempts * (config.connect_timeout + config.read_timeout) + backoff
+    return float(attempts * (config.connect_timeout + config.read_timeout) + backoff)
 
 
 @contextmanager

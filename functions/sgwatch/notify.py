@@ -43,4 +43,4 @@ def publish(
             name: {"DataType": "String", "StringValue": value} for name, value in (attributes or {}).items() if value
         },
     )
-    return response["MessageId"]
+    return str(response["MessageId"])

@@ -37,7 +37,7 @@ def read_token(secret_arn: str, secrets: Any | None = None) -> str:
         raise SlackConfigError(
             f"the Slack token secret {secret_arn} is empty: set its value to the bot token (xoxb-...)"
         )
-    return value
+    return str(value)
 
 
 def web_client(secret_arn: str, base_url: str | None = None, secrets: Any | None = None) -> Any:

@@ -86,7 +86,7 @@ def _email_lookup(client: Any) -> Callable[[str], str | None]:
         from slack_sdk.errors import SlackApiError
 
         try:
-            return client.users_lookupByEmail(email=email)["user"]["id"]
+            return str(client.users_lookupByEmail(email=email)["user"]["id"])
         except SlackApiError as exc:
             code = exc.response.get("error")
             if code in ("missing_scope", "not_allowed_token_type", "invalid_auth", "account_inactive"):

@@ -368,7 +368,7 @@ def seconds_left(context: Any, reserve: float, cap: float | None = None) -> floa
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return cap
-    return min(cap, remaining() / 1000 - reserve)
+    return min(cap, float(remaining()) / 1000 - reserve)
 
 
 def before_publish(context: Any) -> AbstractContextManager[None]:

@@ -64,7 +64,7 @@ class Call:
 
     @property
     def method(self) -> str:
-        return xform_name(self.operation)
+        return str(xform_name(self.operation))
 
     @property
     def action(self) -> str:
