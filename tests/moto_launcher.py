@@ -17,11 +17,16 @@ And a stack set reports back the AutoDeployment and ManagedExecution it was crea
 DescribeStackSet does in AWS (moto drops the first and answers ``Active: false`` for the second, so every
 plan after an apply would replace the stack sets and hide what a change of the configuration really does).
 
+And CreateSchedule keeps its idempotency as in AWS: a request repeated with the client token that created the
+schedule (the SDKs send one, the same on every retry of a call) answers with that schedule, where moto ignores
+the token and refuses the retry with ConflictException. Another request for an existing name is still refused.
+
     python tests/moto_launcher.py --port 5000
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -88,6 +93,20 @@ def _remembering_stack_set_settings(action: Any) -> Any:
     return call
 
 
+def _idempotent_create_schedule(action: Any) -> Any:
+    def call(self: Any) -> Any:
+        token, name = self._get_param("ClientToken"), self.uri.split("/")[-1]  # the name, as moto reads it
+        group = self.scheduler_backend.schedule_groups.get(self._get_param("GroupName") or "default")
+        existing = group.schedules.get(name) if group else None
+        if existing is not None and token and existing.__dict__.get("_sgwatch_client_token") == token:
+            return json.dumps({"ScheduleArn": existing.arn})
+        result = action(self)
+        created = self.scheduler_backend.get_schedule(self._get_param("GroupName"), name)
+        created.__dict__["_sgwatch_client_token"] = token
+        return result
+    return call
+
+
 def install() -> None:
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
     access_control.IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
@@ -100,6 +119,10 @@ def install() -> None:
     StackSet.auto_deployment = property(lambda self: self.__dict__.get("_sgwatch_auto_deployment"))  # type: ignore[attr-defined]
     StackSet.managed_execution = property(  # type: ignore[method-assign,assignment]
         lambda self: self.__dict__.get("_sgwatch_managed_execution", {"Active": False}))
+    from moto.scheduler.responses import EventBridgeSchedulerResponse
+
+    EventBridgeSchedulerResponse.create_schedule = _idempotent_create_schedule(  # type: ignore[method-assign]
+        EventBridgeSchedulerResponse.create_schedule)
 
 
 def main(argv: list[str]) -> None:

@@ -14,11 +14,13 @@ import os
 import shutil
 import sys
 import tempfile
+import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_terraform import tf
+from pytest_terraform import tf, xdist as terraform_xdist
 from pytest_terraform.options import teardown
 
 from tests import contract
@@ -48,6 +50,14 @@ def pytest_configure(config: pytest.Config) -> None:
     teardown.set_default(teardown.OFF)
     if shutil.which("terraform") is None:
         raise pytest.UsageError("terraform CLI not found on PATH: module tests need it")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(PhaseTimes(), "sgwatch-phase-times")
+    # Under pytest-xdist the workers run the tests, each with its emulator; the controller needs none.
+    if hasattr(config, "workerinput") or config.getoption("dist", "no") == "no":
+        _start_emulator()
+
+
+def _start_emulator() -> None:
     work = Path(tempfile.mkdtemp(prefix="sgwatch-module-tests-"))
     os.environ["TF_CLI_CONFIG_FILE"] = str(write_cli_config(work))
     emulator = Emulator(work / "moto.log")
@@ -75,6 +85,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def emulator() -> Emulator:
     return _state["emulator"]  # type: ignore[return-value]
+
+
+# Under pytest-xdist, pytest-terraform destroys every session fixture after its last test whatever its teardown
+# option says: a destroy of minutes, beside another worker's apply on the same two cores, for an emulator about
+# to be discarded. Its teardown option holds there too.
+_xdist_tear_down = terraform_xdist.ScopedTerraformFixture.tear_down
+
+
+def _tear_down_unless_off(fixture: terraform_xdist.ScopedTerraformFixture) -> None:
+    if fixture.teardown_config != teardown.OFF:
+        _xdist_tear_down(fixture)
+
+
+terraform_xdist.ScopedTerraformFixture.tear_down = _tear_down_unless_off
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +151,31 @@ def lambda_environments(state: dict[str, Any]) -> list[contract.Breach]:
                     name = instance["attributes"].get("function_name")
                     found += contract.lambda_environment_breaches(f"lambda:{name}", environment.get("variables"))
     return found
+
+
+class PhaseTimes:
+    """Where the module tests' time goes, printed at the end of the run: per test file, the set-up (the Terraform
+    applies and the other fixtures), the tests and the teardown (destroys), in seconds. Under pytest-xdist the
+    workers' reports reach the controller, which adds them up."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.seconds: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.seconds[report.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]][report.when] += report.duration
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.seconds:
+            return
+        phases = ("setup", "call", "teardown")
+        rows = sorted(self.seconds.items(), key=lambda row: -sum(row[1].values()))
+        rows.append(("all files", {phase: sum(row[phase] for _, row in rows) for phase in phases}))
+        width = max(len(name) for name, _ in rows)
+        write = terminalreporter.write_line
+        terminalreporter.section("module test phases (s)")
+        write(f"{'file':<{width}}  {'set-up':>7}  {'tests':>7}  {'teardown':>8}  {'total':>7}")
+        for name, row in rows:
+            values = [row[phase] for phase in phases]
+            write(f"{name:<{width}}  {values[0]:7.1f}  {values[1]:7.1f}  {values[2]:8.1f}  {sum(values):7.1f}")
+        write(f"wall clock {time.monotonic() - self.started:.1f} s; set-up holds the Terraform applies")

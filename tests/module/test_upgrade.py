@@ -79,12 +79,13 @@ def _example(name: str, **variables: str) -> Any:
     return lambda root, directory: prepare_example(name, directory, variables, root=root)
 
 
-# Each configuration: how to lay it out from a module tree, and the -var settings of the upgrade plan.
+# Each configuration: how to lay it out from a module tree, and the -var settings of the upgrade plan. Every name
+# differs from the fixtures' (test_organization.py applies examples/organization to the same emulator).
 CONFIGURATIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "examples/complete": (_example("complete", name_prefix="sgw-upgrade", slack_channel_id="C0123456789"), ()),
     "examples/organization": (
         _example("organization", name_prefix="sgw-uporg", member_account_id="222222222222",
-                 organization_id="o-sgwatchtest1"), ()),
+                 organization_id="o-sgwatchtest1", member_role_name="sgw-uporg-member-read"), ()),
     "fan-out, reachability, central bus, direct alerts, protection turned on": (
         _landing_zone, ("-var", "protection=true")),
 }
