@@ -117,7 +117,7 @@ class Run:
 
 def load_run(store: EvidenceStore, config: review_pack.Settings, run: Any) -> Run:
     """The run a message names, which must be a run folder of this function's evidence prefix."""
-    runs = config.evidence.layout.review_run("")
+    runs = config.evidence.layout.review_runs()
     if not isinstance(run, str) or not run.startswith(runs) or not run.endswith("/") or "/" in run[len(runs):-1]:
         raise BadRun(f"not a review run of this evidence prefix: {run!r}")
     try:

@@ -92,9 +92,12 @@ class Layout:
     def review_pack(self, name: str) -> str:
         return f"{self.prefix}{REVIEWS}{name.strip('/')}/"
 
+    def review_runs(self) -> str:
+        return f"{self.prefix}{REVIEWS}{REVIEW_RUNS}"
+
     def review_run(self, name: str) -> str:
         """The working folder of one fanned-out pack run: its run record, partials and merge claim."""
-        return f"{self.prefix}{REVIEWS}{REVIEW_RUNS}{name.strip('/')}/"
+        return f"{self.review_runs()}{name.strip('/')}/"
 
 
 def series_prefix(prefix: str, account_id: str, region: str, kind: str) -> str:
