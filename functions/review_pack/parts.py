@@ -215,13 +215,15 @@ def merge(store: EvidenceStore, config: review_pack.Settings, run: Run, message_
         log.info("review_merge_retried", run=run.prefix)
     keys = [run.partial_key(pair) for pair in run.parts]
     found = pack.read_all(store, keys, set())
+    unread = [key for key in keys if not isinstance(found.get(key), StoredObject)]
+    if unread:  # a read that failed (after botocore's retries): the whole merge is delivered again
+        raise RuntimeError(f"{len(unread)} partial(s) of {run.prefix} could not be read, e.g. {unread[0]}")
     parts: list[ScopeReview] = []
     used: list[UsedObject] = []
     for pair, key in zip(run.parts, keys, strict=True):
-        obj = found.get(key)
+        obj = found[key]
         try:
-            if not isinstance(obj, StoredObject):
-                raise ValueError("could not be read")
+            assert isinstance(obj, StoredObject)
             item = partial.loads(obj.body)
         except (ValueError, KeyError, TypeError) as exc:  # a gap of its own, never a silent omission
             item = partial.Partial(pair[0], pair[1], None, [], f"partial {key} unusable: {exc}")

@@ -589,3 +589,27 @@ def test_a_queued_message_of_no_run_is_refused_and_kept_for_the_dead_letter_queu
     event = {"Records": [{"messageId": "m1", "body": body, "eventSource": "aws:sqs", "attributes": {}}]}
     assert handler.lambda_handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
     assert packs(estate["store"]) == []
+
+
+def test_a_partial_the_merge_cannot_read_is_read_again_not_a_gap(
+        estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a merge whose first read of one partial fails (after botocore's retries)
+    store = estate["store"]
+    real, failures = parts.pack.read_all, []
+
+    def flaky(store: EvidenceStore, keys: list[str], digest_only: set[str]) -> dict[str, Any]:
+        found = real(store, keys, digest_only)
+        partials = [k for k in keys if "/parts/" in k]
+        if partials and not failures:
+            failures.append(partials[0])
+            found[partials[0]] = None
+        return found
+
+    monkeypatch.setattr(parts.pack, "read_all", flaky)
+    handler.lambda_handler(EVENT, None)
+    Lambda(estate["sqs"], estate["work"]).drain()
+    # Then SQS delivers the merge again and the pack has no gap for it
+    assert failures
+    [manifest_key] = packs(store)
+    page = parse(store.get(manifest_key.replace("manifest.json", "report.html")).body.decode())
+    assert "part-failed" not in page.joined("gaps") and "unusable" not in page.joined("gaps")
