@@ -834,3 +834,22 @@ def test_a_change_between_two_interleaved_runs_is_in_the_chain_and_the_pack_once
     assert len(lines) == 1 and lines[0].startswith("Added,") and "sgr-9" in lines[0]
     changes = run_review(store).changes
     assert [(c.change_type, c.rule.rule_id) for c in changes] == [("Added", "sgr-9")]
+
+
+def test_coverage_is_charted_only_for_the_account_regions_missing_a_day_and_at_most_fifty(
+        store: EvidenceStore) -> None:
+    # Given 60 account/regions with a day without a snapshot and 700 with one every day
+    import dataclasses
+
+    fabricate(store)
+    built = run_review(store)
+    [scope] = built.scopes
+    full = {day: 1 for day in scope.coverage}
+    built.scopes = [dataclasses.replace(scope, account_id=f"{n:012d}") for n in range(60)] + [
+        dataclasses.replace(scope, account_id=f"{n:012d}", coverage=full) for n in range(100, 800)]
+    # When the report is rendered
+    page = parse(review.render_html(built))
+    # Then it draws the charts of the first 50 incomplete ones and says how many are complete
+    assert page.svgs.count("coverage") == review.COVERAGE_CHART_LIMIT == 50
+    assert "700 of 760 account/region(s) have a snapshot on every day" in page.joined("gaps")
+    assert "the first 50 of the 60 with a day without one" in page.joined("gaps")

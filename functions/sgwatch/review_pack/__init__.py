@@ -43,13 +43,14 @@ from .model import (
 )
 from .period import Period, default_period, parse_period
 from .records import DECISIONS, SignOff, manifest, review_record_template, signoff_record
-from .report import HTML_ROW_LIMIT, render_html
+from .report import COVERAGE_CHART_LIMIT, HTML_ROW_LIMIT, render_html
 from .risky import assess
 from .selection import KINDS, Selection, classify, is_pack_record, select
 from .tables import CHANGES_HEADER, OUT_OF_BAND_HEADER, RISKY_HEADER, UNUSED_HEADER, render_csvs
 
 __all__ = [
     "CHANGES_HEADER",
+    "COVERAGE_CHART_LIMIT",
     "DECISIONS",
     "HTML_ROW_LIMIT",
     "KINDS",
