@@ -207,10 +207,11 @@ def test_the_fanned_out_pack_matches_the_single_run_with_only_the_grants_it_uses
     # Given modules/review-pack with fan_out: its event source mapping reports batch item failures
     name, bucket, queue = deployed["fanned_function_name"], deployed["evidence_bucket_name"], \
         deployed["fanned_work_queue_url"]
-    [mapping] = client("lambda").list_event_source_mappings(FunctionName=name)["EventSourceMappings"]
-    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["ScalingConfig"]["MaximumConcurrency"] == 4
-    variables = deployed_configuration(name)["Environment"]["Variables"]
+    config = deployed_configuration(name)
+    [mapping] = client("lambda").list_event_source_mappings(FunctionName=config["FunctionArn"])["EventSourceMappings"]
+    assert mapping.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]
+    assert mapping.get("ScalingConfig") == {"MaximumConcurrency": 4}
+    variables = config["Environment"]["Variables"]
     assert variables["WORK_QUEUE_URL"] == queue and variables["WORK_MAX_RECEIVES"] == "5"
     # When a period is dispatched, its parts and then its merge delivered from the queue
     # (two days: the single-run test writes the pack of the one day)
