@@ -125,6 +125,7 @@ bench: venv
 	$(PY) tools/bench_accounts.py
 	$(PY) tools/bench_memory.py
 	$(PY) tools/bench_imports.py
+	$(PY) tools/bench_review.py
 
 # Run as a module from the repository root, so that it shares tests/module's emulator code.
 demo: venv

@@ -177,6 +177,11 @@ module "review_pack" {
   schedule_expression = var.review_schedule_expression
   schedule_timezone   = var.review_schedule_timezone
 
+  memory_size             = var.review_memory_size
+  timeout                 = var.review_timeout
+  fan_out                 = var.review_fan_out
+  fan_out_max_concurrency = var.review_fan_out_max_concurrency
+
   authorized_public_ports = var.authorized_public_ports
 }
 

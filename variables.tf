@@ -342,6 +342,30 @@ variable "review_schedule_timezone" {
   default     = "UTC"
 }
 
+variable "review_memory_size" {
+  description = "Memory of the review pack function in MB (128-10240): of the single run, or with review_fan_out of each part and of the merge. Checked by modules/lambda-function."
+  type        = number
+  default     = 1024
+}
+
+variable "review_timeout" {
+  description = "Timeout of the review pack function in seconds (1-900). Checked by modules/lambda-function."
+  type        = number
+  default     = 900
+}
+
+variable "review_fan_out" {
+  description = "Build the review pack in parts, one queued invocation per account/region, then merge their partial results (adds an SQS work queue, its dead-letter queue and alarms). Turn on for estates one invocation cannot read within review_timeout and review_memory_size (see the README's scale section)."
+  type        = bool
+  default     = false
+}
+
+variable "review_fan_out_max_concurrency" {
+  description = "With review_fan_out: how many parts run at once (2-1000). Checked by modules/review-pack."
+  type        = number
+  default     = 20
+}
+
 # --- Many accounts and regions --------------------------------------------------------------
 
 variable "accounts" {

@@ -34,7 +34,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-RETRY_CONFIG = Config(retries={"max_attempts": 8, "mode": "standard"})
+# The connections a client keeps per host: as many as the threads that share it at most (the review
+# pack's reads), so that none is opened and thrown away ("Connection pool is full") on every call.
+POOL_CONNECTIONS = 16
+RETRY_CONFIG = Config(retries={"max_attempts": 8, "mode": "standard"}, max_pool_connections=POOL_CONNECTIONS)
 # The clients of a quick() block: three attempts in all, each given up after 1 s without a
 # connection or 2 s without data, so one call ends within worst_call_seconds(QUICK_CONFIG).
 QUICK_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 3, "mode": "standard"})

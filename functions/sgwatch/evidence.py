@@ -8,8 +8,10 @@ Nothing is ever overwritten (conditional puts) or deleted.
 
 from __future__ import annotations
 
+import base64
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +68,7 @@ UNUSED = "unused"  # unused-group audit reports
 REACHABILITY = "reachability"  # reachability guard results, per path
 KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, SNAPSHOT_GROUPS, EVENTS, GROUP_STATE, GROUP_NAMES, UNUSED, REACHABILITY)
 REVIEWS = "reviews/"  # review packs, at the top of the prefix: {prefix}reviews/<period>/
+REVIEW_RUNS = "runs/"  # fanned-out pack runs: {prefix}reviews/runs/<period>-<stamp>/
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,13 @@ class Layout:
 
     def review_pack(self, name: str) -> str:
         return f"{self.prefix}{REVIEWS}{name.strip('/')}/"
+
+    def review_runs(self) -> str:
+        return f"{self.prefix}{REVIEWS}{REVIEW_RUNS}"
+
+    def review_run(self, name: str) -> str:
+        """The working folder of one fanned-out pack run: its run record, partials and merge claim."""
+        return f"{self.review_runs()}{name.strip('/')}/"
 
 
 def series_prefix(prefix: str, account_id: str, region: str, kind: str) -> str:
@@ -182,6 +192,35 @@ class EvidenceStore:
         return StoredObject(key, body, dict(found.get("Metadata") or {}))
 
     def keys(self, prefix: str) -> list[str]:
+        return list(self.iter_keys(prefix))
+
+    def iter_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
+        """The keys under ``prefix`` in S3's (ascending) order, after ``start_after``: a page is
+        requested only when the caller reads on, so a caller that stops early lists no further."""
         paginator = self.s3.get_paginator("list_objects_v2")
-        pages = paginator.paginate(Bucket=self.bucket, Prefix=prefix)
-        return [o["Key"] for page in pages for o in page.get("Contents") or ()]
+        extra = {"StartAfter": start_after} if start_after else {}
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, **extra):
+            for found in page.get("Contents") or ():
+                yield found["Key"]
+
+    def folders(self, prefix: str) -> list[str]:
+        """The "folders" right under ``prefix`` (``{prefix}<name>/``), from a delimited listing."""
+        paginator = self.s3.get_paginator("list_objects_v2")
+        pages = paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
+        return [p["Prefix"] for page in pages for p in page.get("CommonPrefixes") or ()]
+
+    def recorded_sha256(self, key: str) -> tuple[str, int] | None:
+        """The object's SHA-256 (hex) and size, when S3 proves it is the one recorded at write time
+        (``sha256`` metadata) without a download: the SHA-256 checksum S3 keeps of a whole-object
+        upload equals it. None when S3 cannot prove it (no checksum, a multipart one, a difference):
+        the caller downloads the object and sees for itself."""
+        found = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        recorded = (found.get("Metadata") or {}).get("sha256", "")
+        checksum = found.get("ChecksumSHA256") or ""
+        if not recorded or not checksum or "-" in checksum:
+            return None
+        try:
+            held = base64.b64decode(checksum, validate=True).hex()
+        except ValueError:
+            return None
+        return (held, int(found["ContentLength"])) if held == recorded else None

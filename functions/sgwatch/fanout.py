@@ -114,6 +114,17 @@ def _send(sqs: Any, queue_url: str, bodies: list[str]) -> list[tuple[str, str]]:
     return refused
 
 
+def queue(queue_url: str, bodies: list[str], workers: int = 8) -> list[tuple[str, str]]:
+    """Send every body to the queue, ten to a request, ``workers`` requests at once; return
+    (body, reason) for each that SQS did not take."""
+    chunks = [bodies[i : i + SQS_BATCH] for i in range(0, len(bodies), SQS_BATCH)]
+    if not chunks:
+        return []
+    sqs = aws.central_client("sqs")
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(chunks)))) as pool:
+        return [item for result in pool.map(lambda chunk: _send(sqs, queue_url, chunk), chunks) for item in result]
+
+
 def dispatch(queue_url: str, env: Environment | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Queue one message per (account, region) pair of the run."""
     reach = accounts.Settings.from_env(env)
@@ -121,11 +132,7 @@ def dispatch(queue_url: str, env: Environment | None = None, now: datetime | Non
     plan = accounts.planned_pairs(reach)
     pairs = plan.pairs
     bodies = [work_item(a, r, run) for a, r in pairs]
-    chunks = [bodies[i : i + SQS_BATCH] for i in range(0, len(bodies), SQS_BATCH)]
-    sqs = aws.central_client("sqs")
-    workers = max(1, min(reach.workers, len(chunks)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        refused = [item for result in pool.map(lambda chunk: _send(sqs, queue_url, chunk), chunks) for item in result]
+    refused = queue(queue_url, bodies, reach.workers)
     summary = {
         "queued": len(pairs) - len(refused),
         "accounts": len({a for a, _ in pairs}),

@@ -15,6 +15,7 @@ locals {
   environment = merge(
     var.environment,
     local.work_queue ? { WORK_QUEUE_URL = module.work_queue[0].url } : {},
+    var.fan_out == null ? {} : { WORK_MAX_RECEIVES = tostring(local.work_max_receive_count) },
     var.evidence == null ? {} : { EVIDENCE_BUCKET = var.evidence.bucket_name, EVIDENCE_PREFIX = var.evidence.prefix },
     var.slack == null ? {} : { SLACK_TOKEN_SECRET_ARN = var.slack.token_secret_arn, SLACK_CHANNEL_ID = var.slack.channel_id },
     try(var.slack.api_url, null) == null ? {} : { SLACK_API_URL = var.slack.api_url },

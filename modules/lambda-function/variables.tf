@@ -67,12 +67,22 @@ variable "timeout" {
   description = "Function timeout in seconds."
   type        = number
   default     = 300
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900
+    error_message = "timeout must be between 1 and 900 seconds (Lambda's limit)."
+  }
 }
 
 variable "memory_size" {
   description = "Function memory in MB."
   type        = number
   default     = 256
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240
+    error_message = "memory_size must be between 128 and 10240 MB (Lambda's limits)."
+  }
 }
 
 variable "async_retries" {
@@ -150,6 +160,14 @@ variable "slack" {
     condition     = try(var.slack.api_url, null) == null || can(regex("^https://[^/]+", var.slack.api_url))
     error_message = "slack.api_url must be an https:// URL: every call carries the bot token (an egress proxy must terminate TLS)."
   }
+}
+
+variable "fan_out" {
+  description = "Optional work queue of a function whose units of work are not member account/regions (the review pack's parts): the same queue, dead-letter queue, alarms and event source mapping as accounts.fan_out, at most max_concurrency invocations at once. Adds WORK_QUEUE_URL and WORK_MAX_RECEIVES to the environment."
+  type = object({
+    max_concurrency = number
+  })
+  default = null
 }
 
 variable "accounts" {

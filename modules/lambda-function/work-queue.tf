@@ -4,14 +4,15 @@
 # another module feeds (event_queue).
 
 locals {
-  work_queue = try(var.accounts.fan_out, false)
+  work_queue           = try(var.accounts.fan_out, false) || var.fan_out != null
+  work_max_concurrency = var.fan_out != null ? var.fan_out.max_concurrency : try(var.accounts.fan_out_max_concurrency, null)
   # A unit of work that failed this many receives waits in the work dead-letter queue for a redrive.
   work_max_receive_count = 5
 
   # The queues whose messages invoke the function, by key: the work queue and the given event queue.
   queue_sources = merge(
     local.work_queue ? {
-      work = { arn = module.work_queue[0].arn, batch_size = 10, batching_window_seconds = null, maximum_concurrency = var.accounts.fan_out_max_concurrency }
+      work = { arn = module.work_queue[0].arn, batch_size = 10, batching_window_seconds = null, maximum_concurrency = local.work_max_concurrency }
     } : {},
     var.event_queue == null ? {} : { events = var.event_queue },
   )

@@ -18,11 +18,12 @@ module "function" {
   description  = "SG Watch: six-monthly PCI DSS 1.2.7 review pack with 1.2.2 change control (report, CSVs, manifest, sign-off record)."
   settings     = var.lambda_settings
   policy_json  = data.aws_iam_policy_document.function.json
-  timeout      = 900
+  timeout      = var.timeout
   memory_size  = var.memory_size
   slack        = var.slack
+  fan_out      = var.fan_out ? { max_concurrency = var.fan_out_max_concurrency } : null
 
-  # Reads every kind of evidence; writes the packs under <prefix>reviews/ only.
+  # Reads every kind of evidence; writes the packs (and, with fan_out, the runs' partials) under <prefix>reviews/ only.
   evidence = merge(var.evidence, { write = ["reviews/*"] })
 
   authorized_public_ports = var.authorized_public_ports

@@ -17,3 +17,8 @@ output "reviews_prefix" {
   description = "Key prefix under which the packs are written (<prefix>reviews/<from>_<to>/)."
   value       = "${var.evidence.prefix}reviews/"
 }
+
+output "work_queue_url" {
+  description = "With fan_out: the queue of the pack's parts (null without)."
+  value       = module.function.work_queue_url
+}

@@ -38,9 +38,32 @@ variable "schedule_timezone" {
 }
 
 variable "memory_size" {
-  description = "Memory of the review_pack function in MB (the pack holds one period of evidence in memory)."
+  description = "Memory of the review_pack function in MB (128-10240; modules/lambda-function checks it). A single run holds one period of the whole estate's evidence in memory; with fan_out, each invocation holds one account/region's (or, the merge, the partials)."
   type        = number
   default     = 1024
+}
+
+variable "timeout" {
+  description = "Timeout of the review_pack function in seconds (at most 900, Lambda's limit; modules/lambda-function checks it): of the single run, or with fan_out of each part and of the merge."
+  type        = number
+  default     = 900
+}
+
+variable "fan_out" {
+  description = "Build the pack in parts, one queued invocation per account/region, then a merge of their partial results (an SQS work queue with a dead-letter queue and alarms): for estates one invocation cannot read within timeout and memory_size. False: one invocation reads the whole period."
+  type        = bool
+  default     = false
+}
+
+variable "fan_out_max_concurrency" {
+  description = "With fan_out: how many parts run at once (the work queue's event source mapping maximum concurrency, 2-1000)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.fan_out_max_concurrency >= 2 && var.fan_out_max_concurrency <= 1000
+    error_message = "fan_out_max_concurrency must be between 2 and 1000 (the event source mapping's maximum concurrency)."
+  }
 }
 
 variable "authorized_public_ports" {

@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +181,57 @@ def test_every_function_that_posts_to_slack_gets_all_of_slack(deployed):
         policies = role_policies(deployed["function_names"][capability])  # each role is named after its function
         assert allows(policies, "secretsmanager:GetSecretValue", deployed["slack_token_secret_arn"]), capability
         assert allows(policies, "kms:Decrypt", deployed["slack_kms_key_arn"]), capability
+
+
+def deliver(function_name: str, queue_url: str) -> list[Any]:
+    """The work queue's event source mapping, as Lambda runs it: batches of up to ten records to the
+    shipped zip, the records it reports failed left for the next receive, the others deleted."""
+    sqs, runs = client("sqs"), []
+    for _ in range(20):
+        found = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60,
+                                    MessageSystemAttributeNames=["ApproximateReceiveCount"]).get("Messages", [])
+        if not found:
+            return runs
+        records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                    "attributes": m["Attributes"], "eventSource": "aws:sqs"} for m in found]
+        run = run_lambda(function_name, {"Records": records})
+        assert run.error is None, run.logs
+        assert run.result == {"batchItemFailures": []}, run.logs
+        for m in found:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+        runs.append(run)
+    raise AssertionError("the work queue never drained")
+
+
+def test_the_fanned_out_pack_matches_the_single_run_with_only_the_grants_it_uses(deployed, history):
+    # Given modules/review-pack with fan_out: its event source mapping reports batch item failures
+    name, bucket, queue = deployed["fanned_function_name"], deployed["evidence_bucket_name"], \
+        deployed["fanned_work_queue_url"]
+    config = deployed_configuration(name)
+    [mapping] = client("lambda").list_event_source_mappings(FunctionName=config["FunctionArn"])["EventSourceMappings"]
+    assert mapping.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]
+    assert mapping.get("ScalingConfig") == {"MaximumConcurrency": 4}
+    variables = config["Environment"]["Variables"]
+    assert variables["WORK_QUEUE_URL"] == queue and variables["WORK_MAX_RECEIVES"] == "5"
+    # When a period is dispatched, its parts and then its merge delivered from the queue
+    # (two days: the single-run test writes the pack of the one day)
+    period = {"from": (date.fromisoformat(history["day"]) - timedelta(days=1)).isoformat(), "to": history["day"]}
+    dispatched = run_lambda(name, period)
+    assert dispatched.error is None, dispatched.logs
+    assert dispatched.result["parts"] >= 1 and dispatched.result["queued"] == dispatched.result["parts"]
+    work = deliver(name, queue)
+    # Then one pack is written, with the CSV rows of a single run of the same evidence
+    listed = client("s3").list_objects_v2(Bucket=bucket, Prefix=f"{PREFIX}reviews/")["Contents"]
+    fanned = f"{PREFIX}reviews/{period['from']}_{period['to']}/"
+    assert [k["Key"] for k in listed if k["Key"].endswith("/manifest.json")] == [fanned + "manifest.json"]
+    single = run_lambda(name, period, env_overrides={"WORK_QUEUE_URL": ""})
+    assert single.error is None, single.logs
+    for csv_name in ("changes.csv", "current-rules.csv", "risky-rules.csv", "exposure.csv",
+                     "out-of-band-changes.csv"):
+        assert pack_csv(bucket, fanned, csv_name) == pack_csv(bucket, single.result["pack_prefix"], csv_name)
+    # and every call of the dispatch, the parts and the merge is one its role allows
+    for run in (dispatched, *work):
+        assert_least_privilege(name, run)
 
 
 def test_pack_from_the_shipped_zip_on_an_object_lock_bucket(deployed, history):

@@ -471,3 +471,58 @@ run "lambda_function_rejects_invalid_values_7" {
     var.accounts,
   ]
 }
+
+run "lambda_function_rejects_invalid_values_8" {
+  command = plan
+
+  module {
+    source = "./modules/lambda-function"
+  }
+
+  variables {
+    name_prefix  = "sgwatch"
+    function_key = "review_pack"
+    capability   = "review-pack"
+    description  = "test"
+    policy_json  = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sns:Publish\",\"Resource\":\"*\"}]}"
+    settings = {
+      runtime            = "python3.13"
+      architecture       = "arm64"
+      log_retention_days = 30
+      kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    timeout     = 901
+    memory_size = 64
+  }
+
+  expect_failures = [
+    var.timeout,
+    var.memory_size,
+  ]
+}
+
+run "review_pack_rejects_invalid_values" {
+  command = plan
+
+  module {
+    source = "./modules/review-pack"
+  }
+
+  variables {
+    name_prefix = "sgwatch"
+    lambda_settings = {
+      runtime            = "python3.13"
+      architecture       = "arm64"
+      log_retention_days = 30
+      kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+      alarm_topic_arn    = "arn:aws:sns:us-east-1:123456789012:sgwatch-alerts"
+    }
+    evidence                = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    fan_out                 = true
+    fan_out_max_concurrency = 1
+  }
+
+  expect_failures = [
+    var.fan_out_max_concurrency,
+  ]
+}

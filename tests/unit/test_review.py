@@ -69,12 +69,12 @@ CLI_OUT_OF_BAND = Provenance("cli", "aws-cli 2.17.0", role("ops"), "out-of-band"
 
 def put_event(store: EvidenceStore, event_id: str, when: datetime, name: str, groups: list[str],
               actor: str, changes: list[dict[str, Any]], error: str = "", provenance: Provenance | None = None,
-              detail: dict[str, Any] | None = None) -> str:
+              detail: dict[str, Any] | None = None, account: str = ACCOUNT, region: str = REGION) -> str:
     """A change-event record as the change notifier writes it; without ``provenance``, as older ones were."""
-    key = f"{PREFIX}{ACCOUNT}/{REGION}/events/{when:%Y/%m/%d}/{event_id}.json"
+    key = f"{PREFIX}{account}/{region}/events/{when:%Y/%m/%d}/{event_id}.json"
     body = {
         "schema": 1, "event_id": event_id, "event_name": name,
-        "event_time": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "account_id": ACCOUNT, "region": REGION,
+        "event_time": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "account_id": account, "region": region,
         "group_ids": groups, "group_name": "", "actor": {"type": "AssumedRole", "display": actor},
         "source_ip": "198.51.100.7", "user_agent": "console", "error_code": error, "error_message": "",
         "severity": "HIGH", "subject": name, "changes": changes, "published_at": "", "detail": detail or {},
@@ -96,10 +96,11 @@ def internet_facing(*groups: str, instance: str = "i-web", ip: str = "198.51.100
 
 
 def put_exposure(store: EvidenceStore, rules: list[Rule], found: exposure.Exposure, when: datetime,
-                 ports: tuple[int, ...] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS) -> str:
+                 ports: tuple[int, ...] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS, account: str = ACCOUNT,
+                 region: str = REGION) -> str:
     """The exposure report the inventory writes (its own writer) with the snapshot taken at ``when``."""
-    snapshot_key = series_prefix(PREFIX, ACCOUNT, REGION, "snapshots") + stamp(when) + ".csv"
-    return record_exposure(store, PREFIX, ACCOUNT, REGION, snapshot_key, rules, found, ports).key
+    snapshot_key = series_prefix(PREFIX, account, region, "snapshots") + stamp(when) + ".csv"
+    return record_exposure(store, PREFIX, account, region, snapshot_key, rules, found, ports).key
 
 
 def rule_dict(r: Rule) -> dict[str, str]:
@@ -833,3 +834,22 @@ def test_a_change_between_two_interleaved_runs_is_in_the_chain_and_the_pack_once
     assert len(lines) == 1 and lines[0].startswith("Added,") and "sgr-9" in lines[0]
     changes = run_review(store).changes
     assert [(c.change_type, c.rule.rule_id) for c in changes] == [("Added", "sgr-9")]
+
+
+def test_coverage_is_charted_only_for_the_account_regions_missing_a_day_and_at_most_fifty(
+        store: EvidenceStore) -> None:
+    # Given 60 account/regions with a day without a snapshot and 700 with one every day
+    import dataclasses
+
+    fabricate(store)
+    built = run_review(store)
+    [scope] = built.scopes
+    full = {day: 1 for day in scope.coverage}
+    built.scopes = [dataclasses.replace(scope, account_id=f"{n:012d}") for n in range(60)] + [
+        dataclasses.replace(scope, account_id=f"{n:012d}", coverage=full) for n in range(100, 800)]
+    # When the report is rendered
+    page = parse(review.render_html(built))
+    # Then it draws the charts of the first 50 incomplete ones and says how many are complete
+    assert page.svgs.count("coverage") == review.COVERAGE_CHART_LIMIT == 50
+    assert "700 of 760 account/region(s) have a snapshot on every day" in page.joined("gaps")
+    assert "the first 50 of the 60 with a day without one" in page.joined("gaps")

@@ -8,7 +8,9 @@ checks run the distribution's headless Chromium and skip when ``/usr/bin/chromiu
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import select
@@ -16,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,10 +27,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from review_pack import handler, signoff
+from review_pack import handler, parts, signoff
 from sgwatch import review_pack as review
 from sgwatch.evidence import EvidenceStore
 from sgwatch.provenance import Provenance
+from sgwatch.rules import Rule
 from sgwatch.sg_inventory.record import record_snapshot
 
 from .fake_slack import FakeSlack
@@ -38,6 +42,9 @@ from .test_review import (
     PREFIX,
     REGION,
     SECTIONS,
+    WEB_EGRESS,
+    WEB_HTTPS,
+    WEB_SSH,
     at,
     fabricate,
     internet_facing,
@@ -385,3 +392,224 @@ def test_the_result_and_notification_count_critical_out_of_band_and_unattributed
     [message] = messages(aws)
     assert "critical (internet-exposed): 1" in message["Message"]
     assert "Out-of-band changes: 2" in message["Message"] and "unattributed: 1" in message["Message"]
+
+
+# --------------------------------------------------------------------------- the fanned-out pack
+
+OTHER = "222222222222"
+THIRD = "333333333333"
+
+
+def other_scope(store: EvidenceStore, account: str, region: str, events: bool) -> None:
+    """A second history: a snapshot before the period, a change on the 3rd (with its event when
+    ``events``), an exposure report, an event outside the period and a snapshot after it."""
+    def mine(r: Rule) -> Rule:
+        return r._replace(account_id=account, region=region)
+
+    base = [mine(r) for r in (WEB_HTTPS, WEB_EGRESS)]
+    opened = sorted([*base, mine(WEB_SSH)])
+    record_snapshot(store, PREFIX, account, region, base, datetime(2025, 12, 30, 6, tzinfo=UTC))
+    record_snapshot(store, PREFIX, account, region, base, at(2))
+    if events:
+        put_event(store, f"ev-{account}-{region}", at(3, 9), "AuthorizeSecurityGroupIngress", ["sg-web"], "carol",
+                  [{"action": "added", "before": None, "after": rule_dict(mine(WEB_SSH))}], account=account,
+                  region=region)
+        put_event(store, f"ev-old-{account}", datetime(2025, 12, 20, 9, tzinfo=UTC), "RevokeSecurityGroupIngress",
+                  ["sg-web"], "carol", [], account=account, region=region)
+    record_snapshot(store, PREFIX, account, region, opened, at(3))
+    put_exposure(store, opened, internet_facing("sg-web"), at(3), account=account, region=region)
+    record_snapshot(store, PREFIX, account, region, base, at(9))  # after the period: closes its last window
+
+
+@pytest.fixture
+def estate(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Three accounts, four account/regions with evidence, one folder without any a review reads; a work queue."""
+    store = aws["store"]
+    other_scope(store, OTHER, "eu-west-1", events=True)
+    other_scope(store, OTHER, "us-east-1", events=False)
+    other_scope(store, THIRD, "eu-west-1", events=True)
+    store.put_new(f"{PREFIX}{THIRD}/ap-south-1/claims/x.json", b"{}", "application/json")
+    work = aws["sqs"].create_queue(QueueName="work")["QueueUrl"]
+    monkeypatch.setenv("WORK_QUEUE_URL", work)
+    return {**aws, "work": work}
+
+
+def oracle(store: EvidenceStore) -> review.Review:
+    """Today's single-invocation review of the same evidence."""
+    selection = review.select(PREFIX, store.keys(PREFIX), PERIOD)
+    objects = {k: store.get(k) for k in selection.to_read}
+    return review.build(PERIOD, BUCKET, PREFIX, selection, objects, datetime(2026, 1, 8, tzinfo=UTC))
+
+
+class Lambda:
+    """The event source mapping as Lambda runs it: batches of up to ten records, one warm process,
+    the records a batch reports failed delivered again (their receive count grows), the others deleted."""
+
+    def __init__(self, sqs: Any, queue: str) -> None:
+        self.sqs, self.queue, self.results = sqs, queue, []
+
+    def receive(self) -> list[dict[str, Any]]:
+        found = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10, VisibilityTimeout=30,
+                                         MessageSystemAttributeNames=["ApproximateReceiveCount"])
+        return found.get("Messages", [])
+
+    @staticmethod
+    def records(messages: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"Records": [
+            {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+             "attributes": {"ApproximateReceiveCount": m["Attributes"]["ApproximateReceiveCount"]},
+             "eventSource": "aws:sqs"} for m in messages]}
+
+    def settle(self, messages: list[dict[str, Any]], response: dict[str, Any]) -> None:
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        for m in messages:
+            if m["MessageId"] in failed:
+                self.sqs.change_message_visibility(QueueUrl=self.queue, ReceiptHandle=m["ReceiptHandle"],
+                                                   VisibilityTimeout=0)
+            else:
+                self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=m["ReceiptHandle"])
+
+    def drain(self, duplicate_first: bool = False, limit: int = 50) -> None:
+        for _ in range(limit):
+            messages = self.receive()
+            if not messages:
+                return
+            event = self.records(messages)
+            if duplicate_first:  # the same batch delivered twice at the same moment
+                duplicate_first = False
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    first, second = pool.map(lambda e: handler.lambda_handler(e, None), [event, event])
+                failed = {f["itemIdentifier"] for r in (first, second) for f in r["batchItemFailures"]}
+                response = {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+            else:
+                response = handler.lambda_handler(event, None)
+            self.settle(messages, response)
+        raise AssertionError("the queue never drained")
+
+
+def fail_once(monkeypatch: pytest.MonkeyPatch, pair: tuple[str, str], times: int = 1) -> list[int]:
+    calls = [0]
+    real = parts.build_partial
+
+    def flaky(store: EvidenceStore, prefix: str, found: tuple[str, str], period: review.Period) -> Any:
+        if found == pair and calls[0] < times:
+            calls[0] += 1
+            raise TimeoutError("read timed out")
+        return real(store, prefix, found, period)
+
+    monkeypatch.setattr(parts, "build_partial", flaky)
+    return calls
+
+
+def packs(store: EvidenceStore) -> list[str]:
+    return sorted(k for k in store.keys(f"{PREFIX}reviews/") if k.endswith("/manifest.json") and "/runs/" not in k)
+
+
+def csv_rows(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode())))
+
+
+def test_the_fanned_out_pack_has_the_sections_and_csv_rows_of_the_single_run(
+        estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a multi-account bucket, today's single-invocation review of it, and one part that fails once
+    store = estate["store"]
+    expected = oracle(store)
+    calls = fail_once(monkeypatch, (OTHER, "us-east-1"))
+    # When the run is dispatched and Lambda delivers the queue (a duplicated batch included) to one warm process
+    dispatched = handler.lambda_handler(EVENT, None)
+    assert dispatched["parts"] == 5  # four account/regions with evidence, one folder without
+    Lambda(estate["sqs"], estate["work"]).drain(duplicate_first=True)
+    # Then exactly one pack is written, with the same CSV rows and sections as the single run
+    assert calls == [1]
+    [manifest_key] = packs(store)
+    pack_prefix = manifest_key.rsplit("/", 1)[0] + "/"
+    assert pack_prefix == f"{PREFIX}reviews/{PERIOD.name}/"
+    for name, body in review.render_csvs(expected).items():
+        assert csv_rows(store.get(pack_prefix + name).body) == csv_rows(body), name
+    page = parse(store.get(pack_prefix + "report.html").body.decode())
+    single = parse(review.render_html(expected, pack_prefix))
+    assert page.sections == single.sections == SECTIONS
+    assert page.rows == single.rows
+    for section in ("changes", "change-control", "exposure", "risky", "unused", "groups", "gaps"):
+        assert page.joined(section) == single.joined(section), section
+    assert {a for a, _ in ((s.account_id, s.region) for s in expected.scopes)} == {ACCOUNT, OTHER, THIRD}
+    # and the manifest hashes the same evidence objects the single run read
+    manifest = json.loads(store.get(manifest_key).body)
+    assert sorted((e["key"], e["sha256"]) for e in manifest["evidence"]) == \
+        sorted((u.key, u.sha256) for u in expected.used)
+
+
+def test_a_part_that_keeps_failing_is_a_gap_of_its_account_region_in_the_pack(
+        estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given one account/region whose part fails on every delivery
+    store = estate["store"]
+    fail_once(monkeypatch, (THIRD, "eu-west-1"), times=99)
+    # When the queue is delivered until SQS stops retrying it (WORK_MAX_RECEIVES)
+    monkeypatch.setenv("WORK_MAX_RECEIVES", "3")
+    handler.lambda_handler(EVENT, None)
+    Lambda(estate["sqs"], estate["work"]).drain()
+    # Then the pack is written, and says that account/region could not be reviewed
+    [manifest_key] = packs(store)
+    page = parse(store.get(manifest_key.replace("manifest.json", "report.html")).body.decode())
+    assert "part-failed" in page.joined("gaps") and "read timed out" in page.joined("gaps")
+    assert THIRD in page.joined("gaps")
+
+
+def test_a_re_run_of_the_same_period_writes_the_next_pack_from_its_own_parts(estate: dict[str, Any]) -> None:
+    store = estate["store"]
+    for _ in range(2):
+        handler.lambda_handler(EVENT, None)
+        Lambda(estate["sqs"], estate["work"]).drain()
+    first, second = f"{PREFIX}reviews/{PERIOD.name}/manifest.json", f"{PREFIX}reviews/{PERIOD.name}-r2/manifest.json"
+    assert packs(store) == sorted([first, second])
+    changes = [store.get(k.replace("manifest.json", "changes.csv")).body for k in (first, second)]
+    assert changes[0] == changes[1]
+
+
+def test_a_duplicate_merge_message_writes_nothing(estate: dict[str, Any]) -> None:
+    store = estate["store"]
+    handler.lambda_handler(EVENT, None)
+    Lambda(estate["sqs"], estate["work"]).drain()
+    [run_prefix] = {k.split("/runs/")[1].split("/")[0] for k in store.keys(f"{PREFIX}reviews/runs/")}
+    before = store.keys(PREFIX)
+    body = json.dumps({"run": f"{PREFIX}reviews/runs/{run_prefix}/", "merge": True})
+    response = handler.lambda_handler(
+        {"Records": [{"messageId": "another", "body": body, "eventSource": "aws:sqs", "attributes": {}}]}, None)
+    assert response == {"batchItemFailures": []}
+    assert store.keys(PREFIX) == before
+
+
+@pytest.mark.parametrize("body", [
+    json.dumps({"run": f"{PREFIX}reviews/runs/nope/", "account_id": ACCOUNT, "region": REGION}),
+    json.dumps({"run": "elsewhere/", "merge": True}),
+    "not json",
+])
+def test_a_queued_message_of_no_run_is_refused_and_kept_for_the_dead_letter_queue(
+        estate: dict[str, Any], body: str) -> None:
+    event = {"Records": [{"messageId": "m1", "body": body, "eventSource": "aws:sqs", "attributes": {}}]}
+    assert handler.lambda_handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert packs(estate["store"]) == []
+
+
+def test_a_partial_the_merge_cannot_read_is_read_again_not_a_gap(
+        estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a merge whose first read of one partial fails (after botocore's retries)
+    store = estate["store"]
+    real, failures = parts.pack.read_all, []
+
+    def flaky(store: EvidenceStore, keys: list[str], digest_only: set[str]) -> dict[str, Any]:
+        found = real(store, keys, digest_only)
+        partials = [k for k in keys if "/parts/" in k]
+        if partials and not failures:
+            failures.append(partials[0])
+            found[partials[0]] = None
+        return found
+
+    monkeypatch.setattr(parts.pack, "read_all", flaky)
+    handler.lambda_handler(EVENT, None)
+    Lambda(estate["sqs"], estate["work"]).drain()
+    # Then SQS delivers the merge again and the pack has no gap for it
+    assert failures
+    [manifest_key] = packs(store)
+    page = parse(store.get(manifest_key.replace("manifest.json", "report.html")).body.decode())
+    assert "part-failed" not in page.joined("gaps") and "unusable" not in page.joined("gaps")

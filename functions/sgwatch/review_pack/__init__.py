@@ -11,7 +11,8 @@ Module             What it does
 ``period``         the review period: whole UTC days, the default six months
 ``selection``      which evidence keys to read, from one listing (:func:`select`)
 ``model``          the data model, and how each kind of evidence reads back into it
-``build``          the build steps, each returning (items, gaps), and :func:`build`
+``build``          the build steps, each returning (items, gaps), :func:`build` and :func:`assemble`
+``partial``        one account/region's review as a fanned-out part hands it to the merge
 ``attribution``    which change events explain each diff change (the matching rule); the gaps
 ``risky``          the current rules rated MEDIUM or higher, as their alerts rate them
 ``tables``         the CSV files (:func:`render_csvs`)
@@ -23,7 +24,7 @@ Module             What it does
 =================  ===========================================================================
 """
 
-from .build import build
+from .build import ScopeReview, assemble, build
 from .config import Settings
 from .model import (
     NOT_RECORDED,
@@ -42,13 +43,14 @@ from .model import (
 )
 from .period import Period, default_period, parse_period
 from .records import DECISIONS, SignOff, manifest, review_record_template, signoff_record
-from .report import HTML_ROW_LIMIT, render_html
+from .report import COVERAGE_CHART_LIMIT, HTML_ROW_LIMIT, render_html
 from .risky import assess
-from .selection import KINDS, Selection, classify, select
+from .selection import KINDS, Selection, classify, is_pack_record, select
 from .tables import CHANGES_HEADER, OUT_OF_BAND_HEADER, RISKY_HEADER, UNUSED_HEADER, render_csvs
 
 __all__ = [
     "CHANGES_HEADER",
+    "COVERAGE_CHART_LIMIT",
     "DECISIONS",
     "HTML_ROW_LIMIT",
     "KINDS",
@@ -67,14 +69,17 @@ __all__ = [
     "Review",
     "Risky",
     "Scope",
+    "ScopeReview",
     "Selection",
     "Settings",
     "SignOff",
     "UnusedGroup",
+    "assemble",
     "assess",
     "build",
     "classify",
     "default_period",
+    "is_pack_record",
     "digest_snapshot",
     "manifest",
     "parse_period",

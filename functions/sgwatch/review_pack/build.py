@@ -9,7 +9,7 @@ them reachable) and lists the earlier packs.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -307,6 +307,21 @@ def build(
     ``authorized_public_ports``."""
     reader = Reader(objects)
     parts = [review_scope(period, keys, selection, reader) for _, keys in sorted(selection.scopes.items())]
+    past, _ = past_reviews(selection.review_keys, reader)
+    return assemble(period, bucket, prefix, parts, past, reader.used, generated_at, authorized_public_ports)
+
+
+def assemble(
+    period: Period,
+    bucket: str,
+    prefix: str,
+    parts: Sequence[ScopeReview],
+    past: list[PastReview],
+    used: list[UsedObject],
+    generated_at: datetime,
+    authorized_public_ports: Collection[int] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS,
+) -> Review:
+    """The review from the reviews of its account/regions (in account/region order) and the earlier packs."""
     current = [rule for part in parts for rule in part.rules]
     changes = sorted(
         (change for part in parts for change in part.changes),
@@ -316,7 +331,6 @@ def build(
         (row for part in parts for row in part.exposure),
         key=lambda r: (-risk.rank(r.severity), r.account_id, r.region, r.group_id, r.rule_id, r.via, r),
     )
-    past, _ = past_reviews(selection.review_keys, reader)
     return Review(
         period, bucket, prefix, generated_at,
         scopes=[part.scope for part in parts],
@@ -326,7 +340,7 @@ def build(
         unused=[group for part in parts for group in part.unused],
         gaps=[gap for part in parts for gap in part.gaps],
         past_reviews=past,
-        used=reader.used,
+        used=used,
         events=sorted(
             (event for part in parts for event in part.events),
             key=lambda e: (e.event_time or datetime.min.replace(tzinfo=UTC), e.account_id, e.region, e.event_id),

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     import jinja2
 
 HTML_ROW_LIMIT = 1000
+# Coverage charts drawn: those of the account/regions with a day without a snapshot, the first ones only (a
+# chart of 180 days is about 30 KB; every missing day is a gap in the table and in the manifest's totals).
+COVERAGE_CHART_LIMIT = 50
 GAP_LABELS = {
     "missing-snapshots": "days without a snapshot",
     "event-without-diff": "event without a snapshot diff",
@@ -116,6 +119,7 @@ def _exposed_rule(review: Review) -> Callable[[ExposureRow], str]:
 
 def render_html(review: Review, pack_prefix: str = "") -> str:
     used = Counter(u.kind for u in review.used)
+    incomplete = [s for s in review.scopes if _covered(s) < len(s.coverage)]
     context: dict[str, Any] = {
         "review": review,
         "version": __version__,
@@ -125,6 +129,8 @@ def render_html(review: Review, pack_prefix: str = "") -> str:
         "limit": HTML_ROW_LIMIT,
         "cards": _cards(review),
         "covered": _covered,
+        "incomplete": incomplete,
+        "chart_limit": COVERAGE_CHART_LIMIT,
         "colours": charts.COLOURS,
         "timeline": charts.timeline(review),
         "coverage": charts.coverage,

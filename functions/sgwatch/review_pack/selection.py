@@ -87,13 +87,18 @@ class Selection:
         } & set(self.to_read)
 
 
+def is_pack_record(key: str) -> bool:
+    """Whether a key under ``reviews/`` is one a review lists: an earlier pack's manifest or sign-off record."""
+    return key.endswith("/manifest.json") or "/signoffs/" in key
+
+
 def select(prefix: str, keys: Iterable[str], period: Period) -> Selection:
     """Which objects the review reads, from a listing of the evidence prefix."""
     scopes: dict[tuple[str, str], ScopeKeys] = {}
     review_keys: list[str] = []
     for key in keys:
         if key.startswith(prefix + REVIEWS):
-            if key.endswith("/manifest.json") or "/signoffs/" in key:
+            if is_pack_record(key):
                 review_keys.append(key)
             continue
         found = classify(prefix, key)

@@ -53,6 +53,27 @@ module "review_pack" {
   alert_topic_arn = module.support.alert_topic_arn
 }
 
+# The same capability fanned out: one queued part per account/region, then a merge of the partials.
+module "review_pack_fanned" {
+  source = "../../../../modules/review-pack"
+
+  name_prefix             = "rvp-f"
+  lambda_settings         = module.support.lambda_settings
+  evidence                = module.support.evidence
+  fan_out                 = true
+  fan_out_max_concurrency = 4
+  memory_size             = 512
+  timeout                 = 300
+}
+
+output "fanned_function_name" {
+  value = module.review_pack_fanned.function_name
+}
+
+output "fanned_work_queue_url" {
+  value = module.review_pack_fanned.work_queue_url
+}
+
 output "evidence_bucket_name" {
   value = module.sgwatch.evidence_bucket_name
 }
