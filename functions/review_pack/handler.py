@@ -6,8 +6,8 @@ on-demand run; an empty event (the schedule) covers the six months ending yester
 
 With ``WORK_QUEUE_URL`` set, the run is fanned out: one queued part per account/region, each
 writing a small partial, then a merge that reads the partials and writes the pack (see
-:mod:`review_pack.parts`); queue events are those parts and merges. Without it, one invocation
-reads the evidence and writes the pack. Where and how a pack is written: :mod:`review_pack.pack`.
+:mod:`sgwatch.review_pack.parts`); queue events are those parts and merges. Without it, one invocation
+reads the evidence and writes the pack. Where and how a pack is written: :mod:`sgwatch.review_pack.pack`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from review_pack import pack, parts
 from sgwatch import fanout, log, review_pack, settings
 from sgwatch.evidence import EvidenceStore
+from sgwatch.review_pack import pack, parts
 
 
 def _today(now: datetime, zone: str | None) -> Any:

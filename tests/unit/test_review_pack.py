@@ -27,10 +27,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from review_pack import handler, parts, signoff
+from review_pack import handler, signoff
 from sgwatch import review_pack as review
 from sgwatch.evidence import EvidenceStore
 from sgwatch.provenance import Provenance
+from sgwatch.review_pack import parts
 from sgwatch.rules import Rule
 from sgwatch.sg_inventory.record import record_snapshot
 

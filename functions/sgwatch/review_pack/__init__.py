@@ -1,9 +1,10 @@
 """The PCI DSS 1.2.7 review pack: what changed in a period and through which channel (1.2.2), what the
 internet reaches and what is risky now, what is missing.
 
-Pure: the handler lists and reads the evidence bucket; this package decides which objects to
-read, builds the review from their bytes and renders it. Missing kinds of evidence are not
-errors: they become "absent" gaps in the report.
+The review itself is pure: it decides which objects to read, builds the review from their bytes
+and renders it. ``pack`` reads the evidence bucket and writes a finished pack, ``parts`` runs the
+fanned-out dispatch, parts and merge over the work queue. Missing kinds of evidence are not errors:
+they become "absent" gaps in the report.
 
 =================  ===========================================================================
 Module             What it does
@@ -20,6 +21,8 @@ Module             What it does
 ``charts``         the geometry of the report's two SVG charts
 ``report``         ``report.html`` from ``templates/report.html`` (Jinja2, autoescaped)
 ``notice``         what the handler returns and announces once a pack is written
+``pack``           reading the evidence, and writing a finished pack (a single run and a merge)
+``parts``          the fan-out: dispatch, one part per account/region, the merge
 ``config``         the function's :class:`Settings`, from its environment
 =================  ===========================================================================
 """

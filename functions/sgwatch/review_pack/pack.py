@@ -14,9 +14,9 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sgwatch import aws, log, notify, review_pack, settings, slack
-from sgwatch.evidence import EvidenceStore, Layout, StoredObject
-from sgwatch.review_pack import notice
+from .. import aws, log, notify, review_pack, settings, slack
+from ..evidence import EvidenceStore, Layout, StoredObject
+from . import notice
 
 READ_WORKERS = aws.POOL_CONNECTIONS  # the client's pool holds a connection for each
 MAX_RUNS = 50

@@ -31,9 +31,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from review_pack import pack
-from sgwatch import aws, batch, fanout, log, review_pack
-from sgwatch.evidence import (
+from .. import aws, batch, fanout, log, review_pack
+from ..evidence import (
     DIFFS,
     EVENTS,
     EXPOSURE,
@@ -46,9 +45,9 @@ from sgwatch.evidence import (
     stamp,
     stamp_time,
 )
-from sgwatch.review_pack import partial
-from sgwatch.review_pack.build import Reader, ScopeReview, assemble, past_reviews, review_scope
-from sgwatch.review_pack.model import UsedObject
+from . import pack, partial
+from .build import Reader, ScopeReview, assemble, past_reviews, review_scope
+from .model import UsedObject
 
 RUN_RECORD = "run.json"
 MERGE_CLAIM = "merge.json"
