@@ -71,9 +71,7 @@ def _claim_pack(store: EvidenceStore, layout: Layout, built: review_pack.Review)
 
 def put(store: EvidenceStore, key: str, body: bytes, content_type: str) -> None:
     """Write ``key`` once, with the SHA-256 of its body recorded; an existing one is an error."""
-    digest = hashlib.sha256(body).hexdigest()
-    if not store.put_new(key, body, content_type, {"sha256": digest}):
-        raise RuntimeError(f"{key} already exists; refusing to overwrite evidence")
+    _put_spooled(store, key, content_type, lambda out: out.write(body))
 
 
 def _post_slack(config: settings.Slack | None, text: str) -> None:
