@@ -258,6 +258,9 @@ def report(runs: list[dict], rules: int) -> None:
           f"({', '.join(f'{k} {v[0]}' for k, v in sorted(part_calls.items()))}); "
           f"bytes read per account/region-day {read / scope_days / 1024:.1f} KiB")
     print(f"  HTML of the pack           {verdict(high['html_mb'], TARGETS['html_mb'], 'MB')}")
+    for run in (low, high):
+        print(f"  merge peak RSS at {run['scopes']:>4} account/regions "
+              f"{verdict(run['merge']['peak'], TARGETS['peak_mb'], 'MB')}")
 
     # projection to 200 x 4 x 180
     target = TARGET_ACCOUNTS * len(REGIONS)

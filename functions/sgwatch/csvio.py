@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any
+from typing import Any, Protocol
 
 # A cell a spreadsheet (Excel, LibreOffice, Google Sheets) runs as a formula starts with one
 # of these (OWASP, "CSV Injection": https://owasp.org/www-community/attacks/CSV_Injection).
@@ -26,6 +26,12 @@ _SEP = "\x1f"
 # In the cells of a chunk joined by _SEP (and framed by it): a signed cell that is not a plain number.
 _SIGNED_TEXT = [re.compile(f"\x1f{re.escape(sign)}(?![0-9]+(?:\\.[0-9]+)?\x1f)") for sign in "+-"]
 _NEEDS_QUOTES = re.compile('[",\n\r]')
+
+
+class Sink(Protocol):
+    """Where a document is written to: a file, a buffer, a spool."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 class CsvFormatError(ValueError):
@@ -105,7 +111,16 @@ def unneutralise(text: str) -> str:
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> CsvDocument:
-    """One document; every cell neutralised (see :func:`neutralise`), a bare CR quoted.
+    """One document; every cell neutralised (see :func:`neutralise`), a bare CR quoted (see :func:`write_csv`)."""
+    buffer = io.BytesIO()
+    count = write_csv(header, rows, buffer)
+    body = buffer.getvalue()
+    return CsvDocument(body, count, hashlib.sha256(body).hexdigest())
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], out: Sink) -> int:
+    """Write the document to ``out`` chunk by chunk (UTF-8), so a large one never sits in memory whole;
+    the number of rows written.
 
     Rows go by in chunks. A chunk whose cells are all safe already (nearly every chunk of a
     snapshot, whose free text the rule model stores neutralised) is written as it is, after
@@ -121,8 +136,11 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> CsvDocument:
             writer.writerows(chunk)
         else:
             buffer.write(_neutralised_text(chunk))
-    body = buffer.getvalue().encode("utf-8")
-    return CsvDocument(body, count, hashlib.sha256(body).hexdigest())
+        out.write(buffer.getvalue().encode("utf-8"))
+        buffer.seek(0)
+        buffer.truncate()
+    out.write(buffer.getvalue().encode("utf-8"))
+    return count
 
 
 def _plain(chunk: list[Sequence[Any]]) -> bool:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError
@@ -139,11 +139,12 @@ class EvidenceStore:
     def put_new(
         self,
         key: str,
-        body: bytes,
+        body: bytes | IO[bytes],
         content_type: str = "text/csv",
         metadata: dict[str, str] | None = None,
     ) -> bool:
-        """Create ``key``; return False, writing nothing, when it already exists."""
+        """Create ``key`` (``body`` bytes, or a seekable file read from where it stands); return False, writing
+        nothing, when it already exists."""
         try:
             self.s3.put_object(
                 Bucket=self.bucket,

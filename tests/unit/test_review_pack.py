@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib
 import io
 import json
 import os
@@ -97,6 +98,25 @@ def test_pack_is_written_under_the_period_with_every_file(aws: dict[str, Any]) -
     assert result["gaps"] >= 4
     head = aws["s3"].head_object(Bucket=BUCKET, Key=result["report_key"])
     assert head["ContentType"].startswith("text/html")
+
+
+def test_pack_files_spooled_to_disk_are_written_whole(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a pack written with its files held in memory
+    first = handler.lambda_handler(EVENT, None)
+    # When the same evidence is packed again with every file spilled to /tmp past its first bytes
+    monkeypatch.setattr(review.pack, "SPOOL_MEMORY", 16)
+    second = handler.lambda_handler(EVENT, None)
+    # Then every CSV is the same document, and the manifest's hashes and sizes are those of the stored files
+    store = aws["store"]
+    for name in OUTPUTS:
+        if name.endswith(".csv"):
+            assert store.get(second["pack_prefix"] + name).body == store.get(first["pack_prefix"] + name).body, name
+    manifest = json.loads(store.get(second["manifest_key"]).body)
+    for entry in manifest["outputs"]:
+        stored = store.get(entry["key"])
+        assert (hashlib.sha256(stored.body).hexdigest(), len(stored.body)) == (entry["sha256"], entry["size"])
+        if not entry["key"].endswith("/review-record.json"):  # the template claims the folder, unhashed
+            assert stored.metadata["sha256"] == entry["sha256"], entry["key"]
 
 
 def test_manifest_hashes_match_every_object_it_names(aws: dict[str, Any]) -> None:
@@ -508,6 +528,22 @@ def packs(store: EvidenceStore) -> list[str]:
 
 def csv_rows(body: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body.decode())))
+
+
+def test_the_merge_keeps_current_rules_in_a_file_and_reads_them_back_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the rules of three account/regions spooled past the spool's memory (so on /tmp)
+    build = importlib.import_module("sgwatch.review_pack.build")  # the package's ``build`` is the function
+    monkeypatch.setattr(build, "SPOOL_MEMORY", 64)
+    scopes = [[rule(f"sg-{n}", "ingress", f"sgr-{n}{i}", "tcp", "443", "443", "0.0.0.0/0", "=cmd|' /C calc'!A0")
+               for i in range(50)] for n in range(3)]
+    spooled = build.SpooledRules()
+    for rules in scopes:
+        spooled.extend(rules)
+    # Then every iteration gives every rule, in account/region order, as it was
+    expected = [r for rules in scopes for r in rules]
+    assert list(spooled) == expected and list(spooled) == expected
+    assert all(isinstance(r, Rule) for r in spooled)
+    spooled.close()
 
 
 def test_the_fanned_out_pack_has_the_sections_and_csv_rows_of_the_single_run(

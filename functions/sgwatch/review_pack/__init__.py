@@ -45,11 +45,11 @@ from .model import (
     digest_snapshot,
 )
 from .period import Period, default_period, parse_period
-from .records import DECISIONS, SignOff, manifest, review_record_template, signoff_record
-from .report import COVERAGE_CHART_LIMIT, HTML_ROW_LIMIT, render_html
+from .records import DECISIONS, SignOff, manifest, review_record_template, signoff_record, write_manifest
+from .report import COVERAGE_CHART_LIMIT, HTML_ROW_LIMIT, html_chunks, render_html
 from .risky import assess
 from .selection import KINDS, Selection, classify, is_pack_record, select
-from .tables import CHANGES_HEADER, OUT_OF_BAND_HEADER, RISKY_HEADER, UNUSED_HEADER, render_csvs
+from .tables import CHANGES_HEADER, OUT_OF_BAND_HEADER, RISKY_HEADER, UNUSED_HEADER, render_csvs, tables
 
 __all__ = [
     "CHANGES_HEADER",
@@ -84,6 +84,7 @@ __all__ = [
     "default_period",
     "is_pack_record",
     "digest_snapshot",
+    "html_chunks",
     "manifest",
     "parse_period",
     "render_csvs",
@@ -91,4 +92,6 @@ __all__ = [
     "review_record_template",
     "select",
     "signoff_record",
+    "tables",
+    "write_manifest",
 ]

@@ -8,8 +8,11 @@ them reachable) and lists the earlier packs.
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Collection, Mapping, Sequence
+import pickle
+import tempfile
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -39,6 +42,8 @@ from .period import Period
 from .records import SignOff, sha256
 from .risky import risky_rules
 from .selection import KINDS, ScopeKeys, Selection
+
+SPOOL_MEMORY = 1 << 20  # bytes of the merge's current rules held in memory before they go to /tmp
 
 
 class Reader:
@@ -311,6 +316,30 @@ def build(
     return assemble(period, bucket, prefix, parts, past, reader.used, generated_at, authorized_public_ports)
 
 
+class SpooledRules:
+    """Current rules kept in a temporary file (in memory up to :data:`SPOOL_MEMORY` bytes, then on Lambda's
+    /tmp), read back on each iteration: the merge's current rules of every account/region, which only the
+    risky-rule rating, ``current-rules.csv`` and the exposure table's look-up go through, one at a time."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
+        self._chunks: list[int] = []  # where each chunk of rules starts
+
+    def extend(self, rules: list[Rule]) -> None:
+        self._file.seek(0, io.SEEK_END)
+        self._chunks.append(self._file.tell())
+        pickle.dump([tuple(r) for r in rules], self._file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __iter__(self) -> Iterator[Rule]:
+        for start in self._chunks:
+            self._file.seek(start)
+            chunk = pickle.load(self._file)  # our own file, written above
+            yield from map(Rule._make, chunk)
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def assemble(
     period: Period,
     bucket: str,
@@ -320,9 +349,12 @@ def assemble(
     used: list[UsedObject],
     generated_at: datetime,
     authorized_public_ports: Collection[int] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS,
+    current_rules: Iterable[Rule] | None = None,
 ) -> Review:
-    """The review from the reviews of its account/regions (in account/region order) and the earlier packs."""
-    current = [rule for part in parts for rule in part.rules]
+    """The review from the reviews of its account/regions (in account/region order) and the earlier packs;
+    ``current_rules``, when given, are the parts' rules, kept apart from them (see :class:`SpooledRules`)."""
+    current: Iterable[Rule] = current_rules if current_rules is not None else [
+        rule for part in parts for rule in part.rules]
     changes = sorted(
         (change for part in parts for change in part.changes),
         key=lambda c: (c.detected_at, c.account_id, c.region, c.group_id, c.change_type),

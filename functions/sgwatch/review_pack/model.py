@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -354,7 +354,7 @@ class Review:
     generated_at: datetime
     scopes: list[Scope]
     changes: list[Change]
-    current_rules: list[Rule]
+    current_rules: Iterable[Rule]  # iterated, never indexed: the merge keeps them in a file
     risky: list[Risky]
     unused: list[UnusedGroup]
     gaps: list[Gap]

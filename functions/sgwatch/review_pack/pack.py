@@ -10,16 +10,21 @@ with Object Lock.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import aws, log, notify, review_pack, settings, slack
+from ..csvio import write_csv
 from ..evidence import EvidenceStore, Layout, StoredObject
 from . import notice
 
 READ_WORKERS = aws.POOL_CONNECTIONS  # the client's pool holds a connection for each
 MAX_RUNS = 50
+SPOOL_MEMORY = 1 << 20  # bytes of a pack file held in memory before it goes to /tmp
 
 Read = StoredObject | review_pack.Digest | None
 
@@ -66,9 +71,7 @@ def _claim_pack(store: EvidenceStore, layout: Layout, built: review_pack.Review)
 
 def put(store: EvidenceStore, key: str, body: bytes, content_type: str) -> None:
     """Write ``key`` once, with the SHA-256 of its body recorded; an existing one is an error."""
-    digest = hashlib.sha256(body).hexdigest()
-    if not store.put_new(key, body, content_type, {"sha256": digest}):
-        raise RuntimeError(f"{key} already exists; refusing to overwrite evidence")
+    _put_spooled(store, key, content_type, lambda out: out.write(body))
 
 
 def _post_slack(config: settings.Slack | None, text: str) -> None:
@@ -80,21 +83,56 @@ def _post_slack(config: settings.Slack | None, text: str) -> None:
         log.error("slack_failed", error=f"{aws.error_code(exc)}: {exc}")
 
 
+class _Spool:
+    """A file of the pack as it is written: past :data:`SPOOL_MEMORY` bytes it goes to a temporary file
+    (Lambda's /tmp), hashed and measured on the way, so no file of the pack sits in memory whole."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
+        self._sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes, /) -> int:
+        self._sha256.update(data)
+        self.size += len(data)
+        return self.file.write(data)
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+
+def _put_spooled(store: EvidenceStore, key: str, content_type: str, fill: Callable[[_Spool], object]) -> _Spool:
+    """Write ``key`` once from what ``fill`` writes, with its SHA-256 recorded; an existing one is an error."""
+    spool = _Spool()
+    with spool.file:
+        fill(spool)
+        spool.file.seek(0)
+        if not store.put_new(key, spool.file, content_type, {"sha256": spool.sha256}):
+            raise RuntimeError(f"{key} already exists; refusing to overwrite evidence")
+    return spool
+
+
+def _write_html(built: review_pack.Review, pack_prefix: str, out: _Spool) -> None:
+    for chunk in review_pack.html_chunks(built, pack_prefix):
+        out.write(chunk.encode("utf-8"))
+
+
 def write(store: EvidenceStore, config: review_pack.Settings, built: review_pack.Review) -> dict[str, Any]:
-    """Claim the pack folder, write every file of the pack (the manifest last) and announce it."""
+    """Claim the pack folder, write every file of the pack (the manifest last, from the digests recorded
+    as each file was written) and announce it."""
     pack_prefix, template = _claim_pack(store, config.evidence.layout, built)
     built.pack = pack_prefix
-    outputs: dict[str, bytes] = {"review-record.json": template}
-    outputs["report.html"] = review_pack.render_html(built, pack_prefix).encode("utf-8")
-    outputs.update(review_pack.render_csvs(built))
-    for name, body in outputs.items():
-        if name == "review-record.json":
-            continue
-        content_type = "text/html; charset=utf-8" if name.endswith(".html") else "text/csv"
-        put(store, pack_prefix + name, body, content_type)
-    manifest = review_pack.manifest(built, pack_prefix, outputs)
-    put(store, pack_prefix + "manifest.json", manifest, "application/json")
-    manifest_sha = hashlib.sha256(manifest).hexdigest()
+    outputs = {"review-record.json": (hashlib.sha256(template).hexdigest(), len(template))}
+    html = _put_spooled(store, pack_prefix + "report.html", "text/html; charset=utf-8",
+                        lambda out: _write_html(built, pack_prefix, out))
+    outputs["report.html"] = (html.sha256, html.size)
+    for name, header, rows in review_pack.tables(built):
+        written = _put_spooled(store, pack_prefix + name, "text/csv", functools.partial(write_csv, header, rows))
+        outputs[name] = (written.sha256, written.size)
+    manifest = _put_spooled(store, pack_prefix + "manifest.json", "application/json",
+                            lambda out: review_pack.write_manifest(built, pack_prefix, outputs, out))
+    manifest_sha = manifest.sha256
 
     result = notice.result(built, pack_prefix, manifest_sha)
     log.info("pack_written", **result)

@@ -25,6 +25,7 @@ A re-run of the same period is a new run (its own folder and partials) and write
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any
@@ -46,7 +47,7 @@ from ..evidence import (
     stamp_time,
 )
 from . import pack, partial
-from .build import Reader, ScopeReview, assemble, past_reviews, review_scope
+from .build import Reader, ScopeReview, SpooledRules, assemble, past_reviews, review_scope
 from .model import UsedObject
 
 RUN_RECORD = "run.json"
@@ -203,6 +204,26 @@ def run_part(store: EvidenceStore, config: review_pack.Settings, run: Run, pair:
 # --------------------------------------------------------------------------- merge
 
 
+def _partials(store: EvidenceStore, run: Run) -> Iterator[partial.Partial]:
+    """The run's partials in account/region order, read a window of :data:`pack.READ_WORKERS` at a time:
+    the stored bodies of one window only are in memory at once."""
+    for start in range(0, len(run.parts), pack.READ_WORKERS):
+        pairs = run.parts[start : start + pack.READ_WORKERS]
+        keys = [run.partial_key(pair) for pair in pairs]
+        found = pack.read_all(store, keys, set())
+        unread = [key for key in keys if not isinstance(found.get(key), StoredObject)]
+        if unread:  # a read that failed (after botocore's retries): the whole merge is delivered again
+            raise RuntimeError(f"{len(unread)} partial(s) of {run.prefix} could not be read, e.g. {unread[0]}")
+        for pair, key in zip(pairs, keys, strict=True):
+            obj = found.pop(key)
+            try:
+                assert isinstance(obj, StoredObject)
+                item = partial.loads(obj.body)
+            except (ValueError, KeyError, TypeError) as exc:  # a gap of its own, never a silent omission
+                item = partial.Partial(pair[0], pair[1], None, [], f"partial {key} unusable: {exc}")
+            yield item
+
+
 def merge(store: EvidenceStore, config: review_pack.Settings, run: Run, message_id: str) -> dict[str, Any] | None:
     """Assemble the pack from the run's partials and write it; None when another merge holds the run."""
     claim = run.prefix + MERGE_CLAIM
@@ -212,31 +233,26 @@ def merge(store: EvidenceStore, config: review_pack.Settings, run: Run, message_
             log.info("review_merge_duplicate", run=run.prefix, merged_by=holder)
             return None
         log.info("review_merge_retried", run=run.prefix)
-    keys = [run.partial_key(pair) for pair in run.parts]
-    found = pack.read_all(store, keys, set())
-    unread = [key for key in keys if not isinstance(found.get(key), StoredObject)]
-    if unread:  # a read that failed (after botocore's retries): the whole merge is delivered again
-        raise RuntimeError(f"{len(unread)} partial(s) of {run.prefix} could not be read, e.g. {unread[0]}")
     parts: list[ScopeReview] = []
     used: list[UsedObject] = []
-    for pair, key in zip(run.parts, keys, strict=True):
-        obj = found[key]
-        try:
-            assert isinstance(obj, StoredObject)
-            item = partial.loads(obj.body)
-        except (ValueError, KeyError, TypeError) as exc:  # a gap of its own, never a silent omission
-            item = partial.Partial(pair[0], pair[1], None, [], f"partial {key} unusable: {exc}")
+    current = SpooledRules()
+    for item in _partials(store, run):
         review = item.scope_review(run.period)
         if review is not None:
+            current.extend(review.rules)
+            review.rules = []
             parts.append(review)
         used += item.used
     prefix = config.evidence.prefix
     review_keys = [k for k in store.iter_keys(config.evidence.layout.reviews()) if review_pack.is_pack_record(k)]
     reader = Reader(pack.read_all(store, review_keys, set()))
     past, _ = past_reviews(review_keys, reader)
-    built = assemble(run.period, store.bucket, prefix, parts, past, used + reader.used,
-                                 run.generated_at, config.authorized_public_ports)
-    return pack.write(store, config, built)
+    try:
+        built = assemble(run.period, store.bucket, prefix, parts, past, used + reader.used,
+                         run.generated_at, config.authorized_public_ports, current)
+        return pack.write(store, config, built)
+    finally:
+        current.close()
 
 
 def consume(event: dict[str, Any], store: EvidenceStore, config: review_pack.Settings) -> dict[str, Any]:

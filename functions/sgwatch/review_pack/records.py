@@ -7,13 +7,16 @@ same :class:`SignOff` type; it binds the decision to the pack by the SHA-256 of 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-from collections.abc import Mapping
+import textwrap
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..csvio import Sink
 
 if TYPE_CHECKING:
     from .model import Review
@@ -141,8 +144,26 @@ def review_record_template(review: Review, pack_prefix: str) -> bytes:
 
 
 def manifest(review: Review, pack_prefix: str, outputs: Mapping[str, bytes]) -> bytes:
-    """SHA-256 of every evidence object read and every file produced (the manifest excepted)."""
-    document = {
+    """The manifest (see :func:`write_manifest`) as one document."""
+    buffer = io.BytesIO()
+    write_manifest(review, pack_prefix, {name: (sha256(body), len(body)) for name, body in outputs.items()}, buffer)
+    return buffer.getvalue()
+
+
+def _write_list(out: Sink, entries: Iterable[dict[str, Any]]) -> None:
+    """A list of objects as ``json.dumps(..., indent=2)`` writes it at the second level, one object at a time."""
+    first = True
+    for entry in entries:
+        out.write(b"[\n" if first else b",\n")
+        out.write(textwrap.indent(json.dumps(entry, indent=2), "    ").encode("utf-8"))
+        first = False
+    out.write(b"[]" if first else b"\n  ]")
+
+
+def write_manifest(review: Review, pack_prefix: str, outputs: Mapping[str, tuple[str, int]], out: Sink) -> None:
+    """SHA-256 of every evidence object read and every file produced (the manifest excepted), given as
+    file name -> (SHA-256, size); written entry by entry, the bytes ``json.dumps(document, indent=2)`` writes."""
+    head = {
         "schema": 1,
         "generator": "sgwatch review_pack",
         "generator_version": __version__,
@@ -151,13 +172,12 @@ def manifest(review: Review, pack_prefix: str, outputs: Mapping[str, bytes]) -> 
         "bucket": review.bucket,
         "pack": pack_prefix,
         "totals": review.totals(),
-        "evidence": [
-            {"key": u.key, "kind": u.kind, "sha256": u.sha256, "size": u.size}
-            for u in sorted(review.used, key=lambda u: u.key)
-        ],
-        "outputs": [
-            {"key": pack_prefix + name, "sha256": sha256(body), "size": len(body)}
-            for name, body in sorted(outputs.items())
-        ],
     }
-    return (json.dumps(document, indent=2, sort_keys=False) + "\n").encode("utf-8")
+    out.write(json.dumps(head, indent=2).removesuffix("\n}").encode("utf-8"))
+    out.write(b',\n  "evidence": ')
+    _write_list(out, ({"key": u.key, "kind": u.kind, "sha256": u.sha256, "size": u.size}
+                      for u in sorted(review.used, key=lambda u: u.key)))
+    out.write(b',\n  "outputs": ')
+    _write_list(out, ({"key": pack_prefix + name, "sha256": digest, "size": size}
+                      for name, (digest, size) in sorted(outputs.items())))
+    out.write(b"\n}\n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -107,8 +107,10 @@ def _control_rows(review: Review) -> list[ControlRow]:
 
 def _exposed_rule(review: Review) -> Callable[[ExposureRow], str]:
     """The rule of an exposure-report row as written everywhere: the current rule of the same id
-    (with its description), else what the row holds."""
-    current = {(r.account_id, r.region, r.group_id, r.rule_id): r for r in review.current_rules if r.rule_id}
+    (with its description), else what the row holds; for the rows the page shows."""
+    shown = {(row.account_id, row.region, row.group_id, row.rule_id) for row in review.exposure[:HTML_ROW_LIMIT]}
+    current = {key: r for r in review.current_rules if (key := (r.account_id, r.region, r.group_id, r.rule_id))
+               in shown and r.rule_id}
 
     def text(row: ExposureRow) -> str:
         found = current.get((row.account_id, row.region, row.group_id, row.rule_id))
@@ -118,6 +120,11 @@ def _exposed_rule(review: Review) -> Callable[[ExposureRow], str]:
 
 
 def render_html(review: Review, pack_prefix: str = "") -> str:
+    return "".join(html_chunks(review, pack_prefix))
+
+
+def html_chunks(review: Review, pack_prefix: str = "") -> Iterator[str]:
+    """The page, piece by piece as the template renders it (a writer need not hold it whole)."""
     used = Counter(u.kind for u in review.used)
     incomplete = [s for s in review.scopes if _covered(s) < len(s.coverage)]
     context: dict[str, Any] = {
@@ -144,4 +151,4 @@ def render_html(review: Review, pack_prefix: str = "") -> str:
         "out_of_band_verdict": OUT_OF_BAND,
         "exposed_rule": _exposed_rule(review),
     }
-    return environment().get_template("report.html").render(context)
+    return environment().get_template("report.html").generate(context)

@@ -9,7 +9,7 @@ hold plain values. Rules are written by :func:`rule_cell` (the one rule renderer
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ..csvio import to_csv, unneutralise
 from ..exposure_report import EXPOSURE_HEADER
@@ -125,14 +125,20 @@ def _out_of_band_rows(review: Review) -> Iterable[tuple[str, ...]]:
         )
 
 
+def tables(review: Review) -> list[tuple[str, Sequence[str], Iterable[Sequence[str]]]]:
+    """(file name, header, rows) of each CSV file: changes.csv, current-rules.csv, risky-rules.csv,
+    unused-groups.csv, exposure.csv (the rows of the newest exposure reports, as read) and
+    out-of-band-changes.csv (the 1.2.2 section's list). The rows are generated as they are written."""
+    return [
+        ("changes.csv", CHANGES_HEADER, _change_rows(review)),
+        ("current-rules.csv", SNAPSHOT_HEADER, review.current_rules),
+        ("risky-rules.csv", RISKY_HEADER, ((r.severity, r.reason, *r.rule) for r in review.risky)),
+        ("unused-groups.csv", UNUSED_HEADER, (dataclasses.astuple(u) for u in review.unused)),
+        ("exposure.csv", EXPOSURE_HEADER, review.exposure),
+        ("out-of-band-changes.csv", OUT_OF_BAND_HEADER, _out_of_band_rows(review)),
+    ]
+
+
 def render_csvs(review: Review) -> dict[str, bytes]:
-    """changes.csv, current-rules.csv, risky-rules.csv, unused-groups.csv, exposure.csv (the rows of
-    the newest exposure reports, as read) and out-of-band-changes.csv (the 1.2.2 section's list)."""
-    return {
-        "changes.csv": to_csv(CHANGES_HEADER, _change_rows(review)).body,
-        "current-rules.csv": to_csv(SNAPSHOT_HEADER, review.current_rules).body,
-        "risky-rules.csv": to_csv(RISKY_HEADER, [(r.severity, r.reason, *r.rule) for r in review.risky]).body,
-        "unused-groups.csv": to_csv(UNUSED_HEADER, [dataclasses.astuple(u) for u in review.unused]).body,
-        "exposure.csv": to_csv(EXPOSURE_HEADER, review.exposure).body,
-        "out-of-band-changes.csv": to_csv(OUT_OF_BAND_HEADER, _out_of_band_rows(review)).body,
-    }
+    """Every CSV file of the pack (see :func:`tables`), each as one document."""
+    return {name: to_csv(header, rows).body for name, header, rows in tables(review)}
