@@ -106,7 +106,7 @@ unit: venv
 # Three test files at a time, each worker with its own emulator: a file's applies wait on the emulator and
 # the provider's waiters more than they compute. The run ends with each file's set-up (applies), test and
 # teardown seconds (tests/module/conftest.py).
-MODULE_WORKERS := -n 3 --dist loadgroup
+MODULE_WORKERS := -n 3 --dist loadfile
 
 module: venv
 	$(PY) -m pytest tests/module $(MODULE_WORKERS)

@@ -110,12 +110,9 @@ def inbox(request: pytest.FixtureRequest, deployed: dict[str, Any]) -> str:
     return url
 
 
-# The files with the longest applies, started first: each worker takes two groups at the start and one more
-# whenever one ends, so the suite then ends about when its longest group does.
+# The files with the longest applies, started first: with one worker per file (pytest-xdist --dist loadfile),
+# the suite then ends about when its longest file does.
 LONGEST_FIRST = ("test_upgrade.py", "test_evidence_protection.py", "test_review_pack.py", "test_organization.py")
-# Files whose cases share no deployment, each case a group of its own (pytest-xdist --dist loadgroup): the three
-# upgrade plans run side by side instead of one after another on one worker.
-SPLIT_BY_CASE = ("test_upgrade.py",)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -124,13 +121,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tf.LazyModuleDir.value = str(_state["examples"])
     rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file keeps its order
-    # One worker per test file, so that a file's Terraform fixtures are applied once, where its tests run.
-    for item in items:
-        group = item.path.name
-        callspec = getattr(item, "callspec", None)
-        if group in SPLIT_BY_CASE and callspec is not None:
-            group += f"[{callspec.id}]"
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 class AppliedStateCheck:
