@@ -44,10 +44,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     if config.work_queue_url:
         return parts.dispatch(store, config, period, now)
-    keys = store.keys(prefix)
+    keys = parts.period_keys(store, config, period)
     selection = review_pack.select(prefix, keys, period)
     log.info("evidence_listed", period=period.name, keys=len(keys), to_read=len(selection.to_read),
              scopes=len(selection.scopes))
     objects = pack.read_all(store, selection.to_read, selection.digest_only)
     built = review_pack.build(period, bucket, prefix, selection, objects, now, config.authorized_public_ports)
-    return pack.write(store, config, built)
+    try:
+        return pack.write(store, config, built)
+    finally:
+        built.close()

@@ -184,6 +184,7 @@ class Page(HTMLParser):
         self.days: list[str] = []
         self.scripts = 0
         self.external: list[str] = []
+        self.anchors: list[str] = []  # links within the page
         self.in_tbody = False
         self.svg_class = ""
 
@@ -206,7 +207,9 @@ class Page(HTMLParser):
         if tag == "script" or any(k.startswith("on") for k in a):
             self.scripts += 1
         for name in ("src", "href"):
-            if a.get(name):
+            if (a.get(name) or "").startswith("#"):
+                self.anchors.append((a[name] or "")[1:])
+            elif a.get(name):
                 self.external.append(a[name] or "")
         if tag == "link":
             self.external.append(a.get("href") or "link")
@@ -401,6 +404,7 @@ def test_report_is_self_contained_and_escapes_user_text(store: EvidenceStore) ->
     text = review.render_html(built)
     page = parse(text)
     assert page.scripts == 0 and page.external == []
+    assert page.anchors and set(page.anchors) <= set(page.sections)  # the account table links to its sections
     assert "<script>alert(1)</script>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib
 import io
 import json
 import os
@@ -30,7 +29,7 @@ from moto import mock_aws
 
 from review_pack import handler, signoff
 from sgwatch import review_pack as review
-from sgwatch.evidence import EvidenceStore
+from sgwatch.evidence import EvidenceStore, series_prefix, stamp
 from sgwatch.provenance import Provenance
 from sgwatch.review_pack import parts
 from sgwatch.rules import Rule
@@ -530,22 +529,6 @@ def csv_rows(body: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body.decode())))
 
 
-def test_the_merge_keeps_current_rules_in_a_file_and_reads_them_back_whole(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given the rules of three account/regions spooled past the spool's memory (so on /tmp)
-    build = importlib.import_module("sgwatch.review_pack.build")  # the package's ``build`` is the function
-    monkeypatch.setattr(build, "SPOOL_MEMORY", 64)
-    scopes = [[rule(f"sg-{n}", "ingress", f"sgr-{n}{i}", "tcp", "443", "443", "0.0.0.0/0", "=cmd|' /C calc'!A0")
-               for i in range(50)] for n in range(3)]
-    spooled = build.SpooledRules()
-    for rules in scopes:
-        spooled.extend(rules)
-    # Then every iteration gives every rule, in account/region order, as it was
-    expected = [r for rules in scopes for r in rules]
-    assert list(spooled) == expected and list(spooled) == expected
-    assert all(isinstance(r, Rule) for r in spooled)
-    spooled.close()
-
-
 def test_the_fanned_out_pack_has_the_sections_and_csv_rows_of_the_single_run(
         estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a multi-account bucket, today's single-invocation review of it, and one part that fails once
@@ -650,3 +633,81 @@ def test_a_partial_the_merge_cannot_read_is_read_again_not_a_gap(
     [manifest_key] = packs(store)
     page = parse(store.get(manifest_key.replace("manifest.json", "report.html")).body.decode())
     assert "part-failed" not in page.joined("gaps") and "unusable" not in page.joined("gaps")
+
+
+def test_a_single_run_lists_each_account_region_from_the_period_start_never_the_whole_history(
+        estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given half a year of older snapshots in one account/region, and a single run (no work queue)
+    store = estate["store"]
+    monkeypatch.delenv("WORK_QUEUE_URL")
+    history = {f"{series_prefix(PREFIX, OTHER, 'eu-west-1', kind)}{stamp(datetime(2025, 6, day, 6, tzinfo=UTC))}.csv"
+               for kind in ("snapshots", "diffs") for day in range(1, 29)}
+    for key in history:
+        store.put_new(key, b"older evidence", "text/csv")
+    expected = oracle(store)
+    listed: list[str] = []
+    real = EvidenceStore.iter_keys
+
+    def spy(self: EvidenceStore, prefix: str, start_after: str = "") -> Any:
+        assert prefix != PREFIX, "the whole evidence prefix was listed"
+        for key in real(self, prefix, start_after):
+            listed.append(key)
+            yield key
+
+    monkeypatch.setattr(EvidenceStore, "iter_keys", spy)
+    # When the pack of the period is built
+    result = handler.lambda_handler(EVENT, None)
+    # Then of the older history, at most the newest of each series was listed (where its listing stops),
+    # and the pack is the one the whole listing gives
+    newest = {min(k for k in history if f"/{kind}/" in k) for kind in ("snapshots", "diffs")}  # inverted stamps
+    assert listed and history & set(listed) <= newest
+    assert result["changes"] == expected.totals()["changes"] and result["gaps"] == expected.totals()["gaps"]
+    assert result["evidence_objects"] == len(expected.used)
+
+
+def queued(estate: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every message the work queue holds now, delayed ones included (its attributes count those)."""
+    attributes = estate["sqs"].get_queue_attributes(QueueUrl=estate["work"], AttributeNames=["All"])["Attributes"]
+    return [{"visible": int(attributes["ApproximateNumberOfMessages"]),
+             "delayed": int(attributes["ApproximateNumberOfMessagesDelayed"])}]
+
+
+def test_a_part_whose_last_delivery_ends_without_a_result_is_a_gap_once_the_run_deadline_passes(
+        estate: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a fanned-out run whose part of THIRD/eu-west-1 timed out on every delivery (SQS moved it to the
+    # dead-letter queue: nothing was written for it), the other parts delivered as Lambda would
+    store, sqs, work = estate["store"], estate["sqs"], estate["work"]
+    dispatched = handler.lambda_handler(EVENT, None)
+    assert queued(estate) == [{"visible": 5, "delayed": 1}]  # the parts, and the run's deadline check
+    lost = [m for m in sqs.receive_message(QueueUrl=work, MaxNumberOfMessages=10)["Messages"]
+            if json.loads(m["Body"]).get("account_id") == THIRD and json.loads(m["Body"])["region"] == "eu-west-1"]
+    for message in lost:
+        sqs.delete_message(QueueUrl=work, ReceiptHandle=message["ReceiptHandle"])
+    for message in sqs.receive_message(QueueUrl=work, MaxNumberOfMessages=10).get("Messages", []):
+        sqs.change_message_visibility(QueueUrl=work, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    Lambda(sqs, work).drain()
+    assert len(lost) == 1 and packs(store) == []
+    run = parts.load_run(store, review.Settings.from_env(), dispatched["run"])
+    # When the deadline check comes before the deadline, it waits and checks again later
+    assert parts.check_deadline(store, review.Settings.from_env(), run, run.generated_at) == "waiting"
+    assert packs(store) == []
+    # When it comes after the deadline, the missing part becomes a gap and the pack is merged
+    late = run.generated_at + parts.RUN_DEADLINE
+    assert parts.check_deadline(store, review.Settings.from_env(), run, late) == "given-up"
+    Lambda(sqs, work).drain()
+    [manifest_key] = packs(store)
+    page = parse(store.get(manifest_key.replace("manifest.json", "report.html")).body.decode())
+    assert "part-failed" in page.joined("gaps") and "deadline" in page.joined("gaps") and THIRD in page.joined("gaps")
+    # And the checks end once the run is merged
+    assert parts.check_deadline(store, review.Settings.from_env(), run, late) == "merged"
+
+
+def test_the_deadline_check_of_a_run_merged_in_time_stops_and_changes_nothing(estate: dict[str, Any]) -> None:
+    store = estate["store"]
+    dispatched = handler.lambda_handler(EVENT, None)
+    Lambda(estate["sqs"], estate["work"]).drain()
+    before = store.keys(PREFIX)
+    body = json.dumps({"run": dispatched["run"], "deadline": True})
+    event = {"Records": [{"messageId": "check", "body": body, "eventSource": "aws:sqs", "attributes": {}}]}
+    assert handler.lambda_handler(event, None) == {"batchItemFailures": []}
+    assert store.keys(PREFIX) == before and queued(estate) == [{"visible": 0, "delayed": 1}]  # the first check only

@@ -8,13 +8,11 @@ them reachable) and lists the earlier packs.
 
 from __future__ import annotations
 
-import io
 import json
-import pickle
-import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from .. import risk
 from ..csvio import CsvFormatError
@@ -40,10 +38,9 @@ from .model import (
 )
 from .period import Period
 from .records import SignOff, sha256
-from .risky import risky_rules
+from .risky import risk_order, risky_rules
+from .rows import Rows
 from .selection import KINDS, ScopeKeys, Selection
-
-SPOOL_MEMORY = 1 << 20  # bytes of the merge's current rules held in memory before they go to /tmp
 
 
 class Reader:
@@ -313,69 +310,56 @@ def build(
     reader = Reader(objects)
     parts = [review_scope(period, keys, selection, reader) for _, keys in sorted(selection.scopes.items())]
     past, _ = past_reviews(selection.review_keys, reader)
-    return assemble(period, bucket, prefix, parts, past, reader.used, generated_at, authorized_public_ports)
+    return assemble(period, bucket, prefix, parts, past, used_rows(reader.used), generated_at, authorized_public_ports)
 
 
-class SpooledRules:
-    """Current rules kept in a temporary file (in memory up to :data:`SPOOL_MEMORY` bytes, then on Lambda's
-    /tmp), read back on each iteration: the merge's current rules of every account/region, which only the
-    risky-rule rating, ``current-rules.csv`` and the exposure table's look-up go through, one at a time."""
+def _change_order(c: Change) -> tuple[Any, ...]:
+    return (c.detected_at, c.account_id, c.region, c.group_id, c.change_type)
 
-    def __init__(self) -> None:
-        self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
-        self._chunks: list[int] = []  # where each chunk of rules starts
 
-    def extend(self, rules: list[Rule]) -> None:
-        self._file.seek(0, io.SEEK_END)
-        self._chunks.append(self._file.tell())
-        pickle.dump([tuple(r) for r in rules], self._file, protocol=pickle.HIGHEST_PROTOCOL)
+def _event_order(e: ChangeEvent) -> tuple[Any, ...]:
+    return (e.event_time or datetime.min.replace(tzinfo=UTC), e.account_id, e.region, e.event_id)
 
-    def __iter__(self) -> Iterator[Rule]:
-        for start in self._chunks:
-            self._file.seek(start)
-            chunk = pickle.load(self._file)  # our own file, written above
-            yield from map(Rule._make, chunk)
 
-    def close(self) -> None:
-        self._file.close()
+def _exposure_order(r: ExposureRow) -> tuple[Any, ...]:
+    return (-risk.rank(r.severity), r.account_id, r.region, r.group_id, r.rule_id, r.via, r)
+
+
+def _used_order(u: UsedObject) -> str:
+    return u.key
+
+
+def used_rows(objects: Iterable[UsedObject] = ()) -> Rows[UsedObject]:
+    """The evidence objects a review used, in key order (the manifest's)."""
+    return Rows(_used_order, objects)
 
 
 def assemble(
     period: Period,
     bucket: str,
     prefix: str,
-    parts: Sequence[ScopeReview],
+    parts: Iterable[ScopeReview],
     past: list[PastReview],
-    used: list[UsedObject],
+    used: Rows[UsedObject],
     generated_at: datetime,
     authorized_public_ports: Collection[int] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS,
-    current_rules: Iterable[Rule] | None = None,
 ) -> Review:
-    """The review from the reviews of its account/regions (in account/region order) and the earlier packs;
-    ``current_rules``, when given, are the parts' rules, kept apart from them (see :class:`SpooledRules`)."""
-    current: Iterable[Rule] = current_rules if current_rules is not None else [
-        rule for part in parts for rule in part.rules]
-    changes = sorted(
-        (change for part in parts for change in part.changes),
-        key=lambda c: (c.detected_at, c.account_id, c.region, c.group_id, c.change_type),
-    )
-    exposure = sorted(
-        (row for part in parts for row in part.exposure),
-        key=lambda r: (-risk.rank(r.severity), r.account_id, r.region, r.group_id, r.rule_id, r.via, r),
-    )
-    return Review(
-        period, bucket, prefix, generated_at,
-        scopes=[part.scope for part in parts],
-        changes=changes,
-        current_rules=current,
-        risky=risky_rules(current, exposed_rule_levels(exposure), authorized_public_ports),
-        unused=[group for part in parts for group in part.unused],
-        gaps=[gap for part in parts for gap in part.gaps],
-        past_reviews=past,
-        used=used,
-        events=sorted(
-            (event for part in parts for event in part.events),
-            key=lambda e: (e.event_time or datetime.min.replace(tzinfo=UTC), e.account_id, e.region, e.event_id),
-        ),
-        exposure=exposure,
-    )
+    """The review from the reviews of its account/regions (in account/region order, taken one at a time)
+    and the earlier packs, with the evidence objects ``used`` (:func:`used_rows`; a merge adds each
+    partial's as it reads it). Every table is kept in :class:`~.rows.Rows`: an account/region's rows are
+    sorted and stored as it comes, so of the whole estate only the scopes stay in memory."""
+    scopes: list[Scope] = []
+    changes, events, exposure = Rows(_change_order), Rows(_event_order), Rows(_exposure_order)
+    current, risky, unused, gaps = Rows[Rule](), Rows(risk_order), Rows[UnusedGroup](), Rows[Gap]()
+    for part in parts:
+        scopes.append(part.scope)
+        changes.add(part.changes)
+        current.add(part.rules)
+        risky.add(risky_rules(part.rules, exposed_rule_levels(part.exposure), authorized_public_ports))
+        unused.add(part.unused)
+        gaps.add(part.gaps)
+        events.add(part.events)
+        exposure.add(part.exposure)
+    return Review(period, bucket, prefix, generated_at, scopes=scopes, changes=changes, current_rules=current,
+                  risky=risky, unused=unused, gaps=gaps, past_reviews=past, used=used, events=events,
+                  exposure=exposure)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -28,6 +28,7 @@ from ..risk import CRITICAL, GROUP, HIGH
 from ..rules import SNAPSHOT_HEADER, Rule
 from .period import Period
 from .records import SignOff, sha256
+from .rows import Rows, Selected
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -348,62 +349,92 @@ class Scope:
 
 @dataclass
 class Review:
+    """The review of a period. The tables are sequences read by iterating (:class:`~.rows.Rows` when
+    assembled: the rows are in a temporary file); the derived ones (:attr:`rule_changes`...) are views
+    of them, read again on each use."""
+
     period: Period
     bucket: str
     prefix: str
     generated_at: datetime
     scopes: list[Scope]
-    changes: list[Change]
-    current_rules: Iterable[Rule]  # iterated, never indexed: the merge keeps them in a file
-    risky: list[Risky]
-    unused: list[UnusedGroup]
-    gaps: list[Gap]
+    changes: Sequence[Change]  # in detection order
+    current_rules: Sequence[Rule]  # in account/region order
+    risky: Sequence[Risky]  # highest level first
+    unused: Sequence[UnusedGroup]
+    gaps: Sequence[Gap]
     past_reviews: list[PastReview]
-    used: list[UsedObject]
+    used: Sequence[UsedObject]  # in key order
     pack: str = ""  # the pack folder, set once claimed
-    events: list[ChangeEvent] = field(default_factory=list)  # the change-event records read, oldest first
-    exposure: list[ExposureRow] = field(default_factory=list)  # the newest exposure reports, highest level first
+    events: Sequence[ChangeEvent] = field(default_factory=list)  # the change-event records read, oldest first
+    exposure: Sequence[ExposureRow] = field(default_factory=list)  # the newest exposure reports, highest level first
+
+    def _changes(self, keep: Callable[[Change], bool]) -> Sequence[Change]:
+        return Selected(self.changes, lambda c: (c,) if keep(c) else ())
 
     @property
-    def rule_changes(self) -> list[Change]:
-        return [c for c in self.changes if c.change_type not in (GROUP_ADDED, GROUP_REMOVED)]
+    def rule_changes(self) -> Sequence[Change]:
+        return self._changes(lambda c: c.change_type not in (GROUP_ADDED, GROUP_REMOVED))
 
     @property
-    def groups_created(self) -> list[Change]:
-        return [c for c in self.changes if c.change_type == GROUP_ADDED]
+    def groups_created(self) -> Sequence[Change]:
+        return self._changes(lambda c: c.change_type == GROUP_ADDED)
 
     @property
-    def groups_deleted(self) -> list[Change]:
-        return [c for c in self.changes if c.change_type == GROUP_REMOVED]
+    def groups_deleted(self) -> Sequence[Change]:
+        return self._changes(lambda c: c.change_type == GROUP_REMOVED)
 
     @property
     def accounts(self) -> int:
         return len({s.account_id for s in self.scopes})
 
     @property
-    def changes_made(self) -> list[ChangeEvent]:
+    def changes_made(self) -> Sequence[ChangeEvent]:
         """The changes the change events record in the period (a failed call changed nothing)."""
-        return [e for e in self.events if not e.error_code and e.event_time and self.period.contains(e.event_time)]
+        return Selected(self.events, lambda e: (e,) if not e.error_code and e.event_time
+                        and self.period.contains(e.event_time) else ())
 
     def change_control_counts(self) -> dict[tuple[str, str], int]:
         """(origin, change control) -> how many of :attr:`changes_made`."""
         return dict(Counter((e.provenance.origin, e.change_control) for e in self.changes_made))
 
     @property
-    def out_of_band(self) -> list[EventChange]:
+    def out_of_band(self) -> Sequence[EventChange]:
         """Every rule change of an out-of-band change or a manual change to an IaC-managed group."""
-        return [item for e in self.changes_made if e.listed for item in e.rule_changes()]
+        return Selected(self.changes_made, lambda e: e.rule_changes() if e.listed else ())
 
     @property
-    def unattributed(self) -> list[Change]:
+    def unattributed(self) -> Sequence[Change]:
         """The diff changes no change event explains (see :mod:`.attribution`)."""
-        return [c for c in self.changes if not c.events]
+        return self._changes(lambda c: not c.events)
+
+    def scope_counts(self) -> dict[tuple[str, str], Counter[str]]:
+        """Per account/region, what the summary's account table counts: rule changes, out-of-band changes,
+        unattributed changes, risky and critical rules, unused groups and gaps."""
+        counts: dict[tuple[str, str], Counter[str]] = {(s.account_id, s.region): Counter() for s in self.scopes}
+
+        def count(what: str, rows: Iterable[Any], where: Callable[[Any], tuple[str, str]]) -> None:
+            for row in rows:
+                counts.setdefault(where(row), Counter())[what] += 1
+
+        count("changes", self.rule_changes, lambda c: (c.account_id, c.region))
+        count("unattributed", self.unattributed, lambda c: (c.account_id, c.region))
+        count("out_of_band", (e for e in self.changes_made if e.change_control == OUT_OF_BAND),
+              lambda e: (e.account_id, e.region))
+        count("risky", self.risky, lambda r: (r.rule.account_id, r.rule.region))
+        count("critical", (r for r in self.risky if r.severity == CRITICAL),
+              lambda r: (r.rule.account_id, r.rule.region))
+        count("unused", self.unused, lambda u: (u.account_id, u.region))
+        count("gaps", self.gaps, lambda g: (g.account_id, g.region))
+        return counts
 
     def totals(self) -> dict[str, int]:
+        made = Counter((e.change_control == OUT_OF_BAND, e.provenance.manual_change) for e in self.changes_made)
+        rule_changes = self.rule_changes
         return {
             "accounts": self.accounts,
             "regions": len(self.scopes),
-            "changes": len(self.rule_changes),
+            "changes": len(rule_changes),
             "groups_created": len(self.groups_created),
             "groups_deleted": len(self.groups_deleted),
             "world_open": sum(1 for r in self.risky if r.world),
@@ -411,8 +442,15 @@ class Review:
             "high": sum(1 for r in self.risky if r.severity == HIGH),
             "unused": len(self.unused),
             "gaps": len(self.gaps),
-            "attributed": sum(1 for c in self.rule_changes if c.events),
-            "out_of_band": sum(1 for e in self.changes_made if e.change_control == OUT_OF_BAND),
-            "manual": sum(1 for e in self.changes_made if e.provenance.manual_change),
+            "attributed": sum(1 for c in rule_changes if c.events),
+            "out_of_band": sum(n for (oob, _), n in made.items() if oob),
+            "manual": sum(n for (_, manual), n in made.items() if manual),
             "unattributed": len(self.unattributed),
         }
+
+    def close(self) -> None:
+        """Remove the temporary files of its tables."""
+        for table in (self.changes, self.current_rules, self.risky, self.unused, self.gaps, self.used, self.events,
+                      self.exposure):
+            if isinstance(table, Rows):
+                table.close()

@@ -18,6 +18,13 @@
    merge again), reads the partials only, assembles the review and writes the pack as a single
    run does.
 
+4. **Deadline**: a part whose last delivery ends without a result (its invocation timed out or
+   crashed) writes nothing, and its message goes to the dead-letter queue. So the dispatch also
+   queues ``{"run": ..., "deadline": true}``, delayed :data:`CHECK_DELAY` seconds, which checks the
+   run and queues itself again until the run is merged. :data:`RUN_DEADLINE` after the dispatch
+   (longer than every part's deliveries can take), it writes a *failed* partial for each part
+   still missing, a ``part-failed`` gap, and queues the merge: the pack is never left unwritten.
+
 A re-run of the same period is a new run (its own folder and partials) and writes the next pack,
 ``<period>-r2``, as a second single run does.
 """
@@ -27,7 +34,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -47,10 +54,13 @@ from ..evidence import (
     stamp_time,
 )
 from . import pack, partial
-from .build import Reader, ScopeReview, SpooledRules, assemble, past_reviews, review_scope
-from .model import UsedObject
+from .build import Reader, ScopeReview, assemble, past_reviews, review_scope, used_rows
 
 RUN_RECORD = "run.json"
+CHECK_DELAY = 900  # seconds between the deadline's checks of a run (SQS's longest message delay)
+# When the parts still missing become gaps: five deliveries of a part take at most 7.5 hours (a visibility
+# timeout of six times Lambda's longest timeout, 900 s), and 800 parts at 20 at a time at most 10 more.
+RUN_DEADLINE = timedelta(hours=24)
 MERGE_CLAIM = "merge.json"
 PARTS = "parts/"
 
@@ -95,7 +105,14 @@ def dispatch(
     if refused:
         raise fanout.DispatchFailed(f"{len(refused)} of {len(bodies)} review part(s) could not be queued: "
                                     f"{'; '.join(why for _, why in refused[:5])}")
+    _queue_deadline(config, run)
     return summary
+
+
+def _queue_deadline(config: review_pack.Settings, run: str) -> None:
+    """The run's next deadline check, :data:`CHECK_DELAY` seconds from now."""
+    body = json.dumps({"run": run, "deadline": True}, sort_keys=True)
+    aws.central_client("sqs").send_message(QueueUrl=config.work_queue_url, MessageBody=body, DelaySeconds=CHECK_DELAY)
 
 
 # --------------------------------------------------------------------------- parts
@@ -156,6 +173,21 @@ def scope_keys(store: EvidenceStore, prefix: str, pair: Pair, period: review_pac
     return keys + found
 
 
+def pack_records(store: EvidenceStore, config: review_pack.Settings) -> list[str]:
+    """The manifests and sign-off records of the earlier packs."""
+    return [k for k in store.iter_keys(config.evidence.layout.reviews()) if review_pack.is_pack_record(k)]
+
+
+def period_keys(store: EvidenceStore, config: review_pack.Settings, period: review_pack.Period) -> list[str]:
+    """The keys a single run's review of ``period`` needs: per account/region as a part lists them
+    (never the whole history), and the earlier packs' records."""
+    prefix = config.evidence.prefix
+    pairs = account_regions(store, prefix)
+    with ThreadPoolExecutor(max_workers=max(1, min(pack.READ_WORKERS, len(pairs)))) as pool:
+        found = pool.map(lambda pair: scope_keys(store, prefix, pair, period), pairs)
+        return [key for keys in found for key in keys] + pack_records(store, config)
+
+
 def build_partial(store: EvidenceStore, prefix: str, pair: Pair, period: review_pack.Period) -> partial.Partial:
     """The partial of one account/region: read what the period needs of it, review it."""
     selection = review_pack.select(prefix, scope_keys(store, prefix, pair, period), period)
@@ -196,9 +228,38 @@ def run_part(store: EvidenceStore, config: review_pack.Settings, run: Run, pair:
     log.info("review_part_done", run=run.prefix, account_id=pair[0], region=pair[1], written=written,
              expected=len(run.parts))
     if written >= len(run.parts):
-        refused = fanout.queue(config.work_queue_url, [json.dumps({"run": run.prefix, "merge": True})])
-        if refused:
-            raise fanout.DispatchFailed(f"the merge of {run.prefix} could not be queued: {refused[0][1]}")
+        _queue_merge(config, run)
+
+
+def _queue_merge(config: review_pack.Settings, run: Run) -> None:
+    refused = fanout.queue(config.work_queue_url, [json.dumps({"run": run.prefix, "merge": True})])
+    if refused:
+        raise fanout.DispatchFailed(f"the merge of {run.prefix} could not be queued: {refused[0][1]}")
+
+
+def check_deadline(store: EvidenceStore, config: review_pack.Settings, run: Run, now: datetime) -> str:
+    """What the run's deadline check found: ``merged``; ``waiting`` (checked again later); ``given-up`` (the parts
+    still missing written as failed partials) or ``complete``, the merge queued either way; or ``abandoned``."""
+    if _exists(store, run.prefix + MERGE_CLAIM):
+        return "merged"
+    if now > run.generated_at + 2 * RUN_DEADLINE:  # its merge keeps failing: the dead-letter queue's alarm has fired
+        log.error("review_run_abandoned", run=run.prefix, error="not merged two deadlines after its dispatch")
+        return "abandoned"
+    written = set(store.iter_keys(run.prefix + PARTS))
+    missing = [pair for pair in run.parts if run.partial_key(pair) not in written]
+    if missing and now < run.generated_at + RUN_DEADLINE:
+        log.info("review_run_waiting", run=run.prefix, missing=len(missing), expected=len(run.parts))
+        _queue_deadline(config, run.prefix)
+        return "waiting"
+    for pair in missing:
+        error = (f"no result by the run's deadline, {RUN_DEADLINE} after it was dispatched: the part's last delivery "
+                 "ended without one (a timeout or crash: see the function's log and the work dead-letter queue)")
+        log.error("review_part_given_up", run=run.prefix, account_id=pair[0], region=pair[1], error=error)
+        store.put_new(run.partial_key(pair), partial.dumps(partial.Partial(pair[0], pair[1], None, [], error)),
+                      "application/json")  # a part that finishes meanwhile keeps its own
+    _queue_merge(config, run)
+    _queue_deadline(config, run.prefix)  # sees the merge claimed, or queues it again
+    return "given-up" if missing else "complete"
 
 
 # --------------------------------------------------------------------------- merge
@@ -233,26 +294,25 @@ def merge(store: EvidenceStore, config: review_pack.Settings, run: Run, message_
             log.info("review_merge_duplicate", run=run.prefix, merged_by=holder)
             return None
         log.info("review_merge_retried", run=run.prefix)
-    parts: list[ScopeReview] = []
-    used: list[UsedObject] = []
-    current = SpooledRules()
-    for item in _partials(store, run):
-        review = item.scope_review(run.period)
-        if review is not None:
-            current.extend(review.rules)
-            review.rules = []
-            parts.append(review)
-        used += item.used
-    prefix = config.evidence.prefix
-    review_keys = [k for k in store.iter_keys(config.evidence.layout.reviews()) if review_pack.is_pack_record(k)]
+    review_keys = pack_records(store, config)
     reader = Reader(pack.read_all(store, review_keys, set()))
     past, _ = past_reviews(review_keys, reader)
+    used = used_rows()
+
+    def reviews() -> Iterator[ScopeReview]:  # one partial at a time; its evidence objects go with it
+        for item in _partials(store, run):
+            used.add(item.used)
+            review = item.scope_review(run.period)
+            if review is not None:
+                yield review
+
+    built = assemble(run.period, store.bucket, config.evidence.prefix, reviews(), past, used, run.generated_at,
+                     config.authorized_public_ports)
+    used.add(reader.used)
     try:
-        built = assemble(run.period, store.bucket, prefix, parts, past, used + reader.used,
-                         run.generated_at, config.authorized_public_ports, current)
         return pack.write(store, config, built)
     finally:
-        current.close()
+        built.close()
 
 
 def consume(event: dict[str, Any], store: EvidenceStore, config: review_pack.Settings) -> dict[str, Any]:
@@ -269,6 +329,9 @@ def consume(event: dict[str, Any], store: EvidenceStore, config: review_pack.Set
             run = load_run(store, config, item.get("run"))
             if item.get("merge") is True:
                 merge(store, config, run, message_id)
+                continue
+            if item.get("deadline") is True:
+                check_deadline(store, config, run, datetime.now(UTC))
                 continue
             pair = (item.get("account_id"), item.get("region"))
             if pair not in run.parts:

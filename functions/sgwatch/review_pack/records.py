@@ -176,7 +176,7 @@ def write_manifest(review: Review, pack_prefix: str, outputs: Mapping[str, tuple
     out.write(json.dumps(head, indent=2).removesuffix("\n}").encode("utf-8"))
     out.write(b',\n  "evidence": ')
     _write_list(out, ({"key": u.key, "kind": u.kind, "sha256": u.sha256, "size": u.size}
-                      for u in sorted(review.used, key=lambda u: u.key)))
+                      for u in review.used))
     out.write(b',\n  "outputs": ')
     _write_list(out, ({"key": pack_prefix + name, "sha256": digest, "size": size}
                       for name, (digest, size) in sorted(outputs.items())))

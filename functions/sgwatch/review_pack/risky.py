@@ -50,7 +50,9 @@ def risky_rules(
 ) -> list[Risky]:
     """The risky rules, highest level first, then by account, region, group and rule."""
     found = (r for r in (assess(rule, exposed, authorized_public_ports) for rule in rules) if r is not None)
-    return sorted(
-        found,
-        key=lambda r: (-risk.rank(r.severity), r.rule.account_id, r.rule.region, r.rule.group_id, r.rule),
-    )
+    return sorted(found, key=risk_order)
+
+
+def risk_order(r: Risky) -> tuple[object, ...]:
+    """Highest level first, then by account, region, group and rule."""
+    return (-risk.rank(r.severity), r.rule.account_id, r.rule.region, r.rule.group_id, r.rule)
