@@ -32,10 +32,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bench_memory import verdict  # tools/ is this script's directory
+
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = ("us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2")
 TARGET_ACCOUNTS, TARGET_DAYS = 200, 180
-TARGETS = {"peak_mb": 300, "invocation_s": 300, "pack_minutes": 15, "html_mb": 5}
+TARGETS = {"peak_mb": 300, "invocation_s": 300, "pack_minutes": 15, "html_mb": 5, "tmp_mb": 512}
+# tmp_mb: Lambda's default ephemeral storage (/tmp), where the merge's tables go once past 1 MB each
 CONCURRENCY = 20  # modules/review-pack's fan_out_max_concurrency default
 BATCH = 10  # modules/lambda-function's work queue batch size
 READ_THREADS = 16
@@ -55,6 +58,14 @@ def count(http_response, parsed, model, **_):
     entry[1] += int(parsed.get("ContentLength") or 0) if model.name == "GetObject" else 0
 boto3.DEFAULT_SESSION.events.register("after-call", count)
 from review_pack import handler
+from sgwatch.review_pack import rows as spool
+spooled = [0]
+add = spool.Rows.add
+def counted(self, rows):
+    before = self.stored_bytes
+    add(self, rows)
+    spooled[0] += self.stored_bytes - before
+spool.Rows.add = counted
 
 def status_mb(field):
     with open("/proc/self/status") as f:
@@ -102,7 +113,8 @@ while True:
                         "rss": status_mb("VmRSS")})
     if mode == "merge":
         break
-print(json.dumps({"peak": status_mb("VmHWM"), "invocations": invocations, "result": result}, default=str))
+print(json.dumps({"peak": status_mb("VmHWM"), "invocations": invocations, "result": result,
+                  "spooled_mb": spooled[0] / 2**20}, default=str))
 """
 
 
@@ -172,10 +184,6 @@ def requests(invocations: list[dict]) -> dict[str, list[int]]:
 def io_seconds(calls: dict[str, list[int]], threads: int) -> float:
     """Time waiting for S3 at the stated latencies, ``threads`` requests at once."""
     return sum(LATENCY.get(name, 0.030) * n for name, (n, _) in calls.items()) / threads
-
-
-def verdict(value: float, target: float, unit: str) -> str:
-    return f"{value:9.1f} {unit:<3} target <= {target:g} {unit}  {'ok' if value <= target else 'OVER'}"
 
 
 def pack_once(functions: Path, endpoint: str, queue: str, period: dict[str, str], scopes: int, days: int,
@@ -261,6 +269,8 @@ def report(runs: list[dict], rules: int) -> None:
     for run in (low, high):
         print(f"  merge peak RSS at {run['scopes']:>4} account/regions "
               f"{verdict(run['merge']['peak'], TARGETS['peak_mb'], 'MB')}")
+        print(f"  merge /tmp at {run['scopes']:>4} account/regions     "
+              f"{verdict(run['merge']['spooled_mb'], TARGETS['tmp_mb'], 'MB')}")
 
     # projection to 200 x 4 x 180
     target = TARGET_ACCOUNTS * len(REGIONS)
@@ -283,6 +293,8 @@ def report(runs: list[dict], rules: int) -> None:
           "  (independent of the estate: one account/region at a time)")
     print(f"  merge peak RSS             {verdict(merge_mb, TARGETS['peak_mb'], 'MB')}"
           f"  ({merge_slope:.2f} MB per account/region)")
+    tmp_mb = high["merge"]["spooled_mb"] * target / scopes
+    print(f"  merge /tmp                 {verdict(tmp_mb, TARGETS['tmp_mb'], 'MB')}")
     print(f"  merge time                 {verdict(merge_cpu + merge_io, TARGETS['invocation_s'], 's')}")
     print(f"  whole pack, wall           {verdict(wall_min, TARGETS['pack_minutes'], 'min')}")
     print(f"  HTML                       {verdict(html_mb, TARGETS['html_mb'], 'MB')}")

@@ -26,7 +26,8 @@ module "sgwatch" {{
   name_prefix               = "prot"
   enable_unused_sg_audit    = false
   enable_change_alerts      = false
-  enable_review_pack        = false
+  enable_review_pack        = true
+  review_fan_out            = var.review_fan_out
   evidence_object_lock_mode = var.lock_mode
   evidence_object_lock_days = 1
   evidence_force_destroy    = var.force_destroy
@@ -41,6 +42,11 @@ variable "lock_mode" {{
 }}
 
 variable "force_destroy" {{
+  type    = bool
+  default = false
+}}
+
+variable "review_fan_out" {{
   type    = bool
   default = false
 }}
@@ -147,6 +153,17 @@ def _plan(directory: Any, *variables: str) -> tuple[list[str], list[str]]:
     changes = json.loads(terraform(directory, "show", "-json", "flip.plan").stdout)["resource_changes"]
     return ([c["address"] for c in changes if "delete" in c["change"]["actions"]],
             [c["address"] for c in changes if c["change"]["actions"] == ["create"]])
+
+
+def test_fanning_the_review_pack_out_later_only_adds_its_queue(deployment: dict[str, Any]) -> None:
+    # When review_fan_out is turned on over an applied deployment
+    destroyed, created = _plan(deployment["directory"], "-var", "review_fan_out=true")
+    # Then nothing is destroyed or replaced: the work queue, its dead-letter queue, their alarms and the event
+    # source mapping are added, and the function (its environment, its role's policy) changes in place
+    assert destroyed == []
+    kinds = sorted({address.rsplit(".", 2)[-2].split("[")[0] for address in created})
+    assert kinds == ["aws_cloudwatch_metric_alarm", "aws_lambda_event_source_mapping", "aws_sqs_queue"], created
+    assert all(".module.review_pack[0]." in address for address in created), created
 
 
 def test_flipping_destroy_protection_never_destroys_the_evidence(deployment: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ Module             What it does
 ``selection``      which evidence keys to read, from one listing (:func:`select`)
 ``model``          the data model, and how each kind of evidence reads back into it
 ``build``          the build steps, each returning (items, gaps), :func:`build` and :func:`assemble`
+``rows``           the review's tables in compressed temporary files, read back merged in order
 ``partial``        one account/region's review as a fanned-out part hands it to the merge
 ``attribution``    which change events explain each diff change (the matching rule); the gaps
 ``risky``          the current rules rated MEDIUM or higher, as their alerts rate them
@@ -22,7 +23,7 @@ Module             What it does
 ``report``         ``report.html`` from ``templates/report.html`` (Jinja2, autoescaped)
 ``notice``         what the handler returns and announces once a pack is written
 ``pack``           reading the evidence, and writing a finished pack (a single run and a merge)
-``parts``          the fan-out: dispatch, one part per account/region, the merge
+``parts``          the fan-out: dispatch, one part per account/region, the merge, the run's deadline
 ``config``         the function's :class:`Settings`, from its environment
 =================  ===========================================================================
 """
