@@ -25,7 +25,7 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 SPOOL_MEMORY = 1 << 20  # bytes held in memory before the file goes to /tmp
-BATCH = 16  # rows of a chunk read at a time: with 800 chunks merged, 12,800 rows in memory
+BATCH = 8  # rows of a chunk read at a time: with 800 chunks merged, 6,400 rows in memory
 
 
 class _Lazy(Sequence[T]):
