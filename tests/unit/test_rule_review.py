@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from sgwatch.csvio import CsvFormatError, from_csv, to_csv
-from sgwatch.rule_review.coverage import covers, scope
-from sgwatch.rule_review.findings import REVIEW_HEADER, Region, review
-from sgwatch.rule_review.justification import Sources, TagKeys, parse_register
+from sgwatch.justification import Sources, TagKeys, parse_register
+from sgwatch.rule_coverage import covers, scope
+from sgwatch.rule_review import REVIEW_HEADER, Region, review
 from sgwatch.rules import Rule
 
 ACCOUNT, REGION = "111122223333", "eu-west-1"

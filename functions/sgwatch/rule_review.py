@@ -1,6 +1,11 @@
-"""The rule review of one account and region: from the snapshot's rules and what the region adds
-(:class:`Region`), one report row per finding (a rule can have several; a rule that is justified,
-current and effective has none)."""
+"""Rule review (PCI DSS 1.2.5 and 1.2.7): which rules have a business reason, whose they are, which
+reasons have lapsed and which rules do nothing.
+
+The review of one account and region: from the snapshot's rules, their justifications
+(:mod:`sgwatch.justification`) and what the region adds (:class:`Region`), one report row per finding (a
+rule can have several; a rule that is justified, current and effective has none). Coverage, behind
+"shadowed", is :mod:`sgwatch.rule_coverage`; the reads and the write-once report are
+:mod:`sgwatch.rule_review_record`."""
 
 from __future__ import annotations
 
@@ -9,10 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ..csvio import unneutralise
-from ..rules import Row, Rule, as_rules
-from .coverage import Scope, covers, protocol_name, scope
+from .csvio import unneutralise
 from .justification import NONE, Justification, Sources
+from .rule_coverage import Scope, covers, protocol_name, scope
+from .rules import Row, Rule, as_rules
 
 REVIEW_HEADER = (
     "AccountId", "Region", "VpcId", "GroupId", "GroupName", "RuleId", "Direction", "Protocol", "FromPort", "ToPort",

@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from .. import risk
-from ..csvio import CsvFormatError, from_csv
-from .coverage import ADDRESS_TYPES, ANY, Scope, covers, scope
+from . import risk
+from .csvio import CsvFormatError, from_csv
+from .rule_coverage import ADDRESS_TYPES, ANY, Scope, covers, scope
 
 RULE_TAG = "rule-tag"
 GROUP_TAG = "group-tag"
