@@ -105,6 +105,7 @@ module "sg_inventory" {
   schedule_timezone   = var.inventory_schedule_timezone
 
   authorized_public_ports = var.authorized_public_ports
+  rule_review             = var.rule_review
 }
 
 module "securityhub_report" {
