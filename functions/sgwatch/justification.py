@@ -8,6 +8,7 @@ import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from . import risk
 from .csvio import CsvFormatError, from_csv
@@ -33,8 +34,9 @@ class TagKeys:
     expires: str = "expires"
 
 
-@dataclass(frozen=True)
-class Justification:
+class Justification(NamedTuple):
+    """A rule's reason, as the report's last five columns."""
+
     reason: str
     owner: str
     ticket: str

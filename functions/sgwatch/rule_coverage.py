@@ -28,7 +28,7 @@ class Scope(NamedTuple):
     high: int  # tcp/udp: last port; icmp: code; -1: all
     peer_type: str  # ipv4, ipv6, prefix-list, security-group, or ANY
     peer: str
-    network: tuple[int, int, int] | None  # an address peer: (version, first address, last address)
+    network: tuple[int, int, int, int] | None  # an address peer: (version, first address, last address, length)
 
 
 def protocol_name(protocol: str) -> str:
@@ -43,13 +43,13 @@ def _number(text: str) -> int:
 
 
 @lru_cache(maxsize=65536)
-def network(cidr: str) -> tuple[int, int, int] | None:
-    """(version, first, last) of an address range, host bits ignored; None when it is not one."""
+def network(cidr: str) -> tuple[int, int, int, int] | None:
+    """(version, first, last, prefix length) of an address range, host bits ignored; None when it is not one."""
     try:
         found = ipaddress.ip_network(cidr.strip(), strict=False)
     except ValueError:
         return None
-    return found.version, int(found.network_address), int(found.broadcast_address)
+    return found.version, int(found.network_address), int(found.broadcast_address), found.prefixlen
 
 
 @lru_cache(maxsize=65536)
@@ -76,7 +76,7 @@ def _peer_holds(outer: Scope, inner: Scope) -> bool:
     if outer.peer_type == ANY:
         return True
     if outer.network is not None and inner.network is not None:
-        version, first, last = outer.network
+        version, first, last, _ = outer.network
         return version == inner.network[0] and first <= inner.network[1] and inner.network[2] <= last
     return outer.peer_type == inner.peer_type and outer.peer == inner.peer
 

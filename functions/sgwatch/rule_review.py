@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from .csvio import unneutralise
-from .justification import NONE, Justification, Sources
+from .justification import GROUP_TAG, NONE, RULE_TAG, UNJUSTIFIED as UNJUSTIFIED_RULE, Justification, Sources, from_tags
 from .rule_coverage import Scope, covers, protocol_name, scope
-from .rules import Row, Rule, as_rules
+from .rules import Row
 
 REVIEW_HEADER = (
     "AccountId", "Region", "VpcId", "GroupId", "GroupName", "RuleId", "Direction", "Protocol", "FromPort", "ToPort",
@@ -43,105 +43,87 @@ class Region:
     prefix_lists: frozenset[str] | None = None
 
 
-def _rule_findings(
-    rule: Rule, justification: Justification, region: Region, today: date, warning_days: int
-) -> list[tuple[str, str]]:
-    found = []
-    if justification.source == NONE:
-        found.append((UNJUSTIFIED, "no reason in the rule's tags, its group's tags or the register"))
-    else:
-        try:
-            expiry = justification.expiry()
-        except ValueError:
-            found.append((EXPIRED, f"expires {justification.expires!r} is not an ISO date (YYYY-MM-DD)"))
-        else:
-            if expiry is not None and expiry < today:
-                found.append((EXPIRED, f"expired on {expiry.isoformat()}"))
-            elif expiry is not None and expiry <= today + timedelta(days=warning_days):
-                days = (expiry - today).days
-                found.append((EXPIRING, f"expires on {expiry.isoformat()}, in {days} day{'s' * (days != 1)}"))
-    if rule.peer_type == "security-group":
-        why = region.stale.get((rule.group_id, rule.direction, rule.peer.rpartition("/")[2]))
-        if why is not None:
-            found.append((STALE, why))
-    elif rule.peer_type == "prefix-list" and region.prefix_lists is not None and rule.peer not in region.prefix_lists:
-        found.append((STALE, f"prefix list {rule.peer} no longer exists"))
-    return found
+# Snapshot columns (sgwatch.rules.SNAPSHOT_HEADER) the review reads from plain rows: the hot path.
+_GROUP, _NAME, _DIRECTION, _RULE_ID, _PROTOCOL, _FROM, _TO, _PEER_TYPE, _PEER = 3, 4, 6, 7, 8, 9, 10, 11, 12
 
 
-def shadowed_by(rules: Sequence[Rule]) -> dict[int, Rule]:
-    """For each rule (by its index in ``rules``) that another rule of its group and direction covers,
-    one such rule. Of two rules covering each other, the one with the greater rule id is the shadowed one.
+def _expiry_findings(expires: str, today: date, warning_days: int) -> tuple[tuple[str, str], ...]:
+    """What a justification's expiry date says on ``today``."""
+    try:
+        expiry = date.fromisoformat(expires.strip()) if expires.strip() else None
+    except ValueError:
+        return ((EXPIRED, f"expires {expires!r} is not an ISO date (YYYY-MM-DD)"),)
+    if expiry is None:
+        return ()
+    if expiry < today:
+        return ((EXPIRED, f"expired on {expiry.isoformat()}"),)
+    if expiry <= today + timedelta(days=warning_days):
+        days = (expiry - today).days
+        return ((EXPIRING, f"expires on {expiry.isoformat()}, in {days} day{'s' * (days != 1)}"),)
+    return ()
 
-    Address peers are indexed by the network holding them at each prefix length the bucket uses, so a
-    rule meets only the rules whose peer holds its own, not every rule of its group.
+
+def shadowed_by(rows: Sequence[Sequence[str]]) -> dict[int, Sequence[str]]:
+    """For each rule (by its index in ``rows``, snapshot rows) that another rule of its group and direction
+    covers, one such rule. Of two rules covering each other, the one with the greater rule id is the shadowed one.
+
+    A rule meets only the rules that could cover it: those with its own peer (a group or prefix list), or,
+    for an address peer, those whose range holds its own at one of the prefix lengths its group and
+    direction use (looked up by the network at that length): never every rule of its group.
     """
-    buckets: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, rule in enumerate(rules):
-        if rule.direction:
-            buckets[(rule.group_id, rule.direction)].append(i)
-    scopes = [scope(r.protocol, r.from_port, r.to_port, r.peer_type, r.peer) for r in rules]
-    found: dict[int, Rule] = {}
-    for members in buckets.values():
-        if len(members) < 2:
+    scopes: list[Scope | None] = [None] * len(rows)
+    by_peer: dict[tuple[str, ...], list[int]] = {}
+    by_network: dict[tuple[str, str, int, int, int], list[int]] = {}  # group, direction, version, length, first
+    lengths: dict[tuple[str, str, int], set[int]] = {}
+    for i, r in enumerate(rows):
+        if not r[_DIRECTION]:
             continue
-        by_peer: dict[tuple[str, str], list[int]] = defaultdict(list)
-        by_network: dict[tuple[int, int, int], list[int]] = defaultdict(list)  # (version, length, first)
-        lengths: dict[int, set[int]] = defaultdict(set)
-        for i in members:
-            net = scopes[i].network
-            if net is None:
-                by_peer[(rules[i].peer_type, rules[i].peer)].append(i)
-            else:
-                length = _length(net)
-                by_network[(net[0], length, net[1])].append(i)
-                lengths[net[0]].add(length)
-        for i in members:
-            inner = scopes[i]
-            net = inner.network
-            if net is None:
-                candidates: Iterable[int] = by_peer[(rules[i].peer_type, rules[i].peer)]
+        s = scopes[i] = scope(r[_PROTOCOL], r[_FROM], r[_TO], r[_PEER_TYPE], r[_PEER])
+        net = s.network
+        if net is None:
+            by_peer.setdefault((r[_GROUP], r[_DIRECTION], r[_PEER_TYPE], r[_PEER]), []).append(i)
+        else:
+            by_network.setdefault((r[_GROUP], r[_DIRECTION], net[0], net[3], net[1]), []).append(i)
+            lengths.setdefault((r[_GROUP], r[_DIRECTION], net[0]), set()).add(net[3])
+    found: dict[int, Sequence[str]] = {}
+    for i, inner in enumerate(scopes):
+        if inner is None:
+            continue
+        r = rows[i]
+        net = inner.network
+        if net is None:
+            candidates: list[int] = by_peer[(r[_GROUP], r[_DIRECTION], r[_PEER_TYPE], r[_PEER])]
+        else:
+            held = lengths[(r[_GROUP], r[_DIRECTION], net[0])]
+            if len(held) == 1:
+                candidates = by_network[(r[_GROUP], r[_DIRECTION], net[0], net[3], net[1])]
             else:
                 bits = 32 if net[0] == 4 else 128
-                candidates = [j for length in lengths[net[0]] if length <= _length(net)
-                              for j in by_network.get((net[0], length, net[1] >> (bits - length) << (bits - length)
-                                                       if length else 0), ())]
-            for j in candidates:
-                if j == i or not covers(scopes[j], inner):
-                    continue
-                if covers(inner, scopes[j]) and rules[j].rule_id > rules[i].rule_id:
-                    continue  # each covers the other: the later one is shadowed
-                found[i] = rules[j]
-                break
+                candidates = [j for length in held if length <= net[3] for j in by_network.get(
+                    (r[_GROUP], r[_DIRECTION], net[0], length, net[1] >> (bits - length) << (bits - length)), ())]
+        if len(candidates) < 2:
+            continue
+        for j in candidates:
+            outer = scopes[j]
+            if j == i or outer is None or not covers(outer, inner):
+                continue
+            if covers(inner, outer) and rows[j][_RULE_ID] > r[_RULE_ID]:
+                continue  # each covers the other: the later one is shadowed
+            found[i] = rows[j]
+            break
     return found
 
 
-def _length(net: tuple[int, int, int]) -> int:
-    version, first, last = net
-    return (32 if version == 4 else 128) - (last - first).bit_length()
-
-
-def _rule_key(rule: Rule) -> tuple[str, ...]:
-    return (rule.direction, protocol_name(rule.protocol), rule.from_port, rule.to_port, rule.peer_type, rule.peer)
-
-
-def duplicate_groups(rules: Iterable[Rule]) -> dict[str, list[str]]:
+def duplicate_groups(rows: Iterable[Sequence[str]]) -> dict[str, list[str]]:
     """For each group whose (non-empty) rule set equals another group's in the same VPC, the other groups."""
     sets: dict[tuple[str, str], set[tuple[str, ...]]] = defaultdict(set)
-    for rule in rules:
-        if rule.direction:
-            sets[(rule.vpc_id, rule.group_id)].add(_rule_key(rule))
+    for r in rows:
+        if r[_DIRECTION]:
+            sets[(r[2], r[_GROUP])].add((r[_DIRECTION], protocol_name(r[_PROTOCOL]), *r[_FROM:_PEER + 1]))
     classes: dict[tuple[str, frozenset[tuple[str, ...]]], list[str]] = defaultdict(list)
     for (vpc_id, group_id), keys in sets.items():
         classes[(vpc_id, frozenset(keys))].append(group_id)
     return {g: sorted(set(same) - {g}) for same in classes.values() if len(same) > 1 for g in same}
-
-
-def _row(rule: Rule, finding: str, detail: str, justification: Justification) -> Row:
-    j = justification
-    return (rule.account_id, rule.region, rule.vpc_id, rule.group_id, rule.group_name, rule.rule_id, rule.direction,
-            rule.protocol, rule.from_port, rule.to_port, rule.peer, finding, detail,
-            j.reason, j.owner, j.ticket, j.expires, j.source)
 
 
 def review(
@@ -152,30 +134,65 @@ def review(
     warning_days: int = DEFAULT_WARNING_DAYS,
 ) -> list[Row]:
     """The report's rows (:data:`REVIEW_HEADER`) for the snapshot's rows, in snapshot order."""
-    rules = as_rules(rows)
-    shadowed = shadowed_by(rules)
-    duplicates = duplicate_groups(rules)
+    rows = rows if isinstance(rows, list) else list(rows)
+    shadowed = shadowed_by(rows)
+    duplicates = duplicate_groups(rows)
+    keys, rule_tags, group_tags = sources.keys, sources.rule_tags or {}, sources.group_tags or {}
+    slow = bool(sources.register) or sources.private_peers_justified  # needs the rule's scope and group name
+    by_group: dict[str, Justification | None] = {}  # a group's tags justify all its rules: read once
+    expiries: dict[str, tuple[tuple[str, str], ...]] = {}
+    stale, prefix_lists = region.stale, region.prefix_lists
+    found: tuple[tuple[str, str], ...]
+    unjustified = ((UNJUSTIFIED, "no reason in the rule's tags, its group's tags or the register"),)
     out: list[Row] = []
-    reported_groups: set[str] = set()
-    for i, rule in enumerate(rules):
-        if rule.group_id in duplicates and rule.group_id not in reported_groups:
-            reported_groups.add(rule.group_id)
-            same = duplicates[rule.group_id]
+    append = out.append
+    reported: set[str] = set()
+    for i, r in enumerate(rows):
+        group_id = r[_GROUP]
+        if group_id in duplicates and group_id not in reported:
+            reported.add(group_id)
+            same = duplicates[group_id]
             more = f" and {len(same) - _SHOWN} more" if len(same) > _SHOWN else ""
-            group_j = sources.justify(rule.group_id, unneutralise(rule.group_name), "", "", _NO_RULE)
-            blank = rule._replace(rule_id="", direction="", protocol="", from_port="", to_port="", peer="")
-            out.append(_row(blank, DUPLICATE_GROUP, f"same rules as {', '.join(same[:_SHOWN])}{more}", group_j))
-        if rule.is_placeholder:
+            group_j = sources.justify(group_id, unneutralise(r[_NAME]), "", "", _NO_RULE)
+            append(tuple(r[:5]) + ("", "", "", "", "", "", DUPLICATE_GROUP,
+                                   f"same rules as {', '.join(same[:_SHOWN])}{more}") + group_j)
+        if not r[_DIRECTION]:
             continue
-        rule_scope = scope(rule.protocol, rule.from_port, rule.to_port, rule.peer_type, rule.peer)
-        justification = sources.justify(rule.group_id, unneutralise(rule.group_name), rule.direction, rule.rule_id,
-                                        rule_scope)
-        found = _rule_findings(rule, justification, region, today, warning_days)
+        tags = rule_tags.get(r[_RULE_ID])
+        j = from_tags(tags, keys, RULE_TAG) if tags else None
+        if j is None:
+            if group_id in by_group:
+                j = by_group[group_id]
+            else:
+                j = by_group[group_id] = from_tags(group_tags.get(group_id), keys, GROUP_TAG)
+        if j is None and slow:
+            j = sources.justify(group_id, unneutralise(r[_NAME]), r[_DIRECTION], r[_RULE_ID],
+                                scope(r[_PROTOCOL], r[_FROM], r[_TO], r[_PEER_TYPE], r[_PEER]))
+        if j is None or j.source == NONE:
+            j, found = UNJUSTIFIED_RULE, unjustified
+        elif j.expires:
+            known = expiries.get(j.expires)
+            if known is None:
+                known = expiries[j.expires] = _expiry_findings(j.expires, today, warning_days)
+            found = known
+        else:
+            found = ()
+        peer_type = r[_PEER_TYPE]
+        if peer_type == "security-group" and stale:
+            why = stale.get((group_id, r[_DIRECTION], r[_PEER].rpartition("/")[2]))
+            if why is not None:
+                found = (*found, (STALE, why))
+        elif peer_type == "prefix-list" and prefix_lists is not None and r[_PEER] not in prefix_lists:
+            found = (*found, (STALE, f"prefix list {r[_PEER]} no longer exists"))
         if i in shadowed:
-            other = shadowed[i]
-            found.append((SHADOWED, f"covered by {other.rule_id or 'another rule'} ({other.protocol} "
-                                    f"{other.from_port}-{other.to_port} {other.peer})"))
-        out.extend(_row(rule, finding, detail, justification) for finding, detail in found)
+            o = shadowed[i]
+            found = (*found, (SHADOWED, f"covered by {o[_RULE_ID] or 'another rule'} ({o[_PROTOCOL]} "
+                                        f"{o[_FROM]}-{o[_TO]} {o[_PEER]})"))
+        if found:
+            cells = (r[0], r[1], r[2], group_id, r[_NAME], r[_RULE_ID], r[_DIRECTION], r[_PROTOCOL], r[_FROM],
+                     r[_TO], r[_PEER])
+            for finding, detail in found:
+                append(cells + (finding, detail) + j)
     return out
 
 
