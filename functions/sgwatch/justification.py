@@ -7,7 +7,6 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import NamedTuple
 
 from . import risk
@@ -43,17 +42,8 @@ class Justification(NamedTuple):
     expires: str  # an ISO date as written, or ""
     source: str  # one of SOURCES
 
-    def expiry(self) -> date | None:
-        """The date it lapses; None when it does not. :class:`ValueError` when it is not an ISO date."""
-        return date.fromisoformat(self.expires.strip()) if self.expires.strip() else None
-
 
 UNJUSTIFIED = Justification("", "", "", "", NONE)
-
-
-def tags_of(items: Sequence[Mapping[str, str]] | None) -> dict[str, str]:
-    """AWS's ``[{"Key": k, "Value": v}]`` as a mapping."""
-    return {t.get("Key", ""): t.get("Value", "") for t in items or ()}
 
 
 def from_tags(tags: Tags | None, keys: TagKeys, source: str) -> Justification | None:

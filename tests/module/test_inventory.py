@@ -208,6 +208,11 @@ def test_rule_review_from_the_shipped_zip(deployed):
                       group_tags=[{"Key": "justification", "Value": "internal"}])
     twins = [group(f"review-twin-{i}", [tcp(9000, "172.16.0.0/12")],
                    group_tags=[{"Key": "justification", "Value": "twins"}]) for i in (1, 2)]
+    ec2.authorize_security_group_ingress(GroupId=justified, IpPermissions=[  # a group reference: the VPC's
+        {"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443,                # stale references are read
+         "UserIdGroupPairs": [{"GroupId": twins[0]}]}],
+        TagSpecifications=[{"ResourceType": "security-group-rule",
+                            "Tags": [{"Key": "justification", "Value": "twin calls the API"}]}])
     name, bucket = deployed["lambda_function_names"]["sg_inventory"], deployed["evidence_bucket_name"]
 
     # When the inventory runs from its zip
@@ -228,5 +233,6 @@ def test_rule_review_from_the_shipped_zip(deployed):
         (twins[0], "", "duplicate-group", "group-tag", ""),
         (twins[1], "", "duplicate-group", "group-tag", ""),
     }
-    # and every call it made is granted to the deployed role
+    # and the stale references of the VPC were read (one call), as every call it made, granted to the deployed role
+    assert "DescribeStaleSecurityGroups" in {c["operation"] for c in run.calls}
     assert_least_privilege(name, run)
