@@ -276,7 +276,7 @@ TODAY = datetime.date(2026, 12, 6)
 def review_sources(group_list: list[dict], rule_list: list[dict]) -> Sources:
     """The justifications of the review estate (see the module's docstring), by rule and group id."""
     def expires(i: int) -> str:
-        return "2026-12-10" if i % 20 == 0 else "2026-01-01" if i % 50 == 1 else "2027-06-30"
+        return "2026-12-10" if i % 20 == 1 else "2026-01-01" if i % 50 == 3 else "2027-06-30"
 
     tagged = {r["SecurityGroupRuleId"]: {"justification": "business need", "owner": f"team-{i % 40}",
                                          "expires": expires(i)}
