@@ -105,6 +105,7 @@ module "sg_inventory" {
   schedule_timezone   = var.inventory_schedule_timezone
 
   authorized_public_ports = var.authorized_public_ports
+  rule_review             = var.rule_review
 }
 
 module "securityhub_report" {
@@ -203,4 +204,6 @@ module "sg_change_alerts" {
   authorized_public_ports    = var.authorized_public_ports
   approved_change_principals = var.approved_change_principals
   iac_managed_tag_keys       = var.iac_managed_tag_keys
+  justification_tag_keys     = var.rule_review.tag_keys
+  justify_private_peers      = var.rule_review.justify_private_peers
 }

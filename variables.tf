@@ -537,3 +537,30 @@ variable "slack_api_url" {
   type        = string
   default     = null
 }
+
+variable "rule_review" {
+  description = <<-EOT
+    The inventory's rule review (PCI DSS 1.2.5 and 1.2.7), written beside each snapshot: tag_keys (the keys of a
+    justification, its owner, ticket and expiry date on a rule or its group), register (an optional CSV object in
+    S3: bucket, key and kms_key_arn when a customer-managed key encrypts it), justification_warning_days (default
+    14) and justify_private_peers (default false: every rule needs a reason). See the README's "Rule review".
+    modules/sg-inventory validates it.
+  EOT
+  type = object({
+    tag_keys = optional(object({
+      justification = optional(string, "justification")
+      owner         = optional(string, "owner")
+      ticket        = optional(string, "ticket")
+      expires       = optional(string, "expires")
+    }), {})
+    register = optional(object({
+      bucket      = string
+      key         = string
+      kms_key_arn = optional(string)
+    }))
+    justification_warning_days = optional(number, 14)
+    justify_private_peers      = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+}

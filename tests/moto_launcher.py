@@ -21,6 +21,10 @@ And CreateSchedule keeps its idempotency as in AWS: a request repeated with the 
 schedule (the SDKs send one, the same on every retry of a call) answers with that schedule, where moto ignores
 the token and refuses the retry with ConflictException. Another request for an existing name is still refused.
 
+And DescribeStaleSecurityGroups, which moto lacks, answers as AWS does for a VPC without stale references (an
+empty ``StaleSecurityGroupSet``): moto never deletes a peering or a peer's group under a rule. What SG Watch
+makes of stale references is tested against a loopback fake answering AWS's documented shape.
+
     python tests/moto_launcher.py --port 5000
 """
 
@@ -107,7 +111,22 @@ def _idempotent_create_schedule(action: Any) -> Any:
     return call
 
 
+def _no_stale_security_groups(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    self.error_on_dryrun()
+    return ActionResult({"StaleSecurityGroupSet": []})
+
+
+def answer_describe_stale_security_groups() -> None:
+    """Teach moto (in process or as a server) DescribeStaleSecurityGroups: see the module's docstring."""
+    from moto.ec2.responses import EC2Response
+
+    EC2Response.describe_stale_security_groups = _no_stale_security_groups  # type: ignore[attr-defined]
+
+
 def install() -> None:
+    answer_describe_stale_security_groups()
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
     access_control.IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
     from moto.cloudformation.models import StackSet

@@ -113,7 +113,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
         group = changes.look_at_group(ev, config.reach, context)
     assessment = severity.assess(ev, group.exposure, authorized_public_ports=config.authorized_public_ports)
-    alert = alerts.Alert(ev, resolved, assessment, group.section, changes.provenance_of(ev, config, group.tags))
+    alert = alerts.Alert(ev, resolved, assessment, group.section, changes.provenance_of(ev, config, group.tags),
+                         changes.justification_of(ev, config, group))
     subject = notify.sns_subject(alerts.subject(ev, assessment.level))
     attributes = alerts.attributes(alert)
     message_id = notify.publish(config.topic_arn, subject, alerts.body(alert), attributes)

@@ -8,7 +8,9 @@ only once it holds the claim on the successor of the winner's snapshot.
 An exposure lookup that fails (a member role without the exposure reads, throttling) keeps
 the snapshot and diff it follows, writes no exposure report (none means "not looked up", a
 header-only one "nothing exposed") and fails the pair as any failed pair does: logged, named
-in the run's error, retried from the work queue.
+in the run's error, retried from the work queue. The rule review of the same moment (see
+:mod:`sgwatch.rule_review`) follows the exposure report and fails the pair the same way (a register
+that cannot be read, a stale-reference lookup that keeps failing): never a review without them.
 
 Covers every account and region of the run (see :mod:`sgwatch.accounts`), in this run or,
 with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgwatch.fanout`).
@@ -20,11 +22,12 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import aws, exposure, fanout, log, settings
+from sgwatch import aws, exposure, fanout, log, rule_review_record as rule_review, settings
 from sgwatch.evidence import EvidenceStore
+from sgwatch.justification import Sources
 from sgwatch.rules import Row
 from sgwatch.sg_inventory import record
-from sgwatch.snapshots import current_rules
+from sgwatch.snapshots import Tagged, current_rules
 
 
 class InventoryFailed(RuntimeError):
@@ -33,6 +36,10 @@ class InventoryFailed(RuntimeError):
 
 class ExposureNotLookedUp(RuntimeError):
     """The pair's snapshot and diff were written, its exposure report was not."""
+
+
+class RuleReviewNotWritten(RuntimeError):
+    """The pair's snapshot, diff and exposure report were written, its rule review was not."""
 
 
 def look_up_exposure(
@@ -45,12 +52,14 @@ def look_up_exposure(
 
 
 def snapshot_region(
-    store: EvidenceStore, config: record.Settings, account_id: str, region: str
+    store: EvidenceStore, config: record.Settings, account_id: str, region: str,
+    register: rule_review.RegisterOnce | None = None,
 ) -> dict[str, Any]:
     prefix = config.evidence.prefix
+    tagged = Tagged()
 
     def rules() -> list[Row]:
-        return current_rules(aws.client("ec2", region), account_id, region)
+        return current_rules(aws.client("ec2", region), account_id, region, tagged)
 
     # The rules are read once this run holds the claim on the next snapshot of the pair.
     result = record.record_snapshot(store, prefix, account_id, region, rules, lambda: datetime.now(UTC))
@@ -90,6 +99,23 @@ def snapshot_region(
                              config.authorized_public_ports)
     summary.update(exposure_key=report.key, exposed=report.rows)
     log.info("exposure_written", account_id=account_id, region=region, exposure_key=report.key, exposed=report.rows)
+    reviewing = config.rule_review
+    try:
+        facts = rule_review.region_facts(aws.client("ec2", region),
+                                         exposure.paged_fetch(lambda service: aws.client(service, region)),
+                                         result.rules)
+        sources = Sources(reviewing.keys, tagged.rules, tagged.groups,
+                          register.entries() if register else [], reviewing.private_peers_justified)
+        reviewed = rule_review.record_review(store, prefix, account_id, region, result.snapshot_key, result.rules,
+                                             sources, facts, reviewing.warning_days)
+    except Exception as exc:
+        why = f"{aws.error_code(exc) or type(exc).__name__}: {exc}"
+        log.error("rule_review_not_written", account_id=account_id, region=region, error=why,
+                  snapshot_key=result.snapshot_key, action="snapshot, diff and exposure report written")
+        raise RuleReviewNotWritten(f"rule review not written ({why}); {result.snapshot_key} written") from exc
+    summary.update(rule_review_key=reviewed.key, rule_findings=reviewed.rows)
+    log.info("rule_review_written", account_id=account_id, region=region, rule_review_key=reviewed.key,
+             findings=reviewed.rows)
     return summary
 
 
@@ -98,8 +124,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     env = settings.environment()
     config = record.Settings.from_env(env)
     store = EvidenceStore(config.evidence.bucket, aws.central_client("s3"))
+    register = rule_review.RegisterOnce(config.rule_review.register, lambda: aws.central_client("s3"))
 
     def work(account_id: str, region: str) -> dict[str, Any]:
-        return snapshot_region(store, config, account_id, region)
+        return snapshot_region(store, config, account_id, region, register)
 
     return fanout.run(event, work, env, InventoryFailed, "inventory", {"bucket": store.bucket})

@@ -4,7 +4,8 @@ snapshot verified whole, and the group index that lets a reader fetch one group'
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -37,9 +38,33 @@ def describe_rules(ec2: Any, group_id: str | None = None) -> Iterator[dict[str, 
         yield from page["SecurityGroupRules"]
 
 
-def current_rules(ec2: Any, account_id: str, region: str) -> list[Row]:
-    """Snapshot rows of one account and region, straight from the describe pages."""
-    return flatten_rule_rows(account_id, region, describe_groups(ec2), describe_rules(ec2))
+@dataclass
+class Tagged:
+    """The tags of the rules and groups described (by id, only those that have tags): the snapshot does not
+    hold them, the rule review reads them."""
+
+    rules: dict[str, dict[str, str]] = field(default_factory=dict)
+    groups: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _keeping_tags(items: Iterable[Mapping[str, Any]], id_key: str, into: dict[str, dict[str, str]]
+                  ) -> Iterator[Mapping[str, Any]]:
+    for item in items:
+        tags = item.get("Tags")
+        if tags:
+            into[item.get(id_key) or ""] = {t.get("Key", ""): t.get("Value", "") for t in tags}
+        yield item
+
+
+def current_rules(ec2: Any, account_id: str, region: str, tagged: Tagged | None = None) -> list[Row]:
+    """Snapshot rows of one account and region, straight from the describe pages; with ``tagged``, the
+    rules' and groups' tags are kept there as the pages go by (no further call)."""
+    groups: Iterable[Mapping[str, Any]] = describe_groups(ec2)
+    rules: Iterable[Mapping[str, Any]] = describe_rules(ec2)
+    if tagged is not None:
+        groups = list(_keeping_tags(groups, "GroupId", tagged.groups))
+        rules = _keeping_tags(rules, "SecurityGroupRuleId", tagged.rules)
+    return flatten_rule_rows(account_id, region, groups, rules)
 
 
 def parse_snapshot(body: bytes, metadata: dict[str, str]) -> list[tuple[str, ...]]:

@@ -1,4 +1,4 @@
-# The read-only calls the inventory (sg_inventory: rules and exposure) and the unused-group audit
+# The read-only calls the inventory (sg_inventory: rules, exposure and rule review) and the unused-group audit
 # (unused_sg_audit) make in the account they look at; the change notifier (sg_change_notifier) makes
 # the inventory's group and exposure reads in a member account. One document, used by the central
 # functions' roles and by the member role (modules/member-role-definition), so the two can never
@@ -34,6 +34,14 @@ locals {
           "ec2:DescribeManagedPrefixLists",
         ] : [],
       )
+      resources = ["*"]
+    },
+    {
+      sid = "ReadStaleSecurityGroups"
+      # The inventory's rule review: the rules of each VPC that reference a deleted group or a group
+      # across a peering that is gone. A Describe call without resource-level permissions: "*" only.
+      when      = var.include_inventory
+      actions   = ["ec2:DescribeStaleSecurityGroups"]
       resources = ["*"]
     },
     {

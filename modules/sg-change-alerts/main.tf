@@ -83,6 +83,8 @@ module "function" {
     ALERT_TOPIC_ARN            = var.alert_topic_arn
     APPROVED_CHANGE_PRINCIPALS = join(",", var.approved_change_principals)
     IAC_MANAGED_TAG_KEYS       = join(",", var.iac_managed_tag_keys)
+    RULE_REVIEW_TAG_KEYS       = jsonencode(var.justification_tag_keys)
+    PRIVATE_PEERS_JUSTIFIED    = tostring(var.justify_private_peers)
   }
 }
 

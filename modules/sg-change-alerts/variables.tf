@@ -84,6 +84,18 @@ variable "iac_managed_tag_keys" {
   default     = ["aws:cloudformation:stack-id"]
 }
 
+variable "justification_tag_keys" {
+  description = "The tag keys of a rule's justification, owner, ticket and expiry date that the alert's Justification line reads (the root's rule_review.tag_keys; modules/sg-inventory validates them); keys left out keep their defaults."
+  type        = map(string)
+  default     = {}
+}
+
+variable "justify_private_peers" {
+  description = "Whether a rule whose peer is a private address range or its own group is justified by policy (the root's rule_review.justify_private_peers)."
+  type        = bool
+  default     = false
+}
+
 variable "accounts" {
   description = "Member accounts whose forwarded events the function may describe through their member role (modules/lambda-function's accounts, fan_out false); null: only the own account is described."
   type        = any

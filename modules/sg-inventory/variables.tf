@@ -42,3 +42,47 @@ variable "authorized_public_ports" {
   type        = list(number)
   default     = [80, 443]
 }
+
+variable "rule_review" {
+  description = <<-EOT
+    The rule review written beside each snapshot (rule-review/<stamp>.csv). tag_keys: the tag keys of a rule's (or
+    its group's) justification, owner, ticket and expiry date (YYYY-MM-DD); register: an optional CSV object in S3
+    (bucket, key, and kms_key_arn when it is encrypted with a customer-managed key) the function reads once per run;
+    justification_warning_days: a justification expiring within this many days is reported as expiring;
+    justify_private_peers: a rule whose peer is a private address range or its own group needs no reason.
+  EOT
+  type = object({
+    tag_keys = optional(object({
+      justification = optional(string, "justification")
+      owner         = optional(string, "owner")
+      ticket        = optional(string, "ticket")
+      expires       = optional(string, "expires")
+    }), {})
+    register = optional(object({
+      bucket      = string
+      key         = string
+      kms_key_arn = optional(string)
+    }))
+    justification_warning_days = optional(number, 14)
+    justify_private_peers      = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for k in values(var.rule_review.tag_keys) : length(trimspace(k)) > 0 && length(k) <= 128])
+    error_message = "rule_review.tag_keys must be tag keys of 1 to 128 characters."
+  }
+  validation {
+    condition     = var.rule_review.justification_warning_days >= 0 && var.rule_review.justification_warning_days <= 366 && floor(var.rule_review.justification_warning_days) == var.rule_review.justification_warning_days
+    error_message = "rule_review.justification_warning_days must be a whole number of days from 0 to 366."
+  }
+  validation {
+    condition     = var.rule_review.register == null || (can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", try(var.rule_review.register.bucket, ""))) && length(trimspace(try(var.rule_review.register.key, ""))) > 0)
+    error_message = "rule_review.register must name an S3 bucket (its name, not an ARN) and a key."
+  }
+  validation {
+    condition     = try(var.rule_review.register.kms_key_arn, null) == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", coalesce(try(var.rule_review.register.kms_key_arn, null), "-")))
+    error_message = "rule_review.register.kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}

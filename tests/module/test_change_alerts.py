@@ -93,6 +93,8 @@ def test_function_configuration_matches_the_contract(deployed: dict[str, Any]) -
         "AUTHORIZED_PUBLIC_PORTS": "80,443",
         "APPROVED_CHANGE_PRINCIPALS": DEPLOYER,
         "IAC_MANAGED_TAG_KEYS": "aws:cloudformation:stack-id,ManagedBy",
+        "RULE_REVIEW_TAG_KEYS": "{}",  # the default keys (justification, owner, ticket, expires)
+        "PRIVATE_PEERS_JUSTIFIED": "false",
         "ACCOUNTS": MEMBER,
         "ACCOUNTS_FROM_ORGANIZATIONS": "false",
         "EXCLUDED_ACCOUNTS": "",

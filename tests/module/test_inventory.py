@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pytest_terraform import terraform
@@ -176,4 +177,62 @@ def test_exposure_report_from_the_shipped_zip(deployed):
     # and every exposure read is granted to the deployed role
     assert {"DescribeNetworkInterfaces", "DescribeRouteTables", "DescribeLoadBalancers"} <= {
         c["operation"] for c in run.calls}
+    assert_least_privilege(name, run)
+
+
+def test_rule_review_from_the_shipped_zip(deployed):
+    # Given a VPC whose groups hold a rule justified by its tags, an unjustified one, a group whose justification
+    # expires in five days, a rule shadowed by a wider one of its group, and two groups with the same rules
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.41.0.0/16")["Vpc"]["VpcId"]
+    soon = (datetime.now(UTC) + timedelta(days=5)).date().isoformat()
+
+    def group(name, permissions, group_tags=None, rule_tags=None):
+        spec = [{"ResourceType": "security-group", "Tags": group_tags}] if group_tags else []
+        gid = ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc, TagSpecifications=spec)
+        rule_spec = [{"ResourceType": "security-group-rule", "Tags": rule_tags}] if rule_tags else []
+        ec2.authorize_security_group_ingress(GroupId=gid["GroupId"], IpPermissions=permissions,
+                                             TagSpecifications=rule_spec)
+        return gid["GroupId"]
+
+    def tcp(port, cidr, to_port=None):
+        return {"IpProtocol": "tcp", "FromPort": port, "ToPort": to_port or port, "IpRanges": [{"CidrIp": cidr}]}
+
+    justified = group("review-justified", [tcp(8443, "203.0.113.0/24")],
+                      rule_tags=[{"Key": "justification", "Value": "partner API"}, {"Key": "owner", "Value": "api"}])
+    unjustified = group("review-unjustified", [tcp(3389, "198.51.100.0/24")])
+    expiring = group("review-expiring", [tcp(8080, "192.0.2.0/24")],
+                     group_tags=[{"Key": "justification", "Value": "migration"}, {"Key": "owner", "Value": "ops"},
+                                 {"Key": "expires", "Value": soon}])
+    shadowing = group("review-shadowed", [tcp(0, "10.0.0.0/8", 65535), tcp(443, "10.1.0.0/16")],
+                      group_tags=[{"Key": "justification", "Value": "internal"}])
+    twins = [group(f"review-twin-{i}", [tcp(9000, "172.16.0.0/12")],
+                   group_tags=[{"Key": "justification", "Value": "twins"}]) for i in (1, 2)]
+    ec2.authorize_security_group_ingress(GroupId=justified, IpPermissions=[  # a group reference: the VPC's
+        {"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443,                # stale references are read
+         "UserIdGroupPairs": [{"GroupId": twins[0]}]}],
+        TagSpecifications=[{"ResourceType": "security-group-rule",
+                            "Tags": [{"Key": "justification", "Value": "twin calls the API"}]}])
+    name, bucket = deployed["lambda_function_names"]["sg_inventory"], deployed["evidence_bucket_name"]
+
+    # When the inventory runs from its zip
+    run = run_lambda(name, {})
+
+    # Then the rule review, with the snapshot's stamp, has one row per finding of each rule
+    assert run.error is None, run.logs
+    (result,) = run.result["results"]
+    assert result["rule_review_key"] == result["snapshot_key"].replace("/snapshots/", "/rule-review/")
+    ours = {justified, unjustified, expiring, shadowing, *twins}
+    rows = [r for r in _rows(result["rule_review_key"], bucket) if r["GroupId"] in ours and
+            (r["Direction"] != "egress")]  # the default egress rule of each group has no reason here
+    found = {(r["GroupId"], r["FromPort"], r["Finding"], r["JustifiedBy"], r["Owner"]) for r in rows}
+    assert found == {
+        (unjustified, "3389", "unjustified", "none", ""),
+        (expiring, "8080", "expiring", "group-tag", "ops"),
+        (shadowing, "443", "shadowed", "group-tag", ""),
+        (twins[0], "", "duplicate-group", "group-tag", ""),
+        (twins[1], "", "duplicate-group", "group-tag", ""),
+    }
+    # and the stale references of the VPC were read (one call), as every call it made, granted to the deployed role
+    assert "DescribeStaleSecurityGroups" in {c["operation"] for c in run.calls}
     assert_least_privilege(name, run)

@@ -526,3 +526,100 @@ run "review_pack_rejects_invalid_values" {
     var.fan_out_max_concurrency,
   ]
 }
+
+# The rule review's inputs (one variable, four validations: one run each).
+run "sg_inventory_rejects_an_invalid_rule_review_tag_keys" {
+  command = plan
+
+  module {
+    source = "./modules/sg-inventory"
+  }
+
+  variables {
+    name_prefix = "sgwatch"
+    lambda_settings = {
+      runtime            = "python3.13"
+      architecture       = "arm64"
+      log_retention_days = 30
+      kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    evidence    = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    rule_review = { tag_keys = { justification = " " } }
+  }
+
+  expect_failures = [
+    var.rule_review,
+  ]
+}
+
+run "sg_inventory_rejects_an_invalid_rule_review_warning_days" {
+  command = plan
+
+  module {
+    source = "./modules/sg-inventory"
+  }
+
+  variables {
+    name_prefix = "sgwatch"
+    lambda_settings = {
+      runtime            = "python3.13"
+      architecture       = "arm64"
+      log_retention_days = 30
+      kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    evidence    = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    rule_review = { justification_warning_days = 1.5 }
+  }
+
+  expect_failures = [
+    var.rule_review,
+  ]
+}
+
+run "sg_inventory_rejects_an_invalid_rule_review_register" {
+  command = plan
+
+  module {
+    source = "./modules/sg-inventory"
+  }
+
+  variables {
+    name_prefix = "sgwatch"
+    lambda_settings = {
+      runtime            = "python3.13"
+      architecture       = "arm64"
+      log_retention_days = 30
+      kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    evidence    = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    rule_review = { register = { bucket = "arn:aws:s3:::register", key = "rules.csv" } }
+  }
+
+  expect_failures = [
+    var.rule_review,
+  ]
+}
+
+run "sg_inventory_rejects_an_invalid_rule_review_register_key" {
+  command = plan
+
+  module {
+    source = "./modules/sg-inventory"
+  }
+
+  variables {
+    name_prefix = "sgwatch"
+    lambda_settings = {
+      runtime            = "python3.13"
+      architecture       = "arm64"
+      log_retention_days = 30
+      kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    evidence    = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    rule_review = { register = { bucket = "register", key = "rules.csv", kms_key_arn = "alias/register" } }
+  }
+
+  expect_failures = [
+    var.rule_review,
+  ]
+}

@@ -41,7 +41,14 @@ run "accepted_values_plan" {
     accounts                      = ["111122223333"]
     organization_id               = "o-abcd123456"
     authorized_public_ports       = [80, 443, 8443]
-    approved_change_principals    = ["arn:aws:iam::*:role/terraform-pipeline"]
+    enable_sg_inventory           = true
+    rule_review = {
+      tag_keys                   = { justification = "pci:justification", expires = "pci:expires" }
+      register                   = { bucket = "security-registers", key = "sgwatch/rules.csv", kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+      justification_warning_days = 30
+      justify_private_peers      = true
+    }
+    approved_change_principals = ["arn:aws:iam::*:role/terraform-pipeline"]
     slack = {
       channel_id          = "C0123456789"
       create_token_secret = true

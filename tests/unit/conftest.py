@@ -7,6 +7,10 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
+from tests.moto_launcher import answer_describe_stale_security_groups
+
+answer_describe_stale_security_groups()
+
 EVIDENCE_BUCKET = "evidence"
 # What the capability modules may set for member accounts and the fan-out (modules/lambda-function).
 ACCOUNT_SETTINGS = ("ACCOUNTS", "ACCOUNTS_FROM_ORGANIZATIONS", "EXCLUDED_ACCOUNTS", "REGIONS", "MEMBER_ROLE_NAME",

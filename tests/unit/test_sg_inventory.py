@@ -59,7 +59,7 @@ def test_first_run_is_a_baseline_then_a_diff_is_always_written(aws):
     assert _read(second["diff_key"]) == [["ChangeType", *SNAPSHOT_HEADER]]
     assert (second["added"], second["removed"], second["updated"]) == (0, 0, 0)
     assert set(result) == {"account_id", "region", "snapshot_key", "diff_key", "groups", "rules", "added",
-                           "removed", "updated", "exposure_key", "exposed"}
+                           "removed", "updated", "exposure_key", "exposed", "rule_review_key", "rule_findings"}
 
 
 def test_previous_snapshot_is_found_with_one_request_however_long_the_history(aws):
@@ -119,10 +119,10 @@ def test_a_failing_region_does_not_stop_the_others(aws, monkeypatch):
     handler = _handler()
     real = handler.current_rules
 
-    def flaky(ec2, account_id, region):
+    def flaky(ec2, account_id, region, tagged=None):
         if region == "eu-west-1":
             raise RuntimeError("AuthFailure: region disabled")
-        return real(ec2, account_id, region)
+        return real(ec2, account_id, region, tagged)
 
     monkeypatch.setattr(handler, "current_rules", flaky)
     with pytest.raises(handler.InventoryFailed, match="eu-west-1"):

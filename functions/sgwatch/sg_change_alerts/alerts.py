@@ -20,9 +20,13 @@ from urllib.parse import quote
 
 from .. import slack
 from ..cloudtrail import ADDED, CREATED, DELETED, DESCRIPTION, MODIFIED, REMOVED, RuleChange, SgEvent
+from ..csvio import unneutralise
 from ..exposure import GroupExposure
+from ..justification import NONE, Justification, Sources
 from ..notify import SUBJECT_MAX_CHARS
 from ..provenance import LABEL as CHANGED_VIA, Provenance
+from ..rule_coverage import scope
+from ..rules import Rule
 from ..ruletext import rule_text
 from ..text import ascii_line, clean
 from .severity import Assessment
@@ -41,6 +45,7 @@ _ACTION_TITLES = {
 UNKNOWN_BEFORE = "previous state unknown"
 EXPOSURE = "Exposure"
 NOT_LOOKED_UP = "not looked up"
+JUSTIFICATION = "Justification"
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,43 @@ class ExposureSection:
 
 
 @dataclass(frozen=True)
+class JustificationSection:
+    """What an alert says of the reason for the rules the event adds or modifies: the ``Justification:`` line
+    and the SNS attribute ``justified`` (``true`` when every such rule has a reason)."""
+
+    justified: bool
+    line: str
+
+
+_SHOWN_REASONS = 3
+
+
+def justification_section(added: Sequence[Rule], sources: Sources) -> JustificationSection | None:
+    """The section for the rules an event adds or modifies; None when it adds or modifies none."""
+    if not added:
+        return None
+    found = [(rule, sources.justify(rule.group_id, unneutralise(rule.group_name), rule.direction, rule.rule_id,
+                                    scope(rule.protocol, rule.from_port, rule.to_port, rule.peer_type, rule.peer)))
+             for rule in added]
+    missing = [rule for rule, j in found if j.source == NONE]
+    if missing:
+        names = ", ".join(clean(r.rule_id, 40) or "a rule" for r in missing[:_SHOWN_REASONS])
+        more = f" and {len(missing) - _SHOWN_REASONS} more" if len(missing) > _SHOWN_REASONS else ""
+        return JustificationSection(False, f"none for {len(missing)} of {len(found)} added or modified rules "
+                                           f"({names}{more}): no reason in the rule's or the group's tags")
+    reasons = list(dict.fromkeys(j for _, j in found))
+    shown = "; ".join(_reason(j) for j in reasons[:_SHOWN_REASONS])
+    more = f"; and {len(reasons) - _SHOWN_REASONS} more" if len(reasons) > _SHOWN_REASONS else ""
+    return JustificationSection(True, shown + more)
+
+
+def _reason(j: Justification) -> str:
+    details = [j.source] + [f"{label} {clean(value, 128)}" for label, value in
+                            (("owner", j.owner), ("ticket", j.ticket), ("expires", j.expires)) if value]
+    return f"{clean(j.reason, 300)} ({', '.join(details)})"
+
+
+@dataclass(frozen=True)
 class Alert:
     """What one alert says, whatever carries it (mail, Slack, SNS attributes, the event record): the
     parsed event, its resolved changes, its assessment, and what the alert found out besides (the
@@ -85,6 +127,7 @@ class Alert:
     assessment: Assessment
     exposure: ExposureSection | None = None
     provenance: Provenance | None = None
+    justification: JustificationSection | None = None
 
 
 def _ascii(text: str) -> str:
@@ -148,7 +191,8 @@ def outcome_text(ev: SgEvent) -> str:
     return "succeeded"
 
 
-def facts(ev: SgEvent, assessment: Assessment, provenance: Provenance | None = None) -> list[tuple[str, str]]:
+def facts(ev: SgEvent, assessment: Assessment, provenance: Provenance | None = None,
+          justification: JustificationSection | None = None) -> list[tuple[str, str]]:
     """(label, value) pairs shared by mail and Slack."""
     rows = [
         ("Severity", assessment.level),
@@ -172,6 +216,8 @@ def facts(ev: SgEvent, assessment: Assessment, provenance: Provenance | None = N
         rows.append(("Actor ARN", clean(ev.actor.arn, 300)))
     if provenance is not None:
         rows.append((CHANGED_VIA, provenance.line()))
+    if justification is not None:
+        rows.append((JUSTIFICATION, justification.line))
     rows += [
         ("Source IP", clean(ev.source_ip, 100) or "unknown"),
         ("User agent", clean(ev.user_agent, 400) or "unknown"),
@@ -225,7 +271,7 @@ def body(alert: Alert) -> str:
         + (" (ATTEMPTED, failed)" if ev.failed else ""),
         "",
     ]
-    rows = facts(ev, assessment, alert.provenance)
+    rows = facts(ev, assessment, alert.provenance, alert.justification)
     width = max(len(label) for label, _ in rows) + 1
     lines += [f"{(label + ':').ljust(width)} {value}" for label, value in rows]
     if exposure is not None:
@@ -248,12 +294,15 @@ def body(alert: Alert) -> str:
 
 def attributes(alert: Alert) -> dict[str, str]:
     """SNS message attributes subscribers filter on: ``severity``, ``event_name``, and with the
-    lookups ``exposed`` (``true``/``false``/``unknown``), ``origin`` and ``change_control``."""
+    lookups ``exposed`` (``true``/``false``/``unknown``), ``origin`` and ``change_control``, and for an event that
+    adds or modifies rules ``justified`` (``true``/``false``)."""
     found = {"severity": alert.assessment.level, "event_name": _ascii(alert.ev.event_name)[:100] or "unknown"}
     if alert.exposure is not None:
         found["exposed"] = alert.exposure.attribute()
     if alert.provenance is not None:
         found.update(alert.provenance.attributes())
+    if alert.justification is not None:
+        found["justified"] = str(alert.justification.justified).lower()
     return found
 
 
@@ -268,7 +317,7 @@ def slack_message(alert: Alert) -> dict[str, Any]:
         f"{slack.escape(group_label(ev))}" + (" (ATTEMPTED, failed)" if ev.failed else "")
     )
     fact_lines = []
-    for label, value in facts(ev, assessment, alert.provenance)[1:]:
+    for label, value in facts(ev, assessment, alert.provenance, alert.justification)[1:]:
         if label == "Console":
             fact_lines.append(f"*{label}:* <{value}|open the security group>")
         else:

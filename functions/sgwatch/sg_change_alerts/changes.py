@@ -36,14 +36,16 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError, HTTPClientError
 
-from .. import accounts, aws, cloudtrail, exposure, log, provenance, risk, settings
+from .. import accounts, aws, cloudtrail, exposure, log, provenance, risk, rule_review_record, settings
 from ..cloudtrail import ADDED, DELETED, DESCRIPTION, MODIFIED, REMOVED, SgEvent
 from ..csvio import unneutralise
 from ..evidence import EVENTS, GROUP_NAMES, GROUP_STATE, EvidenceStore, Layout, stamp, stamp_time
 from ..exposure import Exposure
+from ..justification import Sources
 from ..rules import Rule, flatten_rules, permission_peers
 from ..settings import Environment
 from ..snapshots import describe_rules, group_ids_named, group_index, group_rows, latest_snapshot_key
+from . import alerts
 from .alerts import ExposureSection
 
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
@@ -66,6 +68,7 @@ class Settings:
     approved_change_principals: tuple[str, ...] = ()
     iac_managed_tag_keys: tuple[str, ...] = provenance.DEFAULT_IAC_TAG_KEYS
     reach: accounts.Settings = field(default_factory=lambda: accounts.Settings.from_env({}))
+    rule_review: rule_review_record.Settings = rule_review_record.Settings()  # tag keys and policy of justification
 
     @classmethod
     def from_env(cls, env: Environment | None = None) -> Settings:
@@ -79,6 +82,7 @@ class Settings:
             approved_change_principals=settings.items(env, "APPROVED_CHANGE_PRINCIPALS"),
             iac_managed_tag_keys=iac_keys if "IAC_MANAGED_TAG_KEYS" in env else provenance.DEFAULT_IAC_TAG_KEYS,
             reach=accounts.Settings.from_env(env),
+            rule_review=rule_review_record.Settings.from_env(env),
         )
 
 
@@ -313,6 +317,7 @@ class GroupNow:
     section: ExposureSection
     exposure: Exposure | None = None
     notes: tuple[str, ...] = ()
+    rule_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # of the group's rules that have tags
 
 
 def _tags(items: Any) -> dict[str, str]:
@@ -350,15 +355,39 @@ def _describe(ev: SgEvent, group_id: str) -> tuple[dict[str, str], list[Rule], s
     return {**ev.tags, **_tags(group.get("Tags"))}, _ingress_rules(ev, group) or added, ""
 
 
+def _rule_tags(ev: SgEvent, group_id: str) -> tuple[dict[str, dict[str, str]], str]:
+    """The tags of the group's rules (by rule id) when the event adds or modifies one (what justifies it), and
+    a note when they cannot be read."""
+    if not _added(ev):
+        return {}, ""
+    try:
+        described = describe_rules(aws.client("ec2", ev.region), group_id)
+        return {str(r.get("SecurityGroupRuleId")): _tags(r.get("Tags")) for r in described if r.get("Tags")}, ""
+    except ClientError as exc:
+        log.warning("rule_tags_not_read", event_id=ev.event_id, group_id=group_id, error=aws.error_code(exc))
+        return {}, f"the rules' tags could not be read ({aws.error_code(exc)}): only the group's justify them"
+
+
 def _look(ev: SgEvent, group_id: str, credentials: aws.Credentials | None) -> GroupNow:
     with aws.target_account(credentials, keep=True):  # one event at a time: a few accounts' clients, reused
         tags, rules, note = _describe(ev, group_id)
+        rule_tags, tags_note = _rule_tags(ev, group_id)
         fetch = exposure.paged_fetch(lambda service: aws.client(service, ev.region))
         found = exposure.look_up(fetch, group_id, [*rules, *_added(ev)])  # the rules say which lists to read
     # Without the group's rules, which internet-facing load balancers its ingress admits is not known.
     unknown = [f"{note.partition(':')[0]}: which internet-facing load balancers its ingress admits"] if note else []
     summary = exposure.summarise(group_id, found, rules, unknown=unknown)
-    return GroupNow(tags, ExposureSection.of(summary), found, (note,) if note else ())
+    notes = tuple(n for n in (note, tags_note) if n)
+    return GroupNow(tags, ExposureSection.of(summary), found, notes, rule_tags)
+
+
+def justification_of(ev: SgEvent, config: Settings, group: GroupNow) -> alerts.JustificationSection | None:
+    """Whether the rules the event adds or modifies are justified: by their tags, their group's, or the policy
+    (the register is the inventory's rule review's: an alert does not read it)."""
+    reviewing = config.rule_review
+    sources = Sources(reviewing.keys, group.rule_tags, {ev.group_id: group.tags}, (),
+                      reviewing.private_peers_justified)
+    return alerts.justification_section(_added(ev), sources)
 
 
 def seconds_left(context: Any, reserve: float, cap: float | None = None) -> float:

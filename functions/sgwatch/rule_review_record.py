@@ -1,0 +1,152 @@
+"""The rule review's reads and its report (see :mod:`sgwatch.rule_review`): the stale references of each
+VPC (DescribeStaleSecurityGroups), the prefix lists that exist, the register (read once per run) and the
+write-once report
+``{prefix}{account}/{region}/rule-review/<stamp>.csv`` with the stamp of the snapshot it reviews."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from . import exposure, log, settings
+from .csvio import to_csv
+from .evidence import RULE_REVIEW, EvidenceStore, key_stem, series_prefix, stamp_time
+from .justification import Entry, Sources, TagKeys, parse_register
+from .rule_review import DEFAULT_WARNING_DAYS, REVIEW_HEADER, Region, review
+from .settings import Environment
+
+# MaxResults 5-255: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeStaleSecurityGroups.html
+STALE_PAGE_SIZE = 255
+# What the review calls in the account it looks at (modules/read-permissions grants it); the prefix lists are
+# read with the exposure's DescribeManagedPrefixLists.
+IAM_ACTIONS = ("ec2:DescribeStaleSecurityGroups",)
+
+
+@dataclass(frozen=True)
+class Register:
+    """Where the register is (an S3 object the function reads with its own role)."""
+
+    bucket: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``RULE_REVIEW_TAG_KEYS`` (a JSON object: justification, owner, ticket, expires),
+    ``RULE_REVIEW_REGISTER_BUCKET`` / ``RULE_REVIEW_REGISTER_KEY``, ``JUSTIFICATION_WARNING_DAYS``
+    and ``PRIVATE_PEERS_JUSTIFIED``."""
+
+    keys: TagKeys = TagKeys()
+    register: Register | None = None
+    warning_days: int = DEFAULT_WARNING_DAYS
+    private_peers_justified: bool = False
+
+    @classmethod
+    def from_env(cls, env: Environment) -> Settings:
+        given = settings.json_object(env, "RULE_REVIEW_TAG_KEYS", "tag keys")
+        names = TagKeys.__dataclass_fields__
+        unknown = sorted(set(given) - set(names))
+        if unknown or not all(isinstance(v, str) and v.strip() for v in given.values()):
+            raise settings.SettingsError(f"RULE_REVIEW_TAG_KEYS must map {', '.join(names)} to non-empty keys")
+        bucket, key = settings.text(env, "RULE_REVIEW_REGISTER_BUCKET"), settings.text(env, "RULE_REVIEW_REGISTER_KEY")
+        if bool(bucket) != bool(key):
+            raise settings.SettingsError("RULE_REVIEW_REGISTER_BUCKET and RULE_REVIEW_REGISTER_KEY are set together")
+        return cls(
+            keys=TagKeys(**{k: v.strip() for k, v in given.items()}),
+            register=Register(bucket, key) if bucket else None,
+            warning_days=settings.integer(env, "JUSTIFICATION_WARNING_DAYS", DEFAULT_WARNING_DAYS, minimum=0),
+            private_peers_justified=settings.flag(env, "PRIVATE_PEERS_JUSTIFIED"),
+        )
+
+
+class RegisterOnce:
+    """The register's entries, read at most once per run by whichever of the run's pairs (threads) needs it
+    first (a failed read fails every pair with the same error: never an empty register in its place)."""
+
+    def __init__(self, where: Register | None, s3: Callable[[], Any]) -> None:
+        self.where = where
+        self._s3 = s3
+        self._lock = threading.Lock()
+        self._entries: list[Entry] | None = None
+        self._error: Exception | None = None
+
+    def entries(self) -> list[Entry]:
+        if self.where is None:
+            return []
+        with self._lock:
+            if self._error is not None:
+                raise self._error
+            if self._entries is None:
+                try:
+                    found = self._s3().get_object(Bucket=self.where.bucket, Key=self.where.key)
+                    self._entries = parse_register(found["Body"].read())
+                except Exception as exc:
+                    self._error = exc
+                    raise
+                log.info("register_read", bucket=self.where.bucket, key=self.where.key, entries=len(self._entries),
+                         version_id=found.get("VersionId") or "")
+            return self._entries
+
+
+def stale_references(ec2: Any, vpc_ids: Iterable[str]) -> dict[tuple[str, str, str], str]:
+    """The stale references of each VPC, by (group id, direction, referenced group id): one
+    DescribeStaleSecurityGroups (paged) per VPC."""
+    paginator = ec2.get_paginator("describe_stale_security_groups")
+    found: dict[tuple[str, str, str], str] = {}
+    for vpc_id in vpc_ids:
+        for page in paginator.paginate(VpcId=vpc_id, PaginationConfig={"PageSize": STALE_PAGE_SIZE}):
+            for group in page.get("StaleSecurityGroupSet") or ():
+                for direction, name in (("ingress", "StaleIpPermissions"), ("egress", "StaleIpPermissionsEgress")):
+                    for permission in group.get(name) or ():
+                        for pair in permission.get("UserIdGroupPairs") or ():
+                            referenced = pair.get("GroupId") or pair.get("GroupName") or ""
+                            found[(group.get("GroupId") or "", direction, referenced)] = _stale_detail(pair)
+    return found
+
+
+def _stale_detail(pair: Mapping[str, Any]) -> str:
+    referenced = pair.get("GroupId") or pair.get("GroupName") or "a group"
+    owner = f" of {pair['UserId']}" if pair.get("UserId") else ""
+    peering = pair.get("VpcPeeringConnectionId")
+    if peering:
+        return f"references {referenced}{owner} across peering {peering} ({pair.get('PeeringStatus') or 'gone'})"
+    return f"references {referenced}{owner}, which no longer exists"
+
+
+def region_facts(ec2: Any, fetch: exposure.Fetch, rows: Sequence[Sequence[str]]) -> Region:
+    """What the region adds to the snapshot: stale references of the VPCs whose rules reference a group,
+    and the prefix lists visible to the account (read only when a rule names one)."""
+    vpcs = sorted({r[2] for r in rows if r[11] == "security-group" and r[2]})
+    named = any(r[11] == "prefix-list" for r in rows)
+    prefix_lists = frozenset(i.get("PrefixListId") or "" for i in fetch(exposure.PREFIX_LISTS, [])) if named else None
+    return Region(stale=stale_references(ec2, vpcs) if vpcs else {}, prefix_lists=prefix_lists)
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    key: str
+    rows: int  # 0: nothing found (the report holds the header only)
+
+
+def record_review(
+    store: EvidenceStore,
+    prefix: str,
+    account_id: str,
+    region: str,
+    snapshot_key: str,
+    rows: Sequence[Sequence[str]],
+    sources: Sources,
+    facts: Region,
+    warning_days: int = DEFAULT_WARNING_DAYS,
+) -> ReviewResult:
+    """Write the rule review of the snapshot ``snapshot_key`` (its stamp; expiry measured on its UTC date)."""
+    taken = stamp_time(snapshot_key) or datetime.now(UTC)
+    doc = to_csv(REVIEW_HEADER, review(rows, sources, facts, taken.date(), warning_days))
+    key = series_prefix(prefix, account_id, region, RULE_REVIEW) + key_stem(snapshot_key) + ".csv"
+    metadata = {"rows": str(doc.rows), "sha256": doc.sha256, "snapshot": snapshot_key}
+    if not store.put_new(key, doc.body, metadata=metadata):
+        raise RuntimeError(f"rule review {key} already exists; refusing to overwrite evidence")
+    return ReviewResult(key, doc.rows)
