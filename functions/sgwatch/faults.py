@@ -31,6 +31,8 @@ DEGRADATIONS = {
                               "of the same event alerts again (a duplicate, never a lost alert); without the group's "
                               "state the next event on the group takes its before-state from the latest inventory "
                               "snapshot",
+    "path_described_by_id": "the reachability alert names the path by its id, without its Name tag, source and "
+                            "destination (logged as paths_not_described); every path is analysed as usual",
 }
 
 # Each step after the change notifier's SNS publish is best effort: the alert is already out.
@@ -39,6 +41,8 @@ OPTIONAL: tuple[Optional, ...] = (
     Optional("sg_change_alerts", "slack", "chat.postMessage", "no_slack_copy"),
     Optional("sg_change_alerts", "s3", "PutObject", "evidence_after_publish"),
     Optional("sg_change_alerts", "ec2", "DescribeSecurityGroupRules", "evidence_after_publish"),
+    # The path's description only names it in the alert; the analysis needs its id alone.
+    Optional("reachability_check", "ec2", "DescribeNetworkInsightsPaths", "path_described_by_id"),
 )
 
 

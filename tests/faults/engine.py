@@ -9,12 +9,13 @@ each scenario of tests/faults/scenarios.py it
 1. sets the scenario up once (a fresh emulator), makes its change and runs it clean, recording every
    AWS call the function makes (a botocore ``before-call`` hook: service, operation and the call's
    ordinal among that operation's calls) and every Slack Web API call (through the fake Slack);
-2. for every recorded call site and every fault kind that applies to it, makes a new change of the same
-   kind, runs the scenario with that one fault injected on every attempt of that call (``before-send``:
-   botocore's own retries run, without their back-off sleeps, and the fault outlasts them), classifies
-   the outcome, checks the evidence bucket, then runs the scenario once more clean (the next scheduled
-   run, or Lambda's retry of the same event) and checks that the evidence recovered. The emulator's
-   state carries over from row to row, as a real bucket's does from run to run.
+2. for every recorded call site and every fault kind that applies to it, takes the bucket back to the
+   objects the recorded run found, makes a new change of the same kind, runs the scenario with that one
+   fault injected on every attempt of that call (``before-send``: botocore's own retries run, without
+   their back-off sleeps, and the fault outlasts them; the same request made again by the code's own
+   retry fails the same way), classifies the outcome, checks the evidence bucket, then runs the scenario
+   once more clean (the next scheduled run, or Lambda's retry of the same event) and checks that the
+   evidence recovered.
 
 The handler module is imported once and never reset: each run is the next invocation of one warm
 Lambda process. Every AWS call is held to tests/contract.py; a breach fails the row. The rows go to
@@ -114,13 +115,14 @@ class Injector:
     def start(self, target: Site | None = None, kind: str = "") -> None:
         with self._lock:
             self.calls, self._counts, self.target, self.kind, self.attempts = [], {}, target, kind, 0
+            self.sticky: tuple[Any, ...] | None = None
             self.active = True
 
     def stop(self) -> None:
         self.active = False
         self._armed.kind = None
 
-    def before_call(self, model: Any, **_: Any) -> None:
+    def before_call(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         self._armed.kind = None
         if not self.active:
             return
@@ -131,8 +133,15 @@ class Injector:
             site = Site(service, model.name, n)
             self.calls.append(site)
             self.protocols[service] = model.service_model.protocol
+        request = (service, model.name, params.get("url_path"), repr(params.get("query_string")),
+                   repr(params.get("body")))
         if site == self.target:
             self._armed.kind = self.kind
+            self.sticky = request
+        elif request == self.sticky:  # the same request again (the code's own retry): it fails the same way
+            self._armed.kind = self.kind
+            with self._lock:
+                self.calls.pop()  # not another call site: the faulted one, retried
 
     def harness_call(self, **_: Any) -> None:
         self._armed.kind = None
@@ -420,9 +429,10 @@ class World:
 
     def invoke(self, event: dict[str, Any], run: Run, timeout_s: float = 300) -> Any:
         """One invocation; an exception is what Lambda reports (the error alarm, retry, DLQ), recorded in ``run``."""
-        handler = self.handler()
+        handler, context = self.handler(), Context(self.function, timeout_s)
+        extra = {"sleep": context.sleep} if self.handler_name.endswith(".run") else {}  # a clock of its own
         try:
-            result = handler(json.loads(json.dumps(event)), Context(self.function, timeout_s))
+            result = handler(json.loads(json.dumps(event)), context, **extra)
         except Exception as exc:
             run.errors.append(f"{type(exc).__name__}: {exc}"[:500])
             return None
@@ -440,6 +450,10 @@ class Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def sleep(self, seconds: float) -> None:
+        """A wait that takes no time: it only brings the invocation's timeout closer."""
+        self._deadline -= seconds
 
 
 @contextmanager
@@ -539,9 +553,14 @@ def kinds_for(site: Site) -> tuple[str, ...]:
     return (*AWS_KINDS, *extra)
 
 
+# What a run says of work it could not do (an evidence gap, a lookup not made), whatever the fault.
+COULD_NOT = ("could not", "not looked up", "not scanned", "unreadable")
+
+
 def names_fault(run: Run, baseline: Run, site: Site, kind: str, protocol: str) -> bool:
-    """The run's durable output names the fault (its call, its error) more often than the clean run's did."""
-    words = [site.operation.lower(), *FAULT_WORDS.get(kind, ())]
+    """The run's durable output names the fault (its call, its error, work it could not do) more often than the
+    clean run's did."""
+    words = [site.operation.lower(), *FAULT_WORDS.get(kind, ()), *COULD_NOT]
     if kind in AWS_FAULTS:
         words.append(fault_code(kind, protocol).lower())
     text, clean = run.durable_text(), baseline.durable_text()
@@ -573,13 +592,15 @@ def matrix(function: str, only: str | None = None) -> dict[str, Any]:
             started = time.monotonic()
             world.reset()
             scenario.setup(world)
+            kept = world.etags()  # each faulted run starts from the objects the recorded run found
             scenario.step(world)
             with recorded(world) as baseline:
                 scenario.run(world, baseline)
             breaches = [str(b) for b in contract.drain()]
             if baseline.raised or breaches or baseline.batch_failures:
                 raise RuntimeError(f"{scenario.name}: the clean run failed: {baseline.errors} {breaches}")
-            protocols, kept = dict(world.injector.protocols), world.etags()
+            protocols = dict(world.injector.protocols)
+            world.rewind(kept)
             if os.environ.get("FAULTS_PROGRESS"):
                 print(f"set-up and clean run {time.monotonic() - started:.2f}s", file=sys.stderr, flush=True)
             for site in dict.fromkeys(baseline.calls):
@@ -603,6 +624,8 @@ def _row(world: World, contract: Any, scenario: Any, baseline: Run, site: Site, 
         scenario.run(world, run)
     reached = world.injector.attempts > 0
     outcome = classify(run, baseline, site, kind, protocol)
+    if outcome == "silent" and scenario.reports(run):
+        outcome = "reported"
     problems = [f"overwritten: {k}" for k in run.changed]
     problems += [f"partial: {k}: {why}" for k, data in run.written.items() if (why := parse_problem(k, data))]
     problems += scenario.after_fault(world, run, baseline)
@@ -623,6 +646,7 @@ def _row(world: World, contract: Any, scenario: Any, baseline: Run, site: Site, 
         "degradation_problems": degradation_problems, "contract_breaches": breaches,
         "warnings": [f"{w.get('step')}: {str(w.get('error') or '')[:120]}" for w in run.logged_warnings()][:5],
         "seconds": round(run.seconds + clean.seconds, 3),
+        "result": json.dumps(run.results, default=str)[:300],
     }
 
 

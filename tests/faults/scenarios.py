@@ -41,6 +41,7 @@ class Scenario:
     after_fault: Check = _none
     recovered: Check = _none
     degraded: Check = _none
+    reports: Callable[[Run], bool] = lambda run: False  # says what it could not do in its own words
 
 
 @dataclass
@@ -90,11 +91,12 @@ def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def fan_out(world: World, run: Run, event: dict[str, Any], url: str) -> None:
-    """The scheduled invocation, then one queued invocation per batch of the work it queued."""
+    """The scheduled invocation, then one queued invocation per batch of the work it queued, until the queue
+    is empty (a part may queue a merge). A batch item failure is left to the queue's redrive (not run again)."""
     world.invoke(event, run)
-    messages = queued(world, url)
-    for i in range(0, len(messages), 10):
-        world.invoke(sqs_event(messages[i:i + 10]), run)
+    while messages := queued(world, url):
+        for i in range(0, len(messages), 10):
+            world.invoke(sqs_event(messages[i:i + 10]), run)
 
 
 def evidence(world: World, part: str) -> dict[str, bytes]:
@@ -167,7 +169,8 @@ def _diffs(world: World, *runs: Run) -> dict[str, list[dict[str, str]]]:
 def inventory_chain(world: World, run: Run, *_: Any) -> list[str]:
     """Linear: no two diffs of the member account against the same previous snapshot."""
     new = _diffs(world, run)
-    previous = list(PREVIOUS_OF.values())
+    there = {name.split("/", 1)[1] for name in world.etags()}
+    previous = [p for key, p in PREVIOUS_OF.items() if key in there]
     return [f"two diffs against {PREVIOUS_OF[k]}" for k in new if previous.count(PREVIOUS_OF[k]) > 1]
 
 
@@ -339,6 +342,128 @@ def alert_degraded(world: World, run: Run, baseline: Run, degradation: str) -> l
     return [f"unknown degradation {degradation}"]
 
 
+# --- reachability_check -------------------------------------------------------------------------------
+
+REACH: dict[str, Any] = {}
+
+
+def reach_setup(world: World) -> None:
+    """The paths of tests/unit/test_reachability_handler.py, served by its fake EC2 (moto has no Reachability
+    Analyzer); S3, SNS and Secrets Manager are moto's."""
+    import os
+
+    from tests.unit.test_reachability_handler import REACHABLE, FakeEc2, FakeEc2Server, path
+
+    if "server" not in REACH:
+        REACH["fake"] = FakeEc2()
+        REACH["server"] = FakeEc2Server(REACH["fake"]).__enter__()  # for the life of the process
+    fake = REACH["fake"]
+    fake.paths = {"nip-0web": path("nip-0web", "igw-0797cccdc9d73b0e5", "i-0web", "web-https"),
+                  "nip-0db": path("nip-0db", "eni-0app", "eni-0db", "app-to-db")}
+    fake.interfaces = [{"NetworkInterfaceId": "eni-0web", "Attachment": {"InstanceId": "i-0web"},
+                        "Groups": [{"GroupId": "sg-0aaaaaaaaaaaaaaa1", "GroupName": "web"}]}]
+    fake.verdicts = {"nip-0web": dict(REACHABLE), "nip-0db": dict(REACHABLE)}
+    world.bucket(BUCKET)
+    env(PATH_IDS="nip-0web,nip-0db", ALERT_TOPIC_ARN=world.topic(), EVIDENCE_BUCKET=BUCKET, EVIDENCE_PREFIX=PREFIX,
+        AWS_ENDPOINT_URL_EC2=REACH["server"].url)
+    os.environ["AWS_ENDPOINT_URL_EC2"] = REACH["server"].url
+    prelude = Run()
+    world.invoke({}, prelude)
+    assert not prelude.errors, prelude.errors
+    world.drain_alerts()
+
+
+def reach_step(world: World) -> None:
+    """The web path turns unreachable (each run starts from the evidence of the set-up: reachable): a transition
+    the next runs must alert."""
+    REACH["fake"].verdicts["nip-0web"] = {"Status": "succeeded", "NetworkPathFound": False}
+
+
+def reach_run(world: World, out: Run) -> None:
+    world.invoke({}, out)
+
+
+def reach_recovered(world: World, run: Run, clean: Run, baseline: Run) -> list[str]:
+    """The transition is alerted, by the faulted run or by the clean run after it, and a run that succeeded is
+    not alerted again (Lambda's retry of a failed run may repeat an alert it had published)."""
+    subjects = [a["Subject"] for a in run.alerts if "nip-0web" in json.dumps(a)]
+    again = [a["Subject"] for a in clean.alerts if a["Subject"] in subjects]
+    problems = [] if subjects or clean.alerts else ["the transition was never alerted"]
+    return problems + ([f"alerted again: {again}"] if again and not run.raised else [])
+
+
+def reach_reports(run: Run) -> bool:
+    """A path whose analysis could not finish is in the run's result as not succeeded (checked again next run)."""
+    return any(a.get("status") != "succeeded" for r in run.results if isinstance(r, dict)
+               for a in r.get("analyses") or ())
+
+
+def reach_degraded(world: World, run: Run, baseline: Run, degradation: str) -> list[str]:
+    if degradation != "path_described_by_id":
+        return [f"unknown degradation {degradation}"]
+    named = [a for a in run.alerts if "nip-0web" in json.dumps(a)]
+    return [] if named else ["the transition was not alerted"]
+
+
+# --- review_pack ----------------------------------------------------------------------------------------
+
+
+def inventory_in_process() -> Any:
+    """The inventory's handler from its own shipped zip, in this process: it writes the evidence the review pack
+    reads. The zips share the core of sgwatch; the inventory's own package joins the review pack's sgwatch."""
+    import sys
+
+    import sgwatch
+    from tests.faults.engine import DIST
+
+    shipped = str(DIST / "sg_inventory.zip")
+    if shipped not in sys.path:
+        sys.path.append(shipped)
+        sgwatch.__path__.append(f"{shipped}/sgwatch")
+    from sg_inventory import handler
+
+    return handler.lambda_handler
+
+
+def pack_setup(fanned_out: bool) -> Callable[[World], None]:
+    def setup(world: World) -> None:
+        from tests.faults.engine import Context
+
+        world.bucket(BUCKET)
+        env(EVIDENCE_BUCKET=BUCKET, EVIDENCE_PREFIX=PREFIX, ALERT_TOPIC_ARN=world.topic())
+        group = groups(world, OWN_ACCOUNT, 1)[0]
+        inventory = inventory_in_process()
+        inventory({}, Context("sg_inventory", 60))
+        world.client("ec2").authorize_security_group_ingress(GroupId=group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        inventory({}, Context("sg_inventory", 60))
+        if fanned_out:
+            work_queue(world)
+    return setup
+
+
+def pack_event() -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date().isoformat()
+    return {"from": today, "to": today}
+
+
+def pack_run(world: World, out: Run) -> None:
+    import os
+
+    if os.environ.get("WORK_QUEUE_URL"):
+        fan_out(world, out, pack_event(), os.environ["WORK_QUEUE_URL"])
+    else:
+        world.invoke(pack_event(), out)
+
+
+def pack_recovered(world: World, run: Run, clean: Run, *_: Any) -> list[str]:
+    """The pack of the period is written whole: by the faulted run, or by the clean run after it."""
+    done = [k for r in (run, clean) for k in r.written if "/reviews/" in k and k.endswith("manifest.json")]
+    return [] if done else ["no pack was written"]
+
+
 FUNCTIONS: dict[str, Function] = {
     "sg_inventory": Function("sg_inventory.handler.lambda_handler", [
         Scenario("direct run over the own and a member account", inventory_setup(False), inventory_step,
@@ -362,6 +487,16 @@ FUNCTIONS: dict[str, Function] = {
         Scenario("open failed findings reported to Slack", report_setup, _none, report_run,
                  recovered=report_delivered),
     ], securityhub=hub_findings),
+    # handler.run: lambda_handler with the waits between polls taken on the invocation's clock, not slept
+    "reachability_check": Function("reachability_check.handler.run", [
+        Scenario("a required path turns unreachable, then reachable again", reach_setup, reach_step, reach_run,
+                 recovered=reach_recovered, degraded=reach_degraded, reports=reach_reports),
+    ]),
+    "review_pack": Function("review_pack.handler.lambda_handler", [
+        Scenario("the pack of a period, in one run", pack_setup(False), _none, pack_run, recovered=pack_recovered),
+        Scenario("the pack of a period, fanned out: parts, then the merge", pack_setup(True), _none, pack_run,
+                 recovered=pack_recovered),
+    ]),
 }
 
 
