@@ -13,7 +13,7 @@ help:
 	@echo "make demo           run the inventory, alerts and review pack end to end on a local AWS emulator (no account needed)"
 	@echo "make test           the whole suite: lint, packaging, fmt, validate, docs, tftest, cfn-lint, checkov, unit, module tests"
 	@echo "make lint           ruff and mypy"
-	@echo "make unit           the unit tests (tests/unit, on every core)"
+	@echo "make unit           the unit tests and the fault matrix (tests/unit, tests/faults, on every core)"
 	@echo "make module         the module tests (tests/module: Terraform applied to the emulator, the shipped zips run)"
 	@echo "make tftest         terraform test (tests/terraform, mocked AWS provider, offline)"
 	@echo "make validate       terraform validate of every example"
@@ -101,7 +101,7 @@ lint: venv
 	$(PY) -m mypy functions/
 
 unit: venv
-	$(PY) -m pytest tests/unit -n auto
+	$(PY) -m pytest tests/unit tests/faults -n auto
 
 # Three test files at a time, each worker with its own emulator: a file's applies wait on the emulator and
 # the provider's waiters more than they compute. The run ends with each file's set-up (applies), test and
@@ -115,10 +115,16 @@ checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform \
 	  --config-file .checkov.yaml --directory .
 
-# Unit tests spread over the machine's cores (they share nothing); module tests three files at a time.
+# Unit tests spread over the machine's cores (they share nothing); then the module tests, three files at a time,
+# and beside them the fault matrix on one core (the module tests mostly wait on Terraform and the emulator).
 test: venv lint browser package-check fmt-check validate tftest cfn-lint docs-check checkov
 	$(PY) -m pytest tests/unit -n auto
-	$(PY) -m pytest tests/module $(MODULE_WORKERS)
+	@mkdir -p build; \
+	$(PY) -m pytest tests/faults -p no:cacheprovider > build/faults.log 2>&1 & matrix=$$!; \
+	$(PY) -m pytest tests/module $(MODULE_WORKERS); module=$$?; \
+	wait $$matrix; faults=$$?; \
+	echo "--- fault matrix (tests/faults) ---"; cat build/faults.log; \
+	[ $$module -eq 0 ] && [ $$faults -eq 0 ]
 
 bench: venv
 	$(PY) tools/bench.py

@@ -277,13 +277,19 @@ def is_email(value: str) -> bool:
     return bool(_EMAIL.fullmatch(value or ""))
 
 
+class OwnerLookupFailed(RuntimeError):
+    """Slack could not say whether an address has a user (rate limit, refused token, server error)."""
+
+
 @dataclass(frozen=True)
 class Owners:
-    """Slack users to mention, and owner tag values that could not be mapped to one."""
+    """Slack users to mention, owner tag values that map to none, and addresses Slack could not look up."""
 
     user_ids: tuple[str, ...]
     unresolved: tuple[str, ...]
     untagged: int
+    not_looked_up: tuple[str, ...] = ()
+    lookup_error: str = ""
 
 
 def resolve_owners(
@@ -293,11 +299,15 @@ def resolve_owners(
 ) -> Owners:
     """Map owner tag values to Slack user ids: through ``slack_ids``, else by e-mail lookup.
 
-    ``lookup_email`` returns a user id or None; it is called once per distinct address.
-    Values that are neither mapped nor found stay unresolved (listed as text, not mentioned).
+    ``lookup_email`` returns a user id or None (Slack has no such user); it is called once per distinct
+    address and raises :class:`OwnerLookupFailed` when Slack could not answer. Values that are neither
+    mapped nor found stay unresolved (listed as text, not mentioned); addresses Slack could not look up
+    are listed apart, with the reason, never as owners without a Slack user.
     """
     users: list[str] = []
     unresolved: list[str] = []
+    not_looked_up: list[str] = []
+    errors: list[str] = []
     untagged = 0
     cache: dict[str, str | None] = {}
     for row in rows:
@@ -305,10 +315,17 @@ def resolve_owners(
         if not value:
             untagged += 1
             continue
+        if value in not_looked_up:
+            continue
         if value not in cache:
             user = slack_ids.get(value)
             if not user and lookup_email and is_email(value):
-                user = lookup_email(value)
+                try:
+                    user = lookup_email(value)
+                except OwnerLookupFailed as exc:
+                    not_looked_up.append(value)
+                    errors.append(str(exc))
+                    continue
             cache[value] = user if user and _is_user_id(user) else None
         user = cache[value]
         if user:
@@ -316,7 +333,8 @@ def resolve_owners(
                 users.append(user)
         elif value not in unresolved:
             unresolved.append(value)
-    return Owners(tuple(sorted(users)), tuple(sorted(unresolved)), untagged)
+    return Owners(tuple(sorted(users)), tuple(sorted(unresolved)), untagged, tuple(sorted(not_looked_up)),
+                  ", ".join(dict.fromkeys(errors)))
 
 
 def _is_user_id(value: str) -> bool:
@@ -384,6 +402,13 @@ def report_comment(
         extra = len(owners.unresolved) - MAX_LISTED
         lines.append(
             f"Owners without a Slack user: {listed}" + (f", and {extra} more" if extra > 0 else "")
+        )
+    if owners.not_looked_up:
+        listed = ", ".join(_shown(v) for v in owners.not_looked_up[:MAX_LISTED])
+        extra = len(owners.not_looked_up) - MAX_LISTED
+        lines.append(
+            f"Owners not looked up in Slack ({_shown(owners.lookup_error)}): {listed}"
+            + (f", and {extra} more" if extra > 0 else "")
         )
     if owners.untagged:
         lines.append(f"Resources without an {_shown(owner_tag_key)} tag: {owners.untagged}")

@@ -77,22 +77,26 @@ def slack_error(exc: BaseException) -> str:
 
 
 def _email_lookup(client: Any) -> Callable[[str], str | None]:
-    """users.lookupByEmail, given up for the run once the app lacks the scope or the token fails."""
+    """users.lookupByEmail, given up for the run once the app lacks the scope or the token fails; an answer
+    other than a user or ``users_not_found`` raises :class:`findings.OwnerLookupFailed`."""
     disabled: list[str] = []
 
     def lookup(email: str) -> str | None:
         if disabled:
-            return None
+            raise findings.OwnerLookupFailed(disabled[0])
         from slack_sdk.errors import SlackApiError
 
         try:
             return str(client.users_lookupByEmail(email=email)["user"]["id"])
         except SlackApiError as exc:
-            code = exc.response.get("error")
+            code = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+            if code == "users_not_found":  # Slack's answer: no user has this address
+                log.warning("owner_email_not_found", error=code)
+                return None
             if code in ("missing_scope", "not_allowed_token_type", "invalid_auth", "account_inactive"):
                 disabled.append(code)
-            log.warning("owner_email_not_found", error=code)
-            return None
+            log.warning("owner_email_not_looked_up", error=code)
+            raise findings.OwnerLookupFailed(code) from None
 
     return lookup
 

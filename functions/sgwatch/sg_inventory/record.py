@@ -211,6 +211,8 @@ def _write(
             previous_lines = snapshot_lines(previous)
         except CsvFormatError as exc:
             previous, previous_error = None, f"{previous_key}: {exc}"
+    if previous is not None and previous_key is not None and BASELINE_REASON not in previous.metadata:
+        _complete_diff(store, prefix, account_id, region, previous_key, previous_lines)
 
     stem = stamp(now)
     snapshot = to_csv(SNAPSHOT_HEADER, rules)
@@ -239,6 +241,30 @@ def _write(
     if not store.put_new(diff_key, diff_doc.body, metadata=metadata):
         raise RuntimeError(f"diff {diff_key} already exists; refusing to overwrite evidence")
     return SnapshotResult(snapshot_key, diff_key, rules, changes)
+
+
+def _complete_diff(
+    store: EvidenceStore, prefix: str, account_id: str, region: str, key: str, lines: list[str]
+) -> None:
+    """Write the diff of snapshot ``key`` when the run that wrote it failed before its diff: the change it
+    holds is then recorded once, before the next diff is taken against it. Nothing to do when the diff
+    exists, or when ``key`` is the first snapshot of its series."""
+    diff_key = series_prefix(prefix, account_id, region, DIFFS) + key_stem(key) + ".csv"
+    if store.latest_key(diff_key) == diff_key:
+        return
+    # Stamps run newest first: the snapshot before ``key`` is the next key after it.
+    older_key = next(store.iter_keys(series_prefix(prefix, account_id, region, SNAPSHOTS), start_after=key), None)
+    if older_key is None:
+        return
+    try:
+        changes = diff_snapshot_lines(snapshot_lines(store.get(older_key)), lines)
+    except CsvFormatError:  # the older one is not a whole snapshot of ours: key started a new baseline
+        return
+    diff_doc = to_csv(DIFF_HEADER, changes.rows)
+    metadata = {**_metadata(diff_doc), "previous-snapshot": older_key, "snapshot": key}
+    if store.put_new(diff_key, diff_doc.body, metadata=metadata):
+        log.warning("diff_completed", account_id=account_id, region=region, snapshot=key, diff=diff_key,
+                    reason="the run that wrote the snapshot failed before its diff")
 
 
 @dataclass(frozen=True)

@@ -180,12 +180,15 @@ def creation_times(account_id: str, region: str, now: datetime, grace_days: int)
 
 
 def _previous_report(store: EvidenceStore, key: str | None, account_id: str, region: str) -> dict[str, Any] | None:
+    """The previous report; None when there is none or it is not JSON (logged). A failed read raises: without
+    the previous report every unused group would be announced as newly unused."""
     if not key:
         return None
+    body = store.get(key).body
     try:
-        found = json.loads(store.get(key).body)
+        found = json.loads(body)
         return found if isinstance(found, dict) else None
-    except Exception as exc:
+    except ValueError as exc:
         log.error(
             "previous_report_unusable",
             account_id=account_id,

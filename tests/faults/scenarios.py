@@ -1,0 +1,504 @@
+"""The scenarios of the fault matrix: per function, a few representative runs on the emulator.
+
+A scenario has a set-up (resources, earlier clean invocations: the state a run finds, made once), a
+step (the change each run is about: a new rule, a new event; made before every run), the run itself
+(one or more invocations: a scheduled run and the queued work it fans out to), and the checks of what a
+fault may not do to the evidence: ``after_fault`` (right after the faulted run) and ``recovered`` (after
+the next clean run of the same scenario: no lost change, no duplicate). ``degraded`` checks the
+degradation a call declared optional in sgwatch/faults.py causes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.faults.engine import OWN_ACCOUNT, REGION, Run, Site, World
+
+MEMBER = "222222222222"
+BUCKET = "evidence"
+PREFIX = "security-groups/"
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+
+Check = Callable[..., list[str]]
+
+
+def _none(*_: Any) -> list[str]:
+    return []
+
+
+@dataclass
+class Scenario:
+    name: str
+    setup: Callable[[World], None]
+    step: Callable[[World], None]
+    run: Callable[[World, Run], None]
+    after_fault: Check = _none
+    recovered: Check = _none
+    degraded: Check = _none
+    reports: Callable[[Run], bool] = lambda run: False  # says what it could not do in its own words
+
+
+@dataclass
+class Function:
+    handler: str
+    scenarios: list[Scenario]
+    securityhub: Callable[[], list[dict[str, Any]]] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# --- shared helpers -----------------------------------------------------------------------------------
+
+
+def env(**values: str) -> None:
+    import os
+
+    os.environ.update(values)
+
+
+def groups(world: World, account: str, count: int = 2) -> list[str]:
+    ec2 = world.client("ec2") if account == OWN_ACCOUNT else world.member_client(account, "ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    return [ec2.create_security_group(GroupName=f"g{account[-3:]}-{i}", Description="x", VpcId=vpc)["GroupId"]
+            for i in range(count)]
+
+
+def work_queue(world: World) -> str:
+    url = str(world.client("sqs").create_queue(QueueName="sgwatch-work")["QueueUrl"])
+    env(WORK_QUEUE_URL=url)
+    return url
+
+
+def queued(world: World, url: str) -> list[dict[str, Any]]:
+    sqs, found = world.client("sqs"), []
+    while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300).get("Messages"):
+        found += got
+    return found
+
+
+def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+        "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:{REGION}:{OWN_ACCOUNT}:sgwatch-work",
+        "awsRegion": REGION,
+    } for m in messages]}
+
+
+def fan_out(world: World, run: Run, event: dict[str, Any], url: str) -> None:
+    """The scheduled invocation, then one queued invocation per batch of the work it queued, until the queue
+    is empty (a part may queue a merge). A batch item failure is left to the queue's redrive (not run again)."""
+    world.invoke(event, run)
+    while messages := queued(world, url):
+        for i in range(0, len(messages), 10):
+            world.invoke(sqs_event(messages[i:i + 10]), run)
+
+
+def evidence(world: World, part: str) -> dict[str, bytes]:
+    return {k.split("/", 1)[1]: v for k, v in world.objects().items() if k.startswith(f"{BUCKET}/") and part in k}
+
+
+# --- sg_inventory -------------------------------------------------------------------------------------
+
+INVENTORY_GROUPS: dict[str, list[str]] = {}
+STEPS = {"port": 1000}
+
+
+def inventory_setup(fanned_out: bool) -> Callable[[World], None]:
+    def setup(world: World) -> None:
+        world.bucket(BUCKET)
+        env(EVIDENCE_BUCKET=BUCKET, EVIDENCE_PREFIX=PREFIX, ACCOUNTS=f"{OWN_ACCOUNT},{MEMBER}", MAX_WORKERS="1")
+        INVENTORY_GROUPS[OWN_ACCOUNT] = groups(world, OWN_ACCOUNT)
+        INVENTORY_GROUPS[MEMBER] = groups(world, MEMBER)
+        PREVIOUS_OF.clear()
+        STEPS["port"] = 1000
+        prelude = Run()
+        if fanned_out:
+            fan_out(world, prelude, {"source": "aws.scheduler"}, work_queue(world))
+        else:
+            world.invoke({}, prelude)
+        assert not prelude.errors, prelude.errors
+    return setup
+
+
+def inventory_step(world: World) -> None:
+    """A new world-open port on a member account's group (the last one closed): the change the next run must
+    record once."""
+    ec2 = world.member_client(MEMBER, "ec2")
+    if STEPS["port"] > 1000:
+        ec2.revoke_security_group_ingress(GroupId=INVENTORY_GROUPS[MEMBER][0], IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": STEPS["port"], "ToPort": STEPS["port"],
+             "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    STEPS["port"] += 1
+    ec2.authorize_security_group_ingress(GroupId=INVENTORY_GROUPS[MEMBER][0], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": STEPS["port"], "ToPort": STEPS["port"],
+         "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+
+
+def inventory_run(fanned_out: bool) -> Callable[[World, Run], None]:
+    def run(world: World, out: Run) -> None:
+        if fanned_out:
+            import os
+
+            fan_out(world, out, {"source": "aws.scheduler"}, os.environ["WORK_QUEUE_URL"])
+        else:
+            world.invoke({}, out)
+    return run
+
+
+PREVIOUS_OF: dict[str, str] = {}  # each diff of the member account -> the snapshot it is against
+
+
+def _diffs(world: World, *runs: Run) -> dict[str, list[dict[str, str]]]:
+    """The member account's diffs the runs wrote: their rows (their previous snapshots go to PREVIOUS_OF)."""
+    s3, found = world.client("s3"), {}
+    for run in runs:
+        for name, data in run.written.items():
+            bucket, key = name.split("/", 1)
+            if key.startswith(f"{PREFIX}{MEMBER}/") and "/diffs/" in key:
+                PREVIOUS_OF[key] = s3.head_object(Bucket=bucket, Key=key)["Metadata"].get("previous-snapshot", "")
+                found[key] = list(csv.DictReader(io.StringIO(data.decode())))
+    return found
+
+
+def inventory_chain(world: World, run: Run, *_: Any) -> list[str]:
+    """Linear: no two diffs of the member account against the same previous snapshot."""
+    new = _diffs(world, run)
+    there = {name.split("/", 1)[1] for name in world.etags()}
+    previous = [p for key, p in PREVIOUS_OF.items() if key in there]
+    return [f"two diffs against {PREVIOUS_OF[k]}" for k in new if previous.count(PREVIOUS_OF[k]) > 1]
+
+
+def inventory_recovered(world: World, run: Run, clean: Run, *_: Any) -> list[str]:
+    """After the faulted run and a clean one, the rule added before them is in exactly one diff."""
+    group, port = INVENTORY_GROUPS[MEMBER][0], str(STEPS["port"])
+    diffs = _diffs(world, run, clean)
+    added = sum(1 for rows in diffs.values() for r in rows
+                if r.get("GroupId") == group and r.get("ChangeType") == "Added" and r.get("FromPort") == port)
+    return [] if added == 1 else [f"the change was recorded {added} times"]
+
+
+# --- sg_change_alerts ---------------------------------------------------------------------------------
+
+
+def authorize_event(group_id: str, event_id: str, account: str, port: int) -> dict[str, Any]:
+    event = json.loads((EVENTS / "AuthorizeSecurityGroupIngress_console_sso_ssh_world.json").read_text())
+    detail = event["detail"]
+    event["account"] = detail["recipientAccountId"] = account
+    detail["eventID"] = event_id
+    detail["requestParameters"] = {"groupId": group_id, "ipPermissions": {"items": [
+        {"ipProtocol": "tcp", "fromPort": port, "toPort": port, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}
+    detail["responseElements"] = {"_return": True, "securityGroupRuleSet": {"items": [
+        {"groupId": group_id, "securityGroupRuleId": f"sgr-0{event_id[-8:].rjust(16, '0')}", "isEgress": False,
+         "ipProtocol": "tcp", "fromPort": port, "toPort": port, "cidrIpv4": "0.0.0.0/0"}]}}
+    return event
+
+
+ALERT_EVENTS: dict[str, Any] = {}
+
+
+def alerts_setup(account: str) -> Callable[[World], None]:
+    def setup(world: World) -> None:
+        from tests.module.network import build_network
+
+        world.bucket(BUCKET)
+        env(ALERT_TOPIC_ARN=world.topic(), EVIDENCE_BUCKET=BUCKET, EVIDENCE_PREFIX=PREFIX,
+            SLACK_TOKEN_SECRET_ARN=world.slack_secret(), SLACK_CHANNEL_ID="C0ALERTS", SLACK_API_URL=world.slack.url)
+        session = world.boto
+        if account != OWN_ACCOUNT:
+            env(ACCOUNTS=account, MEMBER_ROLE_NAME="sgwatch-member-read")
+            creds = world.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/sgwatch-member-read",
+                                                    RoleSessionName="seed")["Credentials"]
+            import boto3
+
+            session = boto3.session.Session(aws_access_key_id=creds["AccessKeyId"], region_name=REGION,
+                                            aws_secret_access_key=creds["SecretAccessKey"],
+                                            aws_session_token=creds["SessionToken"])
+        net = build_network(session)
+        prelude = Run()  # an earlier event on the group: its recorded rules are the next alert's "before"
+        world.invoke(authorize_event(net.public_group_id, "evt-00000001", account, 80), prelude)
+        assert not prelude.errors and world.drain_alerts(), prelude.errors
+        ALERT_EVENTS.update(account=account, group=net.public_group_id, n=1)
+    return setup
+
+
+def alerts_step(world: World) -> None:
+    """The next change event: a new event id and port on the same group."""
+    ALERT_EVENTS["n"] += 1
+    n = ALERT_EVENTS["n"]
+    ALERT_EVENTS["event"] = authorize_event(ALERT_EVENTS["group"], f"evt-{n:08d}", ALERT_EVENTS["account"], 1000 + n)
+
+
+def alerts_run(world: World, out: Run) -> None:
+    world.invoke(ALERT_EVENTS["event"], out)
+
+
+def alert_survived(world: World, run: Run, clean: Run, baseline: Run) -> list[str]:
+    """Never a dropped event: the faulted delivery published, or it raised and its retry (the clean run) did;
+    and a delivery whose record was written is not alerted twice."""
+    problems = []
+    if not run.alerts and not (run.raised and clean.alerts):
+        problems.append("the event was never alerted")
+    recorded = any(k.endswith(f"/{ALERT_EVENTS['event']['detail']['eventID']}.json") for k in run.written)
+    if run.alerts and clean.alerts and recorded:
+        problems.append("alerted twice although the first alert was recorded")
+    return problems
+
+
+# --- unused_sg_audit ----------------------------------------------------------------------------------
+
+AUDIT: dict[str, Any] = {"n": 0}
+
+
+def audit_setup(fanned_out: bool) -> Callable[[World], None]:
+    def setup(world: World) -> None:
+        world.bucket(BUCKET)
+        # The member account alone: its pair reads every source through the member role, as each pair does.
+        env(EVIDENCE_BUCKET=BUCKET, EVIDENCE_PREFIX=PREFIX, ACCOUNTS=MEMBER, MAX_WORKERS="1",
+            ALERT_TOPIC_ARN=world.topic())
+        groups(world, MEMBER, 1)
+        prelude = Run()
+        if fanned_out:
+            fan_out(world, prelude, {"source": "aws.scheduler"}, work_queue(world))
+        else:
+            world.invoke({}, prelude)
+        assert not prelude.errors, prelude.errors
+        world.drain_alerts()
+    return setup
+
+
+def audit_step(world: World) -> None:
+    """A new group in the member account, attached to nothing: the next report must name it."""
+    AUDIT["n"] += 1
+    ec2 = world.member_client(MEMBER, "ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    AUDIT["group"] = ec2.create_security_group(GroupName=f"new-{AUDIT['n']}", Description="x", VpcId=vpc)["GroupId"]
+
+
+def audit_run(fanned_out: bool) -> Callable[[World, Run], None]:
+    def run(world: World, out: Run) -> None:
+        if fanned_out:
+            import os
+
+            fan_out(world, out, {"source": "aws.scheduler"}, os.environ["WORK_QUEUE_URL"])
+        else:
+            world.invoke({}, out)
+    return run
+
+
+def audit_recovered(world: World, run: Run, clean: Run, *_: Any) -> list[str]:
+    """The member account's report of the faulted run or of the clean one after it names the new group."""
+    member = f"{BUCKET}/{PREFIX}{MEMBER}/"
+    reports = [json.loads(data) for r in (run, clean) for name, data in r.written.items()
+               if name.startswith(member) and "/unused/" in name and name.endswith(".json")]
+    named = any(AUDIT["group"] in json.dumps(report) for report in reports)
+    return [] if named else ["no report names the new group"]
+
+
+# --- securityhub_report -------------------------------------------------------------------------------
+
+SG_ARN = f"arn:aws:ec2:{REGION}:{OWN_ACCOUNT}:security-group/sg-0123456789abcdef0"
+
+
+def hub_findings() -> list[dict[str, Any]]:
+    from tests.unit.fake_securityhub import asff
+
+    return [asff("EC2.2", SG_ARN, severity="MEDIUM", tags={"Owner": "alice@example.com"}),
+            asff("EC2.18", SG_ARN, severity="HIGH", tags={"Owner": "team-a"})]
+
+
+def report_setup(world: World) -> None:
+    env(SLACK_TOKEN_SECRET_ARN=world.slack_secret(), SLACK_CHANNEL_ID="C0REPORTS", CONTROL_IDS="EC2.2,EC2.18",
+        OWNER_TAG_KEY="Owner", OWNER_SLACK_IDS=json.dumps({"team-a": "U0TEAMA"}), REPORT_WHEN_EMPTY="true",
+        ALERT_TOPIC_ARN=world.topic(), SLACK_API_URL=world.slack.url)
+
+
+def report_run(world: World, out: Run) -> None:
+    world.invoke({}, out)
+
+
+def report_delivered(world: World, run: Run, clean: Run, *_: Any) -> list[str]:
+    """The next scheduled report reaches Slack."""
+    done = [s for s in clean.slack if s["method"] == "files.completeUploadExternal"]
+    return [] if done else ["the clean run uploaded no report"]
+
+
+def alert_degraded(world: World, run: Run, baseline: Run, degradation: str) -> list[str]:
+    """The degradation sgwatch/faults.py declares for a call after the publish, and nothing worse."""
+    if len(run.alerts) != 1:
+        return [f"{len(run.alerts)} alerts published"]
+    event_id = ALERT_EVENTS["event"]["detail"]["eventID"]
+    record = any(k.endswith(f"/{event_id}.json") for k in run.written)
+    state = any("/group-state/" in k for k in run.written)
+    if degradation == "no_slack_copy":
+        return ["a Slack copy was posted"] if any(s["method"] == "chat.postMessage" for s in run.slack) else []
+    if degradation == "evidence_after_publish":
+        return [] if not (record and state) else ["the event record and the group state were both written"]
+    return [f"unknown degradation {degradation}"]
+
+
+# --- reachability_check -------------------------------------------------------------------------------
+
+REACH: dict[str, Any] = {}
+
+
+def reach_setup(world: World) -> None:
+    """The paths of tests/unit/test_reachability_handler.py, served by its fake EC2 (moto has no Reachability
+    Analyzer); S3, SNS and Secrets Manager are moto's."""
+    import os
+
+    from tests.unit.test_reachability_handler import REACHABLE, FakeEc2, FakeEc2Server, path
+
+    if "server" not in REACH:
+        REACH["fake"] = FakeEc2()
+        REACH["server"] = FakeEc2Server(REACH["fake"]).__enter__()  # for the life of the process
+    fake = REACH["fake"]
+    fake.paths = {"nip-0web": path("nip-0web", "igw-0797cccdc9d73b0e5", "i-0web", "web-https"),
+                  "nip-0db": path("nip-0db", "eni-0app", "eni-0db", "app-to-db")}
+    fake.interfaces = [{"NetworkInterfaceId": "eni-0web", "Attachment": {"InstanceId": "i-0web"},
+                        "Groups": [{"GroupId": "sg-0aaaaaaaaaaaaaaa1", "GroupName": "web"}]}]
+    fake.verdicts = {"nip-0web": dict(REACHABLE), "nip-0db": dict(REACHABLE)}
+    world.bucket(BUCKET)
+    env(PATH_IDS="nip-0web,nip-0db", ALERT_TOPIC_ARN=world.topic(), EVIDENCE_BUCKET=BUCKET, EVIDENCE_PREFIX=PREFIX,
+        AWS_ENDPOINT_URL_EC2=REACH["server"].url)
+    os.environ["AWS_ENDPOINT_URL_EC2"] = REACH["server"].url
+    prelude = Run()
+    world.invoke({}, prelude)
+    assert not prelude.errors, prelude.errors
+    world.drain_alerts()
+
+
+def reach_step(world: World) -> None:
+    """The web path turns unreachable (each run starts from the evidence of the set-up: reachable): a transition
+    the next runs must alert."""
+    REACH["fake"].verdicts["nip-0web"] = {"Status": "succeeded", "NetworkPathFound": False}
+
+
+def reach_run(world: World, out: Run) -> None:
+    world.invoke({}, out)
+
+
+def reach_recovered(world: World, run: Run, clean: Run, baseline: Run) -> list[str]:
+    """The transition is alerted, by the faulted run or by the clean run after it, and a run that succeeded is
+    not alerted again (Lambda's retry of a failed run may repeat an alert it had published)."""
+    subjects = [a["Subject"] for a in run.alerts if "nip-0web" in json.dumps(a)]
+    again = [a["Subject"] for a in clean.alerts if a["Subject"] in subjects]
+    problems = [] if subjects or clean.alerts else ["the transition was never alerted"]
+    return problems + ([f"alerted again: {again}"] if again and not run.raised else [])
+
+
+def reach_reports(run: Run) -> bool:
+    """A path whose analysis could not finish is in the run's result as not succeeded (checked again next run)."""
+    return any(a.get("status") != "succeeded" for r in run.results if isinstance(r, dict)
+               for a in r.get("analyses") or ())
+
+
+def reach_degraded(world: World, run: Run, baseline: Run, degradation: str) -> list[str]:
+    if degradation != "path_described_by_id":
+        return [f"unknown degradation {degradation}"]
+    named = [a for a in run.alerts if "nip-0web" in json.dumps(a)]
+    return [] if named else ["the transition was not alerted"]
+
+
+# --- review_pack ----------------------------------------------------------------------------------------
+
+
+def inventory_in_process() -> Any:
+    """The inventory's handler from its own shipped zip, in this process: it writes the evidence the review pack
+    reads. The zips share the core of sgwatch; the inventory's own package joins the review pack's sgwatch."""
+    import sys
+
+    import sgwatch
+    from tests.faults.engine import DIST
+
+    shipped = str(DIST / "sg_inventory.zip")
+    if shipped not in sys.path:
+        sys.path.append(shipped)
+        sgwatch.__path__.append(f"{shipped}/sgwatch")
+    from sg_inventory import handler
+
+    return handler.lambda_handler
+
+
+def pack_setup(fanned_out: bool) -> Callable[[World], None]:
+    def setup(world: World) -> None:
+        from tests.faults.engine import Context
+
+        world.bucket(BUCKET)
+        env(EVIDENCE_BUCKET=BUCKET, EVIDENCE_PREFIX=PREFIX, ALERT_TOPIC_ARN=world.topic())
+        group = groups(world, OWN_ACCOUNT, 1)[0]
+        inventory = inventory_in_process()
+        inventory({}, Context("sg_inventory", 60))
+        world.client("ec2").authorize_security_group_ingress(GroupId=group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        inventory({}, Context("sg_inventory", 60))
+        if fanned_out:
+            work_queue(world)
+    return setup
+
+
+def pack_event() -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date().isoformat()
+    return {"from": today, "to": today}
+
+
+def pack_run(world: World, out: Run) -> None:
+    import os
+
+    if os.environ.get("WORK_QUEUE_URL"):
+        fan_out(world, out, pack_event(), os.environ["WORK_QUEUE_URL"])
+    else:
+        world.invoke(pack_event(), out)
+
+
+def pack_recovered(world: World, run: Run, clean: Run, *_: Any) -> list[str]:
+    """The pack of the period is written whole: by the faulted run, or by the clean run after it."""
+    done = [k for r in (run, clean) for k in r.written if "/reviews/" in k and k.endswith("manifest.json")]
+    return [] if done else ["no pack was written"]
+
+
+FUNCTIONS: dict[str, Function] = {
+    "sg_inventory": Function("sg_inventory.handler.lambda_handler", [
+        Scenario("direct run over the own and a member account", inventory_setup(False), inventory_step,
+                 inventory_run(False), inventory_chain, inventory_recovered),
+        Scenario("fan-out: scheduled dispatch, then the queued pairs", inventory_setup(True), inventory_step,
+                 inventory_run(True), inventory_chain, inventory_recovered),
+    ]),
+    "sg_change_alerts": Function("sg_change_alerts.handler.lambda_handler", [
+        Scenario("a world-open port on an exposed group of the own account", alerts_setup(OWN_ACCOUNT),
+                 alerts_step, alerts_run, recovered=alert_survived, degraded=alert_degraded),
+        Scenario("a world-open port on an exposed group of a member account", alerts_setup(MEMBER),
+                 alerts_step, alerts_run, recovered=alert_survived, degraded=alert_degraded),
+    ]),
+    "unused_sg_audit": Function("unused_sg_audit.handler.lambda_handler", [
+        Scenario("direct run over a member account", audit_setup(False), audit_step, audit_run(False),
+                 recovered=audit_recovered),
+        Scenario("fan-out: scheduled dispatch, then the queued pairs", audit_setup(True), audit_step,
+                 audit_run(True), recovered=audit_recovered),
+    ]),
+    "securityhub_report": Function("securityhub_report.handler.lambda_handler", [
+        Scenario("open failed findings reported to Slack", report_setup, _none, report_run,
+                 recovered=report_delivered),
+    ], securityhub=hub_findings),
+    # handler.run: lambda_handler with the waits between polls taken on the invocation's clock, not slept
+    "reachability_check": Function("reachability_check.handler.run", [
+        Scenario("a required path turns unreachable, then reachable again", reach_setup, reach_step, reach_run,
+                 recovered=reach_recovered, degraded=reach_degraded, reports=reach_reports),
+    ]),
+    "review_pack": Function("review_pack.handler.lambda_handler", [
+        Scenario("the pack of a period, in one run", pack_setup(False), _none, pack_run, recovered=pack_recovered),
+        Scenario("the pack of a period, fanned out: parts, then the merge", pack_setup(True), _none, pack_run,
+                 recovered=pack_recovered),
+    ]),
+}
+
+
+def site_of(row: dict[str, Any]) -> Site:
+    return Site(row["service"], row["operation"], row["ordinal"])
