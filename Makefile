@@ -115,16 +115,20 @@ checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform \
 	  --config-file .checkov.yaml --directory .
 
-# Unit tests spread over the machine's cores (they share nothing); then the module tests, three files at a time,
-# and beside them the fault matrix on one core (the module tests mostly wait on Terraform and the emulator).
-test: venv lint browser package-check fmt-check validate tftest cfn-lint docs-check checkov
-	$(PY) -m pytest tests/unit -n auto
+# The fault matrix (tests/faults: one process at a time) starts first and runs beside everything else on the
+# core the checks and the module tests leave idle (they mostly wait on Terraform and the emulator); the unit tests
+# spread over every core; the module tests run three files at a time. The matrix's output follows at the end.
+CHECKS := lint browser package-check fmt-check validate tftest cfn-lint docs-check checkov
+
+test: venv
 	@mkdir -p build; \
 	$(PY) -m pytest tests/faults -p no:cacheprovider > build/faults.log 2>&1 & matrix=$$!; \
-	$(PY) -m pytest tests/module $(MODULE_WORKERS); module=$$?; \
+	$(MAKE) --no-print-directory $(CHECKS) \
+	  && $(PY) -m pytest tests/unit -n auto \
+	  && $(PY) -m pytest tests/module $(MODULE_WORKERS); suite=$$?; \
 	wait $$matrix; faults=$$?; \
 	echo "--- fault matrix (tests/faults) ---"; cat build/faults.log; \
-	[ $$module -eq 0 ] && [ $$faults -eq 0 ]
+	[ $$suite -eq 0 ] && [ $$faults -eq 0 ]
 
 bench: venv
 	$(PY) tools/bench.py
