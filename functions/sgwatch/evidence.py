@@ -14,12 +14,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError
 
 from . import aws, log
+
+if TYPE_CHECKING:
+    from .csvio import CsvDocument
 
 DEFAULT_PREFIX = "security-groups/"
 READ_ATTEMPTS = 3  # reads of one object's body before the error is raised
@@ -227,3 +230,16 @@ class EvidenceStore:
         except ValueError:
             return None
         return (held, int(found["ContentLength"])) if held == recorded else None
+
+
+def put_beside_snapshot(
+    store: EvidenceStore, prefix: str, account_id: str, region: str, kind: str, snapshot_key: str,
+    doc: CsvDocument, what: str,
+) -> str:
+    """Write a report of ``kind`` for the snapshot ``snapshot_key`` (the same stamp) write-once, with its row
+    count, digest and snapshot recorded; an existing one is an error (``what`` names it). Its key."""
+    key = series_prefix(prefix, account_id, region, kind) + key_stem(snapshot_key) + ".csv"
+    metadata = {"rows": str(doc.rows), "sha256": doc.sha256, "snapshot": snapshot_key}
+    if not store.put_new(key, doc.body, metadata=metadata):
+        raise RuntimeError(f"{what} {key} already exists; refusing to overwrite evidence")
+    return key

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import exposure, log, settings
 from .csvio import to_csv
-from .evidence import RULE_REVIEW, EvidenceStore, key_stem, series_prefix, stamp_time
+from .evidence import RULE_REVIEW, EvidenceStore, put_beside_snapshot, stamp_time
 from .justification import Entry, Sources, TagKeys, parse_register
 from .rule_review import DEFAULT_WARNING_DAYS, REVIEW_HEADER, Region, review
 from .settings import Environment
@@ -145,8 +145,5 @@ def record_review(
     """Write the rule review of the snapshot ``snapshot_key`` (its stamp; expiry measured on its UTC date)."""
     taken = stamp_time(snapshot_key) or datetime.now(UTC)
     doc = to_csv(REVIEW_HEADER, review(rows, sources, facts, taken.date(), warning_days))
-    key = series_prefix(prefix, account_id, region, RULE_REVIEW) + key_stem(snapshot_key) + ".csv"
-    metadata = {"rows": str(doc.rows), "sha256": doc.sha256, "snapshot": snapshot_key}
-    if not store.put_new(key, doc.body, metadata=metadata):
-        raise RuntimeError(f"rule review {key} already exists; refusing to overwrite evidence")
+    key = put_beside_snapshot(store, prefix, account_id, region, RULE_REVIEW, snapshot_key, doc, "rule review")
     return ReviewResult(key, doc.rows)

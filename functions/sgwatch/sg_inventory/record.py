@@ -21,6 +21,7 @@ from ..evidence import (
     EvidenceStore,
     StoredObject,
     key_stem,
+    put_beside_snapshot,
     series_prefix,
     stamp,
     stamp_time,
@@ -288,7 +289,5 @@ def record_exposure(
     "nothing exposed" differs from "not looked up" (no report)."""
     rows = exposure_rows(rules, found, authorized_public_ports=authorized_public_ports)
     doc = to_csv(EXPOSURE_HEADER, rows)
-    key = series_prefix(prefix, account_id, region, EXPOSURE) + key_stem(snapshot_key) + ".csv"
-    if not store.put_new(key, doc.body, metadata={**_metadata(doc), "snapshot": snapshot_key}):
-        raise RuntimeError(f"exposure report {key} already exists; refusing to overwrite evidence")
+    key = put_beside_snapshot(store, prefix, account_id, region, EXPOSURE, snapshot_key, doc, "exposure report")
     return ExposureResult(key, doc.rows)
