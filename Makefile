@@ -106,7 +106,7 @@ unit: venv
 # Three test files at a time, each worker with its own emulator: a file's applies wait on the emulator and
 # the provider's waiters more than they compute. The run ends with each file's set-up (applies), test and
 # teardown seconds (tests/module/conftest.py).
-MODULE_WORKERS := -n 3 --dist loadfile
+MODULE_WORKERS := -n 3 --dist loadfile --no-loadscope-reorder
 
 module: venv
 	$(PY) -m pytest tests/module $(MODULE_WORKERS)
@@ -115,15 +115,16 @@ checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform \
 	  --config-file .checkov.yaml --directory .
 
-# The fault matrix (tests/faults: one process at a time) starts first and runs beside everything else on the
-# core the checks and the module tests leave idle (they mostly wait on Terraform and the emulator); the unit tests
-# spread over every core; the module tests run three files at a time. The matrix's output follows at the end.
+# The fault matrix (tests/faults: one process at a time) starts first, at the lowest priority: it runs on what
+# the rest leaves idle (the module tests mostly wait on Terraform and the emulator) and never slows it. The checks
+# run two at a time, the unit tests on every core, the module tests three files at a time. The matrix's output
+# follows at the end.
 CHECKS := lint browser package-check fmt-check validate tftest cfn-lint docs-check checkov
 
 test: venv
 	@mkdir -p build; \
-	$(PY) -m pytest tests/faults -p no:cacheprovider > build/faults.log 2>&1 & matrix=$$!; \
-	$(MAKE) --no-print-directory $(CHECKS) \
+	nice -n 19 $(PY) -m pytest tests/faults -p no:cacheprovider > build/faults.log 2>&1 & matrix=$$!; \
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(CHECKS) \
 	  && $(PY) -m pytest tests/unit -n auto \
 	  && $(PY) -m pytest tests/module $(MODULE_WORKERS); suite=$$?; \
 	wait $$matrix; faults=$$?; \

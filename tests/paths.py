@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,3 +22,17 @@ def real_payloads(kind: str) -> Path:
     if not folder.is_dir():
         pytest.skip(f"recorded payloads not available at {folder}")
     return folder
+
+
+def hcl(path: Path) -> dict[str, Any]:
+    """A Terraform file as python-hcl2 parses it, parsed once per test process (many tests read the same
+    files, and parsing is slow). The answer is shared: read it, never change it."""
+    return _hcl(path.resolve())
+
+
+@functools.cache
+def _hcl(path: Path) -> dict[str, Any]:
+    import hcl2
+
+    parsed: dict[str, Any] = hcl2.loads(path.read_text())
+    return parsed

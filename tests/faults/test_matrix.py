@@ -32,7 +32,7 @@ def run_matrix(function: str, tmp_path: Path) -> dict[str, Any]:
     out = tmp_path / f"{function}.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "FAULTS_PROGRESS"}
     done = subprocess.run([sys.executable, "-m", "tests.faults.engine", function, str(out)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=1800)
     assert out.exists(), done.stderr[-3000:]
     matrix: dict[str, Any] = json.loads(out.read_text())
     assert not matrix.get("error"), matrix["error"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.paths import ROOT
+from tests.paths import ROOT, hcl
 
 
 def test_readme_tables_match_the_terraform():
@@ -15,11 +15,9 @@ def test_readme_tables_match_the_terraform():
 
 
 def test_every_root_variable_and_output_is_in_the_readme():
-    import hcl2
-
     readme = (ROOT / "README.md").read_text()
     for path in ROOT.glob("*.tf"):
-        parsed = hcl2.load(path.open())
+        parsed = hcl(path)
         for kind, anchor in (("variable", "input"), ("output", "output")):
             for block in parsed.get(kind, []):
                 for name in block:
@@ -58,8 +56,6 @@ def test_every_variable_validation_is_pinned_by_terraform_test():
     root's, in a run of the module on its own (module { source = ... }) for a module's."""
     import re
 
-    import hcl2
-
     from tests.unit.test_validations_once import call_tree
 
     pinned: dict[str, list[str]] = {}
@@ -72,7 +68,7 @@ def test_every_variable_validation_is_pinned_by_terraform_test():
     unpinned = {}
     for directory in sorted(call_tree(ROOT)):
         variables = directory / "variables.tf"
-        for block in hcl2.load(variables.open()).get("variable", []) if variables.exists() else []:
+        for block in hcl(variables).get("variable", []) if variables.exists() else []:
             for name, body in block.items():
                 name, count = name.strip('"'), len(body.get("validation", []))
                 if pinned.get(str(directory), []).count(name) < count:

@@ -12,14 +12,13 @@ import re
 from typing import Any
 
 import boto3
-import hcl2
 import pytest
 
 from sgwatch import exposure
 from sgwatch.sg_inventory import record
 from sgwatch.unused_sg_audit import audit, references, sources
 from sgwatch.unused_sg_audit.usage import Reference
-from tests.paths import ROOT
+from tests.paths import ROOT, hcl
 
 READ_PERMISSIONS = ROOT / "modules" / "read-permissions" / "main.tf"
 CALLS = [sources.SECURITY_GROUPS, sources.CREATED_GROUPS, *(c for s in sources.SOURCES for c in s.calls)]
@@ -32,7 +31,7 @@ def granted_actions(*, inventory: bool, audit: bool) -> set[str]:
     """Actions the read policy grants with ``include_inventory`` / ``include_unused_sg_audit`` set so:
     the conditions Terraform evaluates (each statement's ``when``, ``flag ? [...] : []``) evaluated here."""
     flags = {"var.include_inventory": inventory, "var.include_unused_sg_audit": audit}
-    document = hcl2.load(READ_PERMISSIONS.open())
+    document = hcl(READ_PERMISSIONS)
     block = next(d['"aws_iam_policy_document"']['"read"'] for d in document["data"] if '"aws_iam_policy_document"' in d)
     assert "statement" not in block and block["dynamic"][0]['"statement"']["for_each"] == (
         "${[for s in local.statements : s if s.when]}"), "the policy is not written from local.statements"

@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
 
-from tests.paths import ROOT
+from tests.paths import ROOT, hcl
 
 TEXT_ONLY = {"validation", "description"}
 # A quoted service name in the standard global format, no region in it: the same in every partition.
@@ -65,8 +64,7 @@ def partition_bound(text: str) -> list[str]:
 
 
 def findings(path: Path) -> list[str]:
-    with path.open() as handle:
-        parsed = hcl2.load(handle)
+    parsed = hcl(path)
     relative = path.relative_to(ROOT)
     return [f"{relative} {where}: {hit} in {text!r}" for text, where in strings(parsed, "")
             for hit in partition_bound(text)]

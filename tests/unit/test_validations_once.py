@@ -14,9 +14,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-import hcl2
-
-from tests.paths import ROOT
+from tests.paths import ROOT, hcl
 
 # condition -> the (directory, variable) pairs that hold it though neither hands the value to the other
 SEPARATE_EDGES: dict[str, set[tuple[str, str]]] = {
@@ -40,7 +38,7 @@ def _modules_called(directory: Path) -> set[Path]:
     """The local modules ``directory``'s .tf files call."""
     called = set()
     for path in directory.glob("*.tf"):
-        for block in hcl2.loads(path.read_text()).get("module", []):
+        for block in hcl(path).get("module", []):
             for call in block.values():
                 source = call["source"].strip('"')
                 if source.startswith("."):
@@ -66,7 +64,7 @@ def conditions(directory: Path) -> dict[str, set[tuple[str, str]]]:
     variables = directory / "variables.tf"
     if not variables.exists():
         return found
-    for block in hcl2.loads(variables.read_text()).get("variable", []):
+    for block in hcl(variables).get("variable", []):
         for quoted, body in block.items():
             name = quoted.strip('"')
             for check in body.get("validation", []):
