@@ -321,14 +321,16 @@ run "lambda_function_rejects_invalid_values_2" {
       log_retention_days = 30
       kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     }
-    slack    = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:sgwatch/slack-bot-token-AbCdEf", channel_id = "#general" }
-    accounts = { ids = [for i in range(201) : format("%012d", i)] }
+    slack                   = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:sgwatch/slack-bot-token-AbCdEf", channel_id = "#general" }
+    accounts                = { ids = [for i in range(201) : format("%012d", i)] }
+    authorized_public_ports = [22.5]
   }
 
   expect_failures = [
     var.settings,
     var.slack,
     var.accounts,
+    var.authorized_public_ports,
   ]
 }
 

@@ -71,7 +71,6 @@ run "rejects_invalid_values_1" {
     existing_alert_topic_arn   = "arn:aws:sqs:us-east-1:123456789012:alerts"
     organization_id            = "org-1"
     event_bus_source_accounts  = ["bus"]
-    authorized_public_ports    = [70000]
     approved_change_principals = ["terraform"]
     iac_managed_tag_keys       = ["a,b"]
   }
@@ -87,7 +86,6 @@ run "rejects_invalid_values_1" {
     var.existing_alert_topic_arn,
     var.organization_id,
     var.event_bus_source_accounts,
-    var.authorized_public_ports,
     var.approved_change_principals,
     var.iac_managed_tag_keys,
   ]
@@ -99,14 +97,12 @@ run "rejects_invalid_values_2" {
 
   variables {
     name_prefix                = "a234567890123456789012345"
-    authorized_public_ports    = [22.5]
     approved_change_principals = [for i in range(60) : "arn:aws:iam::123456789012:role/change-pipeline-${i}"]
     iac_managed_tag_keys       = [""]
   }
 
   expect_failures = [
     var.name_prefix,
-    var.authorized_public_ports,
     var.approved_change_principals,
     var.iac_managed_tag_keys,
   ]
