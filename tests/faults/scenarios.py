@@ -92,11 +92,16 @@ def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
 
 def fan_out(world: World, run: Run, event: dict[str, Any], url: str) -> None:
     """The scheduled invocation, then one queued invocation per batch of the work it queued, until the queue
-    is empty (a part may queue a merge). A batch item failure is left to the queue's redrive (not run again)."""
+    is empty (a part may queue a merge). Each batch is then deleted, as the event source mapping deletes what
+    succeeded; a batch item failure is left to the queue's redrive (not run again, nor seen by a later run)."""
     world.invoke(event, run)
+    sqs = world.client("sqs")
     while messages := queued(world, url):
         for i in range(0, len(messages), 10):
-            world.invoke(sqs_event(messages[i:i + 10]), run)
+            batch = messages[i:i + 10]
+            world.invoke(sqs_event(batch), run)
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)])
 
 
 def evidence(world: World, part: str) -> dict[str, bytes]:
@@ -262,6 +267,7 @@ def audit_setup(fanned_out: bool) -> Callable[[World], None]:
         env(EVIDENCE_BUCKET=BUCKET, EVIDENCE_PREFIX=PREFIX, ACCOUNTS=MEMBER, MAX_WORKERS="1",
             ALERT_TOPIC_ARN=world.topic())
         groups(world, MEMBER, 1)
+        AUDIT.pop("group", None)  # made in the emulator before this one
         prelude = Run()
         if fanned_out:
             fan_out(world, prelude, {"source": "aws.scheduler"}, work_queue(world))
@@ -273,9 +279,12 @@ def audit_setup(fanned_out: bool) -> Callable[[World], None]:
 
 
 def audit_step(world: World) -> None:
-    """A new group in the member account, attached to nothing: the next report must name it."""
+    """A new group in the member account, attached to nothing: the next report must name it. The previous
+    step's group goes first, so every run finds as many groups as the recorded one did."""
     AUDIT["n"] += 1
     ec2 = world.member_client(MEMBER, "ec2")
+    if "group" in AUDIT:
+        ec2.delete_security_group(GroupId=AUDIT.pop("group"))
     vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     AUDIT["group"] = ec2.create_security_group(GroupName=f"new-{AUDIT['n']}", Description="x", VpcId=vpc)["GroupId"]
 
