@@ -101,3 +101,9 @@ variable "accounts" {
   type        = any
   default     = null
 }
+
+variable "remediation" {
+  description = "Which alerts carry the Revert button (the root's remediation: mode, min_severity, only_out_of_band; modules/remediation validates it); null: none."
+  type        = any
+  default     = null
+}
