@@ -45,11 +45,6 @@ variable "remediation_trusted_role_arns" {
   description = "Opt-in remediation role: the central remediation function's execution role (root output remediation_role_arn) allowed to assume a second role, remediation_role_name, that may only revoke and modify security-group rules (and read them first). Empty (default) creates no such role."
   type        = list(string)
   default     = []
-
-  validation {
-    condition     = alltrue([for arn in var.remediation_trusted_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))])
-    error_message = "remediation_trusted_role_arns must be IAM role ARNs (arn:aws:iam::ACCOUNT:role/NAME)."
-  }
 }
 
 variable "remediation_role_name" {

@@ -104,6 +104,12 @@ variable "accounts" {
 
 variable "remediation" {
   description = "Which alerts carry the Revert button (the root's remediation: mode, min_severity, only_out_of_band; modules/remediation validates it); null: none."
-  type        = any
-  default     = null
+  type = object({
+    mode               = optional(string, "approve")
+    min_severity       = optional(string, "CRITICAL")
+    only_out_of_band   = optional(bool, true)
+    approvers          = optional(list(string), [])
+    exception_max_days = optional(number, 30)
+  })
+  default = null
 }

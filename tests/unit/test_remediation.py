@@ -361,3 +361,22 @@ def test_a_live_rule_equals_the_shown_one_only_when_everything_matches() -> None
     assert not revert.still_as_shown(shown._replace(peer="10.0.0.0/8"), shown)
     assert not revert.still_as_shown(shown._replace(to_port="23"), shown)
     assert not revert.still_as_shown(shown._replace(description="y"), shown)
+
+
+def test_an_alert_of_an_account_the_function_does_not_cover_is_not_reverted(world: World) -> None:
+    # given an alert of another account (forwarded to the central bus), recorded by the notifier
+    rule_id = world.world_ssh()
+    message = world.alert(rule_id)
+    (own_record,) = world.keys("/events/")
+    other = "210987654321"
+    record = {**world.read(own_record), "account_id": other}
+    world.s3.put_object(Bucket=BUCKET, Key=own_record.replace(ACCOUNT, other), Body=json.dumps(record).encode())
+    job = interaction.parse_click(world.click_body(message))
+    assert job is not None
+    # when an approver clicks Revert on it
+    world.sqs.send_message(QueueUrl=world.queue, MessageBody=json.dumps(
+        {**job.job(), "ref": job.ref.value().replace(ACCOUNT, other)}))
+    # then nothing is decided or done, and the approver is told why
+    assert world.run_jobs(world.queued()) == {"batchItemFailures": []}
+    assert rule_id in world.rules() and world.keys("/remediation/") == []
+    assert "not one SG Watch may revert in" in world.slack.calls("chat.postEphemeral")[-1].params["text"]

@@ -114,7 +114,7 @@ class Job:
         try:
             found = self.store.get(self.record_key)
         except Exception as exc:
-            if aws.error_code(exc) in ("NoSuchKey", "404", "AccessDenied"):
+            if aws.error_code(exc) in ("NoSuchKey", "404"):
                 return None
             raise
         record = json.loads(found.body)
@@ -134,23 +134,33 @@ class Job:
         earlier = json.loads(self.store.get(self.decision_key).body)
         return None if earlier.get("job_id") == self.job_id else earlier
 
-    def write_outcome(self, outcomes: list[revert.Outcome]) -> None:
+    def write_outcome(self, outcomes: list[revert.Outcome]) -> list[str]:
+        """Write the outcome once; the lines the message shows. A redelivered job whose outcome is already
+        written shows that one (this run found its steps done)."""
+        lines = [o.line() for o in outcomes]
         document = {"schema": 1, "action": REVERT, "event_id": self.click.ref.event_id, "decided_by":
                     self.click.user_id, "done_at": datetime.now(UTC).isoformat(), "job_id": self.job_id,
-                    "outcomes": [o.as_dict() for o in outcomes]}
-        if not self.store.put_new(self.outcome_key, _json(document), "application/json"):
-            log.info("outcome_already_recorded", key=self.outcome_key)
+                    "outcomes": [o.as_dict() for o in outcomes], "lines": lines}
+        if self.store.put_new(self.outcome_key, _json(document), "application/json"):
+            return lines
+        log.info("outcome_already_recorded", key=self.outcome_key)
+        stored = json.loads(self.store.get(self.outcome_key).body).get("lines")
+        return [str(line) for line in stored] if isinstance(stored, list) else lines
 
     # --- AWS
+    def covers(self, context: Any) -> bool:
+        """Whether the alert's account is the function's own or one of its member accounts."""
+        ref, reach = self.click.ref, self.config.reach
+        if ref.account_id == aws.function_account(context):
+            return True
+        return ref.account_id not in reach.excluded and (ref.account_id in reach.accounts or reach.from_organizations)
+
     def credentials(self, context: Any) -> aws.Credentials | None:
-        """None in the function's own account, else the member account's remediation role (only for a
-        member account the function is configured for)."""
+        """None in the function's own account, else the member account's remediation role."""
         ref, reach = self.click.ref, self.config.reach
         own = aws.function_account(context)
         if ref.account_id == own:
             return None
-        if ref.account_id in reach.excluded or not (ref.account_id in reach.accounts or reach.from_organizations):
-            raise PermissionError(f"account {ref.account_id} is not one of this function's accounts")
         partition = aws.base_session().get_partition_for_region(ref.region)
         return accounts.MemberCredentials(own, reach.member_role, partition).for_account(ref.account_id)
 
@@ -169,6 +179,9 @@ class Job:
         if not self.config.policy.qualifies_record(record):
             self.tell_clicker("This alert does not qualify for remediation; nothing was done.")
             return "not_qualifying"
+        if not self.covers(context):
+            self.tell_clicker(f"Account {ref.account_id} is not one SG Watch may revert in; nothing was done.")
+            return "account_not_covered"
         steps, skipped = revert.plan(record)
         earlier = self.claim(steps)
         if earlier is not None:
@@ -179,8 +192,7 @@ class Job:
         with aws.target_account(self.credentials(context)):
             outcomes = revert.apply(aws.client("ec2", ref.region), ref.account_id, ref.region, steps)
         outcomes += skipped
-        self.write_outcome(outcomes)
-        self.update_message([o.line() for o in outcomes] or ["nothing to revert"])
+        self.update_message(self.write_outcome(outcomes) or ["nothing to revert"])
         log.info("remediation_done", event_id=ref.event_id, user_id=self.click.user_id,
                  done=sum(o.result == revert.DONE for o in outcomes), steps=len(outcomes))
         return "reverted"
