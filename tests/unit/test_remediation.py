@@ -95,13 +95,13 @@ class World:
         return json.loads(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
 
     # --- Slack's side
-    def click_body(self, message: dict[str, Any], user: str = APPROVER) -> bytes:
+    def click_body(self, message: dict[str, Any], user: str = APPROVER, channel: str = CHANNEL) -> bytes:
         blocks = json.loads(message["blocks"]) if isinstance(message["blocks"], str) else message["blocks"]
         (actions,) = [b for b in blocks if b["type"] == "actions"]
         button = actions["elements"][0]
         payload = {
             "type": "block_actions", "user": {"id": user, "username": "someone"}, "team": {"id": "T0TEAM"},
-            "channel": {"id": CHANNEL}, "container": {"type": "message", "message_ts": "1700000000.000100"},
+            "channel": {"id": channel}, "container": {"type": "message", "message_ts": "1700000000.000100"},
             "message": {"ts": "1700000000.000100", "blocks": blocks},
             "actions": [{"type": "button", "action_id": button["action_id"], "block_id": actions["block_id"],
                          "value": button["value"], "action_ts": "1700000001.000200"}],
@@ -218,6 +218,12 @@ def test_a_signed_request_that_is_not_our_button_is_refused(world: World) -> Non
     assert world.queued() == []
 
 
+def test_a_signed_click_copied_into_another_channel_is_refused(world: World) -> None:
+    body = world.click_body(world.alert(world.world_ssh()), channel="C0ELSEWHERE")
+    assert click(world, body) == interaction.NOT_A_CLICK
+    assert world.queued() == []
+
+
 def test_an_unreadable_signing_secret_refuses_every_request(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(SecretId=world.signing, SecretString=" ")
     body = world.click_body(world.alert(world.world_ssh()))
@@ -313,7 +319,7 @@ def test_a_revert_racing_a_newer_change_leaves_the_newer_rule_alone(world: World
     assert "nothing done, rule changed since" in update.params["text"]
 
 
-def test_a_job_for_an_account_the_function_does_not_cover_fails_and_stays_queued(world: World) -> None:
+def test_a_button_value_naming_no_recorded_alert_does_nothing(world: World) -> None:
     rule_id = world.world_ssh()
     message = world.alert(rule_id)
     blocks = json.loads(message["blocks"]) if isinstance(message["blocks"], str) else message["blocks"]
