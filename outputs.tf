@@ -23,6 +23,7 @@ locals {
       unused_sg_audit    = one(module.unused_sg_audit)
       reachability_check = one(module.reachability_check)
       review_pack        = one(module.review_pack)
+      remediation        = one(module.remediation)
     } : name => capability if capability != null
   }
   # The capabilities that read member accounts (and may fan out).

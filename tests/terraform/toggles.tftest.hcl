@@ -46,8 +46,8 @@ run "remediation_on" {
   }
 
   assert {
-    condition     = module.remediation[0].function_name == "sgwatch-remediation" && length(module.remediation) == 1
-    error_message = "Remediation deploys sgwatch-remediation."
+    condition     = module.remediation[0].function_name == "sgwatch-remediation" && output.lambda_function_names["remediation"] == "sgwatch-remediation"
+    error_message = "Remediation deploys sgwatch-remediation, listed in lambda_function_names."
   }
 }
 
