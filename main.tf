@@ -17,6 +17,10 @@ data "aws_partition" "input_checks" {
       error_message = "slack and its deprecated aliases disagree on ${join(", ", local.slack_conflicts)}: set slack only."
     }
     precondition {
+      condition     = var.remediation == null || (local.slack_enabled && var.enable_change_alerts && var.change_alerts_mode == "lambda")
+      error_message = "remediation needs slack (the Revert button is on the Slack alert) and enable_change_alerts with change_alerts_mode = \"lambda\"."
+    }
+    precondition {
       condition     = var.report_timezone == null || var.report_timezone == var.report_schedule_timezone || var.report_schedule_timezone == "UTC"
       error_message = "report_timezone (deprecated) and report_schedule_timezone disagree: set report_schedule_timezone only."
     }
@@ -206,4 +210,25 @@ module "sg_change_alerts" {
   iac_managed_tag_keys       = var.iac_managed_tag_keys
   justification_tag_keys     = var.rule_review.tag_keys
   justify_private_peers      = var.rule_review.justify_private_peers
+  remediation                = var.remediation
+}
+
+# The member accounts' remediation role (modules/member-role, remediation_trusted_role_arns).
+locals {
+  remediation_role_name = "sgwatch-member-remediation"
+}
+
+module "remediation" {
+  source = "./modules/remediation"
+  count  = var.remediation == null ? 0 : 1
+
+  name_prefix     = var.name_prefix
+  lambda_settings = local.lambda_settings
+  evidence        = local.evidence
+  slack           = local.slack
+  remediation     = var.remediation
+  # Only changes of the accounts the notifier alerts on, through their remediation role: nothing else is assumed.
+  accounts = length(var.accounts) == 0 && !var.accounts_from_organizations ? null : merge(local.account_settings, {
+    member_role_name = local.remediation_role_name, fan_out = false, lists_organization = false
+  })
 }

@@ -23,6 +23,7 @@ locals {
       unused_sg_audit    = one(module.unused_sg_audit)
       reachability_check = one(module.reachability_check)
       review_pack        = one(module.review_pack)
+      remediation        = one(module.remediation)
     } : name => capability if capability != null
   }
   # The capabilities that read member accounts (and may fan out).
@@ -76,4 +77,19 @@ output "fan_out_queues" {
 output "key_guard_topic_arn" {
   description = "Topic alerted when the module's KMS key is disabled or scheduled for deletion (subscribed by alert_emails; not KMS-encrypted, since it must work while that key is unusable). null with your own kms_key_arn."
   value       = one(aws_sns_topic.key_guard[*].arn)
+}
+
+output "remediation_interaction_url" {
+  description = "With remediation: the Slack app's interactivity request URL (null when remediation is off)."
+  value       = try(module.remediation[0].interaction_url, null)
+}
+
+output "remediation_signing_secret_arn" {
+  description = "With remediation: the Secrets Manager secret to set to the Slack app's signing secret (null when remediation is off)."
+  value       = try(module.remediation[0].signing_secret_arn, null)
+}
+
+output "remediation_role_arn" {
+  description = "With remediation: the remediation function's execution role, the one principal a member account's remediation role trusts (modules/member-role remediation_trusted_role_arns)."
+  value       = try(module.remediation[0].role_arn, null)
 }

@@ -93,6 +93,15 @@ SLACK_MAX_BLOCKS = 50
 SLACK_SECTION_TEXT_MAX_CHARS = 3_000
 SLACK_SECTION_MAX_FIELDS = 10
 SLACK_SECTION_FIELD_MAX_CHARS = 2_000
+# Slack Block Kit reference, Actions block: "elements: ... There is a maximum of 25 elements in each
+# action block"; block_id: "Maximum length for this field is 255 characters."
+SLACK_ACTIONS_MAX_ELEMENTS = 25
+SLACK_BLOCK_ID_MAX_CHARS = 255
+# Slack Block Kit reference, Button element: text "Maximum length for the text in this field is 75
+# characters"; action_id "Maximum length is 255 characters"; value "Maximum length is 2000 characters".
+SLACK_BUTTON_TEXT_MAX_CHARS = 75
+SLACK_ACTION_ID_MAX_CHARS = 255
+SLACK_BUTTON_VALUE_MAX_CHARS = 2_000
 
 
 # --- breaches -----------------------------------------------------------------------------------
@@ -471,9 +480,28 @@ def slack_refuses(breaches: list[Breach]) -> bool:
     return any(b.rule != SLACK_TEXT_RULE for b in breaches)
 
 
-def check_slack_post(params: dict[str, Any]) -> list[Breach]:
-    """Breaches of one ``chat.postMessage`` (form or JSON body, already decoded)."""
-    where = "slack:chat.postMessage"
+def _check_actions(where: str, i: int, block: dict[str, Any]) -> list[Breach]:
+    found = []
+    elements = block.get("elements") or []
+    if len(elements) > SLACK_ACTIONS_MAX_ELEMENTS:
+        found.append(Breach(where, "actions block at most 25 elements", f"block {i}: {len(elements)} elements"))
+    if len(str(block.get("block_id") or "")) > SLACK_BLOCK_ID_MAX_CHARS:
+        found.append(Breach(where, "block_id at most 255 characters", f"block {i}"))
+    for element in elements:
+        if not isinstance(element, dict) or element.get("type") != "button":
+            continue
+        if len(_text_of(element.get("text"))) > SLACK_BUTTON_TEXT_MAX_CHARS:
+            found.append(Breach(where, "button text at most 75 characters", f"block {i}"))
+        if len(str(element.get("action_id") or "")) > SLACK_ACTION_ID_MAX_CHARS:
+            found.append(Breach(where, "action_id at most 255 characters", f"block {i}"))
+        if len(str(element.get("value") or "")) > SLACK_BUTTON_VALUE_MAX_CHARS:
+            found.append(Breach(where, "button value at most 2,000 characters", f"block {i}"))
+    return found
+
+
+def check_slack_post(params: dict[str, Any], method: str = "chat.postMessage") -> list[Breach]:
+    """Breaches of one ``chat.postMessage`` or ``chat.update`` (form or JSON body, already decoded)."""
+    where = f"slack:{method}"
     found = []
     text = params.get("text")
     if text is not None and len(str(text)) > SLACK_TEXT_MAX_CHARS:
@@ -486,6 +514,8 @@ def check_slack_post(params: dict[str, Any]) -> list[Breach]:
             found.append(Breach(where, "blocks must be a JSON array", blocks[:80]))
             blocks = []
     for i, block in enumerate(blocks or []):
+        if isinstance(block, dict) and block.get("type") == "actions":
+            found += _check_actions(where, i, block)
         if not isinstance(block, dict) or block.get("type") != "section":
             continue
         if len(_text_of(block.get("text"))) > SLACK_SECTION_TEXT_MAX_CHARS:

@@ -30,7 +30,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import cloudtrail, log, notify, settings, slack
+from sgwatch import cloudtrail, log, notify, remediation_prompt, settings, slack
 from sgwatch.cloudtrail import SgEvent
 from sgwatch.evidence import EvidenceStore
 from sgwatch.rules import Rule
@@ -120,12 +120,19 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     message_id = notify.publish(config.topic_arn, subject, alerts.body(alert), attributes)
     log.info("alert_published", event_id=ev.event_id, message_id=message_id, group_ids=ev.group_ids, **attributes)
 
+    stored = False
     if records is not None:  # the marker first: a slow Slack or a timeout must not cause a second SNS alert
         record = alerts.event_record(alert, subject, _utcnow().isoformat(), message_id, before_source)
         with changes.after_publish(context):
-            records.write_record(key, record, ev.event_id)
+            stored = records.write_record(key, record, ev.event_id)
 
-    post_to_slack(config.slack, alerts.slack_message(alert), ev.event_id)
+    message = alerts.slack_message(alert)
+    if stored and config.remediation is not None and config.remediation.mode == remediation_prompt.APPROVE:
+        # The button names the stored record, which the remediation function reads to know what to revert.
+        button = alerts.revert_block(alert, config.remediation, changes.event_day(ev, now))
+        if button is not None:
+            message["blocks"].append(button)
+    post_to_slack(config.slack, message, ev.event_id)
 
     if records is not None:
         with changes.after_publish(context):

@@ -378,7 +378,7 @@ def _same_ports(a: Rule, b: Rule) -> bool:
     return (a.from_port, a.to_port) == (b.from_port, b.to_port)
 
 
-def _matches(request: Rule, stored: Rule) -> bool:
+def rule_matches(request: Rule, stored: Rule) -> bool:
     return (
         (not request.direction or not stored.direction or request.direction == stored.direction)
         and request.protocol == stored.protocol
@@ -413,9 +413,9 @@ def resolve(ev: SgEvent, previous: Iterable[Rule] | None) -> list[RuleChange]:
             before = by_id.get(change.rule_id)
         probe = change.before or change.after
         if before is None and probe is not None and not change.rule_id and known:
-            before = next((r for r in known if _matches(probe, r)), None)
+            before = next((r for r in known if rule_matches(probe, r)), None)
         elif before is not None and not before.rule_id and known:
-            stored = next((r for r in known if _matches(before, r)), None)
+            stored = next((r for r in known if rule_matches(before, r)), None)
             if stored is not None:
                 before = before._replace(rule_id=stored.rule_id)
         after = change.after

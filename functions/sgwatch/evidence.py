@@ -70,8 +70,9 @@ GROUP_STATE = "group-state"  # change alerts: a group's rules after an event (th
 GROUP_NAMES = "group-names"  # change alerts: group name -> id, for events that name a group only
 UNUSED = "unused"  # unused-group audit reports
 REACHABILITY = "reachability"  # reachability guard results, per path
+REMEDIATION = "remediation"  # remediation: each decision and its outcome, once per alert and action
 KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, SNAPSHOT_GROUPS, RULE_REVIEW, EVENTS, GROUP_STATE, GROUP_NAMES, UNUSED,
-         REACHABILITY)
+         REACHABILITY, REMEDIATION)
 REVIEWS = "reviews/"  # review packs, at the top of the prefix: {prefix}reviews/<period>/
 REVIEW_RUNS = "runs/"  # fanned-out pack runs: {prefix}reviews/runs/<period>-<stamp>/
 

@@ -48,3 +48,56 @@ module "read_permissions" {
 
   include_unused_sg_audit = var.role.include_unused_sg_audit
 }
+
+# --- the opt-in remediation role ---------------------------------------------------------------------
+# Assumed by the central remediation function only (its exact role ARN), to revert a change an approver
+# asked for: it may read security-group rules (the live rule is compared with the alert before anything is
+# changed) and revoke or modify them; nothing else.
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  remediation_enabled  = length(var.role.remediation_trusted_role_arns) > 0
+  remediation_accounts = distinct([for arn in var.role.remediation_trusted_role_arns : split(":", arn)[4]])
+}
+
+data "aws_iam_policy_document" "remediation_trust" {
+  statement {
+    sid     = "CentralRemediationFunctionOnly"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "AWS"
+      identifiers = [for account in local.remediation_accounts : "arn:${data.aws_partition.current.partition}:iam::${account}:root"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:PrincipalArn"
+      values   = var.role.remediation_trusted_role_arns
+    }
+    dynamic "condition" {
+      for_each = var.role.organization_id == null ? [] : [var.role.organization_id]
+      content {
+        test     = "StringEquals"
+        variable = "aws:PrincipalOrgID"
+        values   = [condition.value]
+      }
+    }
+  }
+}
+
+data "aws_iam_policy_document" "remediation" {
+  statement {
+    sid       = "ReadRulesBeforeReverting"
+    actions   = ["ec2:DescribeSecurityGroupRules"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid     = "RevokeOrRestoreRules"
+    actions = ["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:ModifySecurityGroupRules"]
+    resources = [
+      "arn:${data.aws_partition.current.partition}:ec2:*:${data.aws_caller_identity.current.account_id}:security-group/*",
+      "arn:${data.aws_partition.current.partition}:ec2:*:${data.aws_caller_identity.current.account_id}:security-group-rule/*",
+    ]
+  }
+}

@@ -10,3 +10,15 @@ output "role" {
     tags                 = { "sgwatch:capability" = "member-role" }
   }
 }
+
+output "remediation" {
+  description = "The opt-in remediation role to create, null without remediation_trusted_role_arns: name, description, trust_policy_json, policy_name and policy_json (scoped to the provider's account) and tags."
+  value = local.remediation_enabled ? {
+    name              = var.role.remediation_role_name
+    description       = "SG Watch remediation: revokes or restores security-group rules an approver asked to revert"
+    trust_policy_json = data.aws_iam_policy_document.remediation_trust.json
+    policy_name       = "${var.role.remediation_role_name}-revert"
+    policy_json       = data.aws_iam_policy_document.remediation.json
+    tags              = { "sgwatch:capability" = "remediation" }
+  } : null
+}

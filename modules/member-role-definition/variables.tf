@@ -1,11 +1,15 @@
 variable "role" {
-  description = "The member role: its name (the root module's member_role_name), the execution roles of the central functions allowed to assume it (the root output function_role_arns; nothing else may), the AWS Organizations id the callers must belong to (aws:PrincipalOrgID; null for no such condition), whether it grants the reads of the unused-group audit (off: security groups and exposure only), and its maximum session duration in seconds."
+  description = "The member role: its name (the root module's member_role_name), the execution roles of the central functions allowed to assume it (the root output function_role_arns; nothing else may), the AWS Organizations id the callers must belong to (aws:PrincipalOrgID; null for no such condition), whether it grants the reads of the unused-group audit (off: security groups and exposure only), its maximum session duration in seconds, and the opt-in remediation role: the remediation function's execution role allowed to assume it (root output remediation_role_arn; empty: no such role) and its name."
   type = object({
     name                    = string
     trusted_role_arns       = list(string)
     organization_id         = optional(string)
     include_unused_sg_audit = optional(bool, true)
     max_session_duration    = optional(number, 3600)
+    # The opt-in remediation role: the central remediation function's execution role (root output
+    # remediation_role_arn) may assume it; empty creates none.
+    remediation_trusted_role_arns = optional(list(string), [])
+    remediation_role_name         = optional(string, "sgwatch-member-remediation")
   })
 
   validation {
@@ -24,5 +28,13 @@ variable "role" {
     # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html (MaxSessionDuration)
     condition     = var.role.max_session_duration >= 3600 && var.role.max_session_duration <= 43200
     error_message = "max_session_duration must be between 3600 and 43200 seconds."
+  }
+  validation {
+    condition     = alltrue([for arn in var.role.remediation_trusted_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", arn))])
+    error_message = "remediation_trusted_role_arns must be IAM role ARNs without wildcards (the root output remediation_role_arn)."
+  }
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.role.remediation_role_name)) && var.role.remediation_role_name != var.role.name
+    error_message = "The remediation role name must be an IAM role name (1-64 characters of letters, digits and +=,.@_-) other than the member role's."
   }
 }

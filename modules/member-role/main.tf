@@ -13,6 +13,9 @@ module "definition" {
     organization_id         = var.organization_id
     include_unused_sg_audit = var.include_unused_sg_audit
     max_session_duration    = var.max_session_duration
+
+    remediation_trusted_role_arns = var.remediation_trusted_role_arns
+    remediation_role_name         = var.remediation_role_name
   }
 }
 

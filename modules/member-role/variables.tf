@@ -40,3 +40,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "remediation_trusted_role_arns" {
+  description = "Opt-in remediation role: the central remediation function's execution role (root output remediation_role_arn) allowed to assume a second role, remediation_role_name, that may only revoke and modify security-group rules (and read them first). Empty (default) creates no such role."
+  type        = list(string)
+  default     = []
+}
+
+variable "remediation_role_name" {
+  description = "Name of the remediation role; the central function assumes arn:PARTITION:iam::ACCOUNT:role/NAME (the root module names it sgwatch-member-remediation)."
+  type        = string
+  default     = "sgwatch-member-remediation"
+}

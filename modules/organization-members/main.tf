@@ -32,6 +32,9 @@ module "member_role" {
     organization_id         = var.organization_id
     include_unused_sg_audit = var.include_unused_sg_audit
     max_session_duration    = var.max_session_duration
+
+    remediation_trusted_role_arns = var.remediation_trusted_role_arns
+    remediation_role_name         = var.remediation_role_name
   }
 }
 
@@ -60,22 +63,45 @@ locals {
   }
 
   member_role = module.member_role.role
-  # The read policy is scoped to the account applying this module: in the template, each ARN names
+  remediation = module.member_role.remediation
+  # The policies are scoped to the account applying this module: in the template, each ARN names
   # the account and partition of the stack instead.
-  read_policy = jsondecode(local.member_role.read_policy_json)
-  member_read_policy = merge(local.read_policy, {
-    Statement = [for s in local.read_policy.Statement : merge(s, {
+  account_policies = merge(
+    { read = jsondecode(local.member_role.read_policy_json) },
+    local.remediation == null ? {} : { remediation = jsondecode(local.remediation.policy_json) },
+  )
+  stack_policies = { for name, policy in local.account_policies : name => merge(policy, {
+    Statement = [for s in policy.Statement : merge(s, {
       # "*" stays a string, an ARN becomes an Fn::Sub (a tuple indexed: the two differ in type).
       Resource = [for r in flatten([s.Resource]) : [r, {
         "Fn::Sub" = replace(replace(r, "arn:${local.partition}:", "arn:$${AWS::Partition}:"), "/:[0-9]{12}:/", ":$${AWS::AccountId}:")
       }][r == "*" ? 0 : 1]]
     })]
-  })
+  }) }
+  member_read_policy = local.stack_policies.read
+
+  # The opt-in remediation role, beside the member role in the same stack.
+  remediation_resources = local.remediation == null ? {} : {
+    RemediationRole = {
+      Type = "AWS::IAM::Role"
+      Properties = merge({
+        RoleName                 = local.remediation.name
+        AssumeRolePolicyDocument = jsondecode(local.remediation.trust_policy_json)
+        Description              = local.remediation.description
+        MaxSessionDuration       = 3600
+        Policies                 = [{ PolicyName = local.remediation.policy_name, PolicyDocument = local.stack_policies.remediation }]
+        Tags                     = [for key, value in local.remediation.tags : { Key = key, Value = value }]
+      }, local.boundary)
+    }
+  }
+  remediation_outputs = local.remediation == null ? {} : {
+    RemediationRoleArn = { Description = "ARN of the remediation role.", Value = { "Fn::GetAtt" = ["RemediationRole", "Arn"] } }
+  }
 
   member_role_template = {
     AWSTemplateFormatVersion = "2010-09-09"
     Description              = "${local.member_role.description} (modules/member-role)."
-    Resources = {
+    Resources = merge({
       MemberRole = {
         Type = "AWS::IAM::Role"
         Properties = merge({
@@ -88,10 +114,10 @@ locals {
           Tags                     = [for key, value in local.member_role.tags : { Key = key, Value = value }]
         }, local.boundary)
       }
-    }
-    Outputs = {
+    }, local.remediation_resources)
+    Outputs = merge({
       RoleArn = { Description = "ARN of the read-only role.", Value = { "Fn::GetAtt" = ["MemberRole", "Arn"] } }
-    }
+    }, local.remediation_outputs)
   }
 
   forwarder_tags = [{ Key = "sgwatch:capability", Value = "event-forwarder" }]

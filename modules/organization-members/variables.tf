@@ -113,6 +113,18 @@ variable "max_session_duration" {
   default     = 3600
 }
 
+variable "remediation_trusted_role_arns" {
+  description = "Opt-in remediation role in every account, beside the member role: the central remediation function's execution role (root output remediation_role_arn) may assume it to revoke or restore security-group rules an approver asked to revert. Empty (default): none. Validated by modules/member-role-definition."
+  type        = list(string)
+  default     = []
+}
+
+variable "remediation_role_name" {
+  description = "Name of the remediation role (the root module assumes sgwatch-member-remediation)."
+  type        = string
+  default     = "sgwatch-member-remediation"
+}
+
 variable "permissions_boundary_policy_name" {
   description = "Name of a customer managed policy that exists in every member account (landing zones deploy one), set as permissions boundary of the member role and the forwarding roles; null for none."
   type        = string

@@ -79,13 +79,17 @@ module "function" {
 
   authorized_public_ports = var.authorized_public_ports
 
-  environment = {
+  environment = merge(var.remediation == null || !local.use_slack ? {} : {
+    REMEDIATION_MODE             = var.remediation.mode
+    REMEDIATION_MIN_SEVERITY     = var.remediation.min_severity
+    REMEDIATION_ONLY_OUT_OF_BAND = tostring(var.remediation.only_out_of_band)
+    }, {
     ALERT_TOPIC_ARN            = var.alert_topic_arn
     APPROVED_CHANGE_PRINCIPALS = join(",", var.approved_change_principals)
     IAC_MANAGED_TAG_KEYS       = join(",", var.iac_managed_tag_keys)
     RULE_REVIEW_TAG_KEYS       = jsonencode(var.justification_tag_keys)
     PRIVATE_PEERS_JUSTIFIED    = tostring(var.justify_private_peers)
-  }
+  })
 }
 
 resource "aws_lambda_permission" "events" {

@@ -101,3 +101,15 @@ variable "accounts" {
   type        = any
   default     = null
 }
+
+variable "remediation" {
+  description = "Which alerts carry the Revert button (the root's remediation: mode, min_severity, only_out_of_band; modules/remediation validates it); null: none."
+  type = object({
+    mode               = optional(string, "approve")
+    min_severity       = optional(string, "CRITICAL")
+    only_out_of_band   = optional(bool, true)
+    approvers          = optional(list(string), [])
+    exception_max_days = optional(number, 30)
+  })
+  default = null
+}

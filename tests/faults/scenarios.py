@@ -473,6 +473,101 @@ def pack_recovered(world: World, run: Run, clean: Run, *_: Any) -> list[str]:
     return [] if done else ["no pack was written"]
 
 
+# --- remediation --------------------------------------------------------------------------------------
+
+REMEDIATION: dict[str, Any] = {"n": 0}
+SIGNING_SECRET = "fault-matrix-signing-secret"
+
+
+def remediation_setup(world: World) -> None:
+    world.bucket(BUCKET)
+    ec2 = world.client("ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    group = ec2.create_security_group(GroupName="remediated", Description="x", VpcId=vpc)["GroupId"]
+    signing = world.client("secretsmanager").create_secret(Name="signing-0", SecretString=SIGNING_SECRET)["ARN"]
+    world.slack.user_groups["S0SECTEAM"] = ["U0APPROVER"]  # the approver through a user group: that call too
+    env(EVIDENCE_BUCKET=BUCKET, EVIDENCE_PREFIX=PREFIX, SLACK_TOKEN_SECRET_ARN=world.slack_secret(),
+        SLACK_CHANNEL_ID="C0ALERTS", SLACK_API_URL=world.slack.url, REMEDIATION_MODE="approve",
+        REMEDIATION_APPROVERS="S0SECTEAM", SLACK_SIGNING_SECRET_ARN=signing)
+    REMEDIATION.update(group=group, queue=work_queue(world), n=0)
+
+
+def remediation_step(world: World) -> None:
+    """A new world-open rule, its alert's event record, and the click on its Revert button."""
+    from sgwatch.remediation_prompt import AlertRef
+
+    REMEDIATION["n"] += 1
+    n, group = REMEDIATION["n"], REMEDIATION["group"]
+    rule = world.client("ec2").authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 2000 + n, "ToPort": 2000 + n,
+        "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+    event_id = f"evt-{n:08d}"
+    after = {"group_id": group, "direction": "ingress", "rule_id": rule, "protocol": "tcp", "from_port": str(2000 + n),
+             "to_port": str(2000 + n), "peer_type": "ipv4", "peer": "0.0.0.0/0", "description": ""}
+    record = {"schema": 1, "event_id": event_id, "account_id": OWN_ACCOUNT, "region": REGION, "severity": "CRITICAL",
+              "error_code": "", "provenance": {"origin": "console", "change_control": "out-of-band"},
+              "changes": [{"action": "added", "before": None, "after": after}]}
+    key = f"{PREFIX}{OWN_ACCOUNT}/{REGION}/events/2026/12/01/{event_id}.json"
+    world.client("s3").put_object(Bucket=BUCKET, Key=key, Body=json.dumps(record).encode())
+    ref = AlertRef(event_id, OWN_ACCOUNT, REGION, "2026/12/01")
+    REMEDIATION.update(rule=rule, event_id=event_id, job={
+        "action": "revert", "ref": ref.value(), "user_id": "U0APPROVER", "channel_id": "C0ALERTS",
+        "message_ts": f"1700000000.{n:06d}", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}]})
+
+
+def remediation_job_run(world: World, out: Run) -> None:
+    """The queued job, as the event source mapping delivers it (the same message on a retry)."""
+    record = {"eventSource": "aws:sqs", "messageId": f"msg-{REMEDIATION['n']}", "body": json.dumps(REMEDIATION["job"])}
+    world.invoke({"Records": [record]}, out)
+
+
+def remediation_reverted(world: World, run: Run, clean: Run, *_: Any) -> list[str]:
+    """The rule is gone after the retry, and the decision was written once."""
+    rules = world.client("ec2").describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": [REMEDIATION["group"]]}])["SecurityGroupRules"]
+    revoked = all(r["SecurityGroupRuleId"] != REMEDIATION["rule"] for r in rules)
+    problems = [] if revoked else ["the rule was not revoked"]
+    decisions = list(world.objects(f"{REMEDIATION['event_id']}-revert.json"))
+    return problems + ([] if len(decisions) == 1 else [f"{len(decisions)} decisions written"])
+
+
+def remediation_url_step(world: World) -> None:
+    """A click signed with a signing secret the process has not read yet (a new secret: its read is a call)."""
+    import time
+    import urllib.parse
+
+    from sgwatch.remediation import signature
+
+    remediation_step(world)
+    arn = world.client("secretsmanager").create_secret(Name=f"signing-{REMEDIATION['n']}",
+                                                       SecretString=SIGNING_SECRET)["ARN"]
+    env(SLACK_SIGNING_SECRET_ARN=arn)
+    job = REMEDIATION["job"]
+    payload = {"type": "block_actions", "user": {"id": job["user_id"]}, "channel": {"id": job["channel_id"]},
+               "container": {"message_ts": job["message_ts"]}, "message": {"blocks": job["blocks"]},
+               "actions": [{"action_id": "sgwatch_revert", "block_id": "sgwatch_remediation", "value": job["ref"]}]}
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    stamp = str(int(time.time()))
+    REMEDIATION["request"] = {
+        "requestContext": {"http": {"method": "POST"}}, "isBase64Encoded": False, "body": body,
+        "headers": {"x-slack-request-timestamp": stamp,
+                    "x-slack-signature": signature.expected(SIGNING_SECRET.encode(), stamp, body.encode())}}
+
+
+def remediation_url_run(world: World, out: Run) -> None:
+    world.invoke(REMEDIATION["request"], out)
+
+
+def remediation_url_answered(run: Run) -> bool:
+    """A request the function could not take is answered 503: Slack shows the person an error, who clicks again."""
+    return any(isinstance(r, dict) and r.get("statusCode") == 503 for r in run.results)
+
+
+def remediation_queued(world: World, run: Run, clean: Run, *_: Any) -> list[str]:
+    got = queued(world, REMEDIATION["queue"])
+    return [] if got else ["the retried click was not queued"]
+
+
 FUNCTIONS: dict[str, Function] = {
     "sg_inventory": Function("sg_inventory.handler.lambda_handler", [
         Scenario("direct run over the own and a member account", inventory_setup(False), inventory_step,
@@ -500,6 +595,13 @@ FUNCTIONS: dict[str, Function] = {
     "reachability_check": Function("reachability_check.handler.run", [
         Scenario("a required path turns unreachable, then reachable again", reach_setup, reach_step, reach_run,
                  recovered=reach_recovered, degraded=reach_degraded, reports=reach_reports),
+    ]),
+    "remediation": Function("remediation.handler.lambda_handler", [
+        Scenario("an approver's Revert click, queued, then its job", remediation_setup, remediation_step,
+                 remediation_job_run, recovered=remediation_reverted),
+        Scenario("Slack's signed request: verified, acknowledged and queued", remediation_setup,
+                 remediation_url_step, remediation_url_run, recovered=remediation_queued,
+                 reports=remediation_url_answered),
     ]),
     "review_pack": Function("review_pack.handler.lambda_handler", [
         Scenario("the pack of a period, in one run", pack_setup(False), _none, pack_run, recovered=pack_recovered),

@@ -100,6 +100,9 @@ def test_function_configuration_matches_the_contract(deployed: dict[str, Any]) -
         "EXCLUDED_ACCOUNTS": "",
         "MEMBER_ROLE_NAME": "sgwatch-member-read",
         "MAX_WORKERS": "8",
+        "REMEDIATION_MODE": "approve",
+        "REMEDIATION_MIN_SEVERITY": "CRITICAL",
+        "REMEDIATION_ONLY_OUT_OF_BAND": "true",
     }
     assert "xoxb" not in json.dumps(config)
 
@@ -441,3 +444,123 @@ def test_approved_and_out_of_band_changes_to_an_iac_managed_group(deployed: dict
     # and only the out-of-band change reached the pager
     assert [_event_id(m) for m in received(pager)] == ["module-by-hand-1"]
     assert_least_privilege(deployed["function_name"], console)
+
+
+# --- remediation: the Revert button, Slack's signed click through the function URL's handler, the queued job ---
+
+SIGNING_SECRET = "module-test-signing-secret"
+
+
+def _signed_click(message: dict[str, Any], secret: str = SIGNING_SECRET, user: str = "U0APPROVER") -> dict[str, Any]:
+    """The function URL event Slack's click on the message's Revert button becomes (form body, v0 signature)."""
+    import hashlib
+    import hmac
+    import time
+    from urllib.parse import urlencode
+
+    blocks = json.loads(message["blocks"]) if isinstance(message["blocks"], str) else message["blocks"]
+    (actions,) = [b for b in blocks if b["type"] == "actions"]
+    button = actions["elements"][0]
+    payload = {"type": "block_actions", "user": {"id": user}, "channel": {"id": "C0123456789"},
+               "container": {"type": "message", "message_ts": "1700000000.000100"},
+               "message": {"ts": "1700000000.000100", "blocks": blocks},
+               "actions": [{"type": "button", "action_id": button["action_id"], "block_id": actions["block_id"],
+                            "value": button["value"]}]}
+    body = urlencode({"payload": json.dumps(payload)})
+    stamp = str(int(time.time()))
+    signature = "v0=" + hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"version": "2.0", "rawPath": "/", "isBase64Encoded": False, "body": body,
+            "requestContext": {"http": {"method": "POST", "path": "/"}},
+            "headers": {"content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": stamp,
+                        "x-slack-signature": signature}}
+
+
+def _queued_jobs(deployed: dict[str, Any]) -> dict[str, Any]:
+    messages = client("sqs").receive_message(QueueUrl=deployed["remediation_work_queue_url"],
+                                             MaxNumberOfMessages=10)["Messages"]
+    return {"Records": [{"eventSource": "aws:sqs", "messageId": m["MessageId"], "body": m["Body"],
+                         "receiptHandle": m["ReceiptHandle"]} for m in messages]}
+
+
+def _live_rule_ids(group_id: str, session: Any = None) -> set[str]:
+    ec2 = (session or boto3.session.Session()).client("ec2", region_name="us-east-1")
+    found = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])
+    return {r["SecurityGroupRuleId"] for r in found["SecurityGroupRules"]}
+
+
+def test_the_interaction_endpoint_is_a_public_url_whose_secret_is_never_deployed(deployed: dict[str, Any]) -> None:
+    name = deployed["remediation_function_name"]
+    url = client("lambda").get_function_url_config(FunctionName=name)
+    assert url["AuthType"] == "NONE" and url["FunctionUrl"] == deployed["remediation_interaction_url"]
+    policy = json.loads(client("lambda").get_policy(FunctionName=name)["Policy"])
+    (statement,) = [s for s in policy["Statement"] if s["Sid"] == "ca-test-remediation-url"]
+    assert statement["Action"] == "lambda:InvokeFunctionUrl" and statement["Principal"] == "*"
+    env = deployed_configuration(name)["Environment"]["Variables"]
+    assert env["SLACK_SIGNING_SECRET_ARN"] == deployed["remediation_signing_secret_arn"]
+    assert env["REMEDIATION_APPROVERS"] == "U0APPROVER" and env["MEMBER_ROLE_NAME"] == "sgwatch-member-remediation"
+    role = deployed_configuration(name)["Role"].rsplit("/", 1)[-1]
+    assumable = [r for p in role_policies(role) for s in p["Statement"] if "sts:AssumeRole" in str(s["Action"])
+                 for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    assert assumable == [f"arn:aws:iam::{MEMBER}:role/sgwatch-member-remediation"]
+
+
+@pytest.mark.parametrize("where", ["own account", "member account"])
+def test_an_approver_reverts_a_world_ssh_change_from_slack(deployed: dict[str, Any], slack: FakeSlack,
+                                                           where: str) -> None:
+    # given the app's signing secret set out of band, and an exposed group in the account
+    client("secretsmanager").put_secret_value(SecretId=deployed["remediation_signing_secret_arn"],
+                                              SecretString=SIGNING_SECRET)
+    session, account = None, ACCOUNT
+    if where == "member account":
+        credentials = client("sts").assume_role(RoleArn=f"arn:aws:iam::{MEMBER}:role/sgwatch-member-read",
+                                                RoleSessionName="network-builder")["Credentials"]
+        session = boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"],
+                                        aws_secret_access_key=credentials["SecretAccessKey"],
+                                        aws_session_token=credentials["SessionToken"])
+        account = MEMBER
+    net = build_network(session, name=f"rv{account[-3:]}")
+    # when someone opens SSH to the world on it, out of band, and the notifier alerts with a Revert button
+    event = _world_ssh(net.public_group_id, f"module-revert-{account}", account, session)
+    (added,) = event["detail"]["responseElements"]["securityGroupRuleSet"]["items"]
+    added.pop("description")  # the rule as created: without the fixture's description
+    event["detail"]["requestParameters"]["ipPermissions"]["items"][0]["ipRanges"]["items"][0].pop("description")
+    rule_id = added["securityGroupRuleId"]
+    alert = invoke(deployed, event, slack)
+    assert alert.result["severity"] == "CRITICAL"
+    message = slack.calls("chat.postMessage")[-1].params
+    # and an approver clicks Revert: Slack's signed request reaches the function URL's handler
+    name, overrides = deployed["remediation_function_name"], {"SLACK_API_URL": slack.url}
+    answer = run_lambda(name, _signed_click(message), env_overrides=overrides)
+    assert answer.error is None and answer.result["statusCode"] == 200, answer.logs
+    assert_least_privilege(name, answer)
+    # and the queued job runs
+    job = run_lambda(name, _queued_jobs(deployed), env_overrides=overrides)
+    assert job.error is None and job.result == {"batchItemFailures": []}, job.logs
+    assert_least_privilege(name, job)
+    # then the rule is gone, the decision and the outcome are recorded once, and the message says what was done
+    assert rule_id not in _live_rule_ids(net.public_group_id, session)
+    assumed = [c["params"]["RoleArn"] for c in job.calls if c["operation"] == "AssumeRole"]
+    assert assumed == ([] if account == ACCOUNT else [f"arn:aws:iam::{MEMBER}:role/sgwatch-member-remediation"])
+    keys = [o["Key"] for o in client("s3").list_objects_v2(
+        Bucket=deployed["bucket"], Prefix=f"{PREFIX}{account}/us-east-1/remediation/")["Contents"]]
+    assert sorted(k.rsplit("/", 1)[1] for k in keys if f"module-revert-{account}" in k) == [
+        f"module-revert-{account}-revert-outcome.json", f"module-revert-{account}-revert.json"]
+    update = slack.calls("chat.update")[-1].params
+    assert f"{rule_id} in {net.public_group_id}: revoked" in update["text"]
+    # and a second click on the same alert does nothing more
+    again = run_lambda(name, _signed_click(message), env_overrides=overrides)
+    assert again.result["statusCode"] == 200
+    run_lambda(name, _queued_jobs(deployed), env_overrides=overrides)
+    assert "already handled" in slack.calls("chat.postEphemeral")[-1].params["text"]
+
+
+def test_a_request_without_slacks_signature_is_refused_and_queues_nothing(deployed: dict[str, Any],
+                                                                         slack: FakeSlack) -> None:
+    client("secretsmanager").put_secret_value(SecretId=deployed["remediation_signing_secret_arn"],
+                                              SecretString=SIGNING_SECRET)
+    message = {"blocks": [{"type": "actions", "block_id": "sgwatch_remediation", "elements": [
+        {"type": "button", "action_id": "sgwatch_revert", "value": "{}"}]}]}
+    forged = _signed_click(message, secret="guessed")
+    answer = run_lambda(deployed["remediation_function_name"], forged, env_overrides={"SLACK_API_URL": slack.url})
+    assert answer.result == {"statusCode": 401, "headers": {"content-type": "text/plain"}, "body": "refused"}
+    assert "Messages" not in client("sqs").receive_message(QueueUrl=deployed["remediation_work_queue_url"])

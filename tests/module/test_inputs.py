@@ -96,6 +96,9 @@ def test_the_submodules_refuse_the_inputs_the_root_hands_on(tmp_path) -> None:
         "evidence-bucket": (
             'bucket_name = "e"\nkms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/k"\nobject_lock_days = 0'
         ),
+        "remediation": (
+            f'name_prefix = "r"\n{settings}\n{evidence}\nslack = null\nremediation = {{ approvers = ["alice"] }}'
+        ),
     }
     configuration = "".join(
         f'module "{name.replace("-", "_")}" {{\n  source = "{modules}/{name}"\n{body}\n}}\n'
@@ -112,5 +115,6 @@ def test_the_submodules_refuse_the_inputs_the_root_hands_on(tmp_path) -> None:
         "object_lock_days must be a whole number of days, at least 1",
         "schedule.expression must be rate(N minutes|hours|days), cron(...) or at(...)",
         "accounts.ids and accounts.excluded must be 12-digit AWS account ids",
+        "remediation.approvers must be Slack user ids",
     ):
         assert message in output, output

@@ -182,6 +182,30 @@ def test_member_role_grants_exactly_what_modules_member_role_grants(deployed: di
     assert deployed["management_account"] not in text and f":{account}:" in text
 
 
+def test_the_opt_in_remediation_role_is_the_same_both_ways_and_may_only_revert(deployed: dict[str, Any],
+                                                                               member: Any) -> None:
+    account, session = member
+    role = deployed["remediation_role_arn"].rsplit("/", 1)[1]
+    from_stack = session.client("iam").get_role(RoleName=role)["Role"]
+    from_module = client("iam").get_role(RoleName=role)["Role"]
+    trust = _document(from_stack["AssumeRolePolicyDocument"])
+    assert trust == _document(from_module["AssumeRolePolicyDocument"])
+    # trusted by the remediation function's role only
+    assert trust["Statement"]["Condition"]["ArnEquals"] == {
+        "aws:PrincipalArn": "arn:aws:iam::123456789012:role/om-test-remediation"}
+    grants = _grants(_inline_policies(session.client("iam"), role), account)
+    assert grants == _grants(_inline_policies(client("iam"), role), "123456789012")
+    assert grants == {
+        "ReadRulesBeforeReverting": {"Effect": "Allow", "Action": ["ec2:DescribeSecurityGroupRules"],
+                                     "Resource": ["*"]},
+        "RevokeOrRestoreRules": {
+            "Effect": "Allow",
+            "Action": ["ec2:ModifySecurityGroupRules", "ec2:RevokeSecurityGroupEgress",
+                       "ec2:RevokeSecurityGroupIngress"],
+            "Resource": ["arn:aws:ec2:*:ACCOUNT:security-group-rule/*", "arn:aws:ec2:*:ACCOUNT:security-group/*"]},
+    }
+
+
 # --- the forwarder: same pattern and target as modules/event-forwarder ---------------------------------
 
 

@@ -204,3 +204,81 @@ run "member_role_definition_rejects_a_wildcard_trusted_role" {
 
   expect_failures = [var.role]
 }
+
+# The opt-in remediation role: trusted by the remediation function's role only, allowed to read rules and
+# revoke or modify them, nothing else; in one account (modules/member-role) and in the StackSet template.
+run "member_role_remediation_role_is_opt_in" {
+  command = plan
+
+  module {
+    source = "./modules/member-role"
+  }
+
+  variables {
+    trusted_role_arns             = ["arn:aws:iam::123456789012:role/sgwatch-sg-inventory"]
+    remediation_trusted_role_arns = ["arn:aws:iam::123456789012:role/sgwatch-remediation"]
+  }
+
+  # Its trust and grants are checked on the applied roles (tests/module/test_organization_members.py).
+  assert {
+    condition     = aws_iam_role.remediation[0].name == "sgwatch-member-remediation" && aws_iam_role_policy.remediation[0].name == "sgwatch-member-remediation-revert"
+    error_message = "The remediation role is not created under the name the root module assumes."
+  }
+}
+
+run "member_role_without_remediation_creates_no_remediation_role" {
+  command = plan
+
+  module {
+    source = "./modules/member-role"
+  }
+
+  variables {
+    trusted_role_arns = ["arn:aws:iam::123456789012:role/sgwatch-sg-inventory"]
+  }
+
+  assert {
+    condition     = length(aws_iam_role.remediation) == 0
+    error_message = "A remediation role was created without being asked for."
+  }
+}
+
+run "organization_members_template_holds_the_opt_in_remediation_role" {
+  command = plan
+
+  module {
+    source = "./modules/organization-members"
+  }
+
+  variables {
+    organizational_unit_ids       = ["ou-abcd-12345678"]
+    regions                       = ["us-east-1"]
+    trusted_role_arns             = ["arn:aws:iam::123456789012:role/sgwatch-sg-inventory"]
+    remediation_trusted_role_arns = ["arn:aws:iam::123456789012:role/sgwatch-remediation"]
+    organization_id               = "o-abcdefghij"
+    central_event_bus_arn         = "arn:aws:events:us-east-1:123456789012:event-bus/sgwatch-security-groups"
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudformation_stack_set.this["member-role"].template_body).Resources.RemediationRole.Properties.RoleName == "sgwatch-member-remediation"
+    error_message = "The member-role StackSet template does not create the remediation role."
+  }
+}
+
+run "member_role_definition_rejects_a_wildcard_remediation_role" {
+  command = plan
+
+  module {
+    source = "./modules/member-role-definition"
+  }
+
+  variables {
+    role = {
+      name                          = "sgwatch-member-read"
+      trusted_role_arns             = ["arn:aws:iam::123456789012:role/sgwatch-sg-inventory"]
+      remediation_trusted_role_arns = ["arn:aws:iam::123456789012:role/*"]
+    }
+  }
+
+  expect_failures = [var.role]
+}

@@ -625,3 +625,113 @@ run "sg_inventory_rejects_an_invalid_rule_review_register_key" {
     var.rule_review,
   ]
 }
+
+# One run per validation of modules/remediation's remediation input, each failing that one only.
+
+run "remediation_rejects_auto_mode" {
+  command = plan
+
+  module {
+    source = "./modules/remediation"
+  }
+
+  variables {
+    name_prefix     = "sgwatch"
+    lambda_settings = { runtime = "python3.13", architecture = "arm64", log_retention_days = 30, kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+    evidence        = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    slack           = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token", channel_id = "C0123456789" }
+    remediation     = { mode = "auto", approvers = ["U0123ABCD"] }
+  }
+
+  expect_failures = [var.remediation]
+}
+
+run "remediation_rejects_unknown_severity" {
+  command = plan
+
+  module {
+    source = "./modules/remediation"
+  }
+
+  variables {
+    name_prefix     = "sgwatch"
+    lambda_settings = { runtime = "python3.13", architecture = "arm64", log_retention_days = 30, kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+    evidence        = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    slack           = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token", channel_id = "C0123456789" }
+    remediation     = { min_severity = "SEVERE", approvers = ["U0123ABCD"] }
+  }
+
+  expect_failures = [var.remediation]
+}
+
+run "remediation_rejects_approver_names" {
+  command = plan
+
+  module {
+    source = "./modules/remediation"
+  }
+
+  variables {
+    name_prefix     = "sgwatch"
+    lambda_settings = { runtime = "python3.13", architecture = "arm64", log_retention_days = 30, kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+    evidence        = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    slack           = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token", channel_id = "C0123456789" }
+    remediation     = { approvers = ["alice"] }
+  }
+
+  expect_failures = [var.remediation]
+}
+
+run "remediation_rejects_no_approver" {
+  command = plan
+
+  module {
+    source = "./modules/remediation"
+  }
+
+  variables {
+    name_prefix     = "sgwatch"
+    lambda_settings = { runtime = "python3.13", architecture = "arm64", log_retention_days = 30, kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+    evidence        = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    slack           = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token", channel_id = "C0123456789" }
+    remediation     = { approvers = [] }
+  }
+
+  expect_failures = [var.remediation]
+}
+
+run "remediation_rejects_too_many_approvers" {
+  command = plan
+
+  module {
+    source = "./modules/remediation"
+  }
+
+  variables {
+    name_prefix     = "sgwatch"
+    lambda_settings = { runtime = "python3.13", architecture = "arm64", log_retention_days = 30, kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+    evidence        = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    slack           = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token", channel_id = "C0123456789" }
+    remediation     = { approvers = [for i in range(100) : format("U%020d", i)] }
+  }
+
+  expect_failures = [var.remediation]
+}
+
+run "remediation_rejects_exception_days" {
+  command = plan
+
+  module {
+    source = "./modules/remediation"
+  }
+
+  variables {
+    name_prefix     = "sgwatch"
+    lambda_settings = { runtime = "python3.13", architecture = "arm64", log_retention_days = 30, kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+    evidence        = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    slack           = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token", channel_id = "C0123456789" }
+    remediation     = { approvers = ["U0123ABCD"], exception_max_days = 400 }
+  }
+
+  expect_failures = [var.remediation]
+}

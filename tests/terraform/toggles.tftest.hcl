@@ -29,6 +29,26 @@ run "off_by_default_securityhub_report_reachability_check_slack_event_bus" {
     condition     = alltrue([for q in values(output.fan_out_queues) : q == null])
     error_message = "Without fan_out there are no work queues."
   }
+  assert {
+    condition     = length(module.remediation) == 0 && output.remediation_interaction_url == null && output.remediation_signing_secret_arn == null
+    error_message = "Remediation is off by default: no function URL, no signing secret."
+  }
+}
+
+# Remediation on: the function behind its URL, the empty signing secret, and the notifier's Revert policy.
+run "remediation_on" {
+  command = plan
+
+  variables {
+    slack                      = { channel_id = "C0123456789", create_token_secret = true }
+    approved_change_principals = ["arn:aws:iam::*:role/terraform-pipeline"]
+    remediation                = { approvers = ["U0123ABCD"] }
+  }
+
+  assert {
+    condition     = module.remediation[0].function_name == "sgwatch-remediation" && output.lambda_function_names["remediation"] == "sgwatch-remediation"
+    error_message = "Remediation deploys sgwatch-remediation, listed in lambda_function_names."
+  }
 }
 
 # Every capability on by default turned off at once (the review pack follows the inventory by default).

@@ -139,3 +139,13 @@ run "rejects_accounts_from_organizations_without_the_organization_id" {
 
   expect_failures = [data.aws_partition.input_checks]
 }
+
+run "rejects_remediation_without_slack" {
+  command = plan
+
+  variables {
+    remediation = { approvers = ["U0123ABCD"] }
+  }
+
+  expect_failures = [data.aws_partition.input_checks]
+}

@@ -2,10 +2,11 @@
 
 It implements what the report calls through slack_sdk: ``files.getUploadURLExternal``,
 the upload URL it hands out (a raw POST of the file bytes), ``files.completeUploadExternal``
-(the three steps of ``files_upload_v2``), ``chat.postMessage`` and ``users.lookupByEmail``.
+(the three steps of ``files_upload_v2``), ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``,
+``users.lookupByEmail`` and ``usergroups.users.list``.
 Every request is recorded. Faults can be scripted per method: answer with an HTTP status
 (429 with ``Retry-After``, 500, ...) a number of times, or refuse with a Slack error code
-(``invalid_auth``, ``not_in_channel``) every time. Each ``chat.postMessage`` is held to Slack's
+(``invalid_auth``, ``not_in_channel``) every time. Each ``chat.postMessage`` and ``chat.update`` is held to Slack's
 documented limits (tests/contract.py): a breach is answered as Slack would (``invalid_blocks``,
 or a truncation warning) and fails the test.
 
@@ -48,9 +49,11 @@ class FakeSlack(LoopbackServer):
 
     content_type = "application/json; charset=utf-8"
 
-    def __init__(self, token: str = "xoxb-test", users_by_email: dict[str, str] | None = None) -> None:
+    def __init__(self, token: str = "xoxb-test", users_by_email: dict[str, str] | None = None,
+                 user_groups: dict[str, list[str]] | None = None) -> None:
         self.token = token
         self.users_by_email = dict(users_by_email or {})
+        self.user_groups = dict(user_groups or {})
         self.requests: list[Request] = []
         self.uploads: dict[str, bytes] = {}
         self.faults: dict[str, list[Fault]] = {}
@@ -106,8 +109,15 @@ class FakeSlack(LoopbackServer):
             if missing:
                 return 200, {}, {"ok": False, "error": "file_not_found"}
             return 200, {}, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
-        if request.method == "chat.postMessage":
-            breaches = contract.check_slack_post(params)
+        if request.method == "usergroups.users.list":
+            members = self.user_groups.get(str(params.get("usergroup", "")))
+            if members is None:
+                return 200, {}, {"ok": False, "error": "no_such_subteam"}
+            return 200, {}, {"ok": True, "users": members}
+        if request.method == "chat.postEphemeral":
+            return 200, {}, {"ok": True, "message_ts": f"{next(self._ids)}.000200"}
+        if request.method in ("chat.postMessage", "chat.update"):
+            breaches = contract.check_slack_post(params, request.method)
             contract.RECORDER.add(breaches)
             if contract.slack_refuses(breaches):
                 return 200, {}, {"ok": False, "error": "invalid_blocks"}

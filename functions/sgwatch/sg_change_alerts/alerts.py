@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .. import slack
+from .. import remediation_prompt, slack
 from ..cloudtrail import ADDED, CREATED, DELETED, DESCRIPTION, MODIFIED, REMOVED, RuleChange, SgEvent
 from ..csvio import unneutralise
 from ..exposure import GroupExposure
@@ -343,6 +343,18 @@ def slack_message(alert: Alert) -> dict[str, Any]:
     if reasons:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _fit("\n".join(reasons))}]})
     return {"text": title, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+
+
+def revert_block(alert: Alert, policy: remediation_prompt.Policy, day: str) -> dict[str, Any] | None:
+    """The Revert button of an alert that qualifies under ``policy`` (``day``: the folder of its event record);
+    None for any other alert."""
+    ev = alert.ev
+    change_control = alert.provenance.change_control if alert.provenance is not None else ""
+    if not policy.qualifies(alert.assessment.level, change_control, ev.failed, [c.action for c in alert.changes]):
+        return None
+    ref = remediation_prompt.AlertRef(ev.event_id, ev.account_id, ev.region, day)
+    # Only an alert the remediation function can find again (ids of the shapes it accepts) gets a button.
+    return remediation_prompt.actions_block(ref) if remediation_prompt.AlertRef.parse(ref.value()) == ref else None
 
 
 def _fit(text: str) -> str:

@@ -36,7 +36,18 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError, HTTPClientError
 
-from .. import accounts, aws, cloudtrail, exposure, log, provenance, risk, rule_review_record, settings
+from .. import (
+    accounts,
+    aws,
+    cloudtrail,
+    exposure,
+    log,
+    provenance,
+    remediation_prompt,
+    risk,
+    rule_review_record,
+    settings,
+)
 from ..cloudtrail import ADDED, DELETED, DESCRIPTION, MODIFIED, REMOVED, SgEvent
 from ..csvio import unneutralise
 from ..evidence import EVENTS, GROUP_NAMES, GROUP_STATE, EvidenceStore, Layout, stamp, stamp_time
@@ -69,6 +80,7 @@ class Settings:
     iac_managed_tag_keys: tuple[str, ...] = provenance.DEFAULT_IAC_TAG_KEYS
     reach: accounts.Settings = field(default_factory=lambda: accounts.Settings.from_env({}))
     rule_review: rule_review_record.Settings = rule_review_record.Settings()  # tag keys and policy of justification
+    remediation: remediation_prompt.Policy | None = None  # which alerts carry a Revert button
 
     @classmethod
     def from_env(cls, env: Environment | None = None) -> Settings:
@@ -83,6 +95,7 @@ class Settings:
             iac_managed_tag_keys=iac_keys if "IAC_MANAGED_TAG_KEYS" in env else provenance.DEFAULT_IAC_TAG_KEYS,
             reach=accounts.Settings.from_env(env),
             rule_review=rule_review_record.Settings.from_env(env),
+            remediation=remediation_prompt.Policy.from_env(env),
         )
 
 
@@ -165,8 +178,9 @@ class EventRecords:
             record = {}
         return record if isinstance(record, dict) else {}
 
-    def write_record(self, key: str, record: dict[str, Any], event_id: str) -> None:
-        """Write the event record once; the alert is already out, so nothing here raises."""
+    def write_record(self, key: str, record: dict[str, Any], event_id: str) -> bool:
+        """Write the event record once; whether it is stored (now or before). The alert is already out, so
+        nothing here raises."""
         try:
             if self.store.put_new(key, _json(record), "application/json"):
                 log.info("event_recorded", event_id=event_id, key=key)
@@ -174,6 +188,8 @@ class EventRecords:
                 log.warning("duplicate_delivery_published", event_id=event_id, key=key)
         except Exception as exc:  # a missing record only risks one duplicate
             log.error("event_record_failed", event_id=event_id, key=key, error=aws.error_code(exc))
+            return False
+        return True
 
     # --- the group: its id (by name) and its previous rules --------------------------------
 

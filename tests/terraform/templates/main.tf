@@ -1,5 +1,5 @@
 # modules/organization-members with every optional part on (alarm topic, permissions boundary,
-# organisation condition): planned against the local emulator by cfn_templates.py, which writes the
+# organisation condition, remediation role): planned against the local emulator by cfn_templates.py, which writes the
 # two templates it builds for cfn-lint (make cfn-lint). provider.tf: the emulator's (tests/module/terraform).
 
 module "organization_members" {
@@ -12,4 +12,5 @@ module "organization_members" {
   central_event_bus_arn            = "arn:aws:events:us-east-1:111122223333:event-bus/sgwatch-security-groups"
   alarm_topic_name                 = "aws-controltower-SecurityNotifications"
   permissions_boundary_policy_name = "landing-zone-boundary"
+  remediation_trusted_role_arns    = ["arn:aws:iam::111122223333:role/sgwatch-remediation"]
 }

@@ -1,5 +1,6 @@
 # modules/sg-change-alerts on its own, twice: the default (function) mode with evidence bucket,
-# Slack secret, change control and one member account, and the direct mode (EventBridge -> SNS,
+# Slack secret, change control, one member account and remediation (approve mode: the Revert button,
+# and modules/remediation beside it, as the root wires them), and the direct mode (EventBridge -> SNS,
 # no compute). The module key, alert topic and evidence bucket are what the root would pass
 # (../support).
 
@@ -37,7 +38,27 @@ module "change_alerts" {
   approved_change_principals = ["arn:aws:iam::123456789012:role/deployer"]
   iac_managed_tag_keys       = ["aws:cloudformation:stack-id", "ManagedBy"]
   # what the root passes: its member accounts, never fanned out
-  accounts = { ids = ["210987654321"], fan_out = false }
+  accounts    = { ids = ["210987654321"], fan_out = false }
+  remediation = local.remediation
+}
+
+locals {
+  remediation = { approvers = ["U0APPROVER"] }
+}
+
+module "remediation" {
+  source = "../../../../modules/remediation"
+
+  name_prefix     = "ca-test"
+  lambda_settings = module.support.lambda_settings
+  evidence        = module.support.evidence
+  slack = {
+    token_secret_arn = aws_secretsmanager_secret.slack.arn
+    channel_id       = "C0123456789"
+  }
+  remediation = local.remediation
+  # what the root passes: the member accounts, through their remediation role
+  accounts = { ids = ["210987654321"], fan_out = false, lists_organization = false, member_role_name = "sgwatch-member-remediation" }
 }
 
 module "direct" {
@@ -103,4 +124,20 @@ output "bucket" {
 
 output "slack_secret_arn" {
   value = aws_secretsmanager_secret.slack.arn
+}
+
+output "remediation_function_name" {
+  value = module.remediation.function_name
+}
+
+output "remediation_interaction_url" {
+  value = module.remediation.interaction_url
+}
+
+output "remediation_signing_secret_arn" {
+  value = module.remediation.signing_secret_arn
+}
+
+output "remediation_work_queue_url" {
+  value = module.remediation.work_queue_url
 }

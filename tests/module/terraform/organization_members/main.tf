@@ -20,7 +20,9 @@ provider "aws" {
 locals {
   management_account = "333333333333"
   trusted_role_arns  = ["arn:aws:iam::123456789012:role/om-test-sg-inventory", "arn:aws:iam::123456789012:role/om-test-unused-sg-audit"]
-  organization_id    = "o-sgwatchtest1"
+  # the root output remediation_role_arn: the opt-in remediation role, beside the member role
+  remediation_trusted_role_arns = ["arn:aws:iam::123456789012:role/om-test-remediation"]
+  organization_id               = "o-sgwatchtest1"
 }
 
 resource "aws_organizations_organization" "this" {
@@ -76,6 +78,7 @@ module "organization_members" {
   }[name] }
   regions                          = ["us-east-1", "us-west-2"]
   trusted_role_arns                = local.trusted_role_arns
+  remediation_trusted_role_arns    = local.remediation_trusted_role_arns
   organization_id                  = local.organization_id
   central_event_bus_arn            = aws_cloudwatch_event_bus.central.arn
   alarm_topic_name                 = "om-test-security-notifications"
@@ -85,9 +88,10 @@ module "organization_members" {
 module "member_role" {
   source = "../../../../modules/member-role"
 
-  name              = module.organization_members.member_role_name
-  trusted_role_arns = local.trusted_role_arns
-  organization_id   = local.organization_id
+  name                          = module.organization_members.member_role_name
+  trusted_role_arns             = local.trusted_role_arns
+  remediation_trusted_role_arns = local.remediation_trusted_role_arns
+  organization_id               = local.organization_id
 }
 
 module "event_forwarder" {
@@ -143,4 +147,8 @@ output "forwarder_role_arn" {
 
 output "forwarder_event_pattern" {
   value = module.event_forwarder.event_pattern
+}
+
+output "remediation_role_arn" {
+  value = module.member_role.remediation_role_arn
 }

@@ -1,0 +1,97 @@
+"""Remediation: Slack's interaction endpoint (a Lambda function URL) and the jobs it queues.
+
+A function URL request (Slack, or anyone on the internet) is checked in this order, each step before
+anything later is read: body size, Slack's ``v0`` signature within its 5-minute window, then the
+click it carries. A signed Revert click is queued on the function's work queue and answered at once;
+anything else gets a fixed refusal that echoes nothing. A queued job (SQS) is then done by
+:class:`sgwatch.remediation.jobs.Job`: approver, write-once decision, revert, outcome, Slack update.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from botocore.config import Config
+
+from sgwatch import aws, batch, log, slack
+from sgwatch.fanout import is_queue_event
+from sgwatch.remediation import interaction, jobs, signature
+from sgwatch.remediation.interaction import Click
+
+# The acknowledgement's calls (the signing secret, when not cached, and the queue): one attempt each, at
+# most 1.5 s, so Slack gets its answer within its 3 seconds. A failure answers 503; the person clicks again.
+ACK_CONFIG = Config(connect_timeout=0.5, read_timeout=1, retries={"total_max_attempts": 1, "mode": "standard"})
+_ack_clients: dict[str, tuple[Any, Any]] = {}  # service -> (session, client): kept while the session is
+
+
+def ack_client(service: str) -> Any:
+    session = aws.base_session()
+    found = _ack_clients.get(service)
+    if found is None or found[0] is not session:
+        found = _ack_clients[service] = (session, session.client(service, config=ACK_CONFIG))
+    return found[1]
+
+
+def answer_request(event: dict[str, Any], config: jobs.Settings) -> dict[str, Any]:
+    body = interaction.raw_body(event)
+    if body is None:
+        log.warning("request_refused", reason="oversized")
+        return interaction.OVERSIZED
+    timestamp = interaction.header(event, "x-slack-request-timestamp")
+    given = interaction.header(event, "x-slack-signature")
+    try:
+        secret = signature.signing_secret(config.signing_secret_arn, ack_client("secretsmanager"))
+    except signature.SigningSecretError as exc:
+        log.error("request_refused", reason="no_signing_secret", error=str(exc))
+        return interaction.UNAVAILABLE
+    why = signature.refusal(secret, timestamp, given, body, time.time())
+    if why is not None:
+        log.warning("request_refused", reason=why)
+        return interaction.REFUSED
+    click = interaction.parse_click(body)
+    if click is None or click.channel_id != config.slack.channel_id:
+        log.warning("request_refused", reason="not_a_revert_click")
+        return interaction.NOT_A_CLICK
+    try:
+        sent = ack_client("sqs").send_message(QueueUrl=config.queue_url, MessageBody=json.dumps(click.job()))
+    except Exception as exc:  # not queued: Slack shows the person an error and the click can be repeated
+        log.error("click_not_queued", event_id=click.ref.event_id, error=aws.error_code(exc))
+        return interaction.UNAVAILABLE
+    log.info("click_queued", event_id=click.ref.event_id, user_id=click.user_id, message_id=sent.get("MessageId"))
+    return interaction.ACCEPTED
+
+
+def run_jobs(event: dict[str, Any], config: jobs.Settings, context: Any) -> dict[str, Any]:
+    client = slack.Poster(config.slack).client
+    failed: list[str] = []
+    for number, record in enumerate(event["Records"]):
+        message_id, label = batch.identify(record, number)
+        try:
+            click = Click.from_job(json.loads(record.get("body") or "null"))
+        except ValueError:
+            click = None
+        if click is None or message_id is None:
+            log.error("job_rejected", message_id=label)
+            failed += [message_id] if message_id else []
+            continue
+        try:
+            outcome = jobs.Job(config, click, message_id, client).run(context)
+        except Exception as exc:  # delivered again, then kept in the dead-letter queue with an alarm
+            log.error("job_failed", message_id=label, event_id=click.ref.event_id,
+                      error=f"{type(exc).__name__}: {aws.error_code(exc)}")
+            failed.append(message_id)
+            continue
+        log.info("job_done", message_id=label, event_id=click.ref.event_id, outcome=outcome)
+    return batch.response(failed)
+
+
+@log.invocation
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    config = jobs.Settings.from_env()
+    if interaction.is_url_request(event):
+        return answer_request(event, config)
+    if is_queue_event(event):
+        return run_jobs(event, config, context)
+    raise ValueError("neither a function URL request nor a queued job")

@@ -1,0 +1,7 @@
+"""Remediation: revert a qualifying security-group change from its Slack alert.
+
+* :mod:`.signature` -- Slack's ``v0`` request signature, checked before anything of a request is read;
+* :mod:`.interaction` -- the function URL request: size, signature, then the button click it carries;
+* :mod:`.revert` -- what a revert does (from the alert's event record) and doing it, rule by rule;
+* :mod:`.jobs` -- the queued job: approver, write-once claim, revert, evidence and the Slack update.
+"""

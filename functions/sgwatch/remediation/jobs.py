@@ -1,0 +1,198 @@
+"""The remediation function's settings, and the queued job a Revert click becomes.
+
+Why a queue: Slack wants the click answered within 3 seconds, and a revert (Slack lookups, an
+assumed role, describe and revoke calls, evidence, the message update) can take longer. The function
+URL invocation only checks the request and sends the job to the function's own SQS work queue
+(``WORK_QUEUE_URL``, modules/lambda-function's fan-out queue); the queue's event source mapping runs
+the job. A job that fails (a throttled or unreachable API) is delivered again, then kept in the
+work dead-letter queue, with an alarm: never dropped quietly.
+
+A job, in order:
+
+1. the clicker must be an approver (``REMEDIATION_APPROVERS``: user ids, or user-group ids whose
+   members Slack lists); anyone else is told so, privately, and nothing is recorded or done;
+2. the alert's event record must exist and still qualify under the policy (never what the button
+   says: it only names the alert);
+3. the decision is written once, ``{prefix}{account}/{region}/remediation/YYYY/MM/DD/<event id>-revert.json``
+   (conditional put): a second click, a replayed request or a second delivery of the job finds it and
+   does nothing (a redelivery of the same job, same SQS message id, carries on);
+4. the revert (:mod:`.revert`), in a member account through its remediation role;
+5. the outcome is written once (``<event id>-revert-outcome.json``: the steps, each AWS request id) and the
+   Slack message is updated: the button is replaced by what was done.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .. import accounts, aws, log, settings, slack
+from ..evidence import EVENTS, REMEDIATION, EvidenceStore, Layout
+from ..remediation_prompt import REVERT, Policy
+from ..settings import Environment
+from . import revert
+from .interaction import Click
+
+_GROUP = "S"
+
+
+@dataclass(frozen=True)
+class Settings:
+    signing_secret_arn: str
+    slack: settings.Slack
+    evidence: settings.Evidence
+    policy: Policy
+    approvers: tuple[str, ...]
+    queue_url: str
+    reach: accounts.Settings = field(default_factory=lambda: accounts.Settings.from_env({}))
+
+    @classmethod
+    def from_env(cls, env: Environment | None = None) -> Settings:
+        env = settings.environment(env)
+        policy = Policy.from_env(env)
+        if policy is None:
+            raise settings.SettingsError("REMEDIATION_MODE is not set: the remediation function needs its policy")
+        return cls(
+            signing_secret_arn=settings.required(env, "SLACK_SIGNING_SECRET_ARN", "requests are verified with it"),
+            slack=settings.Slack.required(env, "the remediation function answers in the alert's Slack channel"),
+            evidence=settings.Evidence.required(env, "the alert's record and the decisions are kept there"),
+            policy=policy,
+            approvers=settings.items(env, "REMEDIATION_APPROVERS"),
+            queue_url=settings.required(env, "WORK_QUEUE_URL", "clicks are handled as queued jobs"),
+            reach=accounts.Settings.from_env(env),
+        )
+
+
+def _json(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(document, sort_keys=True, default=str).encode()
+
+
+class Job:
+    """One click's work, given the settings, the Slack client and the evidence store."""
+
+    def __init__(self, config: Settings, click: Click, job_id: str, slack_client: Any,
+                 store: EvidenceStore | None = None, now: datetime | None = None) -> None:
+        self.config, self.click, self.job_id, self.slack = config, click, job_id, slack_client
+        self.store = store or EvidenceStore(config.evidence.bucket)
+        self.now = now or datetime.now(UTC)
+        ref = click.ref
+        self.layout = Layout(config.evidence.prefix)
+        self.record_key = f"{self.layout.series(ref.account_id, ref.region, EVENTS)}{ref.day}/{ref.event_id}.json"
+        folder = f"{self.layout.series(ref.account_id, ref.region, REMEDIATION)}{ref.day}/{ref.event_id}"
+        self.decision_key = f"{folder}-{REVERT}.json"
+        self.outcome_key = f"{folder}-{REVERT}-outcome.json"
+
+    # --- Slack
+    def is_approver(self) -> bool:
+        user = self.click.user_id
+        if user in self.config.approvers:
+            return True
+        for group in (a for a in self.config.approvers if a.startswith(_GROUP)):
+            members = self.slack.usergroups_users_list(usergroup=group).get("users") or []
+            if user in members:
+                return True
+        return False
+
+    def tell_clicker(self, text: str) -> None:
+        self.slack.chat_postEphemeral(channel=self.click.channel_id, user=self.click.user_id, text=text)
+
+    def update_message(self, lines: list[str]) -> None:
+        """Replace the button with the outcome; the alert's other blocks stay as posted."""
+        kept = [b for b in self.click.blocks if isinstance(b, dict) and b.get("type") != "actions"]
+        who = slack.mention(self.click.user_id)
+        text = f"*Revert* requested by {who} at {self.now.strftime('%Y-%m-%d %H:%M UTC')}:\n" + "\n".join(
+            f"• {slack.entities(line)}" for line in lines)
+        blocks = [*kept[:48], {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}]
+        self.slack.chat_update(channel=self.click.channel_id, ts=self.click.message_ts, text=text[:2900],
+                               blocks=blocks)
+
+    # --- evidence
+    def read_record(self) -> dict[str, Any] | None:
+        try:
+            found = self.store.get(self.record_key)
+        except Exception as exc:
+            if aws.error_code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
+        record = json.loads(found.body)
+        return record if isinstance(record, dict) else None
+
+    def claim(self, steps: list[revert.Step]) -> dict[str, Any] | None:
+        """Write the decision once; None when this job holds it (now, or on an earlier delivery), else the
+        decision another click wrote."""
+        decision = {
+            "schema": 1, "action": REVERT, "event_id": self.click.ref.event_id,
+            "account_id": self.click.ref.account_id, "region": self.click.ref.region,
+            "decided_by": self.click.user_id, "decided_at": self.now.isoformat(), "job_id": self.job_id,
+            "planned": [s.as_dict() for s in steps], "event_record": self.record_key,
+        }
+        if self.store.put_new(self.decision_key, _json(decision), "application/json"):
+            return None
+        earlier = json.loads(self.store.get(self.decision_key).body)
+        return None if earlier.get("job_id") == self.job_id else earlier
+
+    def write_outcome(self, outcomes: list[revert.Outcome]) -> list[str]:
+        """Write the outcome once; the lines the message shows. A redelivered job whose outcome is already
+        written shows that one (this run found its steps done)."""
+        lines = [o.line() for o in outcomes]
+        document = {"schema": 1, "action": REVERT, "event_id": self.click.ref.event_id, "decided_by":
+                    self.click.user_id, "done_at": datetime.now(UTC).isoformat(), "job_id": self.job_id,
+                    "outcomes": [o.as_dict() for o in outcomes], "lines": lines}
+        if self.store.put_new(self.outcome_key, _json(document), "application/json"):
+            return lines
+        log.info("outcome_already_recorded", key=self.outcome_key)
+        stored = json.loads(self.store.get(self.outcome_key).body).get("lines")
+        return [str(line) for line in stored] if isinstance(stored, list) else lines
+
+    # --- AWS
+    def covers(self, context: Any) -> bool:
+        """Whether the alert's account is the function's own or one of its member accounts."""
+        ref, reach = self.click.ref, self.config.reach
+        if ref.account_id == aws.function_account(context):
+            return True
+        return ref.account_id not in reach.excluded and (ref.account_id in reach.accounts or reach.from_organizations)
+
+    def credentials(self, context: Any) -> aws.Credentials | None:
+        """None in the function's own account, else the member account's remediation role."""
+        ref, reach = self.click.ref, self.config.reach
+        own = aws.function_account(context)
+        if ref.account_id == own:
+            return None
+        partition = aws.base_session().get_partition_for_region(ref.region)
+        return accounts.MemberCredentials(own, reach.member_role, partition).for_account(ref.account_id)
+
+    def run(self, context: Any) -> str:
+        """Do the job; what happened, in one word (also the log's)."""
+        ref = self.click.ref
+        if not self.is_approver():
+            log.warning("remediation_refused", reason="not_an_approver", user_id=self.click.user_id,
+                        event_id=ref.event_id)
+            self.tell_clicker("Only the approvers set in SG Watch's remediation input may revert; nothing was done.")
+            return "not_an_approver"
+        record = self.read_record()
+        if record is None or record.get("event_id") != ref.event_id:
+            self.tell_clicker("This alert's record is not in the evidence bucket; nothing was done.")
+            return "no_record"
+        if not self.config.policy.qualifies_record(record):
+            self.tell_clicker("This alert does not qualify for remediation; nothing was done.")
+            return "not_qualifying"
+        if not self.covers(context):
+            self.tell_clicker(f"Account {ref.account_id} is not one SG Watch may revert in; nothing was done.")
+            return "account_not_covered"
+        steps, skipped = revert.plan(record)
+        earlier = self.claim(steps)
+        if earlier is not None:
+            log.info("remediation_refused", reason="already_decided", event_id=ref.event_id,
+                     decided_by=earlier.get("decided_by"))
+            self.tell_clicker("This alert was already handled; nothing more was done.")
+            return "already_decided"
+        with aws.target_account(self.credentials(context)):
+            outcomes = revert.apply(aws.client("ec2", ref.region), ref.account_id, ref.region, steps)
+        outcomes += skipped
+        self.update_message(self.write_outcome(outcomes) or ["nothing to revert"])
+        log.info("remediation_done", event_id=ref.event_id, user_id=self.click.user_id,
+                 done=sum(o.result == revert.DONE for o in outcomes), steps=len(outcomes))
+        return "reverted"
