@@ -37,7 +37,6 @@ def _validate(tmp_path: Path, configuration: str) -> subprocess.CompletedProcess
         ('name_prefix = "SgWatch"', "name_prefix must be 2-24 characters of lower-case letters"),
         ('event_bus_source_accounts = ["12345"]', "event_bus_source_accounts must be 12-digit AWS account ids"),
         ('organization_id = "org-1"', "organization_id must look like o-abcdefghij"),
-        ("authorized_public_ports = [70000]", "authorized_public_ports must hold whole port numbers from 0 to 65535"),
         ('evidence_prefix = "security-groups"', "evidence_prefix must be empty or end with '/'"),
     ],
 )
@@ -88,7 +87,8 @@ def test_the_submodules_refuse_the_inputs_the_root_hands_on(tmp_path) -> None:
         'slack = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:s", '
         'channel_id = "C0123456789", api_url = "http://slack.example/api/" }\n'
         'schedule = { expression = "every day" }\n'
-        'accounts = { ids = ["12345"] }'
+        'accounts = { ids = ["12345"] }\n'
+        'authorized_public_ports = [70000]'
     )
     calls = {
         "lambda-function": function,
@@ -115,6 +115,7 @@ def test_the_submodules_refuse_the_inputs_the_root_hands_on(tmp_path) -> None:
         "object_lock_days must be a whole number of days, at least 1",
         "schedule.expression must be rate(N minutes|hours|days), cron(...) or at(...)",
         "accounts.ids and accounts.excluded must be 12-digit AWS account ids",
+        "authorized_public_ports must hold whole port numbers from 0 to 65535",
         "remediation.approvers must be Slack user ids",
     ):
         assert message in output, output
