@@ -38,4 +38,8 @@ module "sgwatch" {
     channel_id          = var.slack_channel_id
     create_token_secret = true
   }
+
+  # A Revert button on CRITICAL out-of-band change alerts in Slack, for these approvers (see the README's
+  # "Remediation from Slack"): needs the Slack channel.
+  remediation = var.remediation_approvers == null ? null : { approvers = var.remediation_approvers }
 }

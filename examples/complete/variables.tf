@@ -39,3 +39,9 @@ variable "approved_change_principals" {
   type        = list(string)
   default     = []
 }
+
+variable "remediation_approvers" {
+  description = "Slack user or user-group ids allowed to revert a CRITICAL out-of-band change from its alert; null leaves remediation off (it needs slack_channel_id)."
+  type        = list(string)
+  default     = null
+}

@@ -79,21 +79,25 @@ def _example(name: str, **variables: str) -> Any:
     return lambda root, directory: prepare_example(name, directory, variables, root=root)
 
 
-# Each configuration: how to lay it out from a module tree, and the -var settings of the upgrade plan. Every name
-# differs from the fixtures' (test_organization.py applies examples/organization to the same emulator).
-CONFIGURATIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
-    "examples/complete": (_example("complete", name_prefix="sgw-upgrade", slack_channel_id="C0123456789"), ()),
+# Each configuration: how to lay it out from a module tree, the -var settings of the upgrade plan, and the
+# resource addresses those settings add (so the plan shows the flip happened). Every name differs from the
+# fixtures' (test_organization.py applies examples/organization to the same emulator).
+CONFIGURATIONS: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
+    "examples/complete, remediation turned on": (
+        _example("complete", name_prefix="sgw-upgrade", slack_channel_id="C0123456789"),
+        ("-var", 'remediation_approvers=["U0APPROVER"]'),
+        ("module.sgwatch.module.remediation[0].aws_lambda_function_url.interactions",)),
     "examples/organization": (
         _example("organization", name_prefix="sgw-uporg", member_account_id="222222222222",
-                 organization_id="o-sgwatchtest1", member_role_name="sgw-uporg-member-read"), ()),
+                 organization_id="o-sgwatchtest1", member_role_name="sgw-uporg-member-read"), (), ()),
     "fan-out, reachability, central bus, direct alerts, protection turned on": (
-        _landing_zone, ("-var", "protection=true")),
+        _landing_zone, ("-var", "protection=true"), ("module.sgwatch.terraform_data.key_destroy_protection[0]",)),
 }
 
 
 @pytest.mark.parametrize("configuration", CONFIGURATIONS)
 def test_upgrading_from_the_release_destroys_nothing(release: Path, tmp_path: Path, configuration: str) -> None:
-    lay_out, upgrade_variables = CONFIGURATIONS[configuration]
+    lay_out, upgrade_variables, added = CONFIGURATIONS[configuration]
     # Given the configuration applied with release 1.0.0, the way a user keeping evidence applies it
     old = lay_out(release, tmp_path / "old")
     for step in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
@@ -109,3 +113,6 @@ def test_upgrading_from_the_release_destroys_nothing(release: Path, tmp_path: Pa
     # Then nothing the user has is destroyed or replaced
     destroyed = [c["address"] for c in changes if "delete" in c["change"]["actions"]]
     assert destroyed == []
+    # and what the settings turn on is added
+    created = {c["address"] for c in changes if c["change"]["actions"] == ["create"]}
+    assert {a for a in added if not any(c.startswith(a) for c in created)} == set(), sorted(created)
