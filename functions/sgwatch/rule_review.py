@@ -110,7 +110,7 @@ def _one_peer(rows: Sequence[Sequence[str]], members: list[int], found: dict[int
         return
     scopes = _scopes(rows, members)
     ported: dict[str, list[int]] = {}  # tcp and udp: by protocol, swept in the order of their ranges
-    others = []
+    others: list[int] = []
     for k, s in enumerate(scopes):
         (ported.setdefault(s.protocol, []) if s.protocol in PORTED else others).append(k)
     for same in ported.values():
@@ -246,11 +246,11 @@ def review(
             found = (*found, (STALE, f"prefix list {r[_PEER]} no longer exists"))
         o = shadowed.get(i)
         if o is not None:
-            finding = covered.get(id(o))
-            if finding is None:
-                finding = covered[id(o)] = (SHADOWED, f"covered by {o[_RULE_ID] or 'another rule'} ({o[_PROTOCOL]} "
+            shadow = covered.get(id(o))
+            if shadow is None:
+                shadow = covered[id(o)] = (SHADOWED, f"covered by {o[_RULE_ID] or 'another rule'} ({o[_PROTOCOL]} "
                                                       f"{o[_FROM]}-{o[_TO]} {o[_PEER]})")
-            found = (*found, finding)
+            found = (*found, shadow)
         if found:
             cells = (r[0], r[1], r[2], group_id, r[_NAME], r[_RULE_ID], direction, r[_PROTOCOL], r[_FROM],
                      r[_TO], r[_PEER])
