@@ -110,6 +110,8 @@ module "sg_inventory" {
 
   authorized_public_ports = var.authorized_public_ports
   rule_review             = var.rule_review
+  alert_topic_arn         = local.alert_topic_arn
+  slack                   = local.slack
 }
 
 module "securityhub_report" {

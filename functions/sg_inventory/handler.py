@@ -10,7 +10,9 @@ the snapshot and diff it follows, writes no exposure report (none means "not loo
 header-only one "nothing exposed") and fails the pair as any failed pair does: logged, named
 in the run's error, retried from the work queue. The rule review of the same moment (see
 :mod:`sgwatch.rule_review`) follows the exposure report and fails the pair the same way (a register
-that cannot be read, a stale-reference lookup that keeps failing): never a review without them.
+that cannot be read, a stale-reference lookup that keeps failing): never a review without them. The expiry
+digest (:mod:`sgwatch.expiry_digest`) announces the justifications the review finds lapsed that were not announced
+before; a digest that cannot be delivered fails the pair too (its rules stay unannounced: the next run tries again).
 
 Covers every account and region of the run (see :mod:`sgwatch.accounts`), in this run or,
 with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgwatch.fanout`).
@@ -22,7 +24,17 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import aws, exposure, fanout, log, rule_review_record as rule_review, settings
+from sgwatch import (
+    aws,
+    expiry_digest,
+    exposure,
+    fanout,
+    log,
+    notify,
+    rule_review_record as rule_review,
+    settings,
+    slack,
+)
 from sgwatch.evidence import EvidenceStore
 from sgwatch.justification import Sources
 from sgwatch.rules import Row
@@ -40,6 +52,10 @@ class ExposureNotLookedUp(RuntimeError):
 
 class RuleReviewNotWritten(RuntimeError):
     """The pair's snapshot, diff and exposure report were written, its rule review was not."""
+
+
+class ExpiryDigestNotDelivered(RuntimeError):
+    """The pair's rule review was written, the digest of its lapsed justifications could not be delivered."""
 
 
 def look_up_exposure(
@@ -116,6 +132,17 @@ def snapshot_region(
     summary.update(rule_review_key=reviewed.key, rule_findings=reviewed.rows)
     log.info("rule_review_written", account_id=account_id, region=region, rule_review_key=reviewed.key,
              findings=reviewed.rows)
+    deliver = expiry_digest.deliverer(config.topic_arn, config.slack, notify.publish,
+                                      lambda where, text: slack.Poster(where).post(text))
+    if deliver is not None:
+        try:
+            digest = expiry_digest.announce(store, prefix, account_id, region, reviewed.found, reviewed.key, deliver)
+        except Exception as exc:
+            why = f"{aws.error_code(exc) or type(exc).__name__}: {exc}"
+            log.error("expiry_digest_not_delivered", account_id=account_id, region=region, error=why,
+                      rule_review_key=reviewed.key, action="rule review written; the next run announces them")
+            raise ExpiryDigestNotDelivered(f"expiry digest not delivered ({why}); {reviewed.key} written") from exc
+        summary.update(expiry_announced=digest.announced)
     return summary
 
 

@@ -132,10 +132,10 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], out: Sink) -
     count = 0
     for chunk in _chunks(rows, 4096):
         count += len(chunk)
-        if _plain(chunk):
-            writer.writerows(chunk)
-        else:
+        if _plain_text(chunk) is None:
             buffer.write(_neutralised_text(chunk))
+        else:
+            buffer.write(_lines(chunk))
         out.write(buffer.getvalue().encode("utf-8"))
         buffer.seek(0)
         buffer.truncate()
@@ -143,20 +143,39 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], out: Sink) -
     return count
 
 
-def _plain(chunk: list[Sequence[Any]]) -> bool:
-    """Whether csv.writer can write ``chunk`` as it is: no cell starts a formula or holds a CR."""
+def _plain_text(chunk: list[Sequence[Any]]) -> str | None:
+    """The cells of ``chunk`` joined, when csv.writer can write it as it is (no cell starts a formula or holds a
+    CR); else None."""
     try:
         joined = _SEP + _SEP.join(chain.from_iterable(chunk)) + _SEP
     except TypeError:  # a number or None among the cells
-        return False
+        return None
     if joined.count(_SEP) != sum(map(len, chunk)) + 1:  # a cell holds the separator itself
-        return False
+        return None
     if "\r" in joined:
-        return False
+        return None
     for trigger in "=@\t":  # rare characters: one memchr each, a pair search only when present
         if trigger in joined and _SEP + trigger in joined:
-            return False
-    return not any(signed.search(joined) for signed in _SIGNED_TEXT)
+            return None
+    return None if any(signed.search(joined) for signed in _SIGNED_TEXT) else joined
+
+
+def _lines(chunk: list[Sequence[str]]) -> str:
+    """The lines csv.writer writes for ``chunk`` (cells of text, none holding a CR): a row none of whose cells it
+    would quote is joined as it is, without its per-cell work; any other row is written by it."""
+    lines = []
+    quoted = io.StringIO()
+    writer = csv.writer(quoted, lineterminator="\n")
+    for row in chunk:
+        line = ",".join(row)
+        if len(row) < 2 or line.count(",") != len(row) - 1 or '"' in line or "\n" in line:
+            writer.writerow(row)
+            line = quoted.getvalue()[:-1]
+            quoted.seek(0)
+            quoted.truncate()
+        lines.append(line)
+    lines.append("")
+    return "\n".join(lines)
 
 
 def _neutralised_text(chunk: list[Sequence[Any]]) -> str:

@@ -48,12 +48,13 @@ UNJUSTIFIED = Justification("", "", "", "", NONE)
 
 def from_tags(tags: Tags | None, keys: TagKeys, source: str) -> Justification | None:
     """The justification the tags hold; None without a (non-blank) justification tag."""
-    reason = (tags or {}).get(keys.justification, "").strip()
-    if not reason:
+    reason = tags.get(keys.justification) if tags else None
+    if not reason or not (reason := reason.strip()):
         return None
     assert tags is not None
-    return Justification(reason, tags.get(keys.owner, "").strip(), tags.get(keys.ticket, "").strip(),
-                         tags.get(keys.expires, "").strip(), source)
+    get = tags.get
+    return Justification(reason, get(keys.owner, "").strip(), get(keys.ticket, "").strip(),
+                         get(keys.expires, "").strip(), source)
 
 
 # ------------------------------------------------------------------ the register

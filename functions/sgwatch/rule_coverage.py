@@ -17,7 +17,7 @@ from typing import NamedTuple
 ALL = "-1"
 ANY = ""  # a register field left empty: any value
 _PROTOCOL_NAMES = {"all": ALL, "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
-_PORTED = ("tcp", "udp")
+PORTED = ("tcp", "udp")
 _TYPED = ("icmp", "icmpv6")
 ADDRESS_TYPES = ("ipv4", "ipv6")
 
@@ -57,13 +57,13 @@ def scope(protocol: str, from_port: str, to_port: str, peer_type: str, peer: str
     """The scope of a rule, or of a register entry (empty fields: any)."""
     name = protocol_name(protocol)
     low, high = _number(from_port), _number(to_port)
-    if name in _PORTED and (low, high) in ((-1, -1), (0, 65535)):
+    if name in PORTED and (low, high) in ((-1, -1), (0, 65535)):
         low, high = 0, 65535
     return Scope(name, low, high, peer_type, peer, network(peer) if peer_type in ADDRESS_TYPES else None)
 
 
 def _ports_hold(outer: Scope, inner: Scope) -> bool:
-    if outer.protocol in _PORTED:
+    if outer.protocol in PORTED:
         return outer.low <= inner.low and inner.high <= outer.high
     if outer.protocol in _TYPED:
         if outer.low == -1:

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from .csvio import unneutralise
 from .justification import GROUP_TAG, NONE, RULE_TAG, UNJUSTIFIED as UNJUSTIFIED_RULE, Justification, Sources, from_tags
-from .rule_coverage import Scope, covers, protocol_name, scope
+from .rule_coverage import ADDRESS_TYPES, ALL, PORTED, Scope, covers, protocol_name, scope
 from .rules import Row
 
 REVIEW_HEADER = (
@@ -67,59 +67,117 @@ def shadowed_by(rows: Sequence[Sequence[str]]) -> dict[int, Sequence[str]]:
     """For each rule (by its index in ``rows``, snapshot rows) that another rule of its group and direction
     covers, one such rule. Of two rules covering each other, the one with the greater rule id is the shadowed one.
 
-    A rule meets only the rules that could cover it: those with its own peer (a group or prefix list), or,
-    for an address peer, those whose range holds its own at one of the prefix lengths its group and
-    direction use (looked up by the network at that length): never every rule of its group.
+    A rule meets only the rules that could cover it, never every rule of its group: first the rules are put in
+    buckets by group, direction and peer (a group or prefix list) or address family, with no scope computed, and a
+    rule alone in its bucket is covered by none. In a bucket of one peer, an all-traffic rule covers every other
+    one: the one with the least rule id shadows all the others; without one, the ranges are swept in order. In an
+    address bucket, a rule meets those whose range holds its own at one of the prefix lengths the bucket uses
+    (looked up by the network at that length).
     """
-    scopes: list[Scope | None] = [None] * len(rows)
-    by_peer: dict[tuple[str, ...], list[int]] = {}
-    by_network: dict[tuple[str, str, int, int, int], list[int]] = {}  # group, direction, version, length, first
-    lengths: dict[tuple[str, str, int], set[int]] = {}
+    by_peer: dict[tuple[str, str, str, str], list[int]] = {}
+    by_family: dict[tuple[str, str, str], list[int]] = {}
     for i, r in enumerate(rows):
-        if not r[_DIRECTION]:
+        direction = r[_DIRECTION]
+        if not direction:
             continue
-        s = scopes[i] = scope(r[_PROTOCOL], r[_FROM], r[_TO], r[_PEER_TYPE], r[_PEER])
+        peer_type = r[_PEER_TYPE]
+        if peer_type in ADDRESS_TYPES:
+            by_family.setdefault((r[_GROUP], direction, peer_type), []).append(i)
+        else:
+            by_peer.setdefault((r[_GROUP], direction, peer_type, r[_PEER]), []).append(i)
+    found: dict[int, Sequence[str]] = {}
+    for members in by_peer.values():
+        if len(members) > 1:
+            _one_peer(rows, members, found)
+    for members in by_family.values():
+        if len(members) > 1:
+            _one_family(rows, members, found)
+    return found
+
+
+def _scopes(rows: Sequence[Sequence[str]], members: list[int]) -> list[Scope]:
+    return [scope(r[_PROTOCOL], r[_FROM], r[_TO], r[_PEER_TYPE], r[_PEER]) for r in (rows[i] for i in members)]
+
+
+def _one_peer(rows: Sequence[Sequence[str]], members: list[int], found: dict[int, Sequence[str]]) -> None:
+    """The shadowed rules of one group, direction and peer (so coverage is the protocol's and the ports')."""
+    every = [i for i in members if protocol_name(rows[i][_PROTOCOL]) == ALL]
+    if every:
+        first = min(every, key=lambda i: rows[i][_RULE_ID])
+        for i in members:
+            if i != first:
+                found[i] = rows[first]
+        return
+    scopes = _scopes(rows, members)
+    ported: dict[str, list[int]] = {}  # tcp and udp: by protocol, swept in the order of their ranges
+    others: list[int] = []
+    for k, s in enumerate(scopes):
+        (ported.setdefault(s.protocol, []) if s.protocol in PORTED else others).append(k)
+    for same in ported.values():
+        same.sort(key=lambda k: (scopes[k].low, -scopes[k].high, rows[members[k]][_RULE_ID]))
+        widest = same[0]  # of those swept so far, the one reaching highest (first in order among equals)
+        for k in same[1:]:
+            if scopes[k].high <= scopes[widest].high:
+                found[members[k]] = rows[members[widest]]
+            else:
+                widest = k
+    _pairwise(rows, members, scopes, others, range(len(members)), found)
+
+
+def _one_family(rows: Sequence[Sequence[str]], members: list[int], found: dict[int, Sequence[str]]) -> None:
+    """The shadowed rules of one group, direction and address family."""
+    scopes = _scopes(rows, members)
+    by_network: dict[tuple[int, int], list[int]] = {}  # (length, first address) -> positions in members
+    plain: list[int] = []  # an address peer that is no range: held by its own peer only
+    for k, s in enumerate(scopes):
+        if s.network is None:
+            plain.append(k)
+        else:
+            by_network.setdefault((s.network[3], s.network[1]), []).append(k)
+    lengths = sorted({length for length, _ in by_network})
+    for k, s in enumerate(scopes):
         net = s.network
         if net is None:
-            by_peer.setdefault((r[_GROUP], r[_DIRECTION], r[_PEER_TYPE], r[_PEER]), []).append(i)
+            candidates: Sequence[int] = [j for j in plain if scopes[j].peer == s.peer]
+        elif len(lengths) == 1:
+            candidates = by_network[(net[3], net[1])]
         else:
-            by_network.setdefault((r[_GROUP], r[_DIRECTION], net[0], net[3], net[1]), []).append(i)
-            lengths.setdefault((r[_GROUP], r[_DIRECTION], net[0]), set()).add(net[3])
-    found: dict[int, Sequence[str]] = {}
-    for i, inner in enumerate(scopes):
-        if inner is None:
+            bits = 32 if net[0] == 4 else 128
+            candidates = [j for length in lengths if length <= net[3]
+                          for j in by_network.get((length, net[1] >> (bits - length) << (bits - length)), ())]
+        if len(candidates) > 1:
+            _pairwise(rows, members, scopes, [k], candidates, found)
+
+
+def _pairwise(rows: Sequence[Sequence[str]], members: list[int], scopes: list[Scope], inner: Iterable[int],
+              outer: Iterable[int], found: dict[int, Sequence[str]]) -> None:
+    """Each rule of ``inner`` (positions in ``members``) against the rules of ``outer`` that could cover it."""
+    outer = list(outer)
+    for k in inner:
+        i = members[k]
+        if i in found:
             continue
-        r = rows[i]
-        net = inner.network
-        if net is None:
-            candidates: list[int] = by_peer[(r[_GROUP], r[_DIRECTION], r[_PEER_TYPE], r[_PEER])]
-        else:
-            held = lengths[(r[_GROUP], r[_DIRECTION], net[0])]
-            if len(held) == 1:
-                candidates = by_network[(r[_GROUP], r[_DIRECTION], net[0], net[3], net[1])]
-            else:
-                bits = 32 if net[0] == 4 else 128
-                candidates = [j for length in held if length <= net[3] for j in by_network.get(
-                    (r[_GROUP], r[_DIRECTION], net[0], length, net[1] >> (bits - length) << (bits - length)), ())]
-        if len(candidates) < 2:
-            continue
-        for j in candidates:
-            outer = scopes[j]
-            if j == i or outer is None or not covers(outer, inner):
+        for j in outer:
+            if j == k or not covers(scopes[j], scopes[k]):
                 continue
-            if covers(inner, outer) and rows[j][_RULE_ID] > r[_RULE_ID]:
+            if covers(scopes[k], scopes[j]) and rows[members[j]][_RULE_ID] > rows[i][_RULE_ID]:
                 continue  # each covers the other: the later one is shadowed
-            found[i] = rows[j]
+            found[i] = rows[members[j]]
             break
-    return found
 
 
 def duplicate_groups(rows: Iterable[Sequence[str]]) -> dict[str, list[str]]:
     """For each group whose (non-empty) rule set equals another group's in the same VPC, the other groups."""
+    names: dict[str, str] = {}  # each protocol as written -> its one spelling
     sets: dict[tuple[str, str], set[tuple[str, ...]]] = defaultdict(set)
     for r in rows:
-        if r[_DIRECTION]:
-            sets[(r[2], r[_GROUP])].add((r[_DIRECTION], protocol_name(r[_PROTOCOL]), *r[_FROM:_PEER + 1]))
+        direction = r[_DIRECTION]
+        if direction:
+            protocol = r[_PROTOCOL]
+            name = names.get(protocol)
+            if name is None:
+                name = names[protocol] = protocol_name(protocol)
+            sets[(r[2], r[_GROUP])].add((direction, name, r[_FROM], r[_TO], r[_PEER_TYPE], r[_PEER]))
     classes: dict[tuple[str, frozenset[tuple[str, ...]]], list[str]] = defaultdict(list)
     for (vpc_id, group_id), keys in sets.items():
         classes[(vpc_id, frozenset(keys))].append(group_id)
@@ -141,6 +199,7 @@ def review(
     slow = bool(sources.register) or sources.private_peers_justified  # needs the rule's scope and group name
     by_group: dict[str, Justification | None] = {}  # a group's tags justify all its rules: read once
     expiries: dict[str, tuple[tuple[str, str], ...]] = {}
+    covered: dict[int, tuple[str, str]] = {}  # the shadowed finding, by the covering rule (its row's id)
     stale, prefix_lists = region.stale, region.prefix_lists
     found: tuple[tuple[str, str], ...]
     unjustified = ((UNJUSTIFIED, "no reason in the rule's tags, its group's tags or the register"),)
@@ -148,7 +207,7 @@ def review(
     append = out.append
     reported: set[str] = set()
     for i, r in enumerate(rows):
-        group_id = r[_GROUP]
+        group_id, direction = r[_GROUP], r[_DIRECTION]
         if group_id in duplicates and group_id not in reported:
             reported.add(group_id)
             same = duplicates[group_id]
@@ -156,20 +215,20 @@ def review(
             group_j = sources.justify(group_id, unneutralise(r[_NAME]), "", "", _NO_RULE)
             append(tuple(r[:5]) + ("", "", "", "", "", "", DUPLICATE_GROUP,
                                    f"same rules as {', '.join(same[:_SHOWN])}{more}") + group_j)
-        if not r[_DIRECTION]:
+        if not direction:
             continue
         tags = rule_tags.get(r[_RULE_ID])
         j = from_tags(tags, keys, RULE_TAG) if tags else None
         if j is None:
-            if group_id in by_group:
-                j = by_group[group_id]
-            else:
-                j = by_group[group_id] = from_tags(group_tags.get(group_id), keys, GROUP_TAG)
-        if j is None and slow:
-            j = sources.justify(group_id, unneutralise(r[_NAME]), r[_DIRECTION], r[_RULE_ID],
-                                scope(r[_PROTOCOL], r[_FROM], r[_TO], r[_PEER_TYPE], r[_PEER]))
-        if j is None or j.source == NONE:
-            j, found = UNJUSTIFIED_RULE, unjustified
+            j = by_group[group_id] if group_id in by_group else by_group.setdefault(
+                group_id, from_tags(group_tags.get(group_id), keys, GROUP_TAG))
+            if j is None and slow:
+                j = sources.justify(group_id, unneutralise(r[_NAME]), direction, r[_RULE_ID],
+                                    scope(r[_PROTOCOL], r[_FROM], r[_TO], r[_PEER_TYPE], r[_PEER]))
+            if j is None or j.source == NONE:
+                j = UNJUSTIFIED_RULE
+        if j is UNJUSTIFIED_RULE:
+            found = unjustified
         elif j.expires:
             known = expiries.get(j.expires)
             if known is None:
@@ -178,18 +237,22 @@ def review(
         else:
             found = ()
         peer_type = r[_PEER_TYPE]
-        if peer_type == "security-group" and stale:
-            why = stale.get((group_id, r[_DIRECTION], r[_PEER].rpartition("/")[2]))
-            if why is not None:
-                found = (*found, (STALE, why))
+        if peer_type == "security-group":
+            if stale:
+                why = stale.get((group_id, direction, r[_PEER].rpartition("/")[2]))
+                if why is not None:
+                    found = (*found, (STALE, why))
         elif peer_type == "prefix-list" and prefix_lists is not None and r[_PEER] not in prefix_lists:
             found = (*found, (STALE, f"prefix list {r[_PEER]} no longer exists"))
-        if i in shadowed:
-            o = shadowed[i]
-            found = (*found, (SHADOWED, f"covered by {o[_RULE_ID] or 'another rule'} ({o[_PROTOCOL]} "
-                                        f"{o[_FROM]}-{o[_TO]} {o[_PEER]})"))
+        o = shadowed.get(i)
+        if o is not None:
+            shadow = covered.get(id(o))
+            if shadow is None:
+                shadow = covered[id(o)] = (SHADOWED, f"covered by {o[_RULE_ID] or 'another rule'} ({o[_PROTOCOL]} "
+                                                      f"{o[_FROM]}-{o[_TO]} {o[_PEER]})")
+            found = (*found, shadow)
         if found:
-            cells = (r[0], r[1], r[2], group_id, r[_NAME], r[_RULE_ID], r[_DIRECTION], r[_PROTOCOL], r[_FROM],
+            cells = (r[0], r[1], r[2], group_id, r[_NAME], r[_RULE_ID], direction, r[_PROTOCOL], r[_FROM],
                      r[_TO], r[_PEER])
             for finding, detail in found:
                 append(cells + (finding, detail) + j)

@@ -129,6 +129,7 @@ def region_facts(ec2: Any, fetch: exposure.Fetch, rows: Sequence[Sequence[str]])
 class ReviewResult:
     key: str
     rows: int  # 0: nothing found (the report holds the header only)
+    found: Sequence[Sequence[str]] = ()  # the report's rows (REVIEW_HEADER)
 
 
 def record_review(
@@ -144,6 +145,7 @@ def record_review(
 ) -> ReviewResult:
     """Write the rule review of the snapshot ``snapshot_key`` (its stamp; expiry measured on its UTC date)."""
     taken = stamp_time(snapshot_key) or datetime.now(UTC)
-    doc = to_csv(REVIEW_HEADER, review(rows, sources, facts, taken.date(), warning_days))
+    found = review(rows, sources, facts, taken.date(), warning_days)
+    doc = to_csv(REVIEW_HEADER, found)
     key = put_beside_snapshot(store, prefix, account_id, region, RULE_REVIEW, snapshot_key, doc, "rule review")
-    return ReviewResult(key, doc.rows)
+    return ReviewResult(key, doc.rows, found)

@@ -13,6 +13,18 @@ variable "evidence" {
   type        = any
 }
 
+variable "alert_topic_arn" {
+  description = "SNS topic receiving the digest of rule justifications that expired or expire within the warning days (each rule announced once); null for none."
+  type        = string
+  default     = null
+}
+
+variable "slack" {
+  description = "Slack channel receiving the same digest (modules/lambda-function's slack: token_secret_arn, channel_id, optional secret_kms_key_arn and api_url); null for none."
+  type        = any
+  default     = null
+}
+
 variable "regions" {
   description = "Regions to snapshot; empty means the function's own region (modules/lambda-function's accounts.regions, which it validates)."
   type        = list(string)

@@ -15,6 +15,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,8 @@ STEPS = {"port": 1000}
 def inventory_setup(fanned_out: bool) -> Callable[[World], None]:
     def setup(world: World) -> None:
         world.bucket(BUCKET)
-        env(EVIDENCE_BUCKET=BUCKET, EVIDENCE_PREFIX=PREFIX, ACCOUNTS=f"{OWN_ACCOUNT},{MEMBER}", MAX_WORKERS="1")
+        env(EVIDENCE_BUCKET=BUCKET, EVIDENCE_PREFIX=PREFIX, ACCOUNTS=f"{OWN_ACCOUNT},{MEMBER}", MAX_WORKERS="1",
+            ALERT_TOPIC_ARN=world.topic())
         INVENTORY_GROUPS[OWN_ACCOUNT] = groups(world, OWN_ACCOUNT)
         INVENTORY_GROUPS[MEMBER] = groups(world, MEMBER)
         PREVIOUS_OF.clear()
@@ -133,16 +135,18 @@ def inventory_setup(fanned_out: bool) -> Callable[[World], None]:
 
 def inventory_step(world: World) -> None:
     """A new world-open port on a member account's group (the last one closed): the change the next run must
-    record once."""
+    record once; its reason expires today, so the next run's expiry digest announces it."""
     ec2 = world.member_client(MEMBER, "ec2")
     if STEPS["port"] > 1000:
         ec2.revoke_security_group_ingress(GroupId=INVENTORY_GROUPS[MEMBER][0], IpPermissions=[
             {"IpProtocol": "tcp", "FromPort": STEPS["port"], "ToPort": STEPS["port"],
              "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     STEPS["port"] += 1
+    reason = {"justification": "fault matrix", "owner": "team-faults", "expires": datetime.now(UTC).date().isoformat()}
     ec2.authorize_security_group_ingress(GroupId=INVENTORY_GROUPS[MEMBER][0], IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": STEPS["port"], "ToPort": STEPS["port"],
-         "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+         "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}], TagSpecifications=[
+        {"ResourceType": "security-group-rule", "Tags": [{"Key": k, "Value": v} for k, v in reason.items()]}])
 
 
 def inventory_run(fanned_out: bool) -> Callable[[World, Run], None]:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.module.emulator import FIXTURE_PROVIDER, terraform
-from tests.module.harness import client
+from tests.module.harness import allows, client, role_policies
 from tests.paths import ROOT
 
 CONFIGURATION = """\
@@ -32,6 +32,7 @@ module "sgwatch" {{
   evidence_object_lock_days = 1
   evidence_force_destroy    = var.force_destroy
   evidence_destroy_protection = var.protection
+  rule_review                 = var.rule_review
 
   evidence_delete_principal_arns = ["arn:aws:iam::123456789012:role/evidence-break-glass"]
 }}
@@ -54,6 +55,11 @@ variable "review_fan_out" {{
 variable "protection" {{
   type    = bool
   default = true
+}}
+
+variable "rule_review" {{
+  type    = any
+  default = {{}}
 }}
 
 output "bucket" {{
@@ -164,6 +170,38 @@ def test_fanning_the_review_pack_out_later_only_adds_its_queue(deployment: dict[
     kinds = sorted({address.rsplit(".", 2)[-2].split("[")[0] for address in created})
     assert kinds == ["aws_cloudwatch_metric_alarm", "aws_lambda_event_source_mapping", "aws_sqs_queue"], created
     assert all(".module.review_pack[0]." in address for address in created), created
+
+
+def test_the_rule_review_register_turned_on_and_off_changes_only_the_inventory_in_place(
+        deployment: dict[str, Any]) -> None:
+    directory = deployment["directory"]
+    register = ('rule_review={register={bucket="prot-register", key="rules/register.csv"}, '
+                'justification_warning_days=30, justify_private_peers=true}')
+    unchanged = _updated(directory)  # what a plan without any change updates on the emulator (its scheduler policies)
+    for variables in (("-var", register), ()):  # on, then off again
+        # When the root input rule_review names a register (and back to the defaults) over the applied deployment
+        destroyed, created = _plan(directory, *variables)
+        # Then nothing is destroyed, replaced or created: the inventory's role's policy (the register's s3:GetObject)
+        # and function (the settings in its environment; the emulator shows it updated by every plan) change in place
+        assert destroyed == [] and created == []
+        updated = sorted(set(_updated(directory, plan=False)) - set(unchanged))
+        assert updated, variables
+        assert all(a.startswith("module.sgwatch.module.sg_inventory[0].") for a in updated), updated
+        assert "module.sgwatch.module.sg_inventory[0].module.function.aws_iam_role_policy.function" in updated, updated
+        applied = terraform(directory, "apply", "-input=false", "flip.plan")
+        assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr
+        # and the role may read the register exactly while it is named
+        register_arn = "arn:aws:s3:::prot-register/rules/register.csv"
+        granted = allows(role_policies("prot-sg-inventory"), "s3:GetObject", register_arn)
+        assert granted == bool(variables)
+
+
+def _updated(directory: Any, plan: bool = True) -> list[str]:
+    """The addresses updated in place by a plan without -var settings (``plan``), or by flip.plan."""
+    if plan:
+        _plan(directory)
+    changes = json.loads(terraform(directory, "show", "-json", "flip.plan").stdout)["resource_changes"]
+    return [c["address"] for c in changes if c["change"]["actions"] == ["update"]]
 
 
 def test_flipping_destroy_protection_never_destroys_the_evidence(deployment: dict[str, Any]) -> None:

@@ -236,3 +236,10 @@ def test_rule_review_from_the_shipped_zip(deployed):
     # and the stale references of the VPC were read (one call), as every call it made, granted to the deployed role
     assert "DescribeStaleSecurityGroups" in {c["operation"] for c in run.calls}
     assert_least_privilege(name, run)
+    # and the expiring justification (its group's tags hold for its ingress and default egress rule) went to the
+    # alert topic in one digest, once: the next run announces nothing
+    assert result["expiry_announced"] >= 2
+    assert ("sns", "Publish") in {(c["service"], c["operation"]) for c in run.calls}
+    again = run_lambda(name, {})
+    assert again.error is None, again.logs
+    assert again.result["results"][0]["expiry_announced"] == 0

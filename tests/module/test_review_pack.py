@@ -172,7 +172,7 @@ def test_every_function_that_posts_to_slack_gets_all_of_slack(deployed):
         if "SLACK_CHANNEL_ID" in variables:
             posting[capability] = variables
     # Then every function that posts to Slack has the channel, the secret and the proxy URL...
-    assert {"sg_change_notifier", "reachability_check", "review_pack"} <= set(posting)
+    assert {"sg_change_notifier", "reachability_check", "review_pack", "sg_inventory"} <= set(posting)
     for capability, variables in posting.items():
         assert variables["SLACK_CHANNEL_ID"] == "C0123456789", capability
         assert variables["SLACK_TOKEN_SECRET_ARN"] == deployed["slack_token_secret_arn"], capability
@@ -227,7 +227,7 @@ def test_the_fanned_out_pack_matches_the_single_run_with_only_the_grants_it_uses
     single = run_lambda(name, period, env_overrides={"WORK_QUEUE_URL": ""})
     assert single.error is None, single.logs
     for csv_name in ("changes.csv", "current-rules.csv", "risky-rules.csv", "exposure.csv",
-                     "out-of-band-changes.csv"):
+                     "out-of-band-changes.csv", "rule-review.csv"):
         assert pack_csv(bucket, fanned, csv_name) == pack_csv(bucket, single.result["pack_prefix"], csv_name)
     # and every call of the dispatch, the parts and the merge is one its role allows
     for run in (dispatched, *work):
@@ -260,12 +260,20 @@ def check_pack(deployed, history):
     for entry in manifest["evidence"] + manifest["outputs"]:
         body = s3.get_object(Bucket=bucket, Key=entry["key"])["Body"].read()
         assert hashlib.sha256(body).hexdigest() == entry["sha256"], entry["key"]
-    assert {e["kind"] for e in manifest["evidence"]} >= {"snapshot", "diff", "event", "exposure-report"}
+    assert {e["kind"] for e in manifest["evidence"]} >= {"snapshot", "diff", "event", "exposure-report",
+                                                         "rule-review-report"}
 
     # the report says who opened SSH to the world
     report = s3.get_object(Bucket=bucket, Key=result["report_key"])["Body"].read().decode()
     assert history["web"] in report and "alice (AWSReservedSSO_Admin)" in report and "SSH (22)" in report
     check_exposure_and_change_control(bucket, pack, result, report, history)
+    # PCI DSS 1.2.5 and 1.2.7: the findings of the inventory's newest rule review, its untagged SSH rule unjustified
+    [review_key] = [e["key"] for e in manifest["evidence"] if e["kind"] == "rule-review-report"]
+    written = list(csv.DictReader(io.StringIO(s3.get_object(Bucket=bucket, Key=review_key)["Body"].read().decode())))
+    listed = pack_csv(bucket, pack, "rule-review.csv")
+    assert sorted(tuple(r.values()) for r in listed) == sorted(tuple(r.values()) for r in written)
+    assert (history["web"], "22", "unjustified") in {(r["GroupId"], r["FromPort"], r["Finding"]) for r in listed}
+    assert history["web"] in section(report, "rule-review")
     # the pack is locked like the rest of the evidence
     head = s3.head_object(Bucket=bucket, Key=result["report_key"])
     assert head.get("ObjectLockMode") == "GOVERNANCE"

@@ -126,3 +126,16 @@ def test_the_rule_models_all_traffic_rows_keep_their_numbers() -> None:
     record = dict(zip(SNAPSHOT_HEADER, cells, strict=False))
     assert (record["Protocol"], record["FromPort"], record["ToPort"]) == ("-1", "-1", "-1")
     assert record["RuleDescription"] == "'=evil" and tuple(cells) == rows[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet=st.sampled_from('ab ,"\n-1=x'), max_size=6), min_size=1, max_size=4),
+                max_size=8))
+def test_the_document_is_what_csv_writer_writes_of_the_neutralised_cells(rows: list[list[str]]) -> None:
+    # given any cells (commas, quotes, line breaks, single empty cells), when written
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\n")
+    writer.writerow(("A", "B"))
+    writer.writerows([csvio.neutralise(c) for c in row] for row in rows)
+    # then the bytes are csv.writer's, whichever way each row went
+    assert csvio.to_csv(("A", "B"), rows).body == expected.getvalue().encode("utf-8")

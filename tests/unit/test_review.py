@@ -21,8 +21,11 @@ from moto import mock_aws
 from sgwatch import exposure, review_pack as review, risk
 from sgwatch.csvio import neutralise
 from sgwatch.evidence import EvidenceStore, series_prefix, stamp
+from sgwatch.justification import Sources
 from sgwatch.provenance import Provenance
 from sgwatch.review_pack import attribution
+from sgwatch.rule_review import Region
+from sgwatch.rule_review_record import record_review
 from sgwatch.rules import Rule
 from sgwatch.sg_inventory.record import record_exposure, record_snapshot
 
@@ -110,8 +113,22 @@ def rule_dict(r: Rule) -> dict[str, str]:
             "description": r.description}
 
 
+def put_rule_review(store: EvidenceStore, rules: list[Rule], when: datetime,
+                    rule_tags: dict[str, dict[str, str]] | None = None, account: str = ACCOUNT,
+                    region: str = REGION) -> str:
+    """The rule-review report the inventory writes (its own writer) with the snapshot taken at ``when``."""
+    snapshot_key = series_prefix(PREFIX, account, region, "snapshots") + stamp(when) + ".csv"
+    return record_review(store, PREFIX, account, region, snapshot_key, rules, Sources(rule_tags=rule_tags or {}),
+                         Region()).key
+
+
+# sg-web's HTTPS rule has a reason expiring 4 days after the 6 Jan review; sg-db's rule one that has expired.
+RULE_TAGS = {"sgr-1": {"justification": "public site", "owner": "web-team", "expires": "2026-01-10"},
+             "sgr-3": {"justification": "app to db", "owner": "db-team", "ticket": "CHG-7", "expires": "2025-12-31"}}
+
+
 def fabricate(store: EvidenceStore, with_events: bool = True, with_unused: bool = True,
-              with_exposure: bool = True) -> None:
+              with_exposure: bool = True, with_rule_review: bool = True) -> None:
     """A week with snapshots on the 1st, 2nd, 5th and 6th (3rd, 4th and 7th missing).
 
     Exposure reports come with the 2 Jan snapshot (an older instance ``i-old``) and the 6 Jan one
@@ -143,6 +160,8 @@ def fabricate(store: EvidenceStore, with_events: bool = True, with_unused: bool 
     record_snapshot(store, PREFIX, ACCOUNT, REGION, after_6, at(6))
     if with_exposure:
         put_exposure(store, after_6, internet_facing("sg-web"), at(6))
+    if with_rule_review:
+        put_rule_review(store, after_6, at(6), RULE_TAGS)
     if with_unused:
         report = {"schema": 1, "account_id": ACCOUNT, "region": REGION, "generated_at": "2026-01-06T07:00:00Z",
                   "unused": [{"group_id": "sg-new", "group_name": "@SUM(1)", "vpc_id": "vpc-1", "age_days": 2,
@@ -166,8 +185,8 @@ def run_review(store: EvidenceStore, period: review.Period = PERIOD) -> review.R
     return review.build(period, BUCKET, PREFIX, selection, objects, datetime(2026, 1, 8, tzinfo=UTC))
 
 
-SECTIONS = ["summary", "timeline", "changes", "change-control", "exposure", "risky", "unused", "groups", "gaps",
-            "reviews", "evidence"]
+SECTIONS = ["summary", "timeline", "changes", "change-control", "exposure", "risky", "unused", "rule-review", "groups",
+            "gaps", "reviews", "evidence"]
 
 
 class Page(HTMLParser):
@@ -429,7 +448,7 @@ def test_csvs_hold_the_tables_with_free_text_neutralised(store: EvidenceStore) -
     built = run_review(store)
     files = review.render_csvs(built)
     assert set(files) == {"changes.csv", "current-rules.csv", "risky-rules.csv", "unused-groups.csv", "exposure.csv",
-                          "out-of-band-changes.csv"}
+                          "out-of-band-changes.csv", "rule-review.csv"}
     changes = read_csv(files["changes.csv"])
     assert [c["ChangeType"] for c in changes] == ["GroupAdded", "Added", "Updated"]
     ssh = changes[1]

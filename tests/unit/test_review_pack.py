@@ -58,7 +58,7 @@ from .test_review import (
 
 EVENT = {"from": "2026-01-01", "to": "2026-01-07"}
 OUTPUTS = ("report.html", "changes.csv", "current-rules.csv", "risky-rules.csv", "unused-groups.csv", "exposure.csv",
-           "out-of-band-changes.csv", "review-record.json", "manifest.json")
+           "out-of-band-changes.csv", "rule-review.csv", "review-record.json", "manifest.json")
 
 
 @pytest.fixture
@@ -132,7 +132,7 @@ def test_manifest_hashes_match_every_object_it_names(aws: dict[str, Any]) -> Non
         assert hashlib.sha256(stored).hexdigest() == entry["sha256"], entry["key"]
         assert len(stored) == entry["size"]
     kinds = {e["kind"] for e in manifest["evidence"]}
-    assert kinds == {"snapshot", "diff", "event", "unused-report", "exposure-report"}
+    assert kinds == {"snapshot", "diff", "event", "unused-report", "exposure-report", "rule-review-report"}
     produced = {o["key"].rsplit("/", 1)[-1] for o in manifest["outputs"]}
     assert produced == set(OUTPUTS) - {"manifest.json"}
 

@@ -303,6 +303,34 @@ def test_shadowed_is_the_pairwise_definition(specs):
     assert _findings(rules) == expected
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([("security-group", "sg-2"), ("security-group", "sg-3"),
+                                           ("prefix-list", "pl-1"), ("ipv4", "10.0.0.0/8"), ("ipv4", "10.1.0.0/16")]),
+                          st.sampled_from([("0", "65535"), ("443", "443"), ("400", "500"), ("-1", "-1"), ("8", "0")]),
+                          st.sampled_from(["tcp", "udp", "-1", "icmp", "50"]),
+                          st.sampled_from(["sgr-a", "sgr-b", "sgr-c", "sgr-d", "sgr-e"])),
+                min_size=1, max_size=12))
+def test_shadowed_is_the_pairwise_definition_for_every_kind_of_peer(specs):
+    # Rules to the same group or prefix list, in any order of their ids (several may share one), all traffic among them
+    rules = [_rule(f"{rid}{i % 3}", peer_type=pt, peer=p, from_port=f, to_port=t, protocol=proto)
+             for i, ((pt, p), (f, t), proto, rid) in enumerate(specs)]
+    rules = list({r.rule_id: r for r in rules}.values())  # rule ids are unique in a snapshot
+    scopes = [scope(r.protocol, r.from_port, r.to_port, r.peer_type, r.peer) for r in rules]
+    expected = []
+    for i, rule in enumerate(rules):
+        if any(j != i and covers(scopes[j], scopes[i]) and not (covers(scopes[i], scopes[j])
+                                                                 and rules[j].rule_id > rule.rule_id)
+               for j in range(len(rules))):
+            expected.append((rule.rule_id, "shadowed"))
+    found = review(rules, Sources(group_tags={"sg-1": JUSTIFIED}), Region(), TODAY)
+    assert [(r[5], r[11]) for r in found] == expected
+    for row in found:  # each names a rule that covers it
+        outer = next(r for r in rules if f"covered by {r.rule_id} " in row[12])
+        inner = next(r for r in rules if r.rule_id == row[5])
+        assert covers(scope(outer.protocol, outer.from_port, outer.to_port, outer.peer_type, outer.peer),
+                      scope(inner.protocol, inner.from_port, inner.to_port, inner.peer_type, inner.peer))
+
+
 # ------------------------------------------------------------------ duplicate groups
 
 

@@ -17,6 +17,7 @@ Module             What it does
 ``partial``        one account/region's review as a fanned-out part hands it to the merge
 ``attribution``    which change events explain each diff change (the matching rule); the gaps
 ``risky``          the current rules rated MEDIUM or higher, as their alerts rate them
+``rule_findings``  the rule review section (PCI DSS 1.2.5, 1.2.7): the newest rule-review reports
 ``tables``         the CSV files (:func:`render_csvs`)
 ``records``        the manifest, the review-record template and sign-off records
 ``charts``         the geometry of the report's two SVG charts

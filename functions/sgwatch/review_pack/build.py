@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,7 @@ from ..csvio import CsvFormatError
 from ..evidence import REVIEWS, StoredObject, stamp_time
 from ..exposure_report import EXPOSURE_HEADER, ExposureRow, exposed_rule_levels
 from ..rules import SNAPSHOT_HEADER, Rule
-from . import attribution
+from . import attribution, rule_findings
 from .attribution import Window
 from .model import (
     Change,
@@ -264,6 +264,7 @@ class ScopeReview:
     exposure: list[ExposureRow]
     unused: list[UnusedGroup]
     gaps: list[Gap]
+    rule_review: list[rule_findings.ReviewFinding] = field(default_factory=list)
 
 
 def review_scope(period: Period, keys: ScopeKeys, selection: Selection, reader: Reader) -> ScopeReview:
@@ -287,12 +288,17 @@ def review_scope(period: Period, keys: ScopeKeys, selection: Selection, reader: 
     gaps += found
     unused, found = unused_groups(keys, selection.unused_reports.get(scope_id), reader)
     gaps += found
+    review_key = selection.rule_reviews.get(scope_id)
+    reviewed, found = rule_findings.findings_now(
+        keys.account_id, keys.region, review_key, current_taken,
+        reader.body(review_key, rule_findings.KIND) if review_key else None)
+    gaps += found
     scope = Scope(
         keys.account_id, keys.region, coverage, current_key, current_taken,
         len({r.group_id for r in rules}), sum(1 for r in rules if r.direction), len(events),
         {kind: bool(keys.of_kind(kind)) for kind in KINDS}, stamp_time(exposure_key) if exposure_key else None,
     )
-    return ScopeReview(scope, rules, changes, events, exposure, unused, gaps)
+    return ScopeReview(scope, rules, changes, events, exposure, unused, gaps, reviewed)
 
 
 def build(
@@ -351,6 +357,7 @@ def assemble(
     scopes: list[Scope] = []
     changes, events, exposure = Rows(_change_order), Rows(_event_order), Rows(_exposure_order)
     current, risky, unused, gaps = Rows[Rule](), Rows(risk_order), Rows[UnusedGroup](), Rows[Gap]()
+    rule_review = Rows(rule_findings.order)
     for part in parts:
         scopes.append(part.scope)
         changes.add(part.changes)
@@ -360,6 +367,7 @@ def assemble(
         gaps.add(part.gaps)
         events.add(part.events)
         exposure.add(part.exposure)
+        rule_review.add(part.rule_review)
     return Review(period, bucket, prefix, generated_at, scopes=scopes, changes=changes, current_rules=current,
                   risky=risky, unused=unused, gaps=gaps, past_reviews=past, used=used, events=events,
-                  exposure=exposure)
+                  exposure=exposure, rule_review=rule_review)

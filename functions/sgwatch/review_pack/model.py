@@ -368,6 +368,7 @@ class Review:
     pack: str = ""  # the pack folder, set once claimed
     events: Sequence[ChangeEvent] = field(default_factory=list)  # the change-event records read, oldest first
     exposure: Sequence[ExposureRow] = field(default_factory=list)  # the newest exposure reports, highest level first
+    rule_review: Sequence[Any] = field(default_factory=list)  # rule_findings.ReviewFinding, by finding
 
     def _changes(self, keep: Callable[[Change], bool]) -> Sequence[Change]:
         return Selected(self.changes, lambda c: (c,) if keep(c) else ())
@@ -451,6 +452,6 @@ class Review:
     def close(self) -> None:
         """Remove the temporary files of its tables."""
         for table in (self.changes, self.current_rules, self.risky, self.unused, self.gaps, self.used, self.events,
-                      self.exposure):
+                      self.exposure, self.rule_review):
             if isinstance(table, Rows):
                 table.close()

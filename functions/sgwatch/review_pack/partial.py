@@ -23,6 +23,7 @@ from ..rules import Rule
 from .build import ScopeReview
 from .model import Change, ChangeEvent, Gap, Scope, UnusedGroup, UsedObject
 from .period import Period
+from .rule_findings import ReviewFinding
 
 SCHEMA = 1
 PART_FAILED = "part-failed"  # the gap of an account/region whose part kept failing
@@ -128,6 +129,7 @@ def dumps(partial: Partial) -> bytes:
             "exposure": [list(r) for r in review.exposure],
             "unused": [dataclasses.astuple(u) for u in review.unused],
             "gaps": [dataclasses.astuple(g) for g in review.gaps],
+            "rule_review": [list(f) for f in review.rule_review],
         }
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
@@ -149,6 +151,7 @@ def loads(body: bytes) -> Partial:
             exposure=[ExposureRow._make(r) for r in found["exposure"]],
             unused=[UnusedGroup(*u) for u in found["unused"]],
             gaps=[Gap(*g) for g in found["gaps"]],
+            rule_review=[ReviewFinding._make(f) for f in found.get("rule_review", ())],
         )
     return Partial(str(data["account_id"]), str(data["region"]), review, [UsedObject(*u) for u in data["used"]],
                    str(data.get("failed") or ""))

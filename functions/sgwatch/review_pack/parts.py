@@ -45,6 +45,7 @@ from ..evidence import (
     EVENTS,
     EXPOSURE,
     REVIEWS,
+    RULE_REVIEW,
     SNAPSHOTS,
     UNUSED,
     EvidenceStore,
@@ -154,7 +155,7 @@ def scope_keys(store: EvidenceStore, prefix: str, pair: Pair, period: review_pac
     oldest record says whether the account/region has any at all.
     """
     keys: list[str] = []
-    for kind in (SNAPSHOTS, DIFFS, UNUSED, EXPOSURE):
+    for kind in (SNAPSHOTS, DIFFS, UNUSED, EXPOSURE, RULE_REVIEW):
         for key in store.iter_keys(series_prefix(prefix, *pair, kind)):
             keys.append(key)
             moment = stamp_time(key)

@@ -20,7 +20,7 @@ from ..diff import GROUP_ADDED
 from ..exposure_report import ExposureRow
 from ..provenance import ORIGINS, OUT_OF_BAND, VERDICTS
 from ..ruletext import rule_text
-from . import charts
+from . import charts, rule_findings
 from .model import NOT_RECORDED, Review, Scope, exposure_rule, fmt_time
 from .records import DECISIONS, signoff_command
 from .rows import chain
@@ -43,6 +43,7 @@ GAP_LABELS = {
     "new-baseline": "diff chain restarted",
     "absent": "evidence kind absent",
     "missing-exposure": "no current exposure report",
+    rule_findings.GAP: rule_findings.GAP_LABEL,
 }
 CHANGE_CONTROL_COLUMNS = (*VERDICTS, NOT_RECORDED)
 
@@ -154,5 +155,6 @@ def html_chunks(review: Review, pack_prefix: str = "") -> Iterator[str]:
         "control_rows": _control_rows(review),
         "out_of_band_verdict": OUT_OF_BAND,
         "exposed_rule": _exposed_rule(review),
+        **rule_findings.context(review.rule_review),
     }
     return environment().get_template("report.html").generate(context)

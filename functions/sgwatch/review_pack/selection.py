@@ -3,9 +3,9 @@
 Per account and region (``{prefix}{account}/{region}/{kind}/``): every snapshot of the period
 and the latest one before it ends (the "current" rules), every diff of the period plus the
 first one after it (it closes the window of changes made on the last day), the change-event
-records of the period (``events/YYYY/MM/DD/``), and the latest unused-group report and the latest
-exposure report before the period ends. Plus every earlier pack's manifest and sign-off records
-under ``reviews/``.
+records of the period (``events/YYYY/MM/DD/``), and the latest unused-group report, the latest
+exposure report and the latest rule-review report before the period ends. Plus every earlier pack's
+manifest and sign-off records under ``reviews/``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..evidence import DIFFS, EVENTS, EXPOSURE, REVIEWS, SNAPSHOTS, UNUSED, stamp_time
+from ..evidence import DIFFS, EVENTS, EXPOSURE, REVIEWS, RULE_REVIEW, SNAPSHOTS, UNUSED, stamp_time
 from .period import Period
 
-KINDS = (SNAPSHOTS, DIFFS, EVENTS, UNUSED, EXPOSURE)  # the per-account kinds a review reads
+KINDS = (SNAPSHOTS, DIFFS, EVENTS, UNUSED, EXPOSURE, RULE_REVIEW)  # the per-account kinds a review reads
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,11 @@ class ScopeKeys:
     events: list[EvidenceKey] = field(default_factory=list)
     unused: list[EvidenceKey] = field(default_factory=list)
     exposure: list[EvidenceKey] = field(default_factory=list)
+    rule_review: list[EvidenceKey] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> list[EvidenceKey]:
         by_kind = {SNAPSHOTS: self.snapshots, DIFFS: self.diffs, EVENTS: self.events, UNUSED: self.unused,
-                   EXPOSURE: self.exposure}
+                   EXPOSURE: self.exposure, RULE_REVIEW: self.rule_review}
         return by_kind[kind]
 
 
@@ -77,6 +78,7 @@ class Selection:
     unused_reports: dict[tuple[str, str], str]
     review_keys: list[str]
     exposure_reports: dict[tuple[str, str], str]
+    rule_reviews: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def digest_only(self) -> set[str]:
@@ -110,6 +112,7 @@ def select(prefix: str, keys: Iterable[str], period: Period) -> Selection:
     current: dict[tuple[str, str], str] = {}
     unused: dict[tuple[str, str], str] = {}
     exposure: dict[tuple[str, str], str] = {}
+    rule_reviews: dict[tuple[str, str], str] = {}
     for scope_id, scope in sorted(scopes.items()):
         for kind in KINDS:
             scope.of_kind(kind).sort(key=lambda k: (k.time, k.key))
@@ -124,10 +127,11 @@ def select(prefix: str, keys: Iterable[str], period: Period) -> Selection:
         if after:
             to_read.append(after[0].key)
         to_read += [k.key for k in scope.events if period.contains(k.time)]
-        for latest, reports in ((unused, scope.unused), (exposure, scope.exposure)):
+        for latest, reports in ((unused, scope.unused), (exposure, scope.exposure),
+                                 (rule_reviews, scope.rule_review)):
             before = [k for k in reports if k.time < period.end_time]
             if before:
                 latest[scope_id] = before[-1].key
                 to_read.append(before[-1].key)
     review_keys.sort()
-    return Selection(scopes, to_read + review_keys, current, unused, review_keys, exposure)
+    return Selection(scopes, to_read + review_keys, current, unused, review_keys, exposure, rule_reviews)

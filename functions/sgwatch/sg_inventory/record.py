@@ -43,18 +43,22 @@ from ..snapshots import (
 @dataclass(frozen=True)
 class Settings:
     """The inventory's configuration: the evidence bucket it writes, the ports the exposure
-    report rates as authorized and the rule review's tag keys, register and policy (its reach is
-    :class:`sgwatch.accounts.Settings`, read by the fan-out and the run)."""
+    report rates as authorized, the rule review's tag keys, register and policy, and where the expiry digest goes
+    (``ALERT_TOPIC_ARN`` and Slack, both optional) (its reach is :class:`sgwatch.accounts.Settings`, read by the
+    fan-out and the run)."""
 
     evidence: settings.Evidence
     authorized_public_ports: tuple[int, ...] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS
     rule_review: rule_review.Settings = rule_review.Settings()
+    topic_arn: str = ""
+    slack: settings.Slack | None = None
 
     @classmethod
     def from_env(cls, env: Environment | None = None) -> Settings:
         env = settings.environment(env)
         return cls(settings.Evidence.required(env, "the inventory needs an evidence bucket"),
-                   settings.authorized_public_ports(env), rule_review.Settings.from_env(env))
+                   settings.authorized_public_ports(env), rule_review.Settings.from_env(env),
+                   settings.text(env, "ALERT_TOPIC_ARN"), settings.Slack.from_env(env))
 
 
 # What the inventory calls in the account it looks at (modules/read-permissions grants exactly these).
