@@ -106,6 +106,8 @@ module "sg_inventory" {
 
   authorized_public_ports = var.authorized_public_ports
   rule_review             = var.rule_review
+  iac_state_locations     = var.iac_state_locations
+  iac_managed_tag_keys    = var.iac_managed_tag_keys
 }
 
 module "securityhub_report" {

@@ -10,7 +10,10 @@ the snapshot and diff it follows, writes no exposure report (none means "not loo
 header-only one "nothing exposed") and fails the pair as any failed pair does: logged, named
 in the run's error, retried from the work queue. The rule review of the same moment (see
 :mod:`sgwatch.rule_review`) follows the exposure report and fails the pair the same way (a register
-that cannot be read, a stale-reference lookup that keeps failing): never a review without them.
+that cannot be read, a stale-reference lookup that keeps failing): never a review without them. With
+``IAC_STATE_LOCATIONS`` set, the drift report of the same moment (see :mod:`sgwatch.drift`) follows the rule
+review: the states are read once per run by the first pair that needs them, and a state that cannot be read
+fails every pair of the run (no drift report, never an empty one).
 
 Covers every account and region of the run (see :mod:`sgwatch.accounts`), in this run or,
 with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgwatch.fanout`).
@@ -22,7 +25,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import aws, exposure, fanout, log, rule_review_record as rule_review, settings
+from sgwatch import aws, drift_record, exposure, fanout, iac_state, log, rule_review_record as rule_review, settings
 from sgwatch.evidence import EvidenceStore
 from sgwatch.justification import Sources
 from sgwatch.rules import Row
@@ -42,6 +45,10 @@ class RuleReviewNotWritten(RuntimeError):
     """The pair's snapshot, diff and exposure report were written, its rule review was not."""
 
 
+class DriftNotWritten(RuntimeError):
+    """The pair's snapshot and the reports before the drift report were written, its drift report was not."""
+
+
 def look_up_exposure(
     region: str, rules: Sequence[Sequence[str]], authorized_public_ports: Collection[int]
 ) -> exposure.Exposure:
@@ -54,6 +61,7 @@ def look_up_exposure(
 def snapshot_region(
     store: EvidenceStore, config: record.Settings, account_id: str, region: str,
     register: rule_review.RegisterOnce | None = None,
+    states: iac_state.StatesOnce | None = None,
 ) -> dict[str, Any]:
     prefix = config.evidence.prefix
     tagged = Tagged()
@@ -116,7 +124,27 @@ def snapshot_region(
     summary.update(rule_review_key=reviewed.key, rule_findings=reviewed.rows)
     log.info("rule_review_written", account_id=account_id, region=region, rule_review_key=reviewed.key,
              findings=reviewed.rows)
+    if states is not None and config.drift.locations:
+        summary.update(record_drift(store, config, account_id, region, result.snapshot_key, result.rules, tagged,
+                                    states))
     return summary
+
+
+def record_drift(
+    store: EvidenceStore, config: record.Settings, account_id: str, region: str, snapshot_key: str,
+    rows: list[Row], tagged: Tagged, states: iac_state.StatesOnce,
+) -> dict[str, Any]:
+    try:
+        found = drift_record.record_drift(store, config.evidence.prefix, account_id, region, snapshot_key, rows,
+                                          states.declared(), tagged.groups, config.drift)
+    except Exception as exc:
+        why = f"{aws.error_code(exc) or type(exc).__name__}: {exc}"
+        log.error("drift_not_written", account_id=account_id, region=region, error=why, snapshot_key=snapshot_key,
+                  action="snapshot, diff, exposure report and rule review written")
+        raise DriftNotWritten(f"drift report not written ({why}); {snapshot_key} written") from exc
+    log.info("drift_written", account_id=account_id, region=region, drift_key=found.key, drift=found.rows,
+             new_drift=len(found.new))
+    return {"drift_key": found.key, "drift": found.rows, "new_drift": len(found.new)}
 
 
 @log.invocation
@@ -125,8 +153,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = record.Settings.from_env(env)
     store = EvidenceStore(config.evidence.bucket, aws.central_client("s3"))
     register = rule_review.RegisterOnce(config.rule_review.register, lambda: aws.central_client("s3"))
+    states = iac_state.StatesOnce(config.drift.locations, lambda: aws.central_client("s3"))
 
     def work(account_id: str, region: str) -> dict[str, Any]:
-        return snapshot_region(store, config, account_id, region, register)
+        return snapshot_region(store, config, account_id, region, register, states)
 
     return fanout.run(event, work, env, InventoryFailed, "inventory", {"bucket": store.bucket})

@@ -65,13 +65,14 @@ CLAIMS = "claims"  # sg_inventory: which run extends which snapshot (linear chai
 EXPOSURE = "exposure"  # sg_inventory: internet-reachable interfaces per public rule
 SNAPSHOT_GROUPS = "snapshot-groups"  # sg_inventory: where each group's rows are in the snapshot of the same stamp
 RULE_REVIEW = "rule-review"  # sg_inventory: each rule's justification findings, for the snapshot of the same stamp
+DRIFT = "drift"  # sg_inventory: live rules against the infrastructure code declaring them, same stamp
 EVENTS = "events"  # change alerts: one record per CloudTrail event (also the idempotency marker)
 GROUP_STATE = "group-state"  # change alerts: a group's rules after an event (the next "before")
 GROUP_NAMES = "group-names"  # change alerts: group name -> id, for events that name a group only
 UNUSED = "unused"  # unused-group audit reports
 REACHABILITY = "reachability"  # reachability guard results, per path
-KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, SNAPSHOT_GROUPS, RULE_REVIEW, EVENTS, GROUP_STATE, GROUP_NAMES, UNUSED,
-         REACHABILITY)
+KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, SNAPSHOT_GROUPS, RULE_REVIEW, DRIFT, EVENTS, GROUP_STATE, GROUP_NAMES,
+         UNUSED, REACHABILITY)
 REVIEWS = "reviews/"  # review packs, at the top of the prefix: {prefix}reviews/<period>/
 REVIEW_RUNS = "runs/"  # fanned-out pack runs: {prefix}reviews/runs/<period>-<stamp>/
 

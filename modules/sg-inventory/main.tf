@@ -1,19 +1,32 @@
 locals {
   register = var.rule_review.register
+  # The drift report's states read with the function's own role (those with a role_arn are read with that role).
+  own_states     = [for l in var.iac_state_locations : l if l.role_arn == null]
+  state_roles    = distinct([for l in var.iac_state_locations : l.role_arn if l.role_arn != null])
+  state_keys     = sort(distinct(flatten([for l in local.own_states : l.key != null ? ["${l.bucket}/${l.key}", "${l.bucket}/env:/*/${l.key}"] : ["${l.bucket}/${l.prefix}*", "${l.bucket}/env:/*/${l.prefix}*"]])))
+  state_kms_keys = sort(distinct([for l in local.own_states : l.kms_key_arn if l.kms_key_arn != null]))
+  # ListObjectsV2 Prefix values, per bucket: a prefix location's prefix and the workspaces' env:/.
+  state_listings = { for bucket in distinct([for l in local.own_states : l.bucket]) : bucket => sort(distinct(concat(["env:/"], [for l in local.own_states : l.prefix if l.bucket == bucket && l.prefix != null]))) }
+  with_extra     = local.register != null || length(var.iac_state_locations) > 0
 }
 
 data "aws_partition" "current" {}
 
 # The rule review's register: one object, read with the function's own role (and its key, when given).
+# The drift report's states: s3:GetObject on the listed objects and prefixes only (and their workspaces' copies),
+# s3:ListBucket for the listings it makes only, kms:Decrypt on the listed keys, sts:AssumeRole on the listed roles.
 data "aws_iam_policy_document" "with_register" {
-  count = local.register == null ? 0 : 1
+  count = local.with_extra ? 1 : 0
 
   source_policy_documents = [module.read_permissions.policy_json]
 
-  statement {
-    sid       = "ReadRuleReviewRegister"
-    actions   = ["s3:GetObject"]
-    resources = ["arn:${data.aws_partition.current.partition}:s3:::${local.register.bucket}/${local.register.key}"]
+  dynamic "statement" {
+    for_each = local.register == null ? [] : [local.register]
+    content {
+      sid       = "ReadRuleReviewRegister"
+      actions   = ["s3:GetObject"]
+      resources = ["arn:${data.aws_partition.current.partition}:s3:::${statement.value.bucket}/${statement.value.key}"]
+    }
   }
 
   dynamic "statement" {
@@ -22,6 +35,47 @@ data "aws_iam_policy_document" "with_register" {
       sid       = "DecryptRuleReviewRegister"
       actions   = ["kms:Decrypt"]
       resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.state_keys) == 0 ? [] : [local.state_keys]
+    content {
+      sid       = "ReadIacStates"
+      actions   = ["s3:GetObject"]
+      resources = [for k in statement.value : "arn:${data.aws_partition.current.partition}:s3:::${k}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.state_listings
+    content {
+      sid       = "ListIacStates${index(keys(local.state_listings), statement.key)}"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${data.aws_partition.current.partition}:s3:::${statement.key}"]
+      condition {
+        test     = "StringEquals"
+        variable = "s3:prefix"
+        values   = statement.value
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.state_kms_keys) == 0 ? [] : [local.state_kms_keys]
+    content {
+      sid       = "DecryptIacStates"
+      actions   = ["kms:Decrypt"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.state_roles) == 0 ? [] : [local.state_roles]
+    content {
+      sid       = "AssumeIacStateRoles"
+      actions   = ["sts:AssumeRole"]
+      resources = statement.value
     }
   }
 }
@@ -42,14 +96,14 @@ module "function" {
   settings     = var.lambda_settings
   # DescribeSecurityGroups and DescribeSecurityGroupRules, and the exposure reads (network interfaces,
   # route tables, load balancers), as the member accounts' role has them.
-  policy_json = local.register == null ? module.read_permissions.policy_json : data.aws_iam_policy_document.with_register[0].json
+  policy_json = local.with_extra ? data.aws_iam_policy_document.with_register[0].json : module.read_permissions.policy_json
   timeout     = 900
   memory_size = 512
   accounts    = merge(var.accounts, { regions = var.regions })
 
   # Reads the previous snapshots; writes only its own key kinds (never reviews/, events/ or
   # another capability's records).
-  evidence = merge(var.evidence, { write = ["*/snapshots/*", "*/snapshot-groups/*", "*/diffs/*", "*/claims/*", "*/exposure/*", "*/rule-review/*"] })
+  evidence = merge(var.evidence, { write = ["*/snapshots/*", "*/snapshot-groups/*", "*/diffs/*", "*/claims/*", "*/exposure/*", "*/rule-review/*", "*/drift/*"] })
 
   authorized_public_ports = var.authorized_public_ports
   environment = merge(
@@ -59,6 +113,10 @@ module "function" {
       PRIVATE_PEERS_JUSTIFIED    = tostring(var.rule_review.justify_private_peers)
     },
     local.register == null ? {} : { RULE_REVIEW_REGISTER_BUCKET = local.register.bucket, RULE_REVIEW_REGISTER_KEY = local.register.key },
+    length(var.iac_state_locations) == 0 ? {} : {
+      IAC_STATE_LOCATIONS  = jsonencode([for l in var.iac_state_locations : { for k, v in { bucket = l.bucket, key = l.key, prefix = l.prefix, role_arn = l.role_arn } : k => v if v != null }])
+      IAC_MANAGED_TAG_KEYS = join(",", var.iac_managed_tag_keys)
+    },
   )
 
   schedule = {

@@ -1,0 +1,136 @@
+"""The inventory's drift report: written beside each snapshot when states are configured, from states read once
+per run; a state that cannot be read fails the pair, never an empty report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from sgwatch import evidence
+from sgwatch.drift import DRIFT_HEADER
+from tests.unit.conftest import EVIDENCE_BUCKET
+from tests.unit.test_iac_state import SECRET, block, inline_group, resource, state
+
+ACCOUNT = "123456789012"
+STATE_KEY = "net/terraform.tfstate"
+
+
+@pytest.fixture
+def aws(evidence_account, monkeypatch):
+    for name in ("RULE_REVIEW_TAG_KEYS", "RULE_REVIEW_REGISTER_BUCKET", "RULE_REVIEW_REGISTER_KEY",
+                 "JUSTIFICATION_WARNING_DAYS", "PRIVATE_PEERS_JUSTIFIED", "IAC_MANAGED_TAG_KEYS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IAC_STATE_LOCATIONS", json.dumps([{"bucket": "states", "key": STATE_KEY}]))
+    boto3.client("s3").create_bucket(Bucket="states")
+    yield monkeypatch
+
+
+def _run() -> dict[str, Any]:
+    from sg_inventory import handler
+
+    return handler.lambda_handler({}, None)
+
+
+def _declared_group(tags=None):
+    ec2 = boto3.client("ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    spec = [{"ResourceType": "security-group", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}] \
+        if tags else []
+    gid = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc, TagSpecifications=spec)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+    group = inline_group(gid, ingress=[block(cidrs=["10.0.0.0/8"])],
+                         egress=[block(0, 0, "-1", cidrs=["0.0.0.0/0"])],
+                         arn=f"arn:aws:ec2:us-east-1:{ACCOUNT}:security-group/{gid}")
+    boto3.client("s3").put_object(Bucket="states", Key=STATE_KEY,
+                                  Body=state(resource("aws_security_group", "web", group)))
+    return ec2, gid
+
+
+def _report(key) -> list[dict[str, str]]:
+    body = boto3.client("s3").get_object(Bucket=EVIDENCE_BUCKET, Key=key)["Body"].read().decode()
+    rows = list(csv.reader(io.StringIO(body)))
+    assert tuple(rows[0]) == DRIFT_HEADER
+    return [dict(zip(DRIFT_HEADER, r, strict=True)) for r in rows[1:]]
+
+
+def test_each_run_writes_the_drift_report_with_the_stamp_of_its_snapshot(aws):
+    ec2, gid = _declared_group()
+    (result,) = _run()["results"]
+    key = result["drift_key"]
+    assert key == f"security-groups/{ACCOUNT}/us-east-1/drift/{evidence.key_stem(result['snapshot_key'])}.csv"
+    assert _report(key) == []  # what the state declares is what is live
+    assert result["drift"] == 0
+    assert boto3.client("s3").head_object(Bucket=EVIDENCE_BUCKET, Key=key)["Metadata"]["snapshot"] == \
+        result["snapshot_key"]
+
+
+def test_drift_names_the_state_and_address_and_a_second_run_finds_nothing_new(aws):
+    ec2, gid = _declared_group()
+    ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.revoke_security_group_egress(GroupId=gid, IpPermissions=[
+        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    (first,) = _run()["results"]
+    rows = _report(first["drift_key"])
+    found = {(r["GroupId"], r["Direction"], r["FromPort"], r["Peer"], r["Drift"], r["DeclaredIn"],
+              r["DeclaredAddress"]) for r in rows}
+    assert found == {
+        (gid, "ingress", "22", "0.0.0.0/0", "unmanaged-rule", "", ""),
+        (gid, "egress", "0", "0.0.0.0/0", "missing-rule", f"s3://states/{STATE_KEY}", "aws_security_group.web"),
+    }
+    assert first["new_drift"] == 2
+    (second,) = _run()["results"]
+    assert {tuple(r.values()) for r in _report(second["drift_key"])} == {tuple(r.values()) for r in rows}
+    assert second["new_drift"] == 0
+
+
+def test_a_tagged_group_that_no_state_declares_is_undeclared(aws):
+    aws.setenv("IAC_MANAGED_TAG_KEYS", "aws:cloudformation:stack-id,ManagedBy")
+    _declared_group()
+    ec2 = boto3.client("ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    tagged = ec2.create_security_group(GroupName="clickops", Description="x", VpcId=vpc, TagSpecifications=[
+        {"ResourceType": "security-group", "Tags": [{"Key": "ManagedBy", "Value": "terraform"}]}])["GroupId"]
+    ec2.create_security_group(GroupName="stack", Description="x", VpcId=vpc, TagSpecifications=[
+        {"ResourceType": "security-group", "Tags": [{"Key": "aws:cloudformation:stack-id", "Value": "arn:x"}]}])
+    (result,) = _run()["results"]
+    assert [(r["GroupId"], r["Drift"]) for r in _report(result["drift_key"])] == [(tagged, "undeclared-group")]
+
+
+def test_a_state_that_cannot_be_read_fails_the_run_and_writes_no_drift_report(aws, caplog):
+    from sg_inventory import handler
+
+    _declared_group()
+    aws.setenv("IAC_STATE_LOCATIONS", json.dumps([{"bucket": "states", "key": "missing.tfstate"}]))
+    with pytest.raises(handler.InventoryFailed, match="drift report not written"):
+        _run()
+    listed = boto3.client("s3").list_objects_v2(Bucket=EVIDENCE_BUCKET, Prefix="security-groups/")
+    kinds = {k["Key"].split("/")[3] for k in listed.get("Contents", [])}
+    assert "snapshots" in kinds and "drift" not in kinds
+
+
+def test_no_state_configured_no_drift_report(aws):
+    aws.delenv("IAC_STATE_LOCATIONS")
+    _declared_group()
+    (result,) = _run()["results"]
+    assert "drift_key" not in result
+
+
+def test_the_state_is_read_once_per_run_for_every_region_and_its_secrets_stay_out_of_the_logs(aws, caplog):
+    aws.setenv("REGIONS", "us-east-1,eu-west-1")
+    _declared_group()
+    calls: list[str] = []
+    from sgwatch import aws as sgaws
+
+    sgaws.central_client("s3").meta.events.register(
+        "provide-client-params.s3.GetObject", lambda params, **_: calls.append(params["Key"]))
+    results = _run()["results"]
+    assert len(results) == 2 and all("drift_key" in r for r in results)
+    assert calls.count(STATE_KEY) == 1
+    assert "iac_state_read" in caplog.text and SECRET not in caplog.text
