@@ -12,8 +12,9 @@ in the run's error, retried from the work queue. The rule review of the same mom
 :mod:`sgwatch.rule_review`) follows the exposure report and fails the pair the same way (a register
 that cannot be read, a stale-reference lookup that keeps failing): never a review without them. With
 ``IAC_STATE_LOCATIONS`` set, the drift report of the same moment (see :mod:`sgwatch.drift`) follows the rule
-review: the states are read once per run by the first pair that needs them, and a state that cannot be read
-fails every pair of the run (no drift report, never an empty one).
+review: the states are read once per run by the first pair that needs them (with the fan-out, by the scheduled
+invocation, which leaves what they declare under ``iac-declared/`` before it queues any pair), and a state that
+cannot be read fails every pair of the run, or the whole fanned-out run (no drift report, never an empty one).
 
 Covers every account and region of the run (see :mod:`sgwatch.accounts`), in this run or,
 with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgwatch.fanout`).
@@ -61,7 +62,7 @@ def look_up_exposure(
 def snapshot_region(
     store: EvidenceStore, config: record.Settings, account_id: str, region: str,
     register: rule_review.RegisterOnce | None = None,
-    states: iac_state.StatesOnce | None = None,
+    states: iac_state.DeclaredOnce | None = None,
 ) -> dict[str, Any]:
     prefix = config.evidence.prefix
     tagged = Tagged()
@@ -132,7 +133,7 @@ def snapshot_region(
 
 def record_drift(
     store: EvidenceStore, config: record.Settings, account_id: str, region: str, snapshot_key: str,
-    rows: list[Row], tagged: Tagged, states: iac_state.StatesOnce,
+    rows: list[Row], tagged: Tagged, states: iac_state.DeclaredOnce,
 ) -> dict[str, Any]:
     try:
         found = drift_record.record_drift(store, config.evidence.prefix, account_id, region, snapshot_key, rows,
@@ -153,9 +154,16 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = record.Settings.from_env(env)
     store = EvidenceStore(config.evidence.bucket, aws.central_client("s3"))
     register = rule_review.RegisterOnce(config.rule_review.register, lambda: aws.central_client("s3"))
-    states = iac_state.StatesOnce(config.drift.locations, lambda: aws.central_client("s3"))
+    prefix, locations = config.evidence.prefix, config.drift.locations
+    states = iac_state.states_once(locations, lambda: aws.central_client("s3"))
+    if fanout.is_queue_event(event):  # a queued batch: the states as the scheduled invocation read them
+        states = iac_state.DeclaredOnce(lambda: drift_record.read_declared(store, prefix))
+
+    def prepare() -> None:
+        if locations:
+            drift_record.publish_declared(store, prefix, states.declared(), datetime.now(UTC))
 
     def work(account_id: str, region: str) -> dict[str, Any]:
         return snapshot_region(store, config, account_id, region, register, states)
 
-    return fanout.run(event, work, env, InventoryFailed, "inventory", {"bucket": store.bucket})
+    return fanout.run(event, work, env, InventoryFailed, "inventory", {"bucket": store.bucket}, prepare)

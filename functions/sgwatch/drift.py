@@ -133,9 +133,9 @@ def drift(
     live = as_rules(rows)
     groups = {r.group_id: r for r in live}
     mine = in_pair(declared, account_id, region, groups)
-    declared_groups = {g.group_id: g for g in mine.groups} | {
-        r.group_id: DeclaredGroup(r.source, r.address, r.group_id, "", "", "", "") for r in mine.rules
-        if r.group_id not in {g.group_id for g in mine.groups}}
+    declared_groups = {g.group_id: g for g in mine.groups}
+    for d in mine.rules:  # a group only its rule resources declare
+        declared_groups.setdefault(d.group_id, DeclaredGroup(d.source, d.address, d.group_id, "", "", "", ""))
     found: list[DriftRow] = []
 
     live_rules = [r for r in live if not r.is_placeholder and r.group_id in declared_groups]

@@ -75,6 +75,7 @@ KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, SNAPSHOT_GROUPS, RULE_REVIEW, DRIFT
          UNUSED, REACHABILITY)
 REVIEWS = "reviews/"  # review packs, at the top of the prefix: {prefix}reviews/<period>/
 REVIEW_RUNS = "runs/"  # fanned-out pack runs: {prefix}reviews/runs/<period>-<stamp>/
+IAC_DECLARED = "iac-declared/"  # sg_inventory with fan_out: the rules the states declare, {prefix}iac-declared/<stamp>
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,10 @@ class Layout:
 
     def review_pack(self, name: str) -> str:
         return f"{self.prefix}{REVIEWS}{name.strip('/')}/"
+
+    def iac_declared(self) -> str:
+        """Where a fanned-out inventory run leaves the rules its states declare, for its queued pairs."""
+        return f"{self.prefix}{IAC_DECLARED}"
 
     def review_runs(self) -> str:
         return f"{self.prefix}{REVIEWS}{REVIEW_RUNS}"

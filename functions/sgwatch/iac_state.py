@@ -18,7 +18,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
 
 from . import accounts, aws, log, settings
@@ -310,13 +310,33 @@ def location_client(location: Location, central: Callable[[], Any]) -> Any:
     return aws.Target(credentials).client("s3", None)
 
 
-class StatesOnce:
-    """What the locations declare, read at most once per run by whichever of the run's pairs (threads) needs
-    it first; a read that failed fails every pair with the same error, never an empty declaration."""
+def read_locations(locations: Iterable[Location], s3: Callable[[], Any]) -> Declared:
+    """What every location declares (each state object read once)."""
+    found = Declared()
+    for location in locations:
+        found.extend(read_location(location_client(location, s3), location))
+    return found
 
-    def __init__(self, locations: Iterable[Location], s3: Callable[[], Any]) -> None:
-        self.locations = tuple(locations)
-        self._s3 = s3
+
+def to_json(declared: Declared) -> bytes:
+    """The declared groups and rules alone (no other value of any state), for the pairs of a fanned-out run."""
+    return json.dumps({"sources": declared.sources,
+                       "groups": [astuple(g) for g in declared.groups],
+                       "rules": [astuple(r) for r in declared.rules]}, separators=(",", ":")).encode()
+
+
+def from_json(body: bytes) -> Declared:
+    found = json.loads(body)
+    return Declared([DeclaredGroup(*g) for g in found["groups"]], [DeclaredRule(*r) for r in found["rules"]],
+                    list(found["sources"]))
+
+
+class DeclaredOnce:
+    """What the sources declare, read at most once per invocation by whichever of its pairs (threads) needs it
+    first; a read that failed fails every pair with the same error, never an empty declaration."""
+
+    def __init__(self, read: Callable[[], Declared]) -> None:
+        self._read = read
         self._lock = threading.Lock()
         self._declared: Declared | None = None
         self._error: Exception | None = None
@@ -326,12 +346,15 @@ class StatesOnce:
             if self._error is not None:
                 raise self._error
             if self._declared is None:
-                found = Declared()
                 try:
-                    for location in self.locations:
-                        found.extend(read_location(location_client(location, self._s3), location))
+                    self._declared = self._read()
                 except Exception as exc:
                     self._error = exc
                     raise
-                self._declared = found
             return self._declared
+
+
+def states_once(locations: Iterable[Location], s3: Callable[[], Any]) -> DeclaredOnce:
+    """The states of ``locations``, read at most once per invocation (see :class:`DeclaredOnce`)."""
+    found = tuple(locations)
+    return DeclaredOnce(lambda: read_locations(found, s3))

@@ -134,3 +134,43 @@ def test_the_state_is_read_once_per_run_for_every_region_and_its_secrets_stay_ou
     assert len(results) == 2 and all("drift_key" in r for r in results)
     assert calls.count(STATE_KEY) == 1
     assert "iac_state_read" in caplog.text and SECRET not in caplog.text
+
+
+def test_with_the_fan_out_the_scheduled_run_reads_each_state_once_and_the_queued_pairs_read_its_extract(aws):
+    from sg_inventory import handler
+    from sgwatch import aws as sgaws, fanout
+    from tests.unit.test_fanout import queued, sqs_event
+
+    aws.setenv("REGIONS", "us-east-1,eu-west-1")
+    url = boto3.client("sqs").create_queue(QueueName="sgwatch-work")["QueueUrl"]
+    aws.setenv(fanout.WORK_QUEUE_ENV, url)
+    _, gid = _declared_group()
+    calls: list[str] = []
+    sgaws.central_client("s3").meta.events.register(
+        "provide-client-params.s3.GetObject", lambda params, **_: calls.append(params["Key"]))
+    # When the schedule dispatches the run, then each queued pair runs in its own invocation
+    handler.lambda_handler({"source": "aws.scheduler"}, None)
+    assert calls == [STATE_KEY]
+    listed = boto3.client("s3").list_objects_v2(Bucket=EVIDENCE_BUCKET, Prefix="security-groups/iac-declared/")
+    (extract,) = [o["Key"] for o in listed["Contents"]]
+    body = boto3.client("s3").get_object(Bucket=EVIDENCE_BUCKET, Key=extract)["Body"].read()
+    assert gid.encode() in body and SECRET.encode() not in body  # the groups and rules only
+    for message in queued(url):
+        assert handler.lambda_handler(sqs_event([message]), None) == {"batchItemFailures": []}
+    # Then the state was read once in all, and every pair wrote its drift report
+    assert calls.count(STATE_KEY) == 1
+    drift = boto3.client("s3").list_objects_v2(Bucket=EVIDENCE_BUCKET, Prefix=f"security-groups/{ACCOUNT}/")
+    assert {k["Key"].split("/")[2] for k in drift["Contents"] if "/drift/" in k["Key"]} == {"us-east-1", "eu-west-1"}
+
+
+def test_with_the_fan_out_a_state_that_cannot_be_read_queues_nothing(aws):
+    from sg_inventory import handler
+    from sgwatch import fanout
+    from tests.unit.test_fanout import queued
+
+    url = boto3.client("sqs").create_queue(QueueName="sgwatch-work")["QueueUrl"]
+    aws.setenv(fanout.WORK_QUEUE_ENV, url)
+    aws.setenv("IAC_STATE_LOCATIONS", json.dumps([{"bucket": "states", "key": "missing.tfstate"}]))
+    with pytest.raises(Exception, match="NoSuchKey"):
+        handler.lambda_handler({"source": "aws.scheduler"}, None)
+    assert queued(url) == []

@@ -172,7 +172,7 @@ def test_a_prefix_covers_the_states_under_it_and_under_its_workspaces(bucket):
 def test_each_state_is_read_once_per_run_whatever_the_pairs_that_ask(bucket):
     calls: list[str] = []
     bucket.meta.events.register("provide-client-params.s3.GetObject", lambda params, **_: calls.append(params["Key"]))
-    once = iac_state.StatesOnce([Location("states", key="net/terraform.tfstate")], lambda: bucket)
+    once = iac_state.states_once([Location("states", key="net/terraform.tfstate")], lambda: bucket)
     first, second = once.declared(), once.declared()
     assert first is second
     assert sorted(calls) == ["env:/prod/net/terraform.tfstate", "env:/staging/net/terraform.tfstate",
@@ -181,7 +181,7 @@ def test_each_state_is_read_once_per_run_whatever_the_pairs_that_ask(bucket):
 
 
 def test_a_state_that_cannot_be_read_fails_every_pair_never_an_empty_declaration(bucket):
-    once = iac_state.StatesOnce([Location("states", key="gone/terraform.tfstate")], lambda: bucket)
+    once = iac_state.states_once([Location("states", key="gone/terraform.tfstate")], lambda: bucket)
     for _ in range(2):
         with pytest.raises(Exception, match="NoSuchKey"):
             once.declared()
