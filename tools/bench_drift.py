@@ -89,7 +89,8 @@ def main() -> int:
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     met = all(figures[k] <= v for k, v in TARGETS.items())
     print(f"state read by the drift report          : {size / 1024 / 1024:.0f} MB, {figures['rules']} declared rules")
-    print(f"peak RSS of the child (boto3 loaded)     : {figures['peak_mb']:.0f} MB  (target <= {TARGETS['peak_mb']} MB)")
+    print(f"peak RSS of the child (boto3 loaded)     : {figures['peak_mb']:.0f} MB  "
+          f"(target <= {TARGETS['peak_mb']} MB)")
     print(f"parse CPU                                : {figures['parse_s']:.2f} s  (target <= {TARGETS['parse_s']} s)")
     print(f"drift CPU, {figures['rules']} rules against as many rows : {figures['drift_s']:.2f} s  "
           f"(target <= {TARGETS['drift_s']} s), {figures['drift']} drift rows")
