@@ -15,6 +15,8 @@ that cannot be read, a stale-reference lookup that keeps failing): never a revie
 review: the states are read once per run by the first pair that needs them (with the fan-out, by the scheduled
 invocation, which leaves what they declare under ``iac-declared/`` before it queues any pair), and a state that
 cannot be read fails every pair of the run, or the whole fanned-out run (no drift report, never an empty one).
+The drift that appeared since each pair's previous report goes out in one digest per run (per queued batch with
+the fan-out; see :mod:`sgwatch.drift_alert`).
 
 Covers every account and region of the run (see :mod:`sgwatch.accounts`), in this run or,
 with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgwatch.fanout`).
@@ -26,7 +28,17 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import aws, drift_record, exposure, fanout, iac_state, log, rule_review_record as rule_review, settings
+from sgwatch import (
+    aws,
+    drift_alert,
+    drift_record,
+    exposure,
+    fanout,
+    iac_state,
+    log,
+    rule_review_record as rule_review,
+    settings,
+)
 from sgwatch.evidence import EvidenceStore
 from sgwatch.justification import Sources
 from sgwatch.rules import Row
@@ -63,6 +75,7 @@ def snapshot_region(
     store: EvidenceStore, config: record.Settings, account_id: str, region: str,
     register: rule_review.RegisterOnce | None = None,
     states: iac_state.DeclaredOnce | None = None,
+    digest: drift_alert.Digest | None = None,
 ) -> dict[str, Any]:
     prefix = config.evidence.prefix
     tagged = Tagged()
@@ -127,13 +140,13 @@ def snapshot_region(
              findings=reviewed.rows)
     if states is not None and config.drift.locations:
         summary.update(record_drift(store, config, account_id, region, result.snapshot_key, result.rules, tagged,
-                                    states))
+                                    states, digest))
     return summary
 
 
 def record_drift(
     store: EvidenceStore, config: record.Settings, account_id: str, region: str, snapshot_key: str,
-    rows: list[Row], tagged: Tagged, states: iac_state.DeclaredOnce,
+    rows: list[Row], tagged: Tagged, states: iac_state.DeclaredOnce, digest: drift_alert.Digest | None = None,
 ) -> dict[str, Any]:
     try:
         found = drift_record.record_drift(store, config.evidence.prefix, account_id, region, snapshot_key, rows,
@@ -145,6 +158,8 @@ def record_drift(
         raise DriftNotWritten(f"drift report not written ({why}); {snapshot_key} written") from exc
     log.info("drift_written", account_id=account_id, region=region, drift_key=found.key, drift=found.rows,
              new_drift=len(found.new))
+    if digest is not None:
+        digest.add(account_id, region, found.key, found.new)
     return {"drift_key": found.key, "drift": found.rows, "new_drift": len(found.new)}
 
 
@@ -163,7 +178,18 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if locations:
             drift_record.publish_declared(store, prefix, states.declared(), datetime.now(UTC))
 
-    def work(account_id: str, region: str) -> dict[str, Any]:
-        return snapshot_region(store, config, account_id, region, register, states)
+    digest = drift_alert.Digest()
 
-    return fanout.run(event, work, env, InventoryFailed, "inventory", {"bucket": store.bucket}, prepare)
+    def work(account_id: str, region: str) -> dict[str, Any]:
+        return snapshot_region(store, config, account_id, region, register, states, digest)
+
+    try:
+        outcome = fanout.run(event, work, env, InventoryFailed, "inventory", {"bucket": store.bucket}, prepare)
+    except Exception:
+        try:  # the drift the pairs that succeeded found is announced all the same
+            digest.send(config.drift_alert)
+        except Exception as exc:
+            log.error("drift_digest_not_published", error=f"{aws.error_code(exc)}: {str(exc)[:300]}")
+        raise
+    digest.send(config.drift_alert)  # a digest SNS refuses fails the run: its error alarm fires
+    return outcome

@@ -8,6 +8,9 @@ locals {
   # ListObjectsV2 Prefix values, per bucket: a prefix location's prefix and the workspaces' env:/.
   state_listings = { for bucket in distinct([for l in local.own_states : l.bucket]) : bucket => sort(distinct(concat(["env:/"], [for l in local.own_states : l.prefix if l.bucket == bucket && l.prefix != null]))) }
   with_extra     = local.register != null || length(var.iac_state_locations) > 0
+  # The drift report's digest: only when states are read.
+  drift_on     = length(var.iac_state_locations) > 0
+  drift_digest = local.drift_on && var.alert_topic_arn != null
 }
 
 data "aws_partition" "current" {}
@@ -71,6 +74,15 @@ data "aws_iam_policy_document" "with_register" {
   }
 
   dynamic "statement" {
+    for_each = local.drift_digest ? [var.alert_topic_arn] : []
+    content {
+      sid       = "PublishDriftDigest"
+      actions   = ["sns:Publish"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
     for_each = length(local.state_roles) == 0 ? [] : [local.state_roles]
     content {
       sid       = "AssumeIacStateRoles"
@@ -106,6 +118,7 @@ module "function" {
   evidence = merge(var.evidence, { write = ["*/snapshots/*", "*/snapshot-groups/*", "*/diffs/*", "*/claims/*", "*/exposure/*", "*/rule-review/*", "*/drift/*", "iac-declared/*"] })
 
   authorized_public_ports = var.authorized_public_ports
+  slack                   = local.drift_on ? var.slack : null
   environment = merge(
     {
       RULE_REVIEW_TAG_KEYS       = jsonencode(var.rule_review.tag_keys)
@@ -117,6 +130,7 @@ module "function" {
       IAC_STATE_LOCATIONS  = jsonencode([for l in var.iac_state_locations : { for k, v in { bucket = l.bucket, key = l.key, prefix = l.prefix, role_arn = l.role_arn } : k => v if v != null }])
       IAC_MANAGED_TAG_KEYS = join(",", var.iac_managed_tag_keys)
     },
+    local.drift_digest ? { ALERT_TOPIC_ARN = var.alert_topic_arn } : {},
   )
 
   schedule = {

@@ -124,3 +124,15 @@ variable "iac_managed_tag_keys" {
   type        = list(string)
   default     = ["aws:cloudformation:stack-id"]
 }
+
+variable "alert_topic_arn" {
+  description = "SNS topic receiving the digest of new drift when iac_state_locations is set (the root's alert topic); null: no digest."
+  type        = string
+  default     = null
+}
+
+variable "slack" {
+  description = "Slack posting of the drift digest beside SNS, when iac_state_locations is set: modules/lambda-function's slack, which it validates; null leaves Slack off."
+  type        = any
+  default     = null
+}

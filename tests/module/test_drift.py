@@ -1,6 +1,6 @@
 """Configuration consistency on the emulator: modules/sg-inventory with iac_state_locations applied, a landing zone
 declaring groups in the four Terraform styles applied with its state in an emulated S3 backend, rules changed out
-of band, and the shipped sg_inventory zip finding exactly those drifts with their addresses."""
+of band, and the shipped sg_inventory zip finding exactly those drifts with their addresses, announced once."""
 
 from __future__ import annotations
 
@@ -15,7 +15,15 @@ import pytest
 from pytest_terraform import terraform as terraform_fixture
 
 from tests.module.emulator import terraform
-from tests.module.harness import assert_least_privilege, client, deployed_fixture, module_outputs, run_lambda
+from tests.module.harness import (
+    assert_least_privilege,
+    client,
+    deployed_fixture,
+    module_outputs,
+    received,
+    run_lambda,
+    subscribe_inbox,
+)
 
 terraform_fixture("drift", scope="session")
 deployed = deployed_fixture("drift", module_outputs)
@@ -182,6 +190,7 @@ def test_out_of_band_changes_are_found_with_their_addresses_and_announced_once(d
                                          TagSpecifications=[{"ResourceType": "security-group",
                                                              "Tags": [{"Key": "ManagedBy", "Value": "me"}]}])
     name, bucket = deployed["function_name"], deployed["bucket"]
+    inbox = subscribe_inbox(deployed["alert_topic_arn"], "drift-test-inbox")
 
     # When the inventory runs from its zip
     run = run_lambda(name, {})
@@ -201,6 +210,10 @@ def test_out_of_band_changes_are_found_with_their_addresses_and_announced_once(d
         (clickops["GroupId"], "", "", "", "undeclared-group", "", ""),
     }
     assert result["new_drift"] >= len(found)
+    # and one digest announces them, naming the address to fix
+    (digest,) = received(inbox)
+    assert "module.app.aws_security_group_rule.ssh[0]" in digest["Message"]
+    assert f"unmanaged-rule: {lz['inline']} (lz-inline) ingress tcp 3389" in digest["Message"]
     # and the state was read (its bucket's key decrypting it) with what the deployed role grants, no more
     assert_least_privilege(name, run)
 
@@ -210,4 +223,4 @@ def test_out_of_band_changes_are_found_with_their_addresses_and_announced_once(d
     (second,) = again.result["results"]
     assert second["drift_key"] != result["drift_key"]
     assert _rows(second["drift_key"], bucket, lz["vpc_id"]) == rows
-    assert second["new_drift"] == 0
+    assert second["new_drift"] == 0 and received(inbox) == []

@@ -174,3 +174,88 @@ def test_with_the_fan_out_a_state_that_cannot_be_read_queues_nothing(aws):
     with pytest.raises(Exception, match="NoSuchKey"):
         handler.lambda_handler({"source": "aws.scheduler"}, None)
     assert queued(url) == []
+
+
+@pytest.fixture
+def inbox(aws):
+    """The alert topic, its messages read through an SQS subscription."""
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "false"})
+    aws.setenv("ALERT_TOPIC_ARN", topic)
+
+    def messages() -> list[dict[str, Any]]:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        for m in got:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return [json.loads(m["Body"]) for m in got]
+    return messages
+
+
+def test_new_drift_goes_out_in_one_digest_per_run_with_the_address_to_fix_and_never_again(aws, inbox):
+    aws.setenv("REGIONS", "us-east-1,eu-west-1")
+    ec2, gid = _declared_group()
+    ec2.revoke_security_group_egress(GroupId=gid, IpPermissions=[
+        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    west = boto3.client("ec2", region_name="eu-west-1")
+    vpc = west.describe_vpcs()["Vpcs"][0]["VpcId"]
+    tagged = west.create_security_group(GroupName="clickops", Description="x", VpcId=vpc, TagSpecifications=[
+        {"ResourceType": "security-group", "Tags": [{"Key": "ManagedBy", "Value": "me"}]}])["GroupId"]
+    aws.setenv("IAC_MANAGED_TAG_KEYS", "ManagedBy")
+    _run()
+    (digest,) = inbox()
+    assert digest["Subject"] == "SG Watch: 2 new IaC drift(s) in 2 account/region(s)"
+    assert f"missing-rule: {gid} (web) egress -1" in digest["Message"]
+    assert f"aws_security_group.web in s3://states/{STATE_KEY}" in digest["Message"]
+    assert f"undeclared-group: {tagged} (clickops)" in digest["Message"]
+    _run()
+    assert inbox() == []  # the same drift, reported again, announced once
+
+
+def test_a_digest_sns_refuses_fails_the_run_after_every_report_is_written(aws, inbox):
+    from sg_inventory import handler
+
+    ec2, gid = _declared_group()
+    ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    aws.setenv("ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:gone")
+    with pytest.raises(Exception, match="NotFound|does not exist"):
+        handler.lambda_handler({}, None)
+    listed = boto3.client("s3").list_objects_v2(Bucket=EVIDENCE_BUCKET, Prefix="security-groups/")
+    assert any("/drift/" in o["Key"] for o in listed["Contents"])
+
+
+def test_digest_lines_are_one_line_each_whatever_a_state_or_a_name_holds():
+    from sgwatch.drift import DriftRow
+    from sgwatch.drift_alert import Digest, line
+
+    row = DriftRow(ACCOUNT, "us-east-1", "vpc-1", "sg-1", "web\nSeverity: LOW", "ingress", "", "tcp", "22", "22",
+                   "10.0.0.0/8", "", "changed", "s3://b/k", 'aws_security_group.x["a\nFixed: yes"]')
+    assert "\n" not in line(row)
+    digest = Digest()
+    digest.add(ACCOUNT, "us-east-1", "k", [row])
+    _, body = digest.message()
+    assert "\nSeverity: LOW" not in body and "\nFixed: yes" not in body
+
+
+def test_slack_gets_the_digest_escaped_beside_sns(aws, inbox):
+    from tests.unit.fake_slack import FakeSlack
+
+    secret = boto3.client("secretsmanager").create_secret(Name="slack", SecretString=json.dumps(
+        {"token": "xoxb-test"}))["ARN"]
+    ec2, gid = _declared_group()
+    ec2.revoke_security_group_ingress(GroupId=gid, IpPermissions=[  # missing: the digest names its address
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+    held = json.loads(boto3.client("s3").get_object(Bucket="states", Key=STATE_KEY)["Body"].read())
+    held["resources"][-1]["name"] = "<!channel>"  # a state is user-controlled text too
+    boto3.client("s3").put_object(Bucket="states", Key=STATE_KEY, Body=json.dumps(held).encode())
+    with FakeSlack(token="xoxb-test") as fake:
+        aws.setenv("SLACK_TOKEN_SECRET_ARN", secret)
+        aws.setenv("SLACK_CHANNEL_ID", "C0123456")
+        aws.setenv("SLACK_API_URL", fake.url)
+        _run()
+        (post,) = fake.calls("chat.postMessage")
+    assert "group.&lt;!channel&gt;" in post.params["text"] and "<!channel>" not in post.params["text"]
+    assert len(inbox()) == 1

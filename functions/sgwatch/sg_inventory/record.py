@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import count
 
-from .. import drift_record, exposure, log, risk, rule_review_record as rule_review, settings
+from .. import drift_alert, drift_record, exposure, log, risk, rule_review_record as rule_review, settings
 from ..csvio import CsvDocument, CsvFormatError, to_csv
 from ..diff import DIFF_HEADER, Diff, diff_snapshot_lines, diff_snapshots
 from ..evidence import (
@@ -51,13 +51,14 @@ class Settings:
     authorized_public_ports: tuple[int, ...] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS
     rule_review: rule_review.Settings = rule_review.Settings()
     drift: drift_record.Settings = drift_record.Settings()
+    drift_alert: drift_alert.Settings = drift_alert.Settings()
 
     @classmethod
     def from_env(cls, env: Environment | None = None) -> Settings:
         env = settings.environment(env)
         return cls(settings.Evidence.required(env, "the inventory needs an evidence bucket"),
                    settings.authorized_public_ports(env), rule_review.Settings.from_env(env),
-                   drift_record.Settings.from_env(env))
+                   drift_record.Settings.from_env(env), drift_alert.Settings.from_env(env))
 
 
 # What the inventory calls in the account it looks at (modules/read-permissions grants exactly these).

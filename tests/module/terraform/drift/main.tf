@@ -34,6 +34,7 @@ module "sg_inventory" {
     { bucket = aws_s3_bucket_server_side_encryption_configuration.states.bucket, key = "landing-zone/terraform.tfstate", kms_key_arn = module.support.kms_key_arn },
   ]
   iac_managed_tag_keys = ["aws:cloudformation:stack-id", "ManagedBy"]
+  alert_topic_arn      = module.support.alert_topic_arn
 }
 
 output "module" {
