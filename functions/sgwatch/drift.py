@@ -116,8 +116,8 @@ def in_pair(declared: Declared, account_id: str, region: str, live_groups: Colle
     groups whose ARN places them there (a declared group that is gone)."""
     groups = [g for g in declared.groups
               if g.group_id in live_groups or (g.account_id, g.region) == (account_id, region)]
-    ids = set(live_groups) | {g.group_id for g in groups}
-    return Declared(groups, [r for r in declared.rules if r.group_id in ids], declared.sources)
+    ids = sorted(set(live_groups) | {g.group_id for g in groups})
+    return Declared(groups, declared.rules_of(ids), declared.sources)
 
 
 def drift(

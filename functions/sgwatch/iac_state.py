@@ -72,11 +72,23 @@ class Declared:
     groups: list[DeclaredGroup] = field(default_factory=list)
     rules: list[DeclaredRule] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    _by_group: dict[str, list[DeclaredRule]] | None = field(default=None, repr=False, compare=False)
 
     def extend(self, other: Declared) -> None:
         self.groups += other.groups
         self.rules += other.rules
         self.sources += other.sources
+        self._by_group = None
+
+    def rules_of(self, group_ids: Iterable[str]) -> list[DeclaredRule]:
+        """The rules declared for these groups (indexed once: a run asks once per account and region)."""
+        index = self._by_group
+        if index is None:
+            index = {}
+            for rule in self.rules:
+                index.setdefault(rule.group_id, []).append(rule)
+            self._by_group = index
+        return [r for group_id in group_ids for r in index.get(group_id, ())]
 
 
 # --------------------------------------------------------------------------- the state document
