@@ -21,7 +21,7 @@ help:
 	@echo "make checkov        checkov on the Terraform"
 	@echo "make fmt            terraform fmt, recursively"
 	@echo "make fmt-check      check terraform fmt without changing files"
-	@echo "make bench          benchmarks: inventory pipeline, many accounts (direct and fan-out), memory over many accounts, cold imports"
+	@echo "make bench          benchmarks: inventory pipeline, many accounts (direct and fan-out), memory over many accounts, cold imports, drift state read"
 	@echo "make package        rebuild functions/dist/*.zip reproducibly"
 	@echo "make package-check  check that functions/dist/*.zip equal a rebuild"
 	@echo "make docs           regenerate the inputs/outputs tables of every README (root, modules, examples)"
@@ -137,6 +137,7 @@ bench: venv
 	$(PY) tools/bench_memory.py
 	$(PY) tools/bench_imports.py
 	$(PY) tools/bench_review.py
+	$(PY) tools/bench_drift.py
 
 # Run as a module from the repository root, so that it shares tests/module's emulator code.
 demo: venv

@@ -110,6 +110,8 @@ module "sg_inventory" {
 
   authorized_public_ports = var.authorized_public_ports
   rule_review             = var.rule_review
+  iac_state_locations     = var.iac_state_locations
+  iac_managed_tag_keys    = var.iac_managed_tag_keys
   alert_topic_arn         = local.alert_topic_arn
   slack                   = local.slack
 }

@@ -574,3 +574,23 @@ variable "remediation" {
   })
   default = null
 }
+
+variable "iac_state_locations" {
+  description = <<-EOT
+    Terraform states (S3 backend) whose security groups and rules the inventory holds against the live rules each
+    run, writing drift/<stamp>.csv beside each snapshot (PCI DSS 1.2.8); empty (the default): no drift report. Each
+    entry: bucket, key (one state, and its workspaces' env:/<workspace>/<key>) or prefix (every *.tfstate object
+    under it and under env:/<workspace>/<prefix>), kms_key_arn when a customer-managed key encrypts the states, and
+    role_arn to read them with a role of another account. Only the four security-group resource types are kept of
+    a state. See the README's "Configuration consistency". modules/sg-inventory validates it.
+  EOT
+  type = list(object({
+    bucket      = string
+    key         = optional(string)
+    prefix      = optional(string)
+    kms_key_arn = optional(string)
+    role_arn    = optional(string)
+  }))
+  default  = []
+  nullable = false
+}

@@ -13,6 +13,12 @@ in the run's error, retried from the work queue. The rule review of the same mom
 that cannot be read, a stale-reference lookup that keeps failing): never a review without them. The expiry
 digest (:mod:`sgwatch.expiry_digest`) announces the justifications the review finds lapsed that were not announced
 before; a digest that cannot be delivered fails the pair too (its rules stay unannounced: the next run tries again).
+With ``IAC_STATE_LOCATIONS`` set, the drift report of the same moment (see :mod:`sgwatch.drift`) follows the rule
+review: the states are read once per run by the first pair that needs them (with the fan-out, by the scheduled
+invocation, which leaves what they declare under ``iac-declared/`` before it queues any pair), and a state that
+cannot be read fails every pair of the run, or the whole fanned-out run (no drift report, never an empty one).
+The drift that appeared since each pair's previous report goes out in one digest per run (per queued batch with
+the fan-out; see :mod:`sgwatch.drift_alert`).
 
 Covers every account and region of the run (see :mod:`sgwatch.accounts`), in this run or,
 with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgwatch.fanout`).
@@ -26,9 +32,12 @@ from typing import Any
 
 from sgwatch import (
     aws,
+    drift_alert,
+    drift_record,
     expiry_digest,
     exposure,
     fanout,
+    iac_state,
     log,
     notify,
     rule_review_record as rule_review,
@@ -58,6 +67,10 @@ class ExpiryDigestNotDelivered(RuntimeError):
     """The pair's rule review was written, the digest of its lapsed justifications could not be delivered."""
 
 
+class DriftNotWritten(RuntimeError):
+    """The pair's snapshot and the reports before the drift report were written, its drift report was not."""
+
+
 def look_up_exposure(
     region: str, rules: Sequence[Sequence[str]], authorized_public_ports: Collection[int]
 ) -> exposure.Exposure:
@@ -70,6 +83,8 @@ def look_up_exposure(
 def snapshot_region(
     store: EvidenceStore, config: record.Settings, account_id: str, region: str,
     register: rule_review.RegisterOnce | None = None,
+    states: iac_state.DeclaredOnce | None = None,
+    digest: drift_alert.Digest | None = None,
 ) -> dict[str, Any]:
     prefix = config.evidence.prefix
     tagged = Tagged()
@@ -136,14 +151,37 @@ def snapshot_region(
                                       lambda where, text: slack.Poster(where).post(text))
     if deliver is not None:
         try:
-            digest = expiry_digest.announce(store, prefix, account_id, region, reviewed.found, reviewed.key, deliver)
+            expiring = expiry_digest.announce(store, prefix, account_id, region, reviewed.found, reviewed.key,
+                                              deliver)
         except Exception as exc:
             why = f"{aws.error_code(exc) or type(exc).__name__}: {exc}"
             log.error("expiry_digest_not_delivered", account_id=account_id, region=region, error=why,
                       rule_review_key=reviewed.key, action="rule review written; the next run announces them")
             raise ExpiryDigestNotDelivered(f"expiry digest not delivered ({why}); {reviewed.key} written") from exc
-        summary.update(expiry_announced=digest.announced)
+        summary.update(expiry_announced=expiring.announced)
+    if states is not None and config.drift.locations:
+        summary.update(record_drift(store, config, account_id, region, result.snapshot_key, result.rules, tagged,
+                                    states, digest))
     return summary
+
+
+def record_drift(
+    store: EvidenceStore, config: record.Settings, account_id: str, region: str, snapshot_key: str,
+    rows: list[Row], tagged: Tagged, states: iac_state.DeclaredOnce, digest: drift_alert.Digest | None = None,
+) -> dict[str, Any]:
+    try:
+        found = drift_record.record_drift(store, config.evidence.prefix, account_id, region, snapshot_key, rows,
+                                          states.declared(), tagged.groups, config.drift)
+    except Exception as exc:
+        why = f"{aws.error_code(exc) or type(exc).__name__}: {exc}"
+        log.error("drift_not_written", account_id=account_id, region=region, error=why, snapshot_key=snapshot_key,
+                  action="snapshot, diff, exposure report and rule review written")
+        raise DriftNotWritten(f"drift report not written ({why}); {snapshot_key} written") from exc
+    log.info("drift_written", account_id=account_id, region=region, drift_key=found.key, drift=found.rows,
+             new_drift=len(found.new))
+    if digest is not None:
+        digest.add(account_id, region, found.key, found.new)
+    return {"drift_key": found.key, "drift": found.rows, "new_drift": len(found.new)}
 
 
 @log.invocation
@@ -152,8 +190,27 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = record.Settings.from_env(env)
     store = EvidenceStore(config.evidence.bucket, aws.central_client("s3"))
     register = rule_review.RegisterOnce(config.rule_review.register, lambda: aws.central_client("s3"))
+    prefix, locations = config.evidence.prefix, config.drift.locations
+    states = iac_state.states_once(locations, lambda: aws.central_client("s3"))
+    if fanout.is_queue_event(event):  # a queued batch: the states as the scheduled invocation read them
+        states = iac_state.DeclaredOnce(lambda: drift_record.read_declared(store, prefix))
+
+    def prepare() -> None:
+        if locations:
+            drift_record.publish_declared(store, prefix, states.declared(), datetime.now(UTC))
+
+    digest = drift_alert.Digest()
 
     def work(account_id: str, region: str) -> dict[str, Any]:
-        return snapshot_region(store, config, account_id, region, register)
+        return snapshot_region(store, config, account_id, region, register, states, digest)
 
-    return fanout.run(event, work, env, InventoryFailed, "inventory", {"bucket": store.bucket})
+    try:
+        outcome = fanout.run(event, work, env, InventoryFailed, "inventory", {"bucket": store.bucket}, prepare)
+    except Exception:
+        try:  # the drift the pairs that succeeded found is announced all the same
+            digest.send(drift_alert.Settings(config.topic_arn, config.slack))
+        except Exception as exc:
+            log.error("drift_digest_not_published", error=f"{aws.error_code(exc)}: {str(exc)[:300]}")
+        raise
+    digest.send(drift_alert.Settings(config.topic_arn, config.slack))  # a digest SNS refuses fails the run
+    return outcome

@@ -66,16 +66,18 @@ EXPOSURE = "exposure"  # sg_inventory: internet-reachable interfaces per public 
 SNAPSHOT_GROUPS = "snapshot-groups"  # sg_inventory: where each group's rows are in the snapshot of the same stamp
 RULE_REVIEW = "rule-review"  # sg_inventory: each rule's justification findings, for the snapshot of the same stamp
 EXPIRY_NOTICES = "expiry-notices"  # sg_inventory: which lapsed justifications the expiry digest announced
+DRIFT = "drift"  # sg_inventory: live rules against the infrastructure code declaring them, same stamp
 EVENTS = "events"  # change alerts: one record per CloudTrail event (also the idempotency marker)
 GROUP_STATE = "group-state"  # change alerts: a group's rules after an event (the next "before")
 GROUP_NAMES = "group-names"  # change alerts: group name -> id, for events that name a group only
 UNUSED = "unused"  # unused-group audit reports
 REACHABILITY = "reachability"  # reachability guard results, per path
 REMEDIATION = "remediation"  # remediation: each decision and its outcome, once per alert and action
-KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, SNAPSHOT_GROUPS, RULE_REVIEW, EXPIRY_NOTICES, EVENTS, GROUP_STATE,
+KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, SNAPSHOT_GROUPS, RULE_REVIEW, EXPIRY_NOTICES, DRIFT, EVENTS, GROUP_STATE,
          GROUP_NAMES, UNUSED, REACHABILITY, REMEDIATION)
 REVIEWS = "reviews/"  # review packs, at the top of the prefix: {prefix}reviews/<period>/
 REVIEW_RUNS = "runs/"  # fanned-out pack runs: {prefix}reviews/runs/<period>-<stamp>/
+IAC_DECLARED = "iac-declared/"  # sg_inventory with fan_out: the rules the states declare, {prefix}iac-declared/<stamp>
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,10 @@ class Layout:
 
     def review_pack(self, name: str) -> str:
         return f"{self.prefix}{REVIEWS}{name.strip('/')}/"
+
+    def iac_declared(self) -> str:
+        """Where a fanned-out inventory run leaves the rules its states declare, for its queued pairs."""
+        return f"{self.prefix}{IAC_DECLARED}"
 
     def review_runs(self) -> str:
         return f"{self.prefix}{REVIEWS}{REVIEW_RUNS}"

@@ -56,13 +56,18 @@ def is_queue_event(event: Any) -> bool:
     return all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
 
 
-def handle(event: Any, work: Work, env: Environment | None = None) -> dict[str, Any] | None:
-    """Queue the pairs or process a batch of them; ``None`` when the run is a direct one."""
+def handle(
+    event: Any, work: Work, env: Environment | None = None, prepare: Callable[[], None] | None = None
+) -> dict[str, Any] | None:
+    """Queue the pairs or process a batch of them; ``None`` when the run is a direct one. ``prepare`` runs once
+    before the pairs are queued (what every queued pair of the run reads); when it raises, nothing is queued."""
     env = settings.environment(env)
     if is_queue_event(event):
         return consume(event, work, env)
     queue_url = settings.text(env, WORK_QUEUE_ENV)
     if queue_url:
+        if prepare is not None:
+            prepare()
         return dispatch(queue_url, env)
     return None
 
@@ -74,12 +79,13 @@ def run(
     failed: Callable[[str], Exception],
     what: str,
     summary: Mapping[str, Any] | None = None,
+    prepare: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """The whole run of a function that covers every account and region: queue the pairs or process a
     queued batch (:func:`handle`), else do every pair here. A direct run raises ``failed`` with a
     message naming the pairs that failed (``what`` is the function's work, e.g. ``inventory``) once
     the others are done, and returns ``summary`` with the results and the skipped accounts."""
-    queued = handle(event, work, env)
+    queued = handle(event, work, env, prepare)
     if queued is not None:
         return queued
     outcome = accounts.run_everywhere(work, env)

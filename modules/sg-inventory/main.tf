@@ -1,11 +1,20 @@
 locals {
   register = var.rule_review.register
+  # The drift report's states read with the function's own role (those with a role_arn are read with that role).
+  own_states     = [for l in var.iac_state_locations : l if l.role_arn == null]
+  state_roles    = distinct([for l in var.iac_state_locations : l.role_arn if l.role_arn != null])
+  state_keys     = sort(distinct(flatten([for l in local.own_states : l.key != null ? ["${l.bucket}/${l.key}", "${l.bucket}/env:/*/${l.key}"] : ["${l.bucket}/${l.prefix}*", "${l.bucket}/env:/*/${l.prefix}*"]])))
+  state_kms_keys = sort(distinct([for l in local.own_states : l.kms_key_arn if l.kms_key_arn != null]))
+  # ListObjectsV2 Prefix values, per bucket: a prefix location's prefix and the workspaces' env:/.
+  state_listings = { for bucket in distinct([for l in local.own_states : l.bucket]) : bucket => sort(distinct(concat(["env:/"], [for l in local.own_states : l.prefix if l.bucket == bucket && l.prefix != null]))) }
 }
 
 data "aws_partition" "current" {}
 
-# The rule review's register: one object, read with the function's own role (and its key, when given); the topic
-# the expiry digest goes to.
+# The rule review's register: one object, read with the function's own role (and its key, when given).
+# The drift report's states: s3:GetObject on the listed objects and prefixes only (and their workspaces' copies),
+# s3:ListBucket for the listings it makes only, kms:Decrypt on the listed keys, sts:AssumeRole on the listed roles.
+# The topic the expiry and drift digests go to.
 data "aws_iam_policy_document" "function" {
   source_policy_documents = [module.read_permissions.policy_json]
 
@@ -28,9 +37,50 @@ data "aws_iam_policy_document" "function" {
   }
 
   dynamic "statement" {
+    for_each = length(local.state_keys) == 0 ? [] : [local.state_keys]
+    content {
+      sid       = "ReadIacStates"
+      actions   = ["s3:GetObject"]
+      resources = [for k in statement.value : "arn:${data.aws_partition.current.partition}:s3:::${k}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.state_listings
+    content {
+      sid       = "ListIacStates${index(keys(local.state_listings), statement.key)}"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${data.aws_partition.current.partition}:s3:::${statement.key}"]
+      condition {
+        test     = "StringEquals"
+        variable = "s3:prefix"
+        values   = statement.value
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.state_kms_keys) == 0 ? [] : [local.state_kms_keys]
+    content {
+      sid       = "DecryptIacStates"
+      actions   = ["kms:Decrypt"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.state_roles) == 0 ? [] : [local.state_roles]
+    content {
+      sid       = "AssumeIacStateRoles"
+      actions   = ["sts:AssumeRole"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.alert_topic_arn == null ? [] : [var.alert_topic_arn]
     content {
-      sid       = "AnnounceExpiringJustifications"
+      sid       = "PublishDigests"
       actions   = ["sns:Publish"]
       resources = [statement.value]
     }
@@ -61,7 +111,7 @@ module "function" {
 
   # Reads the previous snapshots; writes only its own key kinds (never reviews/, events/ or
   # another capability's records).
-  evidence = merge(var.evidence, { write = ["*/snapshots/*", "*/snapshot-groups/*", "*/diffs/*", "*/claims/*", "*/exposure/*", "*/rule-review/*", "*/expiry-notices/*"] })
+  evidence = merge(var.evidence, { write = ["*/snapshots/*", "*/snapshot-groups/*", "*/diffs/*", "*/claims/*", "*/exposure/*", "*/rule-review/*", "*/expiry-notices/*", "*/drift/*", "iac-declared/*"] })
 
   authorized_public_ports = var.authorized_public_ports
   environment = merge(
@@ -71,6 +121,10 @@ module "function" {
       PRIVATE_PEERS_JUSTIFIED    = tostring(var.rule_review.justify_private_peers)
     },
     local.register == null ? {} : { RULE_REVIEW_REGISTER_BUCKET = local.register.bucket, RULE_REVIEW_REGISTER_KEY = local.register.key },
+    length(var.iac_state_locations) == 0 ? {} : {
+      IAC_STATE_LOCATIONS  = jsonencode([for l in var.iac_state_locations : { for k, v in { bucket = l.bucket, key = l.key, prefix = l.prefix, role_arn = l.role_arn } : k => v if v != null }])
+      IAC_MANAGED_TAG_KEYS = join(",", var.iac_managed_tag_keys)
+    },
     var.alert_topic_arn == null ? {} : { ALERT_TOPIC_ARN = var.alert_topic_arn },
   )
 

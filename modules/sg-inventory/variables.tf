@@ -14,13 +14,13 @@ variable "evidence" {
 }
 
 variable "alert_topic_arn" {
-  description = "SNS topic receiving the digest of rule justifications that expired or expire within the warning days (each rule announced once); null for none."
+  description = "SNS topic receiving the digests: rule justifications that expired or expire within the warning days (each rule announced once), and new drift when iac_state_locations is set; null for none."
   type        = string
   default     = null
 }
 
 variable "slack" {
-  description = "Slack channel receiving the same digest (modules/lambda-function's slack: token_secret_arn, channel_id, optional secret_kms_key_arn and api_url); null for none."
+  description = "Slack channel receiving the same digests (modules/lambda-function's slack: token_secret_arn, channel_id, optional secret_kms_key_arn and api_url); null for none."
   type        = any
   default     = null
 }
@@ -97,4 +97,42 @@ variable "rule_review" {
     condition     = try(var.rule_review.register.kms_key_arn, null) == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", coalesce(try(var.rule_review.register.kms_key_arn, null), "-")))
     error_message = "rule_review.register.kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
   }
+}
+
+variable "iac_state_locations" {
+  description = <<-EOT
+    Terraform states whose security-group resources the drift report (drift/<stamp>.csv) holds against the live
+    rules; empty: no drift report. Each entry: bucket, and either key (one state, and its workspaces'
+    env:/<workspace>/<key>) or prefix (every *.tfstate object under it, and under env:/<workspace>/<prefix>);
+    kms_key_arn when a customer-managed key encrypts the states; role_arn to read them with a role of another
+    account (that role then needs the S3 and KMS access, this function only sts:AssumeRole on it).
+  EOT
+  type = list(object({
+    bucket      = string
+    key         = optional(string)
+    prefix      = optional(string)
+    kms_key_arn = optional(string)
+    role_arn    = optional(string)
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = alltrue([for l in var.iac_state_locations : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", l.bucket)) && (l.key == null) != (l.prefix == null) && length(trimspace(coalesce(l.key, l.prefix, " "))) > 0 && !startswith(coalesce(l.key, l.prefix, " "), "/")])
+    error_message = "iac_state_locations: each entry names an S3 bucket (its name, not an ARN) and either a key or a prefix (not both, not starting with /)."
+  }
+  validation {
+    condition     = alltrue([for l in var.iac_state_locations : l.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", coalesce(l.kms_key_arn, "-")))])
+    error_message = "iac_state_locations[*].kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+  validation {
+    condition     = alltrue([for l in var.iac_state_locations : l.role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", coalesce(l.role_arn, "-")))])
+    error_message = "iac_state_locations[*].role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)."
+  }
+}
+
+variable "iac_managed_tag_keys" {
+  description = "Tag keys that mark a group as managed by infrastructure as code (the root's iac_managed_tag_keys): a live group carrying one that no state declares is an undeclared-group in the drift report."
+  type        = list(string)
+  default     = ["aws:cloudformation:stack-id"]
 }

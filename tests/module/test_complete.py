@@ -145,8 +145,8 @@ def test_each_role_writes_only_its_own_kinds_of_evidence(deployed):
             writes[role.removeprefix(f"{PREFIX}-")] = sorted(r.removeprefix(bucket) for r in resources)
     # Then each writes its own key kinds, and only the review pack writes under reviews/
     assert writes == {
-        "sg-inventory": ["*/claims/*", "*/diffs/*", "*/expiry-notices/*", "*/exposure/*", "*/rule-review/*",
-                         "*/snapshot-groups/*", "*/snapshots/*"],
+        "sg-inventory": ["*/claims/*", "*/diffs/*", "*/drift/*", "*/expiry-notices/*", "*/exposure/*",
+                         "*/rule-review/*", "*/snapshot-groups/*", "*/snapshots/*", "iac-declared/*"],
         "sg-change-notifier": ["*/events/*", "*/group-names/*", "*/group-state/*"],
         "unused-sg-audit": ["*/unused/*"],
         "review-pack": ["reviews/*"],

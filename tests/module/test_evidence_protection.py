@@ -28,6 +28,7 @@ module "sgwatch" {{
   enable_change_alerts      = false
   enable_review_pack        = true
   review_fan_out            = var.review_fan_out
+  iac_state_locations       = var.iac_state_locations
   evidence_object_lock_mode = var.lock_mode
   evidence_object_lock_days = 1
   evidence_force_destroy    = var.force_destroy
@@ -50,6 +51,11 @@ variable "force_destroy" {{
 variable "review_fan_out" {{
   type    = bool
   default = false
+}}
+
+variable "iac_state_locations" {{
+  type    = any
+  default = []
 }}
 
 variable "protection" {{
@@ -202,6 +208,25 @@ def _updated(directory: Any, plan: bool = True) -> list[str]:
         _plan(directory)
     changes = json.loads(terraform(directory, "show", "-json", "flip.plan").stdout)["resource_changes"]
     return [c["address"] for c in changes if c["change"]["actions"] == ["update"]]
+
+
+def test_reading_terraform_states_later_only_changes_the_inventory_in_place(deployment: dict[str, Any]) -> None:
+    # When iac_state_locations is set over an applied deployment (and then left unset again: the plan of the
+    # applied configuration)
+    destroyed, created = _plan(deployment["directory"], "-var", 'iac_state_locations=[{bucket = "tf-states", '
+                               'key = "lz/terraform.tfstate", kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/'
+                               '1234abcd-12ab-34cd-56ef-1234567890ab"}, {bucket = "tf-states", prefix = "apps/", '
+                               'role_arn = "arn:aws:iam::111122223333:role/state-reader"}]')
+    # Then nothing is destroyed, replaced or added: the inventory's environment and its role's policy change in place
+    # (the schedulers' role policies are planned again on every plan against the emulator)
+    assert (destroyed, created) == ([], [])
+    changes = json.loads(terraform(deployment["directory"], "show", "-json", "flip.plan").stdout)["resource_changes"]
+    inventory = sorted(c["address"].split(".module.function.")[-1] for c in changes
+                       if c["change"]["actions"] == ["update"] and ".module.sg_inventory[0]." in c["address"]
+                       and not c["address"].endswith("aws_iam_role_policy.scheduler[0]"))
+    assert inventory == ["aws_iam_role_policy.function", "aws_lambda_function.this"], inventory
+    destroyed, created = _plan(deployment["directory"])
+    assert (destroyed, created) == ([], [])
 
 
 def test_flipping_destroy_protection_never_destroys_the_evidence(deployment: dict[str, Any]) -> None:

@@ -735,3 +735,75 @@ run "remediation_rejects_exception_days" {
 
   expect_failures = [var.remediation]
 }
+
+run "sg_inventory_rejects_an_invalid_iac_state_location_bucket" {
+  command = plan
+
+  module {
+    source = "./modules/sg-inventory"
+  }
+
+  variables {
+    name_prefix = "sgwatch"
+    lambda_settings = {
+      runtime            = "python3.13"
+      architecture       = "arm64"
+      log_retention_days = 30
+      kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    evidence            = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    iac_state_locations = [{ bucket = "states", key = "a.tfstate", prefix = "apps/" }]
+  }
+
+  expect_failures = [
+    var.iac_state_locations,
+  ]
+}
+
+run "sg_inventory_rejects_an_invalid_iac_state_location_kms" {
+  command = plan
+
+  module {
+    source = "./modules/sg-inventory"
+  }
+
+  variables {
+    name_prefix = "sgwatch"
+    lambda_settings = {
+      runtime            = "python3.13"
+      architecture       = "arm64"
+      log_retention_days = 30
+      kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    evidence            = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    iac_state_locations = [{ bucket = "states", key = "a.tfstate", kms_key_arn = "alias/states" }]
+  }
+
+  expect_failures = [
+    var.iac_state_locations,
+  ]
+}
+
+run "sg_inventory_rejects_an_invalid_iac_state_location_role" {
+  command = plan
+
+  module {
+    source = "./modules/sg-inventory"
+  }
+
+  variables {
+    name_prefix = "sgwatch"
+    lambda_settings = {
+      runtime            = "python3.13"
+      architecture       = "arm64"
+      log_retention_days = 30
+      kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    evidence            = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    iac_state_locations = [{ bucket = "states", prefix = "apps/", role_arn = "arn:aws:iam::123456789012:user/x" }]
+  }
+
+  expect_failures = [
+    var.iac_state_locations,
+  ]
+}

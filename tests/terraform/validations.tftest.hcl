@@ -48,6 +48,11 @@ run "accepted_values_plan" {
       justification_warning_days = 30
       justify_private_peers      = true
     }
+    iac_state_locations = [
+      { bucket = "tf-states", key = "network/terraform.tfstate", kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" },
+      { bucket = "tf-states", prefix = "apps/" },
+      { bucket = "other-states", prefix = "landing-zone/", role_arn = "arn:aws:iam::111122223333:role/state-reader" },
+    ]
     approved_change_principals = ["arn:aws:iam::*:role/terraform-pipeline"]
     slack = {
       channel_id          = "C0123456789"

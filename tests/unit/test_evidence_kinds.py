@@ -44,6 +44,7 @@ def granted_kinds() -> dict[str, set[str]]:
 
 ALL_GRANTED = set().union(*granted_kinds().values())
 REVIEWS = evidence.REVIEWS.strip("/")
+IAC_DECLARED = evidence.IAC_DECLARED.strip("/")  # at the top of the prefix, as reviews/
 
 
 def test_the_modules_grant_evidence_writes_at_all() -> None:
@@ -56,7 +57,7 @@ def test_every_kind_the_code_writes_is_granted(kind: str) -> None:
 
 
 def test_every_granted_kind_is_one_the_code_knows() -> None:
-    assert ALL_GRANTED - {REVIEWS} <= set(evidence.KINDS)
+    assert ALL_GRANTED - {REVIEWS, IAC_DECLARED} <= set(evidence.KINDS)
 
 
 def test_review_packs_are_written_where_the_review_pack_module_grants() -> None:
@@ -66,7 +67,7 @@ def test_review_packs_are_written_where_the_review_pack_module_grants() -> None:
 
 @pytest.mark.parametrize(("module", "kinds"), [
     ("sg-inventory", {evidence.SNAPSHOTS, evidence.SNAPSHOT_GROUPS, evidence.DIFFS, evidence.CLAIMS,
-                      evidence.EXPOSURE, evidence.RULE_REVIEW, evidence.EXPIRY_NOTICES}),
+                      evidence.EXPOSURE, evidence.RULE_REVIEW, evidence.EXPIRY_NOTICES, evidence.DRIFT, IAC_DECLARED}),
     ("sg-change-alerts", {evidence.EVENTS, evidence.GROUP_STATE, evidence.GROUP_NAMES}),
 ])
 def test_each_function_may_write_exactly_its_own_kinds(module: str, kinds: set[str]) -> None:

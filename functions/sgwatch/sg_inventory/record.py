@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import count
 
-from .. import exposure, log, risk, rule_review_record as rule_review, settings
+from .. import drift_record, exposure, log, risk, rule_review_record as rule_review, settings
 from ..csvio import CsvDocument, CsvFormatError, to_csv
 from ..diff import DIFF_HEADER, Diff, diff_snapshot_lines, diff_snapshots
 from ..evidence import (
@@ -43,22 +43,24 @@ from ..snapshots import (
 @dataclass(frozen=True)
 class Settings:
     """The inventory's configuration: the evidence bucket it writes, the ports the exposure
-    report rates as authorized, the rule review's tag keys, register and policy, and where the expiry digest goes
-    (``ALERT_TOPIC_ARN`` and Slack, both optional) (its reach is :class:`sgwatch.accounts.Settings`, read by the
-    fan-out and the run)."""
+    report rates as authorized, the rule review's tag keys, register and policy, the states the drift report reads,
+    and where the expiry and drift digests go (``ALERT_TOPIC_ARN`` and Slack, both optional) (its reach is
+    :class:`sgwatch.accounts.Settings`, read by the fan-out and the run)."""
 
     evidence: settings.Evidence
     authorized_public_ports: tuple[int, ...] = risk.DEFAULT_AUTHORIZED_PUBLIC_PORTS
     rule_review: rule_review.Settings = rule_review.Settings()
     topic_arn: str = ""
     slack: settings.Slack | None = None
+    drift: drift_record.Settings = drift_record.Settings()
 
     @classmethod
     def from_env(cls, env: Environment | None = None) -> Settings:
         env = settings.environment(env)
         return cls(settings.Evidence.required(env, "the inventory needs an evidence bucket"),
                    settings.authorized_public_ports(env), rule_review.Settings.from_env(env),
-                   settings.text(env, "ALERT_TOPIC_ARN"), settings.Slack.from_env(env))
+                   settings.text(env, "ALERT_TOPIC_ARN"), settings.Slack.from_env(env),
+                   drift_record.Settings.from_env(env))
 
 
 # What the inventory calls in the account it looks at (modules/read-permissions grants exactly these).

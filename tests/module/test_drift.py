@@ -1,0 +1,226 @@
+"""Configuration consistency on the emulator: modules/sg-inventory with iac_state_locations applied, a landing zone
+declaring groups in the four Terraform styles applied with its state in an emulated S3 backend, rules changed out
+of band, and the shipped sg_inventory zip finding exactly those drifts with their addresses, announced once."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_terraform import terraform as terraform_fixture
+
+from tests.module.emulator import terraform
+from tests.module.harness import (
+    assert_least_privilege,
+    client,
+    deployed_fixture,
+    module_outputs,
+    received,
+    run_lambda,
+    subscribe_inbox,
+)
+
+terraform_fixture("drift", scope="session")
+deployed = deployed_fixture("drift", module_outputs)
+
+STATE_KEY = "landing-zone/terraform.tfstate"
+SOURCE = "s3://drift-test-states/" + STATE_KEY
+
+LANDING_ZONE = """
+terraform {{
+  backend "s3" {{
+    bucket                      = "{bucket}"
+    key                         = "{key}"
+    region                      = "us-east-1"
+    endpoints                   = {{ s3 = "{endpoint}" }}
+    use_path_style              = true
+    skip_credentials_validation = true
+    skip_requesting_account_id  = true
+    skip_metadata_api_check     = true
+    skip_region_validation      = true
+    skip_s3_checksum            = true
+  }}
+}}
+
+resource "aws_vpc" "lz" {{
+  cidr_block = "10.60.0.0/16"
+}}
+
+resource "aws_security_group" "inline" {{
+  name   = "lz-inline"
+  vpc_id = aws_vpc.lz.id
+  tags   = {{ ManagedBy = "terraform" }}
+
+  ingress {{
+    description = "https"
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8"]
+  }}
+
+  egress {{
+    from_port   = 0
+    to_port     = 0
+    protocol    = "-1"
+    cidr_blocks = ["0.0.0.0/0"]
+  }}
+}}
+
+module "app" {{
+  source = "./app"
+  vpc_id = aws_vpc.lz.id
+}}
+
+resource "aws_vpc_security_group_ingress_rule" "api" {{
+  for_each = {{ internal = "10.2.0.0/16" }}
+
+  security_group_id = module.app.group_id
+  ip_protocol       = "tcp"
+  from_port         = 8443
+  to_port           = 8443
+  cidr_ipv4         = each.value
+  description       = "api"
+}}
+
+resource "aws_vpc_security_group_egress_rule" "db" {{
+  security_group_id = module.app.group_id
+  ip_protocol       = "tcp"
+  from_port         = 5432
+  to_port           = 5432
+  cidr_ipv4         = "10.3.0.0/16"
+}}
+
+output "vpc_id" {{
+  value = aws_vpc.lz.id
+}}
+
+output "inline" {{
+  value = aws_security_group.inline.id
+}}
+
+output "app" {{
+  value = module.app.group_id
+}}
+
+output "ssh_rule" {{
+  value = module.app.ssh_rule_id
+}}
+
+output "db_rule" {{
+  value = aws_vpc_security_group_egress_rule.db.id
+}}
+"""
+
+APP_MODULE = """
+variable "vpc_id" {
+  type = string
+}
+
+resource "aws_security_group" "app" {
+  name   = "lz-app"
+  vpc_id = var.vpc_id
+  tags   = { ManagedBy = "terraform" }
+}
+
+resource "aws_security_group_rule" "ssh" {
+  count = 1
+
+  type              = "ingress"
+  security_group_id = aws_security_group.app.id
+  from_port         = 22
+  to_port           = 22
+  protocol          = "tcp"
+  cidr_blocks       = ["10.1.0.0/16"]
+  description       = "bastion"
+}
+
+output "group_id" {
+  value = aws_security_group.app.id
+}
+
+output "ssh_rule_id" {
+  value = aws_security_group_rule.ssh[0].security_group_rule_id
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def landing_zone(deployed, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    directory: Path = tmp_path_factory.mktemp("landing-zone")
+    (directory / "main.tf").write_text(LANDING_ZONE.format(
+        bucket=deployed["states_bucket"], key=STATE_KEY, endpoint=os.environ["AWS_ENDPOINT_URL"]))
+    (directory / "app").mkdir()
+    (directory / "app" / "main.tf").write_text(APP_MODULE)
+    shutil.copy(Path(__file__).parent / "terraform" / "provider.tf", directory / "provider.tf")
+    for step in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
+        result = terraform(directory, *step)
+        assert result.returncode == 0, result.stdout + result.stderr
+    import json
+
+    outputs = json.loads(terraform(directory, "output", "-json").stdout)
+    return {k: v["value"] for k, v in outputs.items()}
+
+
+def _rows(key: str, bucket: str, vpc_id: str) -> list[dict[str, str]]:
+    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    return [r for r in csv.DictReader(io.StringIO(body)) if r["VpcId"] == vpc_id]
+
+
+def test_out_of_band_changes_are_found_with_their_addresses_and_announced_once(deployed, landing_zone):
+    # Given the landing zone as its state declares it, then changed out of band: a rule added, one removed,
+    # one widened, one description edited, and a group tagged as managed that no code declares
+    ec2, lz = client("ec2"), landing_zone
+    ec2.authorize_security_group_ingress(GroupId=lz["inline"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.revoke_security_group_egress(GroupId=lz["app"], SecurityGroupRuleIds=[lz["db_rule"]])
+    ec2.modify_security_group_rules(GroupId=lz["app"], SecurityGroupRules=[{
+        "SecurityGroupRuleId": lz["ssh_rule"], "SecurityGroupRule": {
+            "IpProtocol": "tcp", "FromPort": 22, "ToPort": 2222, "CidrIpv4": "10.1.0.0/16",
+            "Description": "bastion"}}])
+    ec2.update_security_group_rule_descriptions_ingress(GroupId=lz["inline"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+         "IpRanges": [{"CidrIp": "10.0.0.0/8", "Description": "edited by hand"}]}])
+    clickops = ec2.create_security_group(GroupName="lz-clickops", Description="x", VpcId=lz["vpc_id"],
+                                         TagSpecifications=[{"ResourceType": "security-group",
+                                                             "Tags": [{"Key": "ManagedBy", "Value": "me"}]}])
+    name, bucket = deployed["function_name"], deployed["bucket"]
+    inbox = subscribe_inbox(deployed["alert_topic_arn"], "drift-test-inbox")
+
+    # When the inventory runs from its zip
+    run = run_lambda(name, {})
+
+    # Then its drift report, with the snapshot's stamp, holds exactly those drifts, with their addresses
+    assert run.error is None, run.logs
+    (result,) = run.result["results"]
+    assert result["drift_key"] == result["snapshot_key"].replace("/snapshots/", "/drift/")
+    rows = _rows(result["drift_key"], bucket, lz["vpc_id"])
+    found = {(r["GroupId"], r["Direction"], r["FromPort"], r["ToPort"], r["Drift"], r["DeclaredIn"],
+              r["DeclaredAddress"]) for r in rows}
+    assert found == {
+        (lz["inline"], "ingress", "3389", "3389", "unmanaged-rule", "", ""),
+        (lz["app"], "egress", "5432", "5432", "missing-rule", SOURCE, "aws_vpc_security_group_egress_rule.db"),
+        (lz["app"], "ingress", "22", "2222", "changed", SOURCE, "module.app.aws_security_group_rule.ssh[0]"),
+        (lz["inline"], "ingress", "443", "443", "changed", SOURCE, "aws_security_group.inline"),
+        (clickops["GroupId"], "", "", "", "undeclared-group", "", ""),
+    }
+    assert result["new_drift"] >= len(found)
+    # and one digest announces them, naming the address to fix
+    (digest,) = received(inbox)
+    assert "module.app.aws_security_group_rule.ssh[0]" in digest["Message"]
+    assert f"unmanaged-rule: {lz['inline']} (lz-inline) ingress tcp 3389" in digest["Message"]
+    # and the state was read (its bucket's key decrypting it) with what the deployed role grants, no more
+    assert_least_privilege(name, run)
+
+    # When it runs again with nothing changed, it reports the same drift and nothing new
+    again = run_lambda(name, {})
+    assert again.error is None, again.logs
+    (second,) = again.result["results"]
+    assert second["drift_key"] != result["drift_key"]
+    assert _rows(second["drift_key"], bucket, lz["vpc_id"]) == rows
+    assert second["new_drift"] == 0 and received(inbox) == []
