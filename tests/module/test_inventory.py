@@ -127,7 +127,10 @@ def test_unreadable_previous_snapshot_starts_a_new_baseline(deployed, estate):
     latest = s3.list_objects_v2(Bucket=bucket, Prefix="security-groups/123456789012/us-east-1/snapshots/",
                                 MaxKeys=1)["Contents"][0]["Key"]
     body = s3.get_object(Bucket=bucket, Key=latest)["Body"].read()
-    bogus = latest.replace("/snapshots/0", "/snapshots/00")  # sorts first: newest
+    folder, stem = latest.rsplit("/", 1)
+    inverted, rest = stem.split("-", 1)  # stamps count down: one less is a millisecond newer, and sorts first
+    bogus = f"{folder}/{int(inverted) - 1:013d}-{rest}"
+    assert bogus < latest
     s3.put_object(Bucket=bucket, Key=bogus, Body=body[: len(body) // 2])
     # When the inventory runs
     run = run_lambda(name, {})
