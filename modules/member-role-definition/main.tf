@@ -11,25 +11,33 @@
 
 data "aws_partition" "current" {}
 
+# Who may assume each role: the central roles' accounts, with their exact role ARNs pinned by
+# aws:PrincipalArn, so a central role that is deleted and re-created (new unique id) is still trusted, and
+# nothing else in the central account is; and, when set, only principals of the organisation.
 locals {
-  # Accounts of the trusted roles: the trust names these accounts and pins the exact role
-  # ARNs with aws:PrincipalArn, so a central role that is deleted and re-created (new unique
-  # id) is still trusted, and nothing else in the central account is.
-  trusted_accounts = distinct([for arn in var.role.trusted_role_arns : split(":", arn)[4]])
+  remediation_enabled = length(var.role.remediation_trusted_role_arns) > 0
+  trusted = merge(
+    { read = { sid = "CentralSgWatchFunctionsOnly", role_arns = var.role.trusted_role_arns } },
+    local.remediation_enabled ? {
+      remediation = { sid = "CentralRemediationFunctionOnly", role_arns = var.role.remediation_trusted_role_arns }
+    } : {},
+  )
 }
 
 data "aws_iam_policy_document" "trust" {
+  for_each = local.trusted
+
   statement {
-    sid     = "CentralSgWatchFunctionsOnly"
+    sid     = each.value.sid
     actions = ["sts:AssumeRole"]
     principals {
       type        = "AWS"
-      identifiers = [for account in local.trusted_accounts : "arn:${data.aws_partition.current.partition}:iam::${account}:root"]
+      identifiers = [for account in distinct([for arn in each.value.role_arns : split(":", arn)[4]]) : "arn:${data.aws_partition.current.partition}:iam::${account}:root"]
     }
     condition {
       test     = "ArnEquals"
       variable = "aws:PrincipalArn"
-      values   = var.role.trusted_role_arns
+      values   = each.value.role_arns
     }
     dynamic "condition" {
       for_each = var.role.organization_id == null ? [] : [var.role.organization_id]
@@ -55,35 +63,6 @@ module "read_permissions" {
 # changed) and revoke or modify them; nothing else.
 
 data "aws_caller_identity" "current" {}
-
-locals {
-  remediation_enabled  = length(var.role.remediation_trusted_role_arns) > 0
-  remediation_accounts = distinct([for arn in var.role.remediation_trusted_role_arns : split(":", arn)[4]])
-}
-
-data "aws_iam_policy_document" "remediation_trust" {
-  statement {
-    sid     = "CentralRemediationFunctionOnly"
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "AWS"
-      identifiers = [for account in local.remediation_accounts : "arn:${data.aws_partition.current.partition}:iam::${account}:root"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:PrincipalArn"
-      values   = var.role.remediation_trusted_role_arns
-    }
-    dynamic "condition" {
-      for_each = var.role.organization_id == null ? [] : [var.role.organization_id]
-      content {
-        test     = "StringEquals"
-        variable = "aws:PrincipalOrgID"
-        values   = [condition.value]
-      }
-    }
-  }
-}
 
 data "aws_iam_policy_document" "remediation" {
   statement {

@@ -4,7 +4,7 @@ output "role" {
     name                 = var.role.name
     description          = "SG Watch: read-only access for the central inventory, unused-group audit and change notifier"
     max_session_duration = var.role.max_session_duration
-    trust_policy_json    = data.aws_iam_policy_document.trust.json
+    trust_policy_json    = data.aws_iam_policy_document.trust["read"].json
     read_policy_name     = "${var.role.name}-read"
     read_policy_json     = module.read_permissions.policy_json
     tags                 = { "sgwatch:capability" = "member-role" }
@@ -16,7 +16,7 @@ output "remediation" {
   value = local.remediation_enabled ? {
     name              = var.role.remediation_role_name
     description       = "SG Watch remediation: revokes or restores security-group rules an approver asked to revert"
-    trust_policy_json = data.aws_iam_policy_document.remediation_trust.json
+    trust_policy_json = data.aws_iam_policy_document.trust["remediation"].json
     policy_name       = "${var.role.remediation_role_name}-revert"
     policy_json       = data.aws_iam_policy_document.remediation.json
     tags              = { "sgwatch:capability" = "remediation" }
