@@ -1,11 +1,15 @@
 -- Groups unused for 90 days: unused in each account-region's latest audit report and in every report since one at least 90 days old.
-WITH reports AS (
+WITH stamped AS (
   SELECT part_account, part_region, account_id, region, group_id, group_name, vpc_id, status,
          regexp_extract("$path", '/([0-9]{13})-[0-9]{8}T[0-9]{9}Z\.csv$', 1) AS stem,
-         CAST(regexp_replace(regexp_extract("$path", '/[0-9]{13}-([0-9]{8})T[0-9]{9}Z\.csv$', 1),
-                             '([0-9]{4})([0-9]{2})([0-9]{2})', '$1-$2-$3') AS DATE) AS day
+         regexp_extract("$path", '/[0-9]{13}-([0-9]{8})T[0-9]{9}Z\.csv$', 1) AS stamp_day
   FROM unused
   WHERE "$path" LIKE '%.csv'
+),
+reports AS (
+  SELECT part_account, part_region, account_id, region, group_id, group_name, vpc_id, status, stem,
+         CAST(substr(stamp_day, 1, 4) || '-' || substr(stamp_day, 5, 2) || '-' || substr(stamp_day, 7, 2) AS DATE) AS day
+  FROM stamped
 ),
 latest AS (
   SELECT part_account, part_region, min(stem) AS stem FROM reports GROUP BY part_account, part_region
