@@ -4,7 +4,9 @@
 # kms:GenerateDataKey beside kms:Decrypt). Nothing else: no other workgroup, database or evidence.
 
 locals {
-  catalog_arn    = "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
+  catalog_arn = "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
+  # Built, not read from the workgroup: the policy is then known at plan, where it can be reviewed.
+  workgroup_arn  = "arn:${data.aws_partition.current.partition}:athena:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:workgroup/${local.workgroup_name}"
   evidence_reads = [for kind in distinct(values(local.kinds)) : "${var.evidence.prefix}*/*/${kind}/*"]
 }
 
@@ -26,7 +28,7 @@ data "aws_iam_policy_document" "query" {
       "athena:StartQueryExecution",
       "athena:StopQueryExecution",
     ]
-    resources = [aws_athena_workgroup.this.arn]
+    resources = [local.workgroup_arn]
   }
 
   statement {
@@ -34,8 +36,8 @@ data "aws_iam_policy_document" "query" {
     actions = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"]
     resources = [
       "${local.catalog_arn}:catalog",
-      "${local.catalog_arn}:database/${aws_glue_catalog_database.this.name}",
-      "${local.catalog_arn}:table/${aws_glue_catalog_database.this.name}/*",
+      "${local.catalog_arn}:database/${local.database_name}",
+      "${local.catalog_arn}:table/${local.database_name}/*",
     ]
   }
 

@@ -8,8 +8,9 @@ locals {
   tables  = jsondecode(file("${path.module}/tables.json"))
   queries = { for f in fileset("${path.module}/queries", "*.sql") : trimsuffix(f, ".sql") => file("${path.module}/queries/${f}") }
 
-  database_name = "${replace(var.name_prefix, "-", "_")}_evidence"
-  evidence_root = "s3://${var.evidence.bucket_name}/${var.evidence.prefix}"
+  database_name  = "${replace(var.name_prefix, "-", "_")}_evidence"
+  workgroup_name = "${var.name_prefix}-evidence"
+  evidence_root  = "s3://${var.evidence.bucket_name}/${var.evidence.prefix}"
 
   # Partition projection: the account (enum of the accounts given, else injected), the region (enum)
   # and, for the events kept under a YYYY/MM/DD folder, the UTC day. Series keyed by a stamp have no
@@ -102,7 +103,7 @@ resource "aws_glue_catalog_table" "this" {
 }
 
 resource "aws_athena_workgroup" "this" {
-  name        = "${var.name_prefix}-evidence"
+  name        = local.workgroup_name
   description = "SG Watch evidence queries: results encrypted in the evidence bucket, bytes scanned per query limited."
   # Deleting the workgroup takes its named queries with it (they are this module's own).
   force_destroy = true

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.iam_reference import Policy, check_policy
 from tests.module.emulator import FIXTURE_PROVIDER, terraform
 from tests.module.harness import client
 from tests.paths import ROOT
@@ -32,6 +33,7 @@ module "sgwatch" {{
   evidence_object_lock_days = 1
   evidence_force_destroy    = var.force_destroy
   evidence_destroy_protection = var.protection
+  enable_evidence_queries     = var.evidence_queries
 
   evidence_delete_principal_arns = ["arn:aws:iam::123456789012:role/evidence-break-glass"]
 }}
@@ -47,6 +49,11 @@ variable "force_destroy" {{
 }}
 
 variable "review_fan_out" {{
+  type    = bool
+  default = false
+}}
+
+variable "evidence_queries" {{
   type    = bool
   default = false
 }}
@@ -164,6 +171,38 @@ def test_fanning_the_review_pack_out_later_only_adds_its_queue(deployment: dict[
     kinds = sorted({address.rsplit(".", 2)[-2].split("[")[0] for address in created})
     assert kinds == ["aws_cloudwatch_metric_alarm", "aws_lambda_event_source_mapping", "aws_sqs_queue"], created
     assert all(".module.review_pack[0]." in address for address in created), created
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_turning_evidence_queries_on_later_only_adds_their_resources(deployment: dict[str, Any]) -> None:
+    directory = deployment["directory"]
+    # When evidence queries are turned on over an applied deployment holding evidence
+    destroyed, created = _plan(directory, "-var", "evidence_queries=true")
+    # Then nothing is destroyed or replaced: the tables, workgroup, named queries and policy are added, and the
+    # bucket's lifecycle and policy change in place
+    assert destroyed == []
+    assert created and all(a.startswith("module.sgwatch.module.evidence_queries[0].") for a in created), created
+    changes = json.loads(terraform(directory, "show", "-json", "flip.plan").stdout)["resource_changes"]
+    updated = sorted(c["address"].rsplit(".", 1)[0] for c in changes if c["change"]["actions"] == ["update"])
+    assert {"module.sgwatch.module.evidence_bucket[0].aws_s3_bucket_lifecycle_configuration",
+            "module.sgwatch.module.evidence_bucket[0].aws_s3_bucket_policy"} <= set(updated), updated
+    # and the query policy, known at plan, grants only running the workgroup's queries over the evidence tables
+    (policy,) = [c for c in changes if c["address"].endswith("evidence_queries[0].aws_iam_policy.query")]
+    document = json.loads(policy["change"]["after"]["policy"])
+    assert check_policy(Policy("query policy", document)) == []
+    granted = {s["Sid"]: (sorted(_list(s["Action"])), sorted(_list(s["Resource"]))) for s in document["Statement"]}
+    arn = "arn:aws:s3:::prot-evidence-123456789012-us-east-1"
+    reads = [f"{arn}/security-groups/*/*/{kind}/*" for kind in
+             ("diffs", "events", "exposure", "rule-review", "snapshots", "unused")] + [f"{arn}/prot-query-results/*"]
+    assert granted["ReadEvidenceAndResults"] == (["s3:GetObject"], sorted(reads))
+    assert granted["WriteResults"][1] == [f"{arn}/prot-query-results/*"]
+    assert granted["RunWorkgroupQueries"][1] == ["arn:aws:athena:us-east-1:123456789012:workgroup/prot-evidence"]
+    assert all(s["Effect"] == "Allow" and "*" not in _list(s["Resource"]) for s in document["Statement"])
+    # (Planned, not applied: the emulator cannot list an Athena workgroup's tags, which the provider does on
+    # create; tests/terraform/evidence_queries.tftest.hcl checks what the plan holds.)
 
 
 def test_flipping_destroy_protection_never_destroys_the_evidence(deployment: dict[str, Any]) -> None:
