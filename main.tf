@@ -21,6 +21,10 @@ data "aws_partition" "input_checks" {
       error_message = "remediation needs slack (the Revert button is on the Slack alert) and enable_change_alerts with change_alerts_mode = \"lambda\"."
     }
     precondition {
+      condition     = !var.enable_evidence_queries || var.evidence_prefix != ""
+      error_message = "enable_evidence_queries needs a non-empty evidence_prefix: query results are kept beside it, and the functions read every folder under the evidence prefix as an account."
+    }
+    precondition {
       condition     = var.report_timezone == null || var.report_timezone == var.report_schedule_timezone || var.report_schedule_timezone == "UTC"
       error_message = "report_timezone (deprecated) and report_schedule_timezone disagree: set report_schedule_timezone only."
     }
@@ -83,6 +87,7 @@ module "evidence_bucket" {
   force_destroy         = var.evidence_force_destroy
   destroy_protection    = var.evidence_destroy_protection
   delete_principal_arns = var.evidence_delete_principal_arns
+  query_results_prefix  = var.enable_evidence_queries ? local.query_results_prefix : null
   tags                  = var.tags
 }
 

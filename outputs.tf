@@ -93,3 +93,16 @@ output "remediation_role_arn" {
   description = "With remediation: the remediation function's execution role, the one principal a member account's remediation role trusts (modules/member-role remediation_trusted_role_arns)."
   value       = try(module.remediation[0].role_arn, null)
 }
+
+output "evidence_query_policy_arn" {
+  description = "With enable_evidence_queries: an IAM policy to attach to a person or role to run the evidence workgroup's queries over the evidence tables, and nothing else (null otherwise)."
+  value       = try(module.evidence_queries[0].query_policy_arn, null)
+}
+
+output "evidence_query_workgroup" {
+  description = "With enable_evidence_queries: the Athena workgroup and Glue database of the evidence tables (null otherwise)."
+  value = try({
+    workgroup = module.evidence_queries[0].workgroup_name
+    database  = module.evidence_queries[0].database_name
+  }, null)
+}

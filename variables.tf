@@ -594,3 +594,17 @@ variable "iac_state_locations" {
   default  = []
   nullable = false
 }
+
+# --- Evidence queries ------------------------------------------------------------------------
+
+variable "enable_evidence_queries" {
+  description = "Glue tables over the evidence bucket (partition projection; nothing copied), an Athena workgroup with results in the bucket under <name_prefix>-query-results/ (expired after 30 days when the module creates the bucket) and named queries; evidence_query_policy_arn lets a person or role run them."
+  type        = bool
+  default     = false
+}
+
+variable "evidence_query_bytes_scanned_cutoff" {
+  description = "With enable_evidence_queries: bytes one query may scan before the workgroup cancels it (at least 10485760; checked by modules/evidence-queries). Athena charges per TB scanned."
+  type        = number
+  default     = 10737418240
+}

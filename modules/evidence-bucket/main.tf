@@ -109,6 +109,30 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # Query results are working files, not evidence: they expire (current and noncurrent versions) sooner.
+  dynamic "rule" {
+    for_each = var.query_results_prefix == null ? [] : [var.query_results_prefix]
+    content {
+      id     = "query-results"
+      status = "Enabled"
+      filter {
+        prefix = rule.value
+      }
+
+      expiration {
+        days = var.query_results_days
+      }
+
+      noncurrent_version_expiration {
+        noncurrent_days = 1
+      }
+
+      abort_incomplete_multipart_upload {
+        days_after_initiation = 1
+      }
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.this]
 }
 
@@ -164,10 +188,12 @@ data "aws_iam_policy_document" "bucket" {
   # no principal overwrites evidence. The parts of a multipart upload carry no such header and are
   # exempt (s3:ObjectCreationOperation false); its CompleteMultipartUpload is not.
   statement {
-    sid       = "DenyOverwritingEvidence"
-    effect    = "Deny"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.this[0].arn}/*"]
+    sid     = "DenyOverwritingEvidence"
+    effect  = "Deny"
+    actions = ["s3:PutObject"]
+    # Athena writes query results without If-None-Match: their prefix (not evidence) is left out.
+    resources     = var.query_results_prefix == null ? ["${aws_s3_bucket.this[0].arn}/*"] : null
+    not_resources = var.query_results_prefix == null ? null : ["${aws_s3_bucket.this[0].arn}/${var.query_results_prefix}*"]
     principals {
       type        = "*"
       identifiers = ["*"]

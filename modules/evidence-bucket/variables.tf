@@ -79,3 +79,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "query_results_prefix" {
+  description = "Key prefix (ends with /) of Athena query results kept in the bucket, outside the evidence prefix: expired after query_results_days by lifecycle and exempt from the write-once rule (Athena writes results without If-None-Match); null for none."
+  type        = string
+  default     = null
+}
+
+variable "query_results_days" {
+  description = "Days a query result is kept under query_results_prefix."
+  type        = number
+  default     = 30
+}

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.iam_reference import Policy, check_policy
 from tests.module.emulator import FIXTURE_PROVIDER, terraform
 from tests.module.harness import allows, client, role_policies
 from tests.paths import ROOT
@@ -34,6 +35,7 @@ module "sgwatch" {{
   evidence_force_destroy    = var.force_destroy
   evidence_destroy_protection = var.protection
   rule_review                 = var.rule_review
+  enable_evidence_queries     = var.evidence_queries
 
   evidence_delete_principal_arns = ["arn:aws:iam::123456789012:role/evidence-break-glass"]
 }}
@@ -56,6 +58,11 @@ variable "review_fan_out" {{
 variable "iac_state_locations" {{
   type    = any
   default = []
+}}
+
+variable "evidence_queries" {{
+  type    = bool
+  default = false
 }}
 
 variable "protection" {{
@@ -227,6 +234,38 @@ def test_reading_terraform_states_later_only_changes_the_inventory_in_place(depl
     assert inventory == ["aws_iam_role_policy.function", "aws_lambda_function.this"], inventory
     destroyed, created = _plan(deployment["directory"])
     assert (destroyed, created) == ([], [])
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_turning_evidence_queries_on_later_only_adds_their_resources(deployment: dict[str, Any]) -> None:
+    directory = deployment["directory"]
+    # When evidence queries are turned on over an applied deployment holding evidence
+    destroyed, created = _plan(directory, "-var", "evidence_queries=true")
+    # Then nothing is destroyed or replaced: the tables, workgroup, named queries and policy are added, and the
+    # bucket's lifecycle and policy change in place
+    assert destroyed == []
+    assert created and all(a.startswith("module.sgwatch.module.evidence_queries[0].") for a in created), created
+    changes = json.loads(terraform(directory, "show", "-json", "flip.plan").stdout)["resource_changes"]
+    updated = sorted(c["address"].rsplit(".", 1)[0] for c in changes if c["change"]["actions"] == ["update"])
+    assert {"module.sgwatch.module.evidence_bucket[0].aws_s3_bucket_lifecycle_configuration",
+            "module.sgwatch.module.evidence_bucket[0].aws_s3_bucket_policy"} <= set(updated), updated
+    # and the query policy, known at plan, grants only running the workgroup's queries over the evidence tables
+    (policy,) = [c for c in changes if c["address"].endswith("evidence_queries[0].aws_iam_policy.query")]
+    document = json.loads(policy["change"]["after"]["policy"])
+    assert check_policy(Policy("query policy", document)) == []
+    granted = {s["Sid"]: (sorted(_list(s["Action"])), sorted(_list(s["Resource"]))) for s in document["Statement"]}
+    arn = "arn:aws:s3:::prot-evidence-123456789012-us-east-1"
+    reads = [f"{arn}/security-groups/*/*/{kind}/*" for kind in
+             ("diffs", "events", "exposure", "rule-review", "snapshots", "unused")] + [f"{arn}/prot-query-results/*"]
+    assert granted["ReadEvidenceAndResults"] == (["s3:GetObject"], sorted(reads))
+    assert granted["WriteResults"][1] == [f"{arn}/prot-query-results/*"]
+    assert granted["RunWorkgroupQueries"][1] == ["arn:aws:athena:us-east-1:123456789012:workgroup/prot-evidence"]
+    assert all(s["Effect"] == "Allow" and "*" not in _list(s["Resource"]) for s in document["Statement"])
+    # (Planned, not applied: the emulator cannot list an Athena workgroup's tags, which the provider does on
+    # create; tests/terraform/evidence_queries.tftest.hcl checks what the plan holds.)
 
 
 def test_flipping_destroy_protection_never_destroys_the_evidence(deployment: dict[str, Any]) -> None:

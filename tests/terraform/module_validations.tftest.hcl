@@ -807,3 +807,24 @@ run "sg_inventory_rejects_an_invalid_iac_state_location_role" {
     var.iac_state_locations,
   ]
 }
+
+run "evidence_queries_rejects_invalid_values" {
+  command = plan
+
+  module {
+    source = "./modules/evidence-queries"
+  }
+
+  variables {
+    name_prefix                    = "sgwatch"
+    evidence                       = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    kms_key_arn                    = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    regions                        = ["us-east-1"]
+    results_prefix                 = "sgwatch-query-results/"
+    bytes_scanned_cutoff_per_query = 1000
+  }
+
+  expect_failures = [
+    var.bytes_scanned_cutoff_per_query,
+  ]
+}
