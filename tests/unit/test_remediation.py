@@ -67,7 +67,6 @@ class World:
             "WORK_QUEUE_URL": self.queue,
         }.items():
             monkeypatch.setenv(name, value)
-        signature._cache.clear()  # a new Lambda process per test; within it nothing is reset
 
     # --- the change and its alert
     def world_ssh(self, description: str = "temporary debug access") -> str:
