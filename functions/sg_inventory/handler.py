@@ -199,7 +199,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if locations:
             drift_record.publish_declared(store, prefix, states.declared(), datetime.now(UTC))
 
-    digest = drift_alert.Digest()
+    digest, digests_to = drift_alert.Digest(), drift_alert.Settings(config.topic_arn, config.slack)
 
     def work(account_id: str, region: str) -> dict[str, Any]:
         return snapshot_region(store, config, account_id, region, register, states, digest)
@@ -208,9 +208,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         outcome = fanout.run(event, work, env, InventoryFailed, "inventory", {"bucket": store.bucket}, prepare)
     except Exception:
         try:  # the drift the pairs that succeeded found is announced all the same
-            digest.send(drift_alert.Settings(config.topic_arn, config.slack))
+            digest.send(digests_to)
         except Exception as exc:
             log.error("drift_digest_not_published", error=f"{aws.error_code(exc)}: {str(exc)[:300]}")
         raise
-    digest.send(drift_alert.Settings(config.topic_arn, config.slack))  # a digest SNS refuses fails the run
+    digest.send(digests_to)  # a digest SNS refuses fails the run: its error alarm fires
     return outcome
