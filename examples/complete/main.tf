@@ -39,6 +39,10 @@ module "sgwatch" {
     create_token_secret = true
   }
 
+  # Athena over the evidence in place (Glue tables, a workgroup, named queries); attach
+  # evidence_query_policy_arn to whoever runs them.
+  enable_evidence_queries = var.enable_evidence_queries
+
   # A Revert button on CRITICAL out-of-band change alerts in Slack, for these approvers (see the README's
   # "Remediation from Slack"): needs the Slack channel.
   remediation = var.remediation_approvers == null ? null : { approvers = var.remediation_approvers }

@@ -27,3 +27,13 @@ output "key_guard_topic_arn" {
   description = "Topic alerted when the module key is disabled or scheduled for deletion."
   value       = module.sgwatch.key_guard_topic_arn
 }
+
+output "evidence_query_policy_arn" {
+  description = "IAM policy to attach to whoever runs the evidence queries (null when they are off)."
+  value       = module.sgwatch.evidence_query_policy_arn
+}
+
+output "evidence_query_workgroup" {
+  description = "Athena workgroup and Glue database of the evidence queries (null when they are off)."
+  value       = module.sgwatch.evidence_query_workgroup
+}

@@ -45,3 +45,9 @@ variable "remediation_approvers" {
   type        = list(string)
   default     = null
 }
+
+variable "enable_evidence_queries" {
+  description = "Glue tables, an Athena workgroup and named queries over the evidence bucket (see the root README's \"Evidence queries\")."
+  type        = bool
+  default     = true
+}

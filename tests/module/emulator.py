@@ -75,9 +75,13 @@ def free_port() -> int:
 
 
 class Emulator:
-    """moto_server on a free loopback port, started through tests/moto_launcher.py."""
+    """moto_server on a free loopback port, started through tests/moto_launcher.py; and Athena's workgroups and
+    named queries, which moto cannot hold, answered by tests/module/fake_athena.py on another."""
 
     def __init__(self, log_path: Path) -> None:
+        from tests.module.fake_athena import FakeAthena
+
+        self.athena = FakeAthena().__enter__()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = open(log_path, "wb")
@@ -97,9 +101,10 @@ class Emulator:
                 time.sleep(0.2)
 
     def environment(self) -> dict[str, str]:
-        return {"AWS_ENDPOINT_URL": self.url, **FAKE_CREDENTIALS}
+        return {"AWS_ENDPOINT_URL": self.url, "AWS_ENDPOINT_URL_ATHENA": self.athena.url, **FAKE_CREDENTIALS}
 
     def stop(self) -> None:
+        self.athena.__exit__()
         self._process.terminate()
         try:
             self._process.wait(timeout=10)

@@ -1,6 +1,6 @@
 """The evidence tables and named queries of modules/evidence-queries, over evidence the shipped code writes.
 
-Athena is not emulated, so this test plays its part: for every table it computes the partition locations
+Athena is not emulated, so this test plays its part (tests/athena_tables.py): for every table it computes the locations
 partition projection computes from the table's ``storage.location.template`` (modules/evidence-queries/
 tables.json, which the module deploys), lists what lies there as Athena does, and loads it into DuckDB (an
 embedded engine, with the tables' own columns and the ``$path`` and partition columns Athena adds). The named
@@ -31,6 +31,7 @@ from sgwatch.rules import SNAPSHOT_HEADER
 from sgwatch.sg_inventory.record import record_exposure, record_snapshot
 from sgwatch.unused_sg_audit import audit
 from sgwatch.unused_sg_audit.usage import REPORT_CSV_HEADER
+from tests import athena_tables
 from unused_sg_audit import handler as unused_handler
 
 from .test_review import WEB_EGRESS, WEB_HTTPS, WEB_SSH, internet_facing, rule
@@ -43,7 +44,6 @@ OTHER = "210987654321"
 # tests/unit/conftest.py's offline credentials, for the module-scoped estate
 OFFLINE = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
-NEVER = "\x01never\x01"  # OpenCSVSerde reads an empty cell as '', never NULL: DuckDB must not either
 REGION = "us-east-1"
 PAIRS = [(OWN, REGION), (OTHER, "eu-west-1")]
 HEADERS = {"snapshots": SNAPSHOT_HEADER, "diffs": DIFF_HEADER, "exposure": EXPOSURE_HEADER,
@@ -54,10 +54,7 @@ CLI = "aws-cli/2.17.0 md/awscrt#0.20.11 ua/2.0 os/linux#6.5 md/arch#x86_64 lang/
 
 def location(table: str, account: str, region: str, day: str | None = None) -> str:
     """The key prefix partition projection reads for one partition (the template, under the evidence prefix)."""
-    values = {"part_account": account, "part_region": region, "part_day": day}
-    found = re.sub(r"\$\{(\w+)\}", lambda m: str(values[m.group(1)]), TABLES[table]["location"])
-    assert "None" not in found, f"{table} projects a partition column it was not given"
-    return PREFIX + found
+    return athena_tables.projected(PREFIX + TABLES[table]["location"], account, region, day)
 
 
 def kind(table: str) -> str:
@@ -165,43 +162,10 @@ def _estate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[st
 
 
 def athena(store: EvidenceStore, folder: Path) -> tuple[duckdb.DuckDBPyConnection, dict[str, set[str]]]:
-    """DuckDB holding each table as Athena reads it: the objects at every projected location, with the
-    partition columns and "$path"; and the keys each table read."""
-    connection = duckdb.connect()
-    read: dict[str, set[str]] = {}
+    """DuckDB holding each table as Athena reads it over the store, at the events' days; and the keys each read."""
     days = sorted({k.split("/events/")[1].rsplit("/", 1)[0] for k in store.keys(PREFIX) if "/events/" in k})
-    for table, spec in TABLES.items():
-        columns = {c["name"]: duck_type(c["type"]) for c in spec["columns"]}
-        dated = "${part_day}" in spec["location"]
-        parts = []
-        for account, region in PAIRS:
-            for day in days if dated else [None]:
-                where = location(table, account, region, day)
-                for key in store.keys(where):
-                    if "/" in key[len(where):] or (spec["format"] == "csv" and not key.endswith(".csv")):
-                        continue  # only objects right at the location; the unused folder's JSON twins are left out
-                    read.setdefault(table, set()).add(key)
-                    path = folder / key
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(store.get(key).body)
-                    reader = (f"read_csv('{path}', header = true, quote = '\"', escape = '\"', nullstr = '{NEVER}', "
-                              f"columns = {columns!r})" if spec["format"] == "csv" else
-                              f"read_json('{path}', format = 'newline_delimited', columns = {columns!r})")
-                    extra = f"'{account}' AS part_account, '{region}' AS part_region"
-                    extra += f", '{day}' AS part_day" if dated else ""
-                    parts.append(f"SELECT *, {extra}, 's3://{BUCKET}/{key}' AS \"$path\" FROM {reader}")
-        assert parts, f"no evidence at any projected location of {table}"
-        connection.execute(f"CREATE VIEW {table} AS " + " UNION ALL BY NAME ".join(parts))
-    return connection, read
-
-
-def duck_type(hive: str) -> str:
-    if hive.startswith("array<"):
-        return duck_type(hive[6:-1]) + "[]"
-    if hive.startswith("struct<"):
-        fields = [f.split(":", 1) for f in hive[7:-1].split(",")]
-        return "STRUCT(" + ", ".join(f"{name} {duck_type(t)}" for name, t in fields) + ")"
-    return {"string": "VARCHAR", "boolean": "BOOLEAN", "bigint": "BIGINT"}[hive]
+    tables = {name: {**spec, "location": PREFIX + spec["location"]} for name, spec in TABLES.items()}
+    return athena_tables.load(tables, PAIRS, days, BUCKET, store.keys, lambda key: store.get(key).body, folder)
 
 
 def query(estate: dict[str, Any], name: str, *parameters: Any) -> list[tuple[Any, ...]]:
