@@ -264,8 +264,7 @@ def test_turning_evidence_queries_on_later_only_adds_their_resources(deployment:
     assert granted["WriteResults"][1] == [f"{arn}/prot-query-results/*"]
     assert granted["RunWorkgroupQueries"][1] == ["arn:aws:athena:us-east-1:123456789012:workgroup/prot-evidence"]
     assert all(s["Effect"] == "Allow" and "*" not in _list(s["Resource"]) for s in document["Statement"])
-    # (Planned, not applied: the emulator cannot list an Athena workgroup's tags, which the provider does on
-    # create; tests/terraform/evidence_queries.tftest.hcl checks what the plan holds.)
+    # (Planned here; test_complete.py applies them with examples/complete and plans them off.)
 
 
 def test_flipping_destroy_protection_never_destroys_the_evidence(deployment: dict[str, Any]) -> None:
