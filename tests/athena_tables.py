@@ -74,6 +74,9 @@ def load(
                     extra = f"'{account}' AS part_account, '{region}' AS part_region"
                     extra += f", '{day}' AS part_day" if dated else ""
                     parts.append(f"SELECT *, {extra}, 's3://{bucket}/{key}' AS \"$path\" FROM {reader}")
-        assert parts, f"no evidence at any projected location of {table}"
+        if not parts:  # nothing at any projected location: the table is empty, as in Athena
+            empty = [f"CAST(NULL AS {t}) AS {name}" for name, t in columns.items()]
+            empty += [f"'' AS {c}" for c in ("part_account", "part_region", *["part_day"] * dated, '"$path"')]
+            parts.append(f"SELECT {', '.join(empty)} WHERE false")
         connection.execute(f"CREATE VIEW {table} AS " + " UNION ALL BY NAME ".join(parts))
     return connection, read

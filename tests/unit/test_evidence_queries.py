@@ -173,6 +173,7 @@ def query(estate: dict[str, Any], name: str, *parameters: Any) -> list[tuple[Any
 
 
 def test_every_written_object_of_a_table_kind_is_at_a_projected_location(estate: dict[str, Any]) -> None:
+    assert sorted(estate["read"]) == sorted(TABLES)  # the estate holds evidence of every table
     for table in TABLES:
         written = {k for a, r in PAIRS for k in estate["store"].keys(series_prefix(PREFIX, a, r, kind(table)))
                    if TABLES[table]["format"] != "csv" or k.endswith(".csv")}
