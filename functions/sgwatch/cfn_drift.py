@@ -35,6 +35,8 @@ from .iac_state import Declared, DeclaredGroup, DeclaredRule, protocol
 
 GROUP, INGRESS, EGRESS = "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"
 TYPES = (GROUP, INGRESS, EGRESS)
+IAM_ACTIONS = ("cloudformation:ListStacks", "cloudformation:ListStackResources", "cloudformation:DetectStackDrift",
+               "cloudformation:DescribeStackDriftDetectionStatus", "cloudformation:DescribeStackResourceDrifts")
 STACK_TAG = "aws:cloudformation:stack-id"  # the tag CloudFormation puts on what a stack creates
 # Every stack status but the deleted ones (ListStacks lists those for 90 days).
 LIVE_STATUSES = (
@@ -52,6 +54,10 @@ _PEERS = (("CidrIp", "ipv4"), ("CidrIpv6", "ipv6"), ("SourcePrefixListId", "pref
           ("DestinationSecurityGroupId", "security-group"))
 # What EC2 gives a group whose template declares no egress rule (CloudFormation leaves it in place).
 _DEFAULT_EGRESS = {"IpProtocol": "-1", "CidrIp": "0.0.0.0/0"}
+
+
+class NotChecked(RuntimeError):
+    """A stack's security-group resources could not be checked: the pair's drift is unknown."""
 
 
 @dataclass

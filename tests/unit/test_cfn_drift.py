@@ -97,6 +97,8 @@ def test_a_stack_in_sync_declares_its_rules_and_its_separate_ingress_is_no_drift
         ("WebSsh", "ingress", "22", "10.1.0.0/16")}
     # and the live group, whose SSH rule comes from the ingress resource, has no drift
     assert drift(LIVE, found.declared, ACCOUNT, REGION, {}, ()) == []
+    # the calls made are the actions the read policy grants for them
+    assert {f"cloudformation:{action}" for action, _ in fake.requests} == set(cfn_drift.IAM_ACTIONS)
 
 
 def test_a_drifted_rule_is_changed_and_an_undeclared_one_unmanaged_with_the_stack_and_logical_id(serve: Any) -> None:
