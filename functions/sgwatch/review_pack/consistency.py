@@ -11,8 +11,8 @@ Each row of ``drift.csv`` is a drift report's row with when it was first seen (t
 it) and when it was resolved (empty: still there at the period end). An account/region whose evidence holds
 drift reports (its deployment reads infrastructure code) but whose newest one before the period ends is older
 than its current rules has a ``missing-drift`` gap: a run that could not read a source wrote none. An
-account/region without any drift report before the period ends has no drift evidence to expect (no
-``iac_state_locations``), and no gap.
+account/region without any drift report before the period ends has no drift evidence to expect (neither
+``iac_state_locations`` nor ``iac_cloudformation_drift``), and no gap.
 """
 
 from __future__ import annotations
