@@ -117,6 +117,7 @@ module "sg_inventory" {
   rule_review             = var.rule_review
   iac_state_locations     = var.iac_state_locations
   iac_managed_tag_keys    = var.iac_managed_tag_keys
+  iac_cloudformation      = var.iac_cloudformation_drift
   alert_topic_arn         = local.alert_topic_arn
   slack                   = local.slack
 }

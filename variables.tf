@@ -595,6 +595,13 @@ variable "iac_state_locations" {
   nullable = false
 }
 
+variable "iac_cloudformation_drift" {
+  description = "Also hold the live rules against the CloudFormation stacks of every watched account and region that declare security groups or rules, through CloudFormation's own drift detection on those resources, in the same drift/<stamp>.csv (DeclaredIn the stack ARN, DeclaredAddress the logical id). Each run starts one detection per such stack (API quota the stacks' owners share); a stack in progress or a detection that fails or does not complete fails the pair. See the README's \"Configuration consistency\"."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 # --- Evidence queries ------------------------------------------------------------------------
 
 variable "enable_evidence_queries" {

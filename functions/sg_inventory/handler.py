@@ -17,8 +17,9 @@ With ``IAC_STATE_LOCATIONS`` set, the drift report of the same moment (see :mod:
 review: the states are read once per run by the first pair that needs them (with the fan-out, by the scheduled
 invocation, which leaves what they declare under ``iac-declared/`` before it queues any pair), and a state that
 cannot be read fails every pair of the run, or the whole fanned-out run (no drift report, never an empty one).
-The drift that appeared since each pair's previous report goes out in one digest per run (per queued batch with
-the fan-out; see :mod:`sgwatch.drift_alert`).
+With ``IAC_CLOUDFORMATION_DRIFT`` set, each pair's stacks are read too (:mod:`sgwatch.cfn_drift`); a stack that
+could not be checked fails that pair. The drift that appeared since each pair's previous report goes out in one
+digest per run (per queued batch with the fan-out; see :mod:`sgwatch.drift_alert`).
 
 Covers every account and region of the run (see :mod:`sgwatch.accounts`), in this run or,
 with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgwatch.fanout`).
@@ -32,6 +33,7 @@ from typing import Any
 
 from sgwatch import (
     aws,
+    cfn_drift,
     drift_alert,
     drift_record,
     expiry_digest,
@@ -159,7 +161,7 @@ def snapshot_region(
                       rule_review_key=reviewed.key, action="rule review written; the next run announces them")
             raise ExpiryDigestNotDelivered(f"expiry digest not delivered ({why}); {reviewed.key} written") from exc
         summary.update(expiry_announced=expiring.announced)
-    if states is not None and config.drift.locations:
+    if states is not None and config.drift.enabled:
         summary.update(record_drift(store, config, account_id, region, result.snapshot_key, result.rules, tagged,
                                     states, digest))
     return summary
@@ -170,8 +172,14 @@ def record_drift(
     rows: list[Row], tagged: Tagged, states: iac_state.DeclaredOnce, digest: drift_alert.Digest | None = None,
 ) -> dict[str, Any]:
     try:
+        stacks = None
+        if config.drift.cloudformation:
+            stacks = cfn_drift.read_stacks(aws.client("cloudformation", region), account_id, region)
+            if stacks.not_checked:
+                raise cfn_drift.NotChecked("; ".join(stacks.not_checked[:5]))
+        declared = states.declared() if config.drift.locations else iac_state.Declared()
         found = drift_record.record_drift(store, config.evidence.prefix, account_id, region, snapshot_key, rows,
-                                          states.declared(), tagged.groups, config.drift)
+                                          declared, tagged.groups, config.drift, stacks)
     except Exception as exc:
         why = f"{aws.error_code(exc) or type(exc).__name__}: {exc}"
         log.error("drift_not_written", account_id=account_id, region=region, error=why, snapshot_key=snapshot_key,

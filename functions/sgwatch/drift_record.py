@@ -1,10 +1,11 @@
 """The inventory's drift report (see :mod:`sgwatch.drift`): ``{prefix}{account}/{region}/drift/<stamp>.csv``,
 write-once, with the stamp of the snapshot it compares, and the drift it holds that the previous report did not.
 
-Written only when ``IAC_STATE_LOCATIONS`` names states to read: the declared rules are read once per run
-(:class:`sgwatch.iac_state.DeclaredOnce`; with the fan-out, by the scheduled invocation that
-queues the pairs, which read what it extracted) and a state that cannot be read fails every pair of the run (no report
-then, never an empty one)."""
+Written only when ``IAC_STATE_LOCATIONS`` names states to read or ``IAC_CLOUDFORMATION_DRIFT`` is set (the stacks of
+each pair are read then, :mod:`sgwatch.cfn_drift`; one that could not be checked fails the pair): the declared rules are
+read once per run (:class:`sgwatch.iac_state.DeclaredOnce`; with the fan-out, by the scheduled invocation that queues
+the pairs, which read what it extracted) and a state that cannot be read fails every pair of the run (no report then,
+never an empty one)."""
 
 from __future__ import annotations
 
@@ -13,32 +14,42 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from . import log, settings
+from .cfn_drift import STACK_TAG, Stacks
 from .csvio import CsvFormatError, from_csv, to_csv
 from .drift import DRIFT_HEADER, DriftRow, drift, new_drift
 from .evidence import DRIFT, EvidenceStore, Layout, put_beside_snapshot, series_prefix, stamp
 from .iac_state import Declared, Location, from_json, locations_from_env, to_json
 from .settings import Environment
 
-# Tags CloudFormation puts on what a stack creates: its stacks are not read yet, so a group carrying them is
-# not reported as declared in no source.
-UNREAD_SOURCE_TAGS = ("aws:cloudformation:",)
+# Tags CloudFormation puts on what a stack creates: unless its stacks are read, a group carrying them is not
+# reported as declared in no source.
+CLOUDFORMATION_TAGS = ("aws:cloudformation:",)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """``IAC_STATE_LOCATIONS`` (the states to read; none: no drift report) and ``IAC_MANAGED_TAG_KEYS`` (the
+    """``IAC_STATE_LOCATIONS`` (the states to read), ``IAC_CLOUDFORMATION_DRIFT`` (``true``: the stacks of each
+    account and region too, :mod:`sgwatch.cfn_drift`; neither: no drift report) and ``IAC_MANAGED_TAG_KEYS`` (the
     tag keys of a group some code manages, comma-separated)."""
 
     locations: tuple[Location, ...] = ()
     iac_tag_keys: tuple[str, ...] = ()
+    cloudformation: bool = False
 
     @classmethod
     def from_env(cls, env: Environment) -> Settings:
-        return cls(locations_from_env(env), settings.items(env, "IAC_MANAGED_TAG_KEYS"))
+        return cls(locations_from_env(env), settings.items(env, "IAC_MANAGED_TAG_KEYS"),
+                   settings.flag(env, "IAC_CLOUDFORMATION_DRIFT"))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.locations) or self.cloudformation
 
     @property
     def group_tag_keys(self) -> tuple[str, ...]:
-        return tuple(k for k in self.iac_tag_keys if not k.startswith(UNREAD_SOURCE_TAGS))
+        if self.cloudformation:
+            return self.iac_tag_keys
+        return tuple(k for k in self.iac_tag_keys if not k.startswith(CLOUDFORMATION_TAGS))
 
 
 @dataclass(frozen=True)
@@ -73,9 +84,19 @@ def record_drift(
     declared: Declared,
     group_tags: Mapping[str, Mapping[str, str]],
     config: Settings,
+    stacks: Stacks | None = None,
 ) -> DriftResult:
-    """Write the drift report of the snapshot ``snapshot_key`` (the same stamp)."""
+    """Write the drift report of the snapshot ``snapshot_key`` (the same stamp), with what the pair's stacks
+    declare when they were read (``stacks``)."""
+    if stacks is not None:
+        declared = Declared(declared.groups + stacks.declared.groups, declared.rules + stacks.declared.rules,
+                            declared.sources + stacks.declared.sources)
+        # A group a stack that was read created is that stack's, whatever its resources say of it.
+        group_tags = {g: t for g, t in group_tags.items() if t.get(STACK_TAG) not in stacks.stack_ids}
     found = drift(rows, declared, account_id, region, group_tags, config.group_tag_keys)
+    if stacks is not None and stacks.deleted:
+        found = sorted([*found, *stacks.deleted], key=lambda row: (row.group_id, row.drift, row.direction,
+                                                                    row.rule_id, row))
     previous = previous_report(store, prefix, account_id, region)
     doc = to_csv(DRIFT_HEADER, found)
     key = put_beside_snapshot(store, prefix, account_id, region, DRIFT, snapshot_key, doc, "drift report")

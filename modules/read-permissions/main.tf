@@ -45,6 +45,22 @@ locals {
       resources = ["*"]
     },
     {
+      sid = "ReadCloudFormationDrift"
+      # The inventory's drift report with iac_cloudformation_drift: the stacks holding security-group resources,
+      # a drift detection on those resources and its results. Granted with the inventory's other reads so member
+      # roles and the StackSet template have it when the central deployment turns it on. ListStacks and the
+      # detection status have no resource-level permissions.
+      when      = var.include_inventory
+      actions   = ["cloudformation:ListStacks", "cloudformation:DescribeStackDriftDetectionStatus"]
+      resources = ["*"]
+    },
+    {
+      sid       = "DetectCloudFormationDrift"
+      when      = var.include_inventory
+      actions   = ["cloudformation:ListStackResources", "cloudformation:DetectStackDrift", "cloudformation:DescribeStackResourceDrifts"]
+      resources = ["${local.arn}:cloudformation:*:*:stack/*/*"]
+    },
+    {
       sid = "ReadPrefixListEntries"
       # The exposure report rates a customer-managed prefix list by its entries. The call takes
       # prefix-list ARNs; any owner, as a list can be shared with this account.

@@ -122,9 +122,10 @@ module "function" {
     },
     local.register == null ? {} : { RULE_REVIEW_REGISTER_BUCKET = local.register.bucket, RULE_REVIEW_REGISTER_KEY = local.register.key },
     length(var.iac_state_locations) == 0 ? {} : {
-      IAC_STATE_LOCATIONS  = jsonencode([for l in var.iac_state_locations : { for k, v in { bucket = l.bucket, key = l.key, prefix = l.prefix, role_arn = l.role_arn } : k => v if v != null }])
-      IAC_MANAGED_TAG_KEYS = join(",", var.iac_managed_tag_keys)
+      IAC_STATE_LOCATIONS = jsonencode([for l in var.iac_state_locations : { for k, v in { bucket = l.bucket, key = l.key, prefix = l.prefix, role_arn = l.role_arn } : k => v if v != null }])
     },
+    length(var.iac_state_locations) == 0 && !var.iac_cloudformation ? {} : { IAC_MANAGED_TAG_KEYS = join(",", var.iac_managed_tag_keys) },
+    var.iac_cloudformation ? { IAC_CLOUDFORMATION_DRIFT = "true" } : {},
     var.alert_topic_arn == null ? {} : { ALERT_TOPIC_ARN = var.alert_topic_arn },
   )
 

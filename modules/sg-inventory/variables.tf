@@ -131,6 +131,13 @@ variable "iac_state_locations" {
   }
 }
 
+variable "iac_cloudformation" {
+  description = "Hold the live rules against the CloudFormation stacks that declare security groups or rules too, through CloudFormation's drift detection (the root's iac_cloudformation_drift)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "iac_managed_tag_keys" {
   description = "Tag keys that mark a group as managed by infrastructure as code (the root's iac_managed_tag_keys): a live group carrying one that no state declares is an undeclared-group in the drift report."
   type        = list(string)

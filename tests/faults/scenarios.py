@@ -135,16 +135,18 @@ def inventory_setup(fanned_out: bool) -> Callable[[World], None]:
 
 
 def iac_state(world: World, group_id: str) -> None:
-    """A Terraform state declaring one rule of the group (the drift report reads it once per run), and the alert
-    topic of the drift digest."""
+    """A Terraform state declaring one rule of the group (the drift report reads it once per run), CloudFormation
+    drift on (each pair lists its stacks; the emulator's accounts hold none), and the alert topic of the drift
+    digest."""
     states = world.bucket("iac-states")
     rule = {"type": "ingress", "security_group_id": group_id, "from_port": 443, "to_port": 443, "protocol": "tcp",
             "cidr_blocks": ["10.0.0.0/8"], "description": "declared"}
     state = {"version": 4, "resources": [{"mode": "managed", "type": "aws_security_group_rule", "name": "https",
                                           "instances": [{"attributes": rule}]}]}
     world.client("s3").put_object(Bucket=states, Key="lz/terraform.tfstate", Body=json.dumps(state).encode())
+    # each step's new port is new drift: a digest every run
     env(IAC_STATE_LOCATIONS=json.dumps([{"bucket": states, "key": "lz/terraform.tfstate"}]),
-        ALERT_TOPIC_ARN=world.topic())  # each step's new port is new drift: a digest every run
+        IAC_CLOUDFORMATION_DRIFT="true", ALERT_TOPIC_ARN=world.topic())
 
 
 def inventory_step(world: World) -> None:

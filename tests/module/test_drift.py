@@ -1,6 +1,7 @@
 """Configuration consistency on the emulator: modules/sg-inventory with iac_state_locations applied, a landing zone
 declaring groups in the four Terraform styles applied with its state in an emulated S3 backend, rules changed out
-of band, and the shipped sg_inventory zip finding exactly those drifts with their addresses, announced once."""
+of band, and the shipped sg_inventory zip finding exactly those drifts with their addresses, announced once; the
+shipped review_pack zip showing them in its section "Configuration consistency (PCI DSS 1.2.8)"."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import csv
 import io
 import os
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -167,9 +169,12 @@ def landing_zone(deployed, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     return {k: v["value"] for k, v in outputs.items()}
 
 
+def _csv(key: str, bucket: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode())))
+
+
 def _rows(key: str, bucket: str, vpc_id: str) -> list[dict[str, str]]:
-    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
-    return [r for r in csv.DictReader(io.StringIO(body)) if r["VpcId"] == vpc_id]
+    return [r for r in _csv(key, bucket) if r["VpcId"] == vpc_id]
 
 
 def test_out_of_band_changes_are_found_with_their_addresses_and_announced_once(deployed, landing_zone):
@@ -224,3 +229,38 @@ def test_out_of_band_changes_are_found_with_their_addresses_and_announced_once(d
     assert second["drift_key"] != result["drift_key"]
     assert _rows(second["drift_key"], bucket, lz["vpc_id"]) == rows
     assert second["new_drift"] == 0 and received(inbox) == []
+
+
+def test_the_review_pack_shows_the_drift_at_the_period_end_and_what_was_resolved(deployed, landing_zone):
+    # Given a rule added by hand, seen by one inventory run, then removed before the next run
+    ec2, lz, bucket = client("ec2"), landing_zone, deployed["bucket"]
+    temporary = {"IpProtocol": "tcp", "FromPort": 3390, "ToPort": 3390, "IpRanges": [{"CidrIp": "10.9.0.0/16"}]}
+    ec2.authorize_security_group_ingress(GroupId=lz["inline"], IpPermissions=[temporary])
+    seen = run_lambda(deployed["function_name"], {})
+    ec2.revoke_security_group_ingress(GroupId=lz["inline"], IpPermissions=[temporary])
+    gone = run_lambda(deployed["function_name"], {})
+    assert seen.error is None and gone.error is None, seen.logs + gone.logs
+    (newest,) = gone.result["results"]
+
+    # When the review pack runs for today from its zip
+    today = datetime.now(UTC).date().isoformat()
+    name = deployed["review_pack_function_name"]
+    run = run_lambda(name, {"from": today, "to": today})
+
+    # Then drift.csv holds the newest drift report's rows as the drift at the period end, the rule resolved
+    assert run.error is None, run.logs
+    pack = run.result["report_key"].rsplit("/", 1)[0] + "/"
+    s3 = client("s3")
+    rows = _csv(pack + "drift.csv", bucket)
+    at_end = sorted(tuple((k, v) for k, v in r.items() if k not in ("FirstSeen", "ResolvedAt"))
+                    for r in rows if not r["ResolvedAt"])
+    assert at_end and at_end == sorted(tuple(r.items()) for r in _csv(newest["drift_key"], bucket))
+    resolved = [(r["GroupId"], r["FromPort"], r["Drift"]) for r in rows if r["ResolvedAt"]]
+    assert resolved == [(lz["inline"], "3390", "unmanaged-rule")]
+    # and the report's section shows it, without a drift gap, the reports read with what the role grants
+    report = s3.get_object(Bucket=bucket, Key=run.result["report_key"])["Body"].read().decode()
+    start = report.index('<section id="consistency">')
+    shown = report[start:report.index("</section>", start)]
+    assert "Resolved during the period" in shown and "3390" in shown and SOURCE in shown
+    assert "no current drift report" not in report
+    assert_least_privilege(name, run)

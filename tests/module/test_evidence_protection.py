@@ -30,6 +30,7 @@ module "sgwatch" {{
   enable_review_pack        = true
   review_fan_out            = var.review_fan_out
   iac_state_locations       = var.iac_state_locations
+  iac_cloudformation_drift  = var.iac_cloudformation_drift
   evidence_object_lock_mode = var.lock_mode
   evidence_object_lock_days = 1
   evidence_force_destroy    = var.force_destroy
@@ -58,6 +59,11 @@ variable "review_fan_out" {{
 variable "iac_state_locations" {{
   type    = any
   default = []
+}}
+
+variable "iac_cloudformation_drift" {{
+  type    = bool
+  default = false
 }}
 
 variable "evidence_queries" {{
@@ -234,6 +240,27 @@ def test_reading_terraform_states_later_only_changes_the_inventory_in_place(depl
     assert inventory == ["aws_iam_role_policy.function", "aws_lambda_function.this"], inventory
     destroyed, created = _plan(deployment["directory"])
     assert (destroyed, created) == ([], [])
+
+
+def test_cloudformation_drift_turned_on_and_off_changes_only_the_inventorys_environment(
+        deployment: dict[str, Any]) -> None:
+    directory = deployment["directory"]
+    unchanged = _updated(directory)  # what a plan without any change updates on the emulator (the function among them)
+    for variables in (("-var", "iac_cloudformation_drift=true"), ()):  # on, then off again
+        # When iac_cloudformation_drift is turned on (and off again) over the applied deployment
+        destroyed, created = _plan(directory, *variables)
+        # Then nothing is destroyed, replaced or added: the inventory function's environment changes in place (its
+        # role already has the CloudFormation reads, with the inventory's other reads of modules/read-permissions)
+        assert (destroyed, created) == ([], [])
+        function = "module.sgwatch.module.sg_inventory[0].module.function.aws_lambda_function.this"
+        updated = _updated(directory, plan=False)
+        assert function in updated and set(updated) <= {*unchanged, function}, updated
+        applied = terraform(directory, "apply", "-input=false", "flip.plan")
+        assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr
+        environment = client("lambda").get_function_configuration(FunctionName="prot-sg-inventory")["Environment"]
+        assert (environment["Variables"].get("IAC_CLOUDFORMATION_DRIFT") == "true") == bool(variables)
+    assert allows(role_policies("prot-sg-inventory"), "cloudformation:DetectStackDrift",
+                  "arn:aws:cloudformation:us-east-1:123456789012:stack/network/0a1b2c3d-4e5f-6789-abcd-ef0123456789")
 
 
 def _list(value: Any) -> list[Any]:

@@ -259,3 +259,108 @@ def test_slack_gets_the_digest_escaped_beside_sns(aws, inbox):
         (post,) = fake.calls("chat.postMessage")
     assert "group.&lt;!channel&gt;" in post.params["text"] and "<!channel>" not in post.params["text"]
     assert len(inbox()) == 1
+
+
+# --------------------------------------------------------------------------- CloudFormation drift
+
+
+def _stacks(monkeypatch: pytest.MonkeyPatch, found: Any) -> list[tuple[str, str]]:
+    """The pairs' stacks as :func:`sgwatch.cfn_drift.read_stacks` reads them (on a loopback fake of CloudFormation
+    in tests/unit/test_cfn_drift.py: the emulator has no drift detection); the pairs it was asked for."""
+    from sgwatch import cfn_drift
+
+    asked: list[tuple[str, str]] = []
+
+    def read_stacks(cfn: Any, account_id: str, region: str, *args: Any) -> cfn_drift.Stacks:
+        asked.append((account_id, region))
+        return found(account_id, region)
+
+    monkeypatch.setattr(cfn_drift, "read_stacks", read_stacks)
+    return asked
+
+
+def _stack_group(tags: dict[str, str] | None = None) -> tuple[Any, str, str]:
+    ec2 = boto3.client("ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    spec = [{"ResourceType": "security-group", "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()]}]
+    gid = ec2.create_security_group(GroupName="cfn-web", Description="web", VpcId=vpc,
+                                    TagSpecifications=spec if tags else [])["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+    return ec2, gid, vpc
+
+
+STACK = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/network/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+
+
+def _declared_by_stack(gid: str, vpc: str, deleted: bool = False) -> Any:
+    from sgwatch import cfn_drift
+
+    group = {"StackId": STACK, "LogicalResourceId": "WebGroup", "ResourceType": cfn_drift.GROUP,
+             "PhysicalResourceId": gid, "ExpectedProperties": json.dumps({
+                 "GroupDescription": "web", "VpcId": vpc, "SecurityGroupIngress": [
+                     {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.0.0.0/8"}]})}
+    found = cfn_drift.Stacks(stack_ids={STACK})
+    found.declared.groups, found.declared.rules = cfn_drift.declared_of(group)
+    if deleted:
+        found.deleted.append(cfn_drift.deleted_rows({"StackId": STACK, "LogicalResourceId": "WebSsh",
+                                                     "ResourceType": cfn_drift.INGRESS}, ACCOUNT, "us-east-1"))
+    return found
+
+
+def test_with_cloudformation_drift_the_stacks_declare_rules_beside_the_states(aws):
+    # Given CloudFormation drift on, no state, and a stack declaring a group into which SSH was added by hand
+    aws.delenv("IAC_STATE_LOCATIONS")
+    aws.setenv("IAC_CLOUDFORMATION_DRIFT", "true")
+    ec2, gid, vpc = _stack_group({"aws:cloudformation:stack-id": STACK})
+    ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    asked = _stacks(aws, lambda account, region: _declared_by_stack(gid, vpc, deleted=True))
+    (result,) = _run()["results"]
+    # Then the drift report holds the hand-made rule and the stack's deleted rule resource, with the stack ARN
+    assert asked == [(ACCOUNT, "us-east-1")]
+    rows = [(r["GroupId"], r["FromPort"], r["Drift"], r["DeclaredIn"], r["DeclaredAddress"])
+            for r in _report(result["drift_key"])]
+    assert rows == [("", "", "missing-rule", STACK, "WebSsh"), (gid, "22", "unmanaged-rule", "", "")]
+
+
+def test_a_group_a_read_stack_created_is_not_undeclared_and_one_of_a_stack_not_read_is(aws):
+    aws.delenv("IAC_STATE_LOCATIONS")
+    aws.setenv("IAC_CLOUDFORMATION_DRIFT", "true")
+    aws.setenv("IAC_MANAGED_TAG_KEYS", "aws:cloudformation:stack-id")
+    # the stack's template declares no rule: its one group is tagged by it, another by a stack since deleted
+    from sgwatch import cfn_drift
+
+    _, gid, _ = _stack_group({"aws:cloudformation:stack-id": STACK})
+    ec2 = boto3.client("ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    orphan = ec2.create_security_group(GroupName="orphan", Description="x", VpcId=vpc, TagSpecifications=[
+        {"ResourceType": "security-group", "Tags": [{"Key": "aws:cloudformation:stack-id",
+                                                     "Value": STACK.replace("network", "gone")}]}])["GroupId"]
+    _stacks(aws, lambda account, region: cfn_drift.Stacks(stack_ids={STACK}))
+    (result,) = _run()["results"]
+    assert [(r["GroupId"], r["Drift"]) for r in _report(result["drift_key"])] == [(orphan, "undeclared-group")]
+    assert gid != orphan
+
+
+def test_a_stack_that_could_not_be_checked_fails_the_pair_and_writes_no_drift_report(aws):
+    from sg_inventory import handler
+    from sgwatch import cfn_drift
+
+    aws.delenv("IAC_STATE_LOCATIONS")
+    aws.setenv("IAC_CLOUDFORMATION_DRIFT", "true")
+    _stack_group()
+    _stacks(aws, lambda account, region: cfn_drift.Stacks(
+        not_checked=[f"{STACK}: not checked, the stack is UPDATE_IN_PROGRESS"]))
+    with pytest.raises(handler.InventoryFailed, match="drift report not written .*UPDATE_IN_PROGRESS"):
+        _run()
+    listed = boto3.client("s3").list_objects_v2(Bucket=EVIDENCE_BUCKET, Prefix="security-groups/")
+    kinds = {k["Key"].split("/")[3] for k in listed.get("Contents", [])}
+    assert "snapshots" in kinds and "drift" not in kinds
+
+
+def test_without_cloudformation_drift_no_stack_is_read(aws):
+    asked = _stacks(aws, lambda account, region: None)
+    _declared_group()
+    (result,) = _run()["results"]
+    assert "drift_key" in result and asked == []

@@ -21,6 +21,7 @@ from ..exposure_report import ExposureRow
 from ..provenance import Provenance
 from ..rules import Rule
 from .build import ScopeReview
+from .consistency import DriftFinding
 from .model import Change, ChangeEvent, Gap, Scope, UnusedGroup, UsedObject
 from .period import Period
 from .rule_findings import ReviewFinding
@@ -130,6 +131,7 @@ def dumps(partial: Partial) -> bytes:
             "unused": [dataclasses.astuple(u) for u in review.unused],
             "gaps": [dataclasses.astuple(g) for g in review.gaps],
             "rule_review": [list(f) for f in review.rule_review],
+            "drift": [list(f) for f in review.drift],
         }
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
@@ -152,6 +154,7 @@ def loads(body: bytes) -> Partial:
             unused=[UnusedGroup(*u) for u in found["unused"]],
             gaps=[Gap(*g) for g in found["gaps"]],
             rule_review=[ReviewFinding._make(f) for f in found.get("rule_review", ())],
+            drift=[DriftFinding._make(f) for f in found.get("drift", ())],
         )
     return Partial(str(data["account_id"]), str(data["region"]), review, [UsedObject(*u) for u in data["used"]],
                    str(data.get("failed") or ""))

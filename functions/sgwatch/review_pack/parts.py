@@ -42,6 +42,7 @@ from botocore.exceptions import ClientError
 from .. import aws, batch, fanout, log, review_pack
 from ..evidence import (
     DIFFS,
+    DRIFT,
     EVENTS,
     EXPOSURE,
     REVIEWS,
@@ -155,7 +156,7 @@ def scope_keys(store: EvidenceStore, prefix: str, pair: Pair, period: review_pac
     oldest record says whether the account/region has any at all.
     """
     keys: list[str] = []
-    for kind in (SNAPSHOTS, DIFFS, UNUSED, EXPOSURE, RULE_REVIEW):
+    for kind in (SNAPSHOTS, DIFFS, UNUSED, EXPOSURE, RULE_REVIEW, DRIFT):
         for key in store.iter_keys(series_prefix(prefix, *pair, kind)):
             keys.append(key)
             moment = stamp_time(key)

@@ -20,7 +20,7 @@ from ..diff import GROUP_ADDED
 from ..exposure_report import ExposureRow
 from ..provenance import ORIGINS, OUT_OF_BAND, VERDICTS
 from ..ruletext import rule_text
-from . import charts, rule_findings
+from . import charts, consistency, rule_findings
 from .model import NOT_RECORDED, Review, Scope, exposure_rule, fmt_time
 from .records import DECISIONS, signoff_command
 from .rows import chain
@@ -44,6 +44,7 @@ GAP_LABELS = {
     "absent": "evidence kind absent",
     "missing-exposure": "no current exposure report",
     rule_findings.GAP: rule_findings.GAP_LABEL,
+    consistency.GAP: consistency.GAP_LABEL,
 }
 CHANGE_CONTROL_COLUMNS = (*VERDICTS, NOT_RECORDED)
 
@@ -156,5 +157,6 @@ def html_chunks(review: Review, pack_prefix: str = "") -> Iterator[str]:
         "out_of_band_verdict": OUT_OF_BAND,
         "exposed_rule": _exposed_rule(review),
         **rule_findings.context(review.rule_review),
+        **consistency.context(review.drift),
     }
     return environment().get_template("report.html").generate(context)

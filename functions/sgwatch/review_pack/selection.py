@@ -4,7 +4,8 @@ Per account and region (``{prefix}{account}/{region}/{kind}/``): every snapshot 
 and the latest one before it ends (the "current" rules), every diff of the period plus the
 first one after it (it closes the window of changes made on the last day), the change-event
 records of the period (``events/YYYY/MM/DD/``), and the latest unused-group report, the latest
-exposure report and the latest rule-review report before the period ends. Plus every earlier pack's
+exposure report and the latest rule-review report before the period ends, and the drift reports
+the configuration-consistency section reads (:func:`.consistency.reports_to_read`). Plus every earlier pack's
 manifest and sign-off records under ``reviews/``.
 """
 
@@ -14,10 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..evidence import DIFFS, EVENTS, EXPOSURE, REVIEWS, RULE_REVIEW, SNAPSHOTS, UNUSED, stamp_time
+from ..evidence import DIFFS, DRIFT, EVENTS, EXPOSURE, REVIEWS, RULE_REVIEW, SNAPSHOTS, UNUSED, stamp_time
+from . import consistency
 from .period import Period
 
-KINDS = (SNAPSHOTS, DIFFS, EVENTS, UNUSED, EXPOSURE, RULE_REVIEW)  # the per-account kinds a review reads
+KINDS = (SNAPSHOTS, DIFFS, EVENTS, UNUSED, EXPOSURE, RULE_REVIEW, DRIFT)  # the per-account kinds a review reads
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,11 @@ class ScopeKeys:
     unused: list[EvidenceKey] = field(default_factory=list)
     exposure: list[EvidenceKey] = field(default_factory=list)
     rule_review: list[EvidenceKey] = field(default_factory=list)
+    drift: list[EvidenceKey] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> list[EvidenceKey]:
         by_kind = {SNAPSHOTS: self.snapshots, DIFFS: self.diffs, EVENTS: self.events, UNUSED: self.unused,
-                   EXPOSURE: self.exposure, RULE_REVIEW: self.rule_review}
+                   EXPOSURE: self.exposure, RULE_REVIEW: self.rule_review, DRIFT: self.drift}
         return by_kind[kind]
 
 
@@ -133,5 +136,6 @@ def select(prefix: str, keys: Iterable[str], period: Period) -> Selection:
             if before:
                 latest[scope_id] = before[-1].key
                 to_read.append(before[-1].key)
+        to_read += [k.key for k in consistency.reports_to_read(scope.drift, period)]
     review_keys.sort()
     return Selection(scopes, to_read + review_keys, current, unused, review_keys, exposure, rule_reviews)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import count
 
-from .. import drift_record, exposure, log, risk, rule_review_record as rule_review, settings
+from .. import cfn_drift, drift_record, exposure, log, risk, rule_review_record as rule_review, settings
 from ..csvio import CsvDocument, CsvFormatError, to_csv
 from ..diff import DIFF_HEADER, Diff, diff_snapshot_lines, diff_snapshots
 from ..evidence import (
@@ -65,7 +65,7 @@ class Settings:
 
 # What the inventory calls in the account it looks at (modules/read-permissions grants exactly these).
 IAM_ACTIONS = ("ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", *exposure.IAM_ACTIONS,
-               *rule_review.IAM_ACTIONS)
+               *rule_review.IAM_ACTIONS, *cfn_drift.IAM_ACTIONS)
 
 
 BASELINE_REASON = "baseline-reason"  # on a snapshot that starts a new chain after an unusable one

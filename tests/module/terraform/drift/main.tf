@@ -1,6 +1,6 @@
 # The sg-inventory module on its own with a drift report: the module key, alert topic and evidence bucket the root
 # would pass it (../support), and a bucket of Terraform states (encrypted with the module key) whose one state
-# object the test's landing zone writes through Terraform's S3 backend.
+# object the test's landing zone writes through Terraform's S3 backend; and the review pack reading its drift reports.
 
 module "support" {
   source = "../support"
@@ -35,6 +35,19 @@ module "sg_inventory" {
   ]
   iac_managed_tag_keys = ["aws:cloudformation:stack-id", "ManagedBy"]
   alert_topic_arn      = module.support.alert_topic_arn
+}
+
+# The review pack reading the drift reports the inventory wrote (its section "Configuration consistency").
+module "review_pack" {
+  source = "../../../../modules/review-pack"
+
+  name_prefix     = "drift-test"
+  lambda_settings = module.support.lambda_settings
+  evidence        = module.support.evidence
+}
+
+output "review_pack_function_name" {
+  value = module.review_pack.function_name
 }
 
 output "module" {
