@@ -94,12 +94,14 @@ class World:
         return json.loads(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
 
     # --- Slack's side
-    def click_body(self, message: dict[str, Any], user: str = APPROVER, channel: str = CHANNEL) -> bytes:
+    def click_body(self, message: dict[str, Any], user: str = APPROVER, channel: str = CHANNEL,
+                   action_id: str = remediation_prompt.REVERT_ACTION_ID) -> bytes:
         blocks = json.loads(message["blocks"]) if isinstance(message["blocks"], str) else message["blocks"]
         (actions,) = [b for b in blocks if b["type"] == "actions"]
-        button = actions["elements"][0]
+        (button,) = [e for e in actions["elements"] if e["action_id"] == action_id]
         payload = {
             "type": "block_actions", "user": {"id": user, "username": "someone"}, "team": {"id": "T0TEAM"},
+            "trigger_id": "1234567890.123456.abcdef",
             "channel": {"id": channel}, "container": {"type": "message", "message_ts": "1700000000.000100"},
             "message": {"ts": "1700000000.000100", "blocks": blocks},
             "actions": [{"type": "button", "action_id": button["action_id"], "block_id": actions["block_id"],
@@ -322,7 +324,7 @@ def test_a_button_value_naming_no_recorded_alert_does_nothing(world: World) -> N
     rule_id = world.world_ssh()
     message = world.alert(rule_id)
     blocks = json.loads(message["blocks"]) if isinstance(message["blocks"], str) else message["blocks"]
-    job = interaction.parse_click(world.click_body(message))
+    job = interaction.parse_click(interaction.parse_payload(world.click_body(message)) or {})
     assert job is not None
     stolen = {**job.job(), "ref": job.ref.value().replace(ACCOUNT, "210987654321"), "blocks": blocks}
     sent = world.sqs.send_message(QueueUrl=world.queue, MessageBody=json.dumps(stolen))
@@ -376,7 +378,7 @@ def test_an_alert_of_an_account_the_function_does_not_cover_is_not_reverted(worl
     other = "210987654321"
     record = {**world.read(own_record), "account_id": other}
     world.s3.put_object(Bucket=BUCKET, Key=own_record.replace(ACCOUNT, other), Body=json.dumps(record).encode())
-    job = interaction.parse_click(world.click_body(message))
+    job = interaction.parse_click(interaction.parse_payload(world.click_body(message)) or {})
     assert job is not None
     # when an approver clicks Revert on it
     world.sqs.send_message(QueueUrl=world.queue, MessageBody=json.dumps(
