@@ -30,10 +30,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import cloudtrail, log, notify, remediation_prompt, settings, slack
+from sgwatch import cloudtrail, log, notify, remediation_exceptions, remediation_prompt, settings, slack
 from sgwatch.cloudtrail import SgEvent
 from sgwatch.evidence import EvidenceStore
-from sgwatch.remediation import exceptions
 from sgwatch.rules import Rule
 from sgwatch.sg_change_alerts import alerts, changes, severity
 
@@ -88,13 +87,14 @@ def _exception_note(records: changes.EventRecords | None, alert: alerts.Alert,
         return "", True
     ev = alert.ev
     try:
-        found = exceptions.active(records.store, records.layout, ev.account_id, ev.region, ev.group_ids, now.date())
+        found = remediation_exceptions.active(records.store, records.layout, ev.account_id, ev.region, ev.group_ids,
+                                              now.date())
     except Exception as exc:  # the alert goes out with the prompt
         why = changes.reason(exc)
         log.warning("exception_lookup_failed", event_id=ev.event_id, error=why)
         return (f"exception lookup failed ({why}): the remediation prompt is shown, whether or not an exception "
                 "covers this change"), True
-    kept = exceptions.covering(found, exceptions.revertible_rules(alert.changes))
+    kept = remediation_exceptions.covering(found, remediation_exceptions.revertible_rules(alert.changes))
     if kept is None:
         return "", True
     log.info("exception_covers", event_id=ev.event_id, kept_event_id=kept.event_id, expires=kept.expires)

@@ -232,7 +232,7 @@ def test_a_failed_exception_lookup_keeps_the_prompt_and_says_so(world: World, mo
     def refused(*_: Any, **__: Any) -> Any:
         raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListObjectsV2")
 
-    monkeypatch.setattr(notifier.exceptions, "active", refused)
+    monkeypatch.setattr(notifier.remediation_exceptions, "active", refused)
     message = second_alert(world, re_add(world, rule_id), "0f1e2d3c-0000-4000-8000-000000000004")
     text = json.dumps(blocks_of(message))
     assert '"actions"' in text and "exception lookup failed (AccessDenied on ListObjectsV2)" in text

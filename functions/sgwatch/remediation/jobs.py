@@ -20,10 +20,10 @@ A job, in order:
 5. the outcome is written once (``<event id>-revert-outcome.json``: the steps, each AWS request id) and the
    Slack message is updated: the button is replaced by what was done.
 
-A Keep job (the Keep dialog's submission) checks the same first two steps, then writes the exception once
-(``<event id>-keep.json`` and its index entries, :mod:`.exceptions`) and updates the message with who kept
-the change, until when and why. An alert has one decision: a Revert after a Keep (or the reverse) is
-refused as already handled.
+A Keep job (the Keep dialog's submission) checks the same first two steps, then writes the exception
+once (``<event id>-keep.json`` and its index entries, :mod:`sgwatch.remediation_exceptions`) and updates
+the message with who kept the change, until when and why. An alert has one decision: a Revert after a
+Keep (or the reverse) is refused as already handled.
 """
 
 from __future__ import annotations
@@ -36,10 +36,11 @@ from typing import Any
 
 from .. import accounts, aws, log, settings, slack
 from ..evidence import EVENTS, REMEDIATION, EvidenceStore, Layout
+from ..remediation_exceptions import covered_rules, index_key
 from ..remediation_prompt import KEEP, REVERT, Policy
 from ..settings import Environment
 from ..text import clean
-from . import exceptions, revert
+from . import revert
 from .interaction import MAX_REASON, Click
 
 _GROUP = "S"
@@ -233,7 +234,7 @@ class Job:
     def keep(self, record: Mapping[str, Any]) -> str:
         """Record the exception once (the decision, then each group's index entry) and update the message."""
         ref, click = self.click.ref, self.click
-        rules = exceptions.covered_rules(record)
+        rules = covered_rules(record)
         details = {"kept_by": click.user_id, "reason": click.reason, "expires": click.expires, "rules": rules}
         earlier = self.claim(details)
         if earlier is not None:
@@ -242,7 +243,7 @@ class Job:
                           "region": ref.region, "decided_at": self.now.isoformat(), "decision": self.decision_key,
                           **details})
         for group_id in dict.fromkeys(r["group_id"] for r in rules):
-            key = exceptions.index_key(self.layout, ref.account_id, ref.region, group_id, click.expires, ref.event_id)
+            key = index_key(self.layout, ref.account_id, ref.region, group_id, click.expires, ref.event_id)
             self.store.put_new(key, document, "application/json")  # a redelivered job finds it written
         shown = ", ".join(f"{r['rule_id'] or 'a rule'} in {r['group_id']}" for r in rules) or "no rule"
         self.update_message([f"{shown}: kept until {click.expires} (UTC)"], "*Kept as exception*",

@@ -1,5 +1,8 @@
 """Exceptions: a qualifying change an approver chose to keep, until a date.
 
+Shared by the remediation function (its Keep job writes them) and the change notifier (it looks them up
+before offering the remediation prompt), so it lives beside :mod:`sgwatch.remediation_prompt`.
+
 An exception is written once, by the remediation function's Keep job, in two places of the evidence
 bucket (both conditional puts, never overwritten):
 
@@ -24,10 +27,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ..cloudtrail import rule_from_dict, rule_matches
-from ..evidence import REMEDIATION, EvidenceStore, Layout
-from ..remediation_prompt import KEEP
-from ..rules import Rule
+from .cloudtrail import rule_from_dict, rule_matches
+from .evidence import REMEDIATION, EvidenceStore, Layout
+from .remediation_prompt import KEEP
+from .rules import Rule
 
 __all__ = ["KEEP", "KeptException", "active", "covered_rules", "covering", "index_key", "revertible_rules"]
 
