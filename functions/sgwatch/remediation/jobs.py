@@ -136,15 +136,16 @@ class Job:
         record = json.loads(found.body)
         return record if isinstance(record, dict) else None
 
-    def decided_otherwise(self) -> bool:
-        """Whether the alert's other decision (a Keep for a Revert, and the reverse) was already taken."""
-        try:
-            self.store.get(self.other_key)
-        except Exception as exc:
-            if aws.error_code(exc) in ("NoSuchKey", "404"):
-                return False
-            raise
-        return True
+    def decided_otherwise(self) -> dict[str, Any] | None:
+        """The alert's other decision (a Keep for a Revert, and the reverse) when it was already taken. A decision
+        that cannot be read raises (the job is retried), never taken as none. Existence is checked with a listing of
+        the exact key (a read of a missing key would be the usual case)."""
+        if self.store.latest_key(self.other_key) != self.other_key:
+            return None
+        earlier = json.loads(self.store.get(self.other_key).body)
+        if not isinstance(earlier, dict):
+            raise ValueError(f"{self.other_key} is not a decision")
+        return earlier
 
     def claim(self, details: Mapping[str, Any]) -> dict[str, Any] | None:
         """Write the decision once; None when this job holds it (now, or on an earlier delivery), else the
@@ -206,8 +207,9 @@ class Job:
         if not self.config.policy.qualifies_record(record):
             self.tell_clicker("This alert does not qualify for remediation; nothing was done.")
             return "not_qualifying"
-        if self.decided_otherwise():
-            return self.already_decided({})
+        other = self.decided_otherwise()
+        if other is not None:
+            return self.already_decided(other)
         if self.click.action == KEEP:
             return self.keep(record)
         if not self.covers(context):
