@@ -17,26 +17,18 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.config import Config
-
 from sgwatch import aws, batch, log, slack
 from sgwatch.fanout import is_queue_event
 from sgwatch.remediation import interaction, jobs, signature
 from sgwatch.remediation.interaction import Click
 from sgwatch.remediation_prompt import KEEP
 
-# The acknowledgement's calls (the signing secret, when not cached, and the queue): one attempt each, at
-# most 1.5 s, so Slack gets its answer within its 3 seconds. A failure answers 503; the person clicks again.
-ACK_CONFIG = Config(connect_timeout=0.5, read_timeout=1, retries={"total_max_attempts": 1, "mode": "standard"})
-_ack_clients: dict[str, tuple[Any, Any]] = {}  # service -> (session, client): kept while the session is
-
 
 def ack_client(service: str) -> Any:
-    session = aws.base_session()
-    found = _ack_clients.get(service)
-    if found is None or found[0] is not session:
-        found = _ack_clients[service] = (session, session.client(service, config=ACK_CONFIG))
-    return found[1]
+    """The acknowledgement's calls (the signing secret, when not cached, and the queue): one attempt each, at
+    most 1.5 s (:data:`sgwatch.aws.ACK_CONFIG`), so Slack gets its answer within its 3 seconds. A failure answers
+    503; the person clicks again."""
+    return aws.central_client(service, config=aws.ACK)
 
 
 # The acknowledgement's Slack client (views.open), one attempt of at most 1.5 s: kept while the session is.

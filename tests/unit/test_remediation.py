@@ -387,3 +387,13 @@ def test_an_alert_of_an_account_the_function_does_not_cover_is_not_reverted(worl
     assert world.run_jobs(world.queued()) == {"batchItemFailures": []}
     assert rule_id in world.rules() and world.keys("/remediation/") == []
     assert "not one SG Watch may revert in" in world.slack.calls("chat.postEphemeral")[-1].params["text"]
+
+
+def test_the_acknowledgement_calls_use_the_central_cache_with_one_short_attempt(world: World) -> None:
+    from sgwatch import aws
+
+    ack = handler.ack_client("sqs")
+    assert ack is handler.ack_client("sqs") is aws.central_client("sqs", config=aws.ACK)
+    assert ack is not aws.central_client("sqs")  # the patient client of the queued job is another one
+    assert ack.meta.config.retries["total_max_attempts"] == 1
+    assert ack.meta.config.connect_timeout + ack.meta.config.read_timeout <= 1.5
