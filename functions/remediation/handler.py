@@ -2,36 +2,59 @@
 
 A function URL request (Slack, or anyone on the internet) is checked in this order, each step before
 anything later is read: body size, Slack's ``v0`` signature within its 5-minute window, then the
-click it carries. A signed Revert click is queued on the function's work queue and answered at once;
-anything else gets a fixed refusal that echoes nothing. A queued job (SQS) is then done by
-:class:`sgwatch.remediation.jobs.Job`: approver, write-once decision, revert, outcome, Slack update.
+interaction it carries. A signed Revert click, or a Keep dialog's valid submission, is queued on the
+function's work queue and answered at once; a signed Keep click opens the Keep dialog (``views.open``
+with the click's trigger id, which Slack accepts for 3 seconds); a submission with a missing reason or
+an expiry out of range is answered with the errors to show; anything else gets a fixed refusal that
+echoes nothing. A queued job (SQS) is then done by :class:`sgwatch.remediation.jobs.Job`: approver,
+write-once decision, revert or exception, outcome, Slack update.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
-
-from botocore.config import Config
 
 from sgwatch import aws, batch, log, slack
 from sgwatch.fanout import is_queue_event
 from sgwatch.remediation import interaction, jobs, signature
 from sgwatch.remediation.interaction import Click
-
-# The acknowledgement's calls (the signing secret, when not cached, and the queue): one attempt each, at
-# most 1.5 s, so Slack gets its answer within its 3 seconds. A failure answers 503; the person clicks again.
-ACK_CONFIG = Config(connect_timeout=0.5, read_timeout=1, retries={"total_max_attempts": 1, "mode": "standard"})
-_ack_clients: dict[str, tuple[Any, Any]] = {}  # service -> (session, client): kept while the session is
+from sgwatch.remediation_prompt import KEEP
 
 
 def ack_client(service: str) -> Any:
+    """The acknowledgement's calls (the signing secret, when not cached, and the queue): one attempt each, at
+    most 1.5 s (:data:`sgwatch.aws.ACK_CONFIG`), so Slack gets its answer within its 3 seconds. A failure answers
+    503; the person clicks again."""
+    return aws.central_client(service, config=aws.ACK)
+
+
+# The acknowledgement's Slack client (views.open), one attempt of at most 1.5 s: kept while the session is.
+_ack_slack: dict[str, tuple[Any, Any]] = {}
+
+
+def ack_slack(config: jobs.Settings) -> Any:
     session = aws.base_session()
-    found = _ack_clients.get(service)
+    found = _ack_slack.get(config.slack.secret_arn)
     if found is None or found[0] is not session:
-        found = _ack_clients[service] = (session, session.client(service, config=ACK_CONFIG))
+        _ack_slack.clear()
+        client = slack.web_client(config.slack.secret_arn, config.slack.api_url, ack_client("secretsmanager"),
+                                  timeout=1.5)
+        found = _ack_slack[config.slack.secret_arn] = (session, client)
     return found[1]
+
+
+def open_keep_dialog(click: Click, config: jobs.Settings) -> dict[str, Any]:
+    dialog = interaction.keep_dialog(click, datetime.now(UTC).date(), config.exception_max_days)
+    try:
+        ack_slack(config).views_open(trigger_id=click.trigger_id, view=dialog)
+    except Exception as exc:  # Slack shows the person an error and the click can be repeated
+        log.error("dialog_not_opened", event_id=click.ref.event_id, error=f"{type(exc).__name__}: {str(exc)[:200]}")
+        return interaction.UNAVAILABLE
+    log.info("dialog_opened", event_id=click.ref.event_id, user_id=click.user_id)
+    return interaction.ACCEPTED
 
 
 def answer_request(event: dict[str, Any], config: jobs.Settings) -> dict[str, Any]:
@@ -50,10 +73,17 @@ def answer_request(event: dict[str, Any], config: jobs.Settings) -> dict[str, An
     if why is not None:
         log.warning("request_refused", reason=why)
         return interaction.REFUSED
-    click = interaction.parse_click(body)
+    payload = interaction.parse_payload(body) or {}
+    found = interaction.parse_submission(payload, datetime.now(UTC).date(), config.exception_max_days)
+    if isinstance(found, dict):
+        log.info("dialog_refused", fields=sorted(found))
+        return interaction.form_errors(found)
+    click = found or interaction.parse_click(payload)
     if click is None or click.channel_id != config.slack.channel_id:
-        log.warning("request_refused", reason="not_a_revert_click")
+        log.warning("request_refused", reason="not_our_interaction")
         return interaction.NOT_A_CLICK
+    if click.action == KEEP and click.trigger_id:  # a Keep click: the dialog asks why and until when; nothing queued
+        return open_keep_dialog(click, config)
     try:
         sent = ack_client("sqs").send_message(QueueUrl=config.queue_url, MessageBody=json.dumps(click.job()))
     except Exception as exc:  # not queued: Slack shows the person an error and the click can be repeated

@@ -30,7 +30,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import cloudtrail, log, notify, remediation_prompt, settings, slack
+from sgwatch import cloudtrail, log, notify, remediation_exceptions, remediation_prompt, settings, slack
 from sgwatch.cloudtrail import SgEvent
 from sgwatch.evidence import EvidenceStore
 from sgwatch.rules import Rule
@@ -79,6 +79,29 @@ def _previous(records: changes.EventRecords | None, ev: SgEvent) -> tuple[list[R
         return None, ""
 
 
+def _exception_note(records: changes.EventRecords | None, alert: alerts.Alert,
+                    policy: remediation_prompt.Policy | None, now: datetime) -> tuple[str, bool]:
+    """What the alert says of the exceptions covering its change, and whether the remediation prompt is shown:
+    no prompt while an exception covers every rule it would revert; a failed lookup shows it and says so."""
+    if records is None or policy is None or not alerts.qualifies(alert, policy):
+        return "", True
+    ev = alert.ev
+    try:
+        found = remediation_exceptions.active(records.store, records.layout, ev.account_id, ev.region, ev.group_ids,
+                                              now.date())
+    except Exception as exc:  # the alert goes out with the prompt
+        why = changes.reason(exc)
+        log.warning("exception_lookup_failed", event_id=ev.event_id, error=why)
+        return (f"exception lookup failed ({why}): the remediation prompt is shown, whether or not an exception "
+                "covers this change"), True
+    kept = remediation_exceptions.covering(found, remediation_exceptions.revertible_rules(alert.changes))
+    if kept is None:
+        return "", True
+    log.info("exception_covers", event_id=ev.event_id, kept_event_id=kept.event_id, expires=kept.expires)
+    return (f"kept as exception by {kept.kept_by} until {kept.expires} (UTC), no remediation prompt; "
+            f"reason: {kept.reason}"), False
+
+
 @log.invocation
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = changes.Settings.from_env(settings.environment())
@@ -115,6 +138,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     assessment = severity.assess(ev, group.exposure, authorized_public_ports=config.authorized_public_ports)
     alert = alerts.Alert(ev, resolved, assessment, group.section, changes.provenance_of(ev, config, group.tags),
                          changes.justification_of(ev, config, group))
+    with changes.before_publish(context):
+        exception_note, prompt = _exception_note(records, alert, config.remediation, now)
+    if exception_note:
+        ev.notes.append(exception_note)
     subject = notify.sns_subject(alerts.subject(ev, assessment.level))
     attributes = alerts.attributes(alert)
     message_id = notify.publish(config.topic_arn, subject, alerts.body(alert), attributes)
@@ -127,8 +154,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             stored = records.write_record(key, record, ev.event_id)
 
     message = alerts.slack_message(alert)
-    if stored and config.remediation is not None and config.remediation.mode == remediation_prompt.APPROVE:
-        # The button names the stored record, which the remediation function reads to know what to revert.
+    if exception_note:
+        message["blocks"].append(alerts.note_block(exception_note))
+    if stored and prompt and config.remediation is not None and config.remediation.mode == remediation_prompt.APPROVE:
+        # The buttons name the stored record, which the remediation function reads to know what to revert.
         button = alerts.revert_block(alert, config.remediation, changes.event_day(ev, now))
         if button is not None:
             message["blocks"].append(button)

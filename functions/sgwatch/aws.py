@@ -41,6 +41,11 @@ RETRY_CONFIG = Config(retries={"max_attempts": 8, "mode": "standard"}, max_pool_
 # The clients of a quick() block: three attempts in all, each given up after 1 s without a
 # connection or 2 s without data, so one call ends within worst_call_seconds(QUICK_CONFIG).
 QUICK_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 3, "mode": "standard"})
+# A caller that must answer within a few seconds whatever happens (the remediation function acknowledging
+# Slack within its 3 s): one attempt, at most 1.5 s.
+ACK_CONFIG = Config(connect_timeout=0.5, read_timeout=1, retries={"total_max_attempts": 1, "mode": "standard"})
+RETRY, QUICK, ACK = "retry", "quick", "ack"
+CONFIGS = {RETRY: RETRY_CONFIG, QUICK: QUICK_CONFIG, ACK: ACK_CONFIG}
 # Standard retry mode waits at most min(2**(n-1), 20) s before retry n, more (up to 5 s) only when
 # the answer asks for it (x-amz-retry-after):
 # https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
@@ -53,7 +58,7 @@ EC2_PAGE_SIZE = 1000
 
 # Creating clients from one session is serialised: sessions are not thread-safe, clients are.
 _lock = threading.RLock()
-_own_clients: dict[tuple[str, str | None, bool], Any] = {}  # (service, region, quick)
+_own_clients: dict[tuple[str, str | None, str], Any] = {}  # (service, region, configuration name)
 _own_session: list[boto3.session.Session] = []  # the session _own_clients were built from
 
 
@@ -197,9 +202,12 @@ def client(service: str, region: str | None = None) -> Any:
     return target.client(service, region) if target else central_client(service, region)
 
 
-def central_client(service: str, region: str | None = None) -> Any:
-    """A client of the function's own account: evidence, alerts, secrets, Security Hub."""
-    key = (service, region, _deadline.get() is not None)
+def central_client(service: str, region: str | None = None, config: str | None = None) -> Any:
+    """A client of the function's own account: evidence, alerts, secrets, Security Hub. ``config`` names one of
+    :data:`CONFIGS` (:data:`ACK`: one short attempt); by default a quick one inside a :func:`quick` block, else one
+    that retries patiently. One cache serves every configuration."""
+    name = config or (QUICK if _deadline.get() is not None else RETRY)
+    key = (service, region, name)
     with _lock:
         base = base_session()
         if not _own_session or _own_session[0] is not base:  # a new default session: its clients only
@@ -207,7 +215,8 @@ def central_client(service: str, region: str | None = None) -> Any:
             _own_session[:] = [base]
         found = _own_clients.get(key)
         if found is None:
-            found = _own_clients[key] = _new_client(base, service, region)
+            found = _own_clients[key] = (_new_client(base, service, region) if config is None
+                                         else base.client(service, region_name=region, config=CONFIGS[config]))
         return found
 
 

@@ -30,9 +30,14 @@ AUTO = "auto"
 MODES = (APPROVE, AUTO)
 
 REVERT = "revert"
-# Block and action ids of the button: the remediation function accepts no other.
+KEEP = "keep"
+# Block and action ids of the buttons, and the callback id of the Keep dialog: the remediation function
+# accepts no other.
 BLOCK_ID = "sgwatch_remediation"
 REVERT_ACTION_ID = "sgwatch_revert"
+KEEP_ACTION_ID = "sgwatch_keep"
+KEEP_CALLBACK_ID = "sgwatch_keep_exception"
+ACTION_IDS = {REVERT_ACTION_ID: REVERT, KEEP_ACTION_ID: KEEP}
 
 # Changes a revert can undo: an added rule (revoked) and a modified rule (restored). A removed
 # rule is never re-opened.
@@ -120,7 +125,8 @@ class AlertRef:
 
 
 def actions_block(ref: AlertRef) -> dict[str, Any]:
-    """The Block Kit actions block with the Revert button (a confirmation dialog first)."""
+    """The Block Kit actions block: Revert (a confirmation dialog first) and Keep as exception (a dialog asks
+    the reason and the expiry)."""
     return {
         "type": "actions",
         "block_id": BLOCK_ID,
@@ -138,6 +144,12 @@ def actions_block(ref: AlertRef) -> dict[str, Any]:
                     "confirm": {"type": "plain_text", "text": "Revert"},
                     "deny": {"type": "plain_text", "text": "Cancel"},
                 },
-            }
+            },
+            {
+                "type": "button",
+                "action_id": KEEP_ACTION_ID,
+                "text": {"type": "plain_text", "text": "Keep as exception"},
+                "value": ref.value(),
+            },
         ],
     }

@@ -40,8 +40,10 @@ def read_token(secret_arn: str, secrets: Any | None = None) -> str:
     return str(value)
 
 
-def web_client(secret_arn: str, base_url: str | None = None, secrets: Any | None = None) -> Any:
-    """A slack_sdk WebClient with retry handlers for rate limits, 5xx and connection errors."""
+def web_client(secret_arn: str, base_url: str | None = None, secrets: Any | None = None,
+               timeout: float | None = None) -> Any:
+    """A slack_sdk WebClient with retry handlers for rate limits, 5xx and connection errors; with ``timeout``,
+    one attempt of at most that many seconds (a caller that must answer within a deadline)."""
     from slack_sdk import WebClient
     from slack_sdk.http_retry.builtin_handlers import (
         ConnectionErrorRetryHandler,
@@ -49,10 +51,13 @@ def web_client(secret_arn: str, base_url: str | None = None, secrets: Any | None
         ServerErrorRetryHandler,
     )
 
-    kwargs: dict[str, Any] = {"token": read_token(secret_arn, secrets), "timeout": 15}
+    kwargs: dict[str, Any] = {"token": read_token(secret_arn, secrets), "timeout": timeout or 15}
     if base_url:
         kwargs["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
     client = WebClient(**kwargs)
+    if timeout is not None:
+        client.retry_handlers.clear()
+        return client
     client.retry_handlers.extend(
         [
             RateLimitErrorRetryHandler(max_retry_count=3),

@@ -75,7 +75,9 @@ module "function" {
     REMEDIATION_MIN_SEVERITY     = var.remediation.min_severity
     REMEDIATION_ONLY_OUT_OF_BAND = tostring(var.remediation.only_out_of_band)
     REMEDIATION_APPROVERS        = join(",", var.remediation.approvers)
-    SLACK_SIGNING_SECRET_ARN     = aws_secretsmanager_secret.signing.arn
+    # The Keep dialog's expiry is at most this many days ahead.
+    REMEDIATION_EXCEPTION_MAX_DAYS = tostring(var.remediation.exception_max_days)
+    SLACK_SIGNING_SECRET_ARN       = aws_secretsmanager_secret.signing.arn
   }
 }
 

@@ -235,7 +235,9 @@ def alerts_setup(account: str) -> Callable[[World], None]:
         env(ALERT_TOPIC_ARN=world.topic(), EVIDENCE_BUCKET=BUCKET, EVIDENCE_PREFIX=PREFIX,
             SLACK_TOKEN_SECRET_ARN=world.slack_secret(), SLACK_CHANNEL_ID="C0ALERTS", SLACK_API_URL=world.slack.url)
         session = world.boto
-        if account != OWN_ACCOUNT:
+        if account == OWN_ACCOUNT:  # remediation on: the alert looks up the group's exceptions before publishing
+            env(REMEDIATION_MODE="approve", REMEDIATION_MIN_SEVERITY="LOW", REMEDIATION_ONLY_OUT_OF_BAND="false")
+        else:
             env(ACCOUNTS=account, MEMBER_ROLE_NAME="sgwatch-member-read")
             creds = world.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/sgwatch-member-read",
                                                     RoleSessionName="seed")["Credentials"]
@@ -551,6 +553,23 @@ def remediation_reverted(world: World, run: Run, clean: Run, *_: Any) -> list[st
     return problems + ([] if len(decisions) == 1 else [f"{len(decisions)} decisions written"])
 
 
+def remediation_keep_step(world: World) -> None:
+    """A new world-open rule, its alert's event record, and the Keep dialog's submission for it."""
+    import datetime
+
+    remediation_step(world)
+    expires = (datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=7)).isoformat()
+    REMEDIATION["job"] = {**REMEDIATION["job"], "action": "keep", "reason": "vendor session", "expires": expires}
+
+
+def remediation_kept(world: World, run: Run, clean: Run, *_: Any) -> list[str]:
+    """The exception is written once, with its group's index entry, and the rule is left as it is."""
+    decisions = list(world.objects(f"{REMEDIATION['event_id']}-keep.json"))
+    index = [k for k in world.objects(f"/exceptions/{REMEDIATION['group']}/") if REMEDIATION["event_id"] in k]
+    return ([] if len(decisions) == 1 else [f"{len(decisions)} exceptions written"]) + (
+        [] if index else ["no index entry"])
+
+
 def remediation_url_step(world: World) -> None:
     """A click signed with a signing secret the process has not read yet (a new secret: its read is a call)."""
     import time
@@ -619,6 +638,8 @@ FUNCTIONS: dict[str, Function] = {
     "remediation": Function("remediation.handler.lambda_handler", [
         Scenario("an approver's Revert click, queued, then its job", remediation_setup, remediation_step,
                  remediation_job_run, recovered=remediation_reverted),
+        Scenario("an approver's Keep as exception, queued, then its job", remediation_setup, remediation_keep_step,
+                 remediation_job_run, recovered=remediation_kept),
         Scenario("Slack's signed request: verified, acknowledged and queued", remediation_setup,
                  remediation_url_step, remediation_url_run, recovered=remediation_queued,
                  reports=remediation_url_answered),

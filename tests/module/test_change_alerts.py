@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -451,21 +451,28 @@ def test_approved_and_out_of_band_changes_to_an_iac_managed_group(deployed: dict
 SIGNING_SECRET = "module-test-signing-secret"
 
 
-def _signed_click(message: dict[str, Any], secret: str = SIGNING_SECRET, user: str = "U0APPROVER") -> dict[str, Any]:
-    """The function URL event Slack's click on the message's Revert button becomes (form body, v0 signature)."""
+def _signed_click(message: dict[str, Any], secret: str = SIGNING_SECRET, user: str = "U0APPROVER",
+                  action_id: str = "sgwatch_revert") -> dict[str, Any]:
+    """The function URL event Slack's click on the message's Revert (or Keep) button becomes (form body, v0
+    signature)."""
+    blocks = json.loads(message["blocks"]) if isinstance(message["blocks"], str) else message["blocks"]
+    (actions,) = [b for b in blocks if b["type"] == "actions"]
+    (button,) = [e for e in actions["elements"] if e["action_id"] == action_id]
+    payload = {"type": "block_actions", "user": {"id": user}, "channel": {"id": "C0123456789"},
+               "trigger_id": "1700000001.123.abc", "container": {"type": "message", "message_ts": "1700000000.000100"},
+               "message": {"ts": "1700000000.000100", "blocks": blocks},
+               "actions": [{"type": "button", "action_id": button["action_id"], "block_id": actions["block_id"],
+                            "value": button["value"]}]}
+    return _signed(payload, secret)
+
+
+def _signed(payload: dict[str, Any], secret: str = SIGNING_SECRET) -> dict[str, Any]:
+    """The function URL event of an interaction payload as Slack posts it (form body, v0 signature)."""
     import hashlib
     import hmac
     import time
     from urllib.parse import urlencode
 
-    blocks = json.loads(message["blocks"]) if isinstance(message["blocks"], str) else message["blocks"]
-    (actions,) = [b for b in blocks if b["type"] == "actions"]
-    button = actions["elements"][0]
-    payload = {"type": "block_actions", "user": {"id": user}, "channel": {"id": "C0123456789"},
-               "container": {"type": "message", "message_ts": "1700000000.000100"},
-               "message": {"ts": "1700000000.000100", "blocks": blocks},
-               "actions": [{"type": "button", "action_id": button["action_id"], "block_id": actions["block_id"],
-                            "value": button["value"]}]}
     body = urlencode({"payload": json.dumps(payload)})
     stamp = str(int(time.time()))
     signature = "v0=" + hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
@@ -552,6 +559,50 @@ def test_an_approver_reverts_a_world_ssh_change_from_slack(deployed: dict[str, A
     assert again.result["statusCode"] == 200
     run_lambda(name, _queued_jobs(deployed), env_overrides=overrides)
     assert "already handled" in slack.calls("chat.postEphemeral")[-1].params["text"]
+
+
+def test_an_approver_keeps_a_world_ssh_change_as_an_exception_and_its_next_alert_has_no_buttons(
+        deployed: dict[str, Any], slack: FakeSlack) -> None:
+    # given the signing secret set, and a world-SSH change alerted with its buttons
+    client("secretsmanager").put_secret_value(SecretId=deployed["remediation_signing_secret_arn"],
+                                              SecretString=SIGNING_SECRET)
+    net = build_network(None, name="keep")
+    event = _world_ssh(net.public_group_id, "module-keep-1")
+    rule_id = event["detail"]["responseElements"]["securityGroupRuleSet"]["items"][0]["securityGroupRuleId"]
+    invoke(deployed, event, slack)
+    message = slack.calls("chat.postMessage")[-1].params
+    name, overrides = deployed["remediation_function_name"], {"SLACK_API_URL": slack.url}
+    # when an approver clicks Keep as exception: the dialog opens
+    opened = run_lambda(name, _signed_click(message, action_id="sgwatch_keep"), env_overrides=overrides)
+    assert opened.error is None and opened.result["statusCode"] == 200, opened.logs
+    view = slack.calls("views.open")[-1].params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    # and submits it with a reason and an expiry within exception_max_days
+    expires = (datetime.now(UTC).date() + timedelta(days=5)).isoformat()
+    submitted = run_lambda(name, _signed({
+        "type": "view_submission", "user": {"id": "U0APPROVER"},
+        "view": {"callback_id": view["callback_id"], "private_metadata": view["private_metadata"], "state": {
+            "values": {"sgwatch_reason": {"reason": {"type": "plain_text_input", "value": "vendor session"}},
+                       "sgwatch_expiry": {"expiry": {"type": "datepicker", "selected_date": expires}}}}}}),
+        env_overrides=overrides)
+    assert submitted.error is None and submitted.result["statusCode"] == 200, submitted.logs
+    job = run_lambda(name, _queued_jobs(deployed), env_overrides=overrides)
+    assert job.error is None and job.result == {"batchItemFailures": []}, job.logs
+    assert_least_privilege(name, job)
+    # then the rule stays, the exception is recorded once with its index entry, and the message says so
+    assert rule_id in _live_rule_ids(net.public_group_id)
+    keys = [o["Key"] for o in client("s3").list_objects_v2(
+        Bucket=deployed["bucket"], Prefix=f"{PREFIX}{ACCOUNT}/us-east-1/remediation/")["Contents"]]
+    assert [k for k in keys if "module-keep-1" in k and k.endswith("-keep.json")]
+    assert [k for k in keys if k.endswith(f"/exceptions/{net.public_group_id}/{expires}-module-keep-1.json")]
+    assert "Kept as exception" in slack.calls("chat.update")[-1].params["text"]
+    # and the same rule added again is alerted without buttons, saying it is kept
+    boto3.client("ec2", region_name="us-east-1").revoke_security_group_ingress(
+        GroupId=net.public_group_id, SecurityGroupRuleIds=[rule_id])
+    again = invoke(deployed, _world_ssh(net.public_group_id, "module-keep-2"), slack)
+    assert_least_privilege(deployed["function_name"], again)
+    blocks = json.dumps(slack.calls("chat.postMessage")[-1].params["blocks"])
+    assert '"actions"' not in blocks and "kept as exception by U0APPROVER until" in blocks
 
 
 def test_a_request_without_slacks_signature_is_refused_and_queues_nothing(deployed: dict[str, Any],

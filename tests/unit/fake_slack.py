@@ -3,7 +3,7 @@
 It implements what the report calls through slack_sdk: ``files.getUploadURLExternal``,
 the upload URL it hands out (a raw POST of the file bytes), ``files.completeUploadExternal``
 (the three steps of ``files_upload_v2``), ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``,
-``users.lookupByEmail`` and ``usergroups.users.list``.
+``users.lookupByEmail``, ``usergroups.users.list`` and ``views.open``.
 Every request is recorded. Faults can be scripted per method: answer with an HTTP status
 (429 with ``Retry-After``, 500, ...) a number of times, or refuse with a Slack error code
 (``invalid_auth``, ``not_in_channel``) every time. Each ``chat.postMessage`` and ``chat.update`` is held to Slack's
@@ -114,6 +114,11 @@ class FakeSlack(LoopbackServer):
             if members is None:
                 return 200, {}, {"ok": False, "error": "no_such_subteam"}
             return 200, {}, {"ok": True, "users": members}
+        if request.method == "views.open":
+            view = json.loads(params["view"]) if isinstance(params.get("view"), str) else params.get("view")
+            if not params.get("trigger_id") or not isinstance(view, dict):
+                return 200, {}, {"ok": False, "error": "invalid_arguments"}
+            return 200, {}, {"ok": True, "view": {**view, "id": f"V{next(self._ids):08d}"}}
         if request.method == "chat.postEphemeral":
             return 200, {}, {"ok": True, "message_ts": f"{next(self._ids)}.000200"}
         if request.method in ("chat.postMessage", "chat.update"):

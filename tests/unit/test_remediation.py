@@ -94,12 +94,14 @@ class World:
         return json.loads(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
 
     # --- Slack's side
-    def click_body(self, message: dict[str, Any], user: str = APPROVER, channel: str = CHANNEL) -> bytes:
+    def click_body(self, message: dict[str, Any], user: str = APPROVER, channel: str = CHANNEL,
+                   action_id: str = remediation_prompt.REVERT_ACTION_ID) -> bytes:
         blocks = json.loads(message["blocks"]) if isinstance(message["blocks"], str) else message["blocks"]
         (actions,) = [b for b in blocks if b["type"] == "actions"]
-        button = actions["elements"][0]
+        (button,) = [e for e in actions["elements"] if e["action_id"] == action_id]
         payload = {
             "type": "block_actions", "user": {"id": user, "username": "someone"}, "team": {"id": "T0TEAM"},
+            "trigger_id": "1234567890.123456.abcdef",
             "channel": {"id": channel}, "container": {"type": "message", "message_ts": "1700000000.000100"},
             "message": {"ts": "1700000000.000100", "blocks": blocks},
             "actions": [{"type": "button", "action_id": button["action_id"], "block_id": actions["block_id"],
@@ -322,7 +324,7 @@ def test_a_button_value_naming_no_recorded_alert_does_nothing(world: World) -> N
     rule_id = world.world_ssh()
     message = world.alert(rule_id)
     blocks = json.loads(message["blocks"]) if isinstance(message["blocks"], str) else message["blocks"]
-    job = interaction.parse_click(world.click_body(message))
+    job = interaction.parse_click(interaction.parse_payload(world.click_body(message)) or {})
     assert job is not None
     stolen = {**job.job(), "ref": job.ref.value().replace(ACCOUNT, "210987654321"), "blocks": blocks}
     sent = world.sqs.send_message(QueueUrl=world.queue, MessageBody=json.dumps(stolen))
@@ -376,7 +378,7 @@ def test_an_alert_of_an_account_the_function_does_not_cover_is_not_reverted(worl
     other = "210987654321"
     record = {**world.read(own_record), "account_id": other}
     world.s3.put_object(Bucket=BUCKET, Key=own_record.replace(ACCOUNT, other), Body=json.dumps(record).encode())
-    job = interaction.parse_click(world.click_body(message))
+    job = interaction.parse_click(interaction.parse_payload(world.click_body(message)) or {})
     assert job is not None
     # when an approver clicks Revert on it
     world.sqs.send_message(QueueUrl=world.queue, MessageBody=json.dumps(
@@ -385,3 +387,13 @@ def test_an_alert_of_an_account_the_function_does_not_cover_is_not_reverted(worl
     assert world.run_jobs(world.queued()) == {"batchItemFailures": []}
     assert rule_id in world.rules() and world.keys("/remediation/") == []
     assert "not one SG Watch may revert in" in world.slack.calls("chat.postEphemeral")[-1].params["text"]
+
+
+def test_the_acknowledgement_calls_use_the_central_cache_with_one_short_attempt(world: World) -> None:
+    from sgwatch import aws
+
+    ack = handler.ack_client("sqs")
+    assert ack is handler.ack_client("sqs") is aws.central_client("sqs", config=aws.ACK)
+    assert ack is not aws.central_client("sqs")  # the patient client of the queued job is another one
+    assert ack.meta.config.retries["total_max_attempts"] == 1
+    assert ack.meta.config.connect_timeout + ack.meta.config.read_timeout <= 1.5

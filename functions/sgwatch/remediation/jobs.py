@@ -19,6 +19,11 @@ A job, in order:
 4. the revert (:mod:`.revert`), in a member account through its remediation role;
 5. the outcome is written once (``<event id>-revert-outcome.json``: the steps, each AWS request id) and the
    Slack message is updated: the button is replaced by what was done.
+
+A Keep job (the Keep dialog's submission) checks the same first two steps, then writes the exception
+once (``<event id>-keep.json`` and its index entries, :mod:`sgwatch.remediation_exceptions`) and updates
+the message with who kept the change, until when and why. An alert has one decision: a Revert after a
+Keep (or the reverse) is refused as already handled.
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ from typing import Any
 
 from .. import accounts, aws, log, settings, slack
 from ..evidence import EVENTS, REMEDIATION, EvidenceStore, Layout
-from ..remediation_prompt import REVERT, Policy
+from ..remediation_exceptions import covered_rules, index_key
+from ..remediation_prompt import KEEP, REVERT, Policy
 from ..settings import Environment
+from ..text import clean
 from . import revert
-from .interaction import Click
+from .interaction import MAX_REASON, Click
 
 _GROUP = "S"
 
@@ -48,6 +55,7 @@ class Settings:
     approvers: tuple[str, ...]
     queue_url: str
     reach: accounts.Settings = field(default_factory=lambda: accounts.Settings.from_env({}))
+    exception_max_days: int = 30
 
     @classmethod
     def from_env(cls, env: Environment | None = None) -> Settings:
@@ -63,6 +71,7 @@ class Settings:
             approvers=settings.items(env, "REMEDIATION_APPROVERS"),
             queue_url=settings.required(env, "WORK_QUEUE_URL", "clicks are handled as queued jobs"),
             reach=accounts.Settings.from_env(env),
+            exception_max_days=settings.integer(env, "REMEDIATION_EXCEPTION_MAX_DAYS", 30, minimum=1),
         )
 
 
@@ -82,7 +91,8 @@ class Job:
         self.layout = Layout(config.evidence.prefix)
         self.record_key = f"{self.layout.series(ref.account_id, ref.region, EVENTS)}{ref.day}/{ref.event_id}.json"
         folder = f"{self.layout.series(ref.account_id, ref.region, REMEDIATION)}{ref.day}/{ref.event_id}"
-        self.decision_key = f"{folder}-{REVERT}.json"
+        self.decision_key = f"{folder}-{click.action}.json"
+        self.other_key = f"{folder}-{KEEP if click.action == REVERT else REVERT}.json"
         self.outcome_key = f"{folder}-{REVERT}-outcome.json"
 
     # --- Slack
@@ -99,12 +109,18 @@ class Job:
     def tell_clicker(self, text: str) -> None:
         self.slack.chat_postEphemeral(channel=self.click.channel_id, user=self.click.user_id, text=text)
 
-    def update_message(self, lines: list[str]) -> None:
-        """Replace the button with the outcome; the alert's other blocks stay as posted."""
+    def update_message(self, lines: list[str], title: str = "*Revert* requested", subject: str = "",
+                       reason: str = "") -> None:
+        """Replace the buttons with the outcome; the alert's other blocks stay as posted (the record's subject
+        stands for them when the click did not carry them)."""
         kept = [b for b in self.click.blocks if isinstance(b, dict) and b.get("type") != "actions"]
+        if not kept and subject:
+            kept = [{"type": "section", "text": {"type": "mrkdwn", "text": slack.escape(subject)[:2900]}}]
         who = slack.mention(self.click.user_id)
-        text = f"*Revert* requested by {who} at {self.now.strftime('%Y-%m-%d %H:%M UTC')}:\n" + "\n".join(
+        text = f"{title} by {who} at {self.now.strftime('%Y-%m-%d %H:%M UTC')}:\n" + "\n".join(
             f"• {slack.entities(line)}" for line in lines)
+        if reason:  # the person's own words: made inert
+            text += f"\n• Reason: {slack.escape(clean(reason, MAX_REASON))}"
         blocks = [*kept[:48], {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}]
         self.slack.chat_update(channel=self.click.channel_id, ts=self.click.message_ts, text=text[:2900],
                                blocks=blocks)
@@ -120,14 +136,25 @@ class Job:
         record = json.loads(found.body)
         return record if isinstance(record, dict) else None
 
-    def claim(self, steps: list[revert.Step]) -> dict[str, Any] | None:
+    def decided_otherwise(self) -> dict[str, Any] | None:
+        """The alert's other decision (a Keep for a Revert, and the reverse) when it was already taken. A decision
+        that cannot be read raises (the job is retried), never taken as none. Existence is checked with a listing of
+        the exact key (a read of a missing key would be the usual case)."""
+        if self.store.latest_key(self.other_key) != self.other_key:
+            return None
+        earlier = json.loads(self.store.get(self.other_key).body)
+        if not isinstance(earlier, dict):
+            raise ValueError(f"{self.other_key} is not a decision")
+        return earlier
+
+    def claim(self, details: Mapping[str, Any]) -> dict[str, Any] | None:
         """Write the decision once; None when this job holds it (now, or on an earlier delivery), else the
         decision another click wrote."""
         decision = {
-            "schema": 1, "action": REVERT, "event_id": self.click.ref.event_id,
+            "schema": 1, "action": self.click.action, "event_id": self.click.ref.event_id,
             "account_id": self.click.ref.account_id, "region": self.click.ref.region,
             "decided_by": self.click.user_id, "decided_at": self.now.isoformat(), "job_id": self.job_id,
-            "planned": [s.as_dict() for s in steps], "event_record": self.record_key,
+            "event_record": self.record_key, **details,
         }
         if self.store.put_new(self.decision_key, _json(decision), "application/json"):
             return None
@@ -169,8 +196,9 @@ class Job:
         ref = self.click.ref
         if not self.is_approver():
             log.warning("remediation_refused", reason="not_an_approver", user_id=self.click.user_id,
-                        event_id=ref.event_id)
-            self.tell_clicker("Only the approvers set in SG Watch's remediation input may revert; nothing was done.")
+                        event_id=ref.event_id, action=self.click.action)
+            self.tell_clicker("Only the approvers set in SG Watch's remediation input may revert or keep a change; "
+                              "nothing was done.")
             return "not_an_approver"
         record = self.read_record()
         if record is None or record.get("event_id") != ref.event_id:
@@ -179,16 +207,18 @@ class Job:
         if not self.config.policy.qualifies_record(record):
             self.tell_clicker("This alert does not qualify for remediation; nothing was done.")
             return "not_qualifying"
+        other = self.decided_otherwise()
+        if other is not None:
+            return self.already_decided(other)
+        if self.click.action == KEEP:
+            return self.keep(record)
         if not self.covers(context):
             self.tell_clicker(f"Account {ref.account_id} is not one SG Watch may revert in; nothing was done.")
             return "account_not_covered"
         steps, skipped = revert.plan(record)
-        earlier = self.claim(steps)
+        earlier = self.claim({"planned": [s.as_dict() for s in steps]})
         if earlier is not None:
-            log.info("remediation_refused", reason="already_decided", event_id=ref.event_id,
-                     decided_by=earlier.get("decided_by"))
-            self.tell_clicker("This alert was already handled; nothing more was done.")
-            return "already_decided"
+            return self.already_decided(earlier)
         with aws.target_account(self.credentials(context)):
             outcomes = revert.apply(aws.client("ec2", ref.region), ref.account_id, ref.region, steps)
         outcomes += skipped
@@ -196,3 +226,30 @@ class Job:
         log.info("remediation_done", event_id=ref.event_id, user_id=self.click.user_id,
                  done=sum(o.result == revert.DONE for o in outcomes), steps=len(outcomes))
         return "reverted"
+
+    def already_decided(self, earlier: Mapping[str, Any]) -> str:
+        log.info("remediation_refused", reason="already_decided", event_id=self.click.ref.event_id,
+                 decided_by=earlier.get("decided_by"), action=self.click.action)
+        self.tell_clicker("This alert was already handled; nothing more was done.")
+        return "already_decided"
+
+    def keep(self, record: Mapping[str, Any]) -> str:
+        """Record the exception once (the decision, then each group's index entry) and update the message."""
+        ref, click = self.click.ref, self.click
+        rules = covered_rules(record)
+        details = {"kept_by": click.user_id, "reason": click.reason, "expires": click.expires, "rules": rules}
+        earlier = self.claim(details)
+        if earlier is not None:
+            return self.already_decided(earlier)
+        document = _json({"schema": 1, "action": KEEP, "event_id": ref.event_id, "account_id": ref.account_id,
+                          "region": ref.region, "decided_at": self.now.isoformat(), "decision": self.decision_key,
+                          **details})
+        for group_id in dict.fromkeys(r["group_id"] for r in rules):
+            key = index_key(self.layout, ref.account_id, ref.region, group_id, click.expires, ref.event_id)
+            self.store.put_new(key, document, "application/json")  # a redelivered job finds it written
+        shown = ", ".join(f"{r['rule_id'] or 'a rule'} in {r['group_id']}" for r in rules) or "no rule"
+        self.update_message([f"{shown}: kept until {click.expires} (UTC)"], "*Kept as exception*",
+                            str(record.get("subject") or ""), click.reason)
+        log.info("exception_recorded", event_id=ref.event_id, user_id=click.user_id, expires=click.expires,
+                 rules=len(rules))
+        return "kept"

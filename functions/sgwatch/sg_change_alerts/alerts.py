@@ -345,12 +345,22 @@ def slack_message(alert: Alert) -> dict[str, Any]:
     return {"text": title, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
 
 
-def revert_block(alert: Alert, policy: remediation_prompt.Policy, day: str) -> dict[str, Any] | None:
-    """The Revert button of an alert that qualifies under ``policy`` (``day``: the folder of its event record);
-    None for any other alert."""
-    ev = alert.ev
+def qualifies(alert: Alert, policy: remediation_prompt.Policy) -> bool:
+    """Whether the alert qualifies for remediation under ``policy``."""
     change_control = alert.provenance.change_control if alert.provenance is not None else ""
-    if not policy.qualifies(alert.assessment.level, change_control, ev.failed, [c.action for c in alert.changes]):
+    return policy.qualifies(alert.assessment.level, change_control, alert.ev.failed, [c.action for c in alert.changes])
+
+
+def note_block(note: str) -> dict[str, Any]:
+    """A context block of the Slack message with one note (user-controlled parts made inert)."""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _fit(slack.escape(clean(note, 600)))}]}
+
+
+def revert_block(alert: Alert, policy: remediation_prompt.Policy, day: str) -> dict[str, Any] | None:
+    """The Revert and Keep buttons of an alert that qualifies under ``policy`` (``day``: the folder of its event
+    record); None for any other alert."""
+    ev = alert.ev
+    if not qualifies(alert, policy):
         return None
     ref = remediation_prompt.AlertRef(ev.event_id, ev.account_id, ev.region, day)
     # Only an alert the remediation function can find again (ids of the shapes it accepts) gets a button.
