@@ -101,12 +101,15 @@ lint: venv
 	$(PY) -m mypy functions/
 
 unit: venv
-	$(PY) -m pytest tests/unit tests/faults -n auto
+	$(PY) -m pytest tests/unit -n auto
+	$(PY) -m pytest tests/faults $(FAULT_WORKERS)
 
-# Three test files at a time, each worker with its own emulator: a file's applies wait on the emulator and
-# the provider's waiters more than they compute. The run ends with each file's set-up (applies), test and
-# teardown seconds (tests/module/conftest.py).
-MODULE_WORKERS := -n 3 --dist loadfile --no-loadscope-reorder
+# Five test files at a time (or a test class, which may run beside the rest of its file with a deployment of its
+# own), each worker with its own emulator: the applies wait on the emulator and the provider's waiters far more than
+# they compute. The run ends with each file's set-up (applies), test and teardown seconds.
+MODULE_WORKERS := -n 5 --dist loadscope --no-loadscope-reorder
+# The fault matrix: two functions at a time, the longest first (tests/faults/test_matrix.py).
+FAULT_WORKERS := -n 2 --dist load --maxschedchunk 1
 
 module: venv
 	$(PY) -m pytest tests/module $(MODULE_WORKERS)
@@ -115,21 +118,23 @@ checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform \
 	  --config-file .checkov.yaml --directory .
 
-# The fault matrix (tests/faults: one process at a time) starts first, at the lowest priority: it runs on what
-# the rest leaves idle (the module tests mostly wait on Terraform and the emulator) and never slows it. The checks
-# run two at a time, the unit tests on every core, the module tests three files at a time. The matrix's output
-# follows at the end.
+# Everything at once, at three priorities. The module tests first: they mostly wait on Terraform and the emulator,
+# and a test that waits must get the CPU as soon as its answer comes. The checks (two at a time) and the unit tests
+# next (nice 10): they compute, and take what the module tests leave. The fault matrix last (nice 19): it runs on
+# what is still idle. The module tests' and the matrix's outputs follow at the end.
 CHECKS := lint browser package-check fmt-check validate tftest cfn-lint docs-check checkov
 
 test: venv
 	@mkdir -p build; \
-	nice -n 19 $(PY) -m pytest tests/faults -p no:cacheprovider > build/faults.log 2>&1 & matrix=$$!; \
-	$(MAKE) --no-print-directory -j2 --output-sync=target $(CHECKS) \
-	  && $(PY) -m pytest tests/unit -n auto \
-	  && $(PY) -m pytest tests/module $(MODULE_WORKERS); suite=$$?; \
+	nice -n 19 $(PY) -m pytest tests/faults $(FAULT_WORKERS) -p no:cacheprovider > build/faults.log 2>&1 & matrix=$$!; \
+	$(PY) -m pytest tests/module $(MODULE_WORKERS) -p no:cacheprovider > build/module.log 2>&1 & module=$$!; \
+	nice -n 10 $(MAKE) --no-print-directory -j2 --output-sync=target $(CHECKS) \
+	  && nice -n 10 $(PY) -m pytest tests/unit -n auto; suite=$$?; \
+	wait $$module; modules=$$?; \
+	echo "--- module tests (tests/module) ---"; cat build/module.log; \
 	wait $$matrix; faults=$$?; \
 	echo "--- fault matrix (tests/faults) ---"; cat build/faults.log; \
-	[ $$suite -eq 0 ] && [ $$faults -eq 0 ]
+	[ $$suite -eq 0 ] && [ $$modules -eq 0 ] && [ $$faults -eq 0 ]
 
 bench: venv
 	$(PY) tools/bench.py

@@ -110,11 +110,11 @@ def inbox(request: pytest.FixtureRequest, deployed: dict[str, Any]) -> str:
     return url
 
 
-# Every file, the longest first (their totals in the phase table of a clean-clone run): with one worker per file
-# (pytest-xdist --dist loadfile, --no-loadscope-reorder: else xdist orders files by their number of tests) the
-# longest are under way from the start and the short ones fill the gaps at the end, so the suite ends about when
-# the busiest worker does. A file not listed runs last.
-LONGEST_FIRST = ("test_upgrade.py", "test_evidence_protection.py", "test_review_pack.py", "test_change_alerts.py",
+# Every file, the longest first (their totals in the phase table of a clean-clone run): with one worker per file, or
+# per test class (pytest-xdist --dist loadscope, --no-loadscope-reorder: else xdist orders them by their number of
+# tests) the longest are under way from the start and the short ones fill the gaps at the end, so the suite ends
+# about when the busiest worker does. A file not listed runs last.
+LONGEST_FIRST = ("test_evidence_protection.py", "test_upgrade.py", "test_review_pack.py", "test_change_alerts.py",
                  "test_complete.py", "test_organization.py", "test_drift.py", "test_reachability_check.py",
                  "test_inventory.py", "test_organization_members.py", "test_unused_sg_audit.py", "test_inputs.py",
                  "test_securityhub_report.py", "test_emulator.py")

@@ -91,7 +91,9 @@ output "kms_key_arn" {{
 """
 
 
-@pytest.fixture(scope="module")
+# Session-scoped: the input flips below are in classes, and each class runs on a worker of its own beside the file's
+# other tests (pytest-xdist --dist loadscope), with the worker's deployment; every test leaves it as it found it.
+@pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     directory = tmp_path_factory.mktemp("protected")
     (directory / "main.tf").write_text(CONFIGURATION.format(source=os.path.relpath(ROOT, directory)))
@@ -191,30 +193,6 @@ def test_fanning_the_review_pack_out_later_only_adds_its_queue(deployment: dict[
     assert all(".module.review_pack[0]." in address for address in created), created
 
 
-def test_the_rule_review_register_turned_on_and_off_changes_only_the_inventory_in_place(
-        deployment: dict[str, Any]) -> None:
-    directory = deployment["directory"]
-    register = ('rule_review={register={bucket="prot-register", key="rules/register.csv"}, '
-                'justification_warning_days=30, justify_private_peers=true}')
-    unchanged = _updated(directory)  # what a plan without any change updates on the emulator (its scheduler policies)
-    for variables in (("-var", register), ()):  # on, then off again
-        # When the root input rule_review names a register (and back to the defaults) over the applied deployment
-        destroyed, created = _plan(directory, *variables)
-        # Then nothing is destroyed, replaced or created: the inventory's role's policy (the register's s3:GetObject)
-        # and function (the settings in its environment; the emulator shows it updated by every plan) change in place
-        assert destroyed == [] and created == []
-        updated = sorted(set(_updated(directory, plan=False)) - set(unchanged))
-        assert updated, variables
-        assert all(a.startswith("module.sgwatch.module.sg_inventory[0].") for a in updated), updated
-        assert "module.sgwatch.module.sg_inventory[0].module.function.aws_iam_role_policy.function" in updated, updated
-        applied = terraform(directory, "apply", "-input=false", "flip.plan")
-        assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr
-        # and the role may read the register exactly while it is named
-        register_arn = "arn:aws:s3:::prot-register/rules/register.csv"
-        granted = allows(role_policies("prot-sg-inventory"), "s3:GetObject", register_arn)
-        assert granted == bool(variables)
-
-
 def _updated(directory: Any, plan: bool = True) -> list[str]:
     """The addresses updated in place by a plan without -var settings (``plan``), or by flip.plan."""
     if plan:
@@ -223,75 +201,8 @@ def _updated(directory: Any, plan: bool = True) -> list[str]:
     return [c["address"] for c in changes if c["change"]["actions"] == ["update"]]
 
 
-def test_reading_terraform_states_later_only_changes_the_inventory_in_place(deployment: dict[str, Any]) -> None:
-    # When iac_state_locations is set over an applied deployment (and then left unset again: the plan of the
-    # applied configuration)
-    destroyed, created = _plan(deployment["directory"], "-var", 'iac_state_locations=[{bucket = "tf-states", '
-                               'key = "lz/terraform.tfstate", kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/'
-                               '1234abcd-12ab-34cd-56ef-1234567890ab"}, {bucket = "tf-states", prefix = "apps/", '
-                               'role_arn = "arn:aws:iam::111122223333:role/state-reader"}]')
-    # Then nothing is destroyed, replaced or added: the inventory's environment and its role's policy change in place
-    # (the schedulers' role policies are planned again on every plan against the emulator)
-    assert (destroyed, created) == ([], [])
-    changes = json.loads(terraform(deployment["directory"], "show", "-json", "flip.plan").stdout)["resource_changes"]
-    inventory = sorted(c["address"].split(".module.function.")[-1] for c in changes
-                       if c["change"]["actions"] == ["update"] and ".module.sg_inventory[0]." in c["address"]
-                       and not c["address"].endswith("aws_iam_role_policy.scheduler[0]"))
-    assert inventory == ["aws_iam_role_policy.function", "aws_lambda_function.this"], inventory
-    destroyed, created = _plan(deployment["directory"])
-    assert (destroyed, created) == ([], [])
-
-
-def test_cloudformation_drift_turned_on_and_off_changes_only_the_inventorys_environment(
-        deployment: dict[str, Any]) -> None:
-    directory = deployment["directory"]
-    unchanged = _updated(directory)  # what a plan without any change updates on the emulator (the function among them)
-    for variables in (("-var", "iac_cloudformation_drift=true"), ()):  # on, then off again
-        # When iac_cloudformation_drift is turned on (and off again) over the applied deployment
-        destroyed, created = _plan(directory, *variables)
-        # Then nothing is destroyed, replaced or added: the inventory function's environment changes in place (its
-        # role already has the CloudFormation reads, with the inventory's other reads of modules/read-permissions)
-        assert (destroyed, created) == ([], [])
-        function = "module.sgwatch.module.sg_inventory[0].module.function.aws_lambda_function.this"
-        updated = _updated(directory, plan=False)
-        assert function in updated and set(updated) <= {*unchanged, function}, updated
-        applied = terraform(directory, "apply", "-input=false", "flip.plan")
-        assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr
-        environment = client("lambda").get_function_configuration(FunctionName="prot-sg-inventory")["Environment"]
-        assert (environment["Variables"].get("IAC_CLOUDFORMATION_DRIFT") == "true") == bool(variables)
-    assert allows(role_policies("prot-sg-inventory"), "cloudformation:DetectStackDrift",
-                  "arn:aws:cloudformation:us-east-1:123456789012:stack/network/0a1b2c3d-4e5f-6789-abcd-ef0123456789")
-
-
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
-
-
-def test_turning_evidence_queries_on_later_only_adds_their_resources(deployment: dict[str, Any]) -> None:
-    directory = deployment["directory"]
-    # When evidence queries are turned on over an applied deployment holding evidence
-    destroyed, created = _plan(directory, "-var", "evidence_queries=true")
-    # Then nothing is destroyed or replaced: the tables, workgroup, named queries and policy are added, and the
-    # bucket's lifecycle and policy change in place
-    assert destroyed == []
-    assert created and all(a.startswith("module.sgwatch.module.evidence_queries[0].") for a in created), created
-    changes = json.loads(terraform(directory, "show", "-json", "flip.plan").stdout)["resource_changes"]
-    updated = sorted(c["address"].rsplit(".", 1)[0] for c in changes if c["change"]["actions"] == ["update"])
-    assert {"module.sgwatch.module.evidence_bucket[0].aws_s3_bucket_lifecycle_configuration",
-            "module.sgwatch.module.evidence_bucket[0].aws_s3_bucket_policy"} <= set(updated), updated
-    # and the query policy, known at plan, grants only running the workgroup's queries over the evidence tables
-    (policy,) = [c for c in changes if c["address"].endswith("evidence_queries[0].aws_iam_policy.query")]
-    document = json.loads(policy["change"]["after"]["policy"])
-    assert check_policy(Policy("query policy", document)) == []
-    granted = {s["Sid"]: (sorted(_list(s["Action"])), sorted(_list(s["Resource"]))) for s in document["Statement"]}
-    arn = "arn:aws:s3:::prot-evidence-123456789012-us-east-1"
-    reads = [f"{arn}/security-groups/*/*/{kind}/*" for kind in
-             ("diffs", "events", "exposure", "rule-review", "snapshots", "unused")] + [f"{arn}/prot-query-results/*"]
-    assert granted["ReadEvidenceAndResults"] == (["s3:GetObject"], sorted(reads))
-    assert granted["WriteResults"][1] == [f"{arn}/prot-query-results/*"]
-    assert granted["RunWorkgroupQueries"][1] == ["arn:aws:athena:us-east-1:123456789012:workgroup/prot-evidence"]
-    assert all(s["Effect"] == "Allow" and "*" not in _list(s["Resource"]) for s in document["Statement"])
-    # (Planned here; test_complete.py applies them with examples/complete and plans them off.)
 
 
 def test_flipping_destroy_protection_never_destroys_the_evidence(deployment: dict[str, Any]) -> None:
@@ -323,3 +234,103 @@ def test_flipping_destroy_protection_never_destroys_the_evidence(deployment: dic
     for target in ((), ("-target=module.sgwatch.module.evidence_bucket[0].aws_s3_bucket.this[0]",)):
         result = terraform(directory, "plan", "-destroy", "-input=false", *target)
         assert result.returncode != 0 and "prevent_destroy" in result.stdout + result.stderr, target
+
+
+class TestInputsTurnedOnAndOffAndApplied:
+    """Inputs of the inventory turned on and off, each plan applied."""
+
+    def test_the_rule_review_register_turned_on_and_off_changes_only_the_inventory_in_place(
+            self, deployment: dict[str, Any]) -> None:
+        directory = deployment["directory"]
+        register = ('rule_review={register={bucket="prot-register", key="rules/register.csv"}, '
+                    'justification_warning_days=30, justify_private_peers=true}')
+        unchanged = _updated(directory)  # what a plan without a change updates on the emulator (scheduler policies)
+        for variables in (("-var", register), ()):  # on, then off again
+            # When the root input rule_review names a register (and back to the defaults) over the deployment
+            destroyed, created = _plan(directory, *variables)
+            # Then nothing is destroyed, replaced or created: the inventory's role's policy (the register's
+            # s3:GetObject) and function (the settings in its environment; the emulator shows it updated by every
+            # plan) change in place
+            assert destroyed == [] and created == []
+            updated = sorted(set(_updated(directory, plan=False)) - set(unchanged))
+            assert updated, variables
+            assert all(a.startswith("module.sgwatch.module.sg_inventory[0].") for a in updated), updated
+            policy = "module.sgwatch.module.sg_inventory[0].module.function.aws_iam_role_policy.function"
+            assert policy in updated, updated
+            applied = terraform(directory, "apply", "-input=false", "flip.plan")
+            assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr
+            # and the role may read the register exactly while it is named
+            register_arn = "arn:aws:s3:::prot-register/rules/register.csv"
+            granted = allows(role_policies("prot-sg-inventory"), "s3:GetObject", register_arn)
+            assert granted == bool(variables)
+
+    def test_cloudformation_drift_turned_on_and_off_changes_only_the_inventorys_environment(
+            self, deployment: dict[str, Any]) -> None:
+        directory = deployment["directory"]
+        unchanged = _updated(directory)  # what a plan without a change updates on the emulator (the function too)
+        for variables in (("-var", "iac_cloudformation_drift=true"), ()):  # on, then off again
+            # When iac_cloudformation_drift is turned on (and off again) over the applied deployment
+            destroyed, created = _plan(directory, *variables)
+            # Then nothing is destroyed, replaced or added: the inventory function's environment changes in place (its
+            # role already has the CloudFormation reads, with the inventory's other reads of modules/read-permissions)
+            assert (destroyed, created) == ([], [])
+            function = "module.sgwatch.module.sg_inventory[0].module.function.aws_lambda_function.this"
+            updated = _updated(directory, plan=False)
+            assert function in updated and set(updated) <= {*unchanged, function}, updated
+            applied = terraform(directory, "apply", "-input=false", "flip.plan")
+            assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr
+            environment = client("lambda").get_function_configuration(FunctionName="prot-sg-inventory")["Environment"]
+            assert (environment["Variables"].get("IAC_CLOUDFORMATION_DRIFT") == "true") == bool(variables)
+        assert allows(role_policies("prot-sg-inventory"), "cloudformation:DetectStackDrift",
+                      "arn:aws:cloudformation:us-east-1:123456789012:stack/network/0a1b2c3d-4e5f-6789-abcd-ef0123456789")
+
+
+class TestInputsPlannedOn:
+    """Inputs planned on over the applied deployment."""
+
+    def test_reading_terraform_states_later_only_changes_the_inventory_in_place(
+            self, deployment: dict[str, Any]) -> None:
+        # When iac_state_locations is set over an applied deployment (and then left unset again: the plan of the
+        # applied configuration)
+        destroyed, created = _plan(deployment["directory"], "-var", 'iac_state_locations=[{bucket = "tf-states", '
+                                   'key = "lz/terraform.tfstate", kms_key_arn = "arn:aws:kms:us-east-1:'
+                                   '123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}, {bucket = "tf-states", '
+                                   'prefix = "apps/", role_arn = "arn:aws:iam::111122223333:role/state-reader"}]')
+        # Then nothing is destroyed, replaced or added: the inventory's environment and its role's policy change in
+        # place
+        # (the schedulers' role policies are planned again on every plan against the emulator)
+        assert (destroyed, created) == ([], [])
+        shown = terraform(deployment["directory"], "show", "-json", "flip.plan")
+        changes = json.loads(shown.stdout)["resource_changes"]
+        inventory = sorted(c["address"].split(".module.function.")[-1] for c in changes
+                           if c["change"]["actions"] == ["update"] and ".module.sg_inventory[0]." in c["address"]
+                           and not c["address"].endswith("aws_iam_role_policy.scheduler[0]"))
+        assert inventory == ["aws_iam_role_policy.function", "aws_lambda_function.this"], inventory
+        destroyed, created = _plan(deployment["directory"])
+        assert (destroyed, created) == ([], [])
+
+    def test_turning_evidence_queries_on_later_only_adds_their_resources(self, deployment: dict[str, Any]) -> None:
+        directory = deployment["directory"]
+        # When evidence queries are turned on over an applied deployment holding evidence
+        destroyed, created = _plan(directory, "-var", "evidence_queries=true")
+        # Then nothing is destroyed or replaced: the tables, workgroup, named queries and policy are added, and the
+        # bucket's lifecycle and policy change in place
+        assert destroyed == []
+        assert created and all(a.startswith("module.sgwatch.module.evidence_queries[0].") for a in created), created
+        changes = json.loads(terraform(directory, "show", "-json", "flip.plan").stdout)["resource_changes"]
+        updated = sorted(c["address"].rsplit(".", 1)[0] for c in changes if c["change"]["actions"] == ["update"])
+        assert {"module.sgwatch.module.evidence_bucket[0].aws_s3_bucket_lifecycle_configuration",
+                "module.sgwatch.module.evidence_bucket[0].aws_s3_bucket_policy"} <= set(updated), updated
+        # and the query policy, known at plan, grants only running the workgroup's queries over the evidence tables
+        (policy,) = [c for c in changes if c["address"].endswith("evidence_queries[0].aws_iam_policy.query")]
+        document = json.loads(policy["change"]["after"]["policy"])
+        assert check_policy(Policy("query policy", document)) == []
+        granted = {s["Sid"]: (sorted(_list(s["Action"])), sorted(_list(s["Resource"]))) for s in document["Statement"]}
+        arn = "arn:aws:s3:::prot-evidence-123456789012-us-east-1"
+        kinds = ("diffs", "events", "exposure", "rule-review", "snapshots", "unused")
+        reads = [f"{arn}/security-groups/*/*/{kind}/*" for kind in kinds] + [f"{arn}/prot-query-results/*"]
+        assert granted["ReadEvidenceAndResults"] == (["s3:GetObject"], sorted(reads))
+        assert granted["WriteResults"][1] == [f"{arn}/prot-query-results/*"]
+        assert granted["RunWorkgroupQueries"][1] == ["arn:aws:athena:us-east-1:123456789012:workgroup/prot-evidence"]
+        assert all(s["Effect"] == "Allow" and "*" not in _list(s["Resource"]) for s in document["Statement"])
+        # (Planned here; test_complete.py applies them with examples/complete and plans them off.)
