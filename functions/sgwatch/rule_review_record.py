@@ -6,6 +6,7 @@ the state the next run's review reuses (``rule-review-state/<stamp>.json``)."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -163,7 +164,10 @@ def read_previous(store: EvidenceStore, prefix: str, account_id: str, region: st
         return None, ""
     where = state_key(prefix, account_id, region, previous_key)
     try:
-        state = parse_state(store.get(where).body)
+        stored = store.get(where)
+        if hashlib.sha256(stored.body).hexdigest() != stored.metadata.get("sha256"):
+            raise CsvFormatError("state digest differs from the one recorded at write time (truncated or altered)")
+        state = parse_state(stored.body)
         report = store.get(series_prefix(prefix, account_id, region, RULE_REVIEW) + key_stem(previous_key) + ".csv")
     except ClientError as exc:
         if aws.error_code(exc) in ("NoSuchKey", "404"):
@@ -206,7 +210,8 @@ def record_review(
     if done.state:
         where = state_key(prefix, account_id, region, snapshot_key)
         try:
-            if not store.put_new(where, done.state, "application/json", {"report-sha256": done.doc.sha256}):
+            metadata = {"sha256": hashlib.sha256(done.state).hexdigest(), "report-sha256": done.doc.sha256}
+            if not store.put_new(where, done.state, "application/json", metadata):
                 raise RuntimeError(f"{where} already exists")
         except Exception as exc:  # the report stands; the next run reviews every group
             why = f"{aws.error_code(exc) or type(exc).__name__}: {str(exc)[:300]}"

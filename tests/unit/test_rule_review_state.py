@@ -235,12 +235,15 @@ def test_the_state_is_written_beside_the_report_and_reused_by_the_next_run(store
     assert store.get(second.key).body == store.get(first.key).body
 
 
-def test_an_unreadable_state_means_a_full_review_that_says_so(store: EvidenceStore) -> None:
-    # Given a run whose state object is not what it wrote
+@pytest.mark.parametrize("damage", [b"{trunc", b'{"version":1}'])
+def test_an_unreadable_state_means_a_full_review_that_says_so(store: EvidenceStore, damage: bytes) -> None:
+    # Given a run whose state object is not what it wrote (cut short, or another state altogether)
     world = estate(random.Random(8), 10)
     snapshot, sources, region = inputs(world)
     record_review(store, "p/", ACCOUNT, REGION, SNAPSHOTS[0], snapshot.rows, sources, region)
-    store.s3.put_object(Bucket=store.bucket, Key=state_key("p/", ACCOUNT, REGION, SNAPSHOTS[0]), Body=b"{trunc")
+    key = state_key("p/", ACCOUNT, REGION, SNAPSHOTS[0])
+    metadata = store.get(key).metadata
+    store.s3.put_object(Bucket=store.bucket, Key=key, Body=damage, Metadata=metadata)
     # When the next run follows it
     second = record_review(store, "p/", ACCOUNT, REGION, SNAPSHOTS[1], snapshot.rows, sources, region,
                            previous_key=SNAPSHOTS[0])
