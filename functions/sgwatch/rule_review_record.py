@@ -206,6 +206,10 @@ def record_review(
     key = put_beside_snapshot(store, prefix, account_id, region, RULE_REVIEW, snapshot_key, done.doc, "rule review")
     log.info("rule_review_reused", account_id=account_id, region=region, reviewed=done.reviewed, groups=done.groups,
              full_because=done.why_full)
+    if done.damaged:
+        log.error("rule_review_state_unreadable", key=state_key(prefix, account_id, region, previous_key or ""),
+                  error=done.why_full, action="every group reviewed")
+        unreadable = f"previous rule review {done.why_full}: every group reviewed"
     state_error = ""
     if done.state:
         where = state_key(prefix, account_id, region, snapshot_key)

@@ -36,6 +36,7 @@ LAPSED = (EXPIRED, EXPIRING)  # the findings the expiry digest announces
 _FINDING = REVIEW_HEADER.index("Finding")
 _RULE_ID = 7  # of a snapshot row (sgwatch.rules.SNAPSHOT_HEADER)
 _MARSHAL = 2
+DAMAGED = "unreadable"  # how a previous report or state that is not whole is named
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Outcome:
     reviewed: int  # groups reviewed (the others' lines were the previous report's)
     groups: int
     why_full: str = ""  # why no group was reused ("" when some could have been)
+    damaged: bool = False  # the previous report or state is not whole: a person should hear of it
 
 
 def _digest(data: bytes) -> str:
@@ -129,9 +131,9 @@ def _usable(previous: Previous | None, inputs: str, today: date) -> tuple[Mappin
         if date.fromisoformat(state["date"]) > today:
             return "previous review is dated after this one"
         if hashlib.sha256(previous.report).hexdigest() != state["sha256"]:  # the report this state describes
-            return "previous report is not the one its state describes (truncated or altered)"
+            return f"{DAMAGED}: previous report is not the one its state describes (truncated or altered)"
     except (KeyError, TypeError, ValueError) as exc:
-        return f"previous state is not whole ({exc})"
+        return f"{DAMAGED}: previous state is not whole ({exc})"
     groups = state.get("groups")
     return (groups, previous.report) if isinstance(groups, dict) else "previous state has no groups"
 
@@ -221,7 +223,7 @@ def review_incrementally(
     state = {"version": VERSION, "inputs": inputs, "date": today.isoformat(), "rows": doc.rows,
              "sha256": doc.sha256, "groups": groups}
     return Outcome(doc, json.dumps(state, separators=(",", ":")).encode("utf-8"), lapsed, len(todo), len(spans),
-                   why_full)
+                   why_full, why_full.startswith(DAMAGED))
 
 
 def _names(same: list[str] | None) -> str:

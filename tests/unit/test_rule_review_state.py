@@ -197,8 +197,10 @@ def test_a_change_of_run_wide_inputs_or_a_damaged_state_reviews_every_group(chan
     else:
         previous = Previous(previous.report, {**previous.state, "version": 0})
     done = review_incrementally(snapshot, sources, region, TODAY, warning_days, previous)
-    # Then every group is reviewed, the run says why, and the report is the full review's
+    # Then every group is reviewed, the run says why (a damaged report as one a person should hear of), and the
+    # report is the full review's
     assert done.reviewed == done.groups and done.why_full
+    assert done.damaged == (change == "damaged report")
     assert done.doc.body == to_csv(REVIEW_HEADER, review(list(snapshot.rows), sources, region, TODAY,
                                                          warning_days)).body
 
@@ -235,13 +237,15 @@ def test_the_state_is_written_beside_the_report_and_reused_by_the_next_run(store
     assert store.get(second.key).body == store.get(first.key).body
 
 
-@pytest.mark.parametrize("damage", [b"{trunc", b'{"version":1}'])
-def test_an_unreadable_state_means_a_full_review_that_says_so(store: EvidenceStore, damage: bytes) -> None:
-    # Given a run whose state object is not what it wrote (cut short, or another state altogether)
+@pytest.mark.parametrize(("damaged", "damage"), [("state", b"{trunc"), ("state", b'{"version":1}'),
+                                                 ("report", b"AccountId,Region\n")])
+def test_an_unreadable_state_means_a_full_review_that_says_so(store: EvidenceStore, damaged: str,
+                                                              damage: bytes) -> None:
+    # Given a run whose state or report object is not what it wrote (cut short, or another one altogether)
     world = estate(random.Random(8), 10)
     snapshot, sources, region = inputs(world)
-    record_review(store, "p/", ACCOUNT, REGION, SNAPSHOTS[0], snapshot.rows, sources, region)
-    key = state_key("p/", ACCOUNT, REGION, SNAPSHOTS[0])
+    first = record_review(store, "p/", ACCOUNT, REGION, SNAPSHOTS[0], snapshot.rows, sources, region)
+    key = state_key("p/", ACCOUNT, REGION, SNAPSHOTS[0]) if damaged == "state" else first.key
     metadata = store.get(key).metadata
     store.s3.put_object(Bucket=store.bucket, Key=key, Body=damage, Metadata=metadata)
     # When the next run follows it
