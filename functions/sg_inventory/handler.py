@@ -148,9 +148,8 @@ def snapshot_region(
         raise RuleReviewNotWritten(f"rule review not written ({why}); {result.snapshot_key} written") from exc
     summary.update(rule_review_key=reviewed.key, rule_findings=reviewed.rows,
                    rule_review_groups_reviewed=f"{reviewed.reviewed} of {reviewed.groups}")
-    notes = [n for n in (reviewed.unreadable, reviewed.state_error) if n]  # a full review now or next: said
-    if notes:
-        summary.update(rule_review_notes="; ".join(notes))
+    if reviewed.unreadable:  # a full review: said in the result, the log and the state written
+        summary.update(rule_review_notes=reviewed.unreadable)
     log.info("rule_review_written", account_id=account_id, region=region, rule_review_key=reviewed.key,
              findings=reviewed.rows)
     deliver = expiry_digest.deliverer(config.topic_arn, config.slack, notify.publish,

@@ -148,7 +148,6 @@ class ReviewResult:
     reviewed: int = 0  # groups reviewed; the others' lines are the previous report's
     groups: int = 0
     unreadable: str = ""  # the previous state or report could not be read: every group was reviewed
-    state_error: str = ""  # the state could not be written: the next run reviews every group
 
 
 def state_key(prefix: str, account_id: str, region: str, snapshot_key: str) -> str:
@@ -202,7 +201,7 @@ def record_review(
         doc = to_csv(SNAPSHOT_HEADER, rows)
         snapshot = Snapshot(rows, doc.body, group_spans(doc, doc.data_lines()))
     previous, unreadable = read_previous(store, prefix, account_id, region, previous_key)
-    done = review_incrementally(snapshot, sources, facts, taken.date(), warning_days, previous)
+    done = review_incrementally(snapshot, sources, facts, taken.date(), warning_days, previous, unreadable)
     key = put_beside_snapshot(store, prefix, account_id, region, RULE_REVIEW, snapshot_key, done.doc, "rule review")
     log.info("rule_review_reused", account_id=account_id, region=region, reviewed=done.reviewed, groups=done.groups,
              full_because=done.why_full)
@@ -210,15 +209,14 @@ def record_review(
         log.error("rule_review_state_unreadable", key=state_key(prefix, account_id, region, previous_key or ""),
                   error=done.why_full, action="every group reviewed")
         unreadable = f"previous rule review {done.why_full}: every group reviewed"
-    state_error = ""
-    if done.state:
+    if done.state:  # a write that fails fails the pair (after its report): retried, never a quiet full review next
         where = state_key(prefix, account_id, region, snapshot_key)
+        metadata = {"sha256": hashlib.sha256(done.state).hexdigest(), "report-sha256": done.doc.sha256}
         try:
-            metadata = {"sha256": hashlib.sha256(done.state).hexdigest(), "report-sha256": done.doc.sha256}
-            if not store.put_new(where, done.state, "application/json", metadata):
-                raise RuntimeError(f"{where} already exists")
-        except Exception as exc:  # the report stands; the next run reviews every group
+            written = store.put_new(where, done.state, "application/json", metadata)
+        except Exception as exc:
             why = f"{aws.error_code(exc) or type(exc).__name__}: {str(exc)[:300]}"
-            state_error = f"could not write the rule review state {where} ({why}): the next run reviews every group"
-            log.error("rule_review_state_not_written", key=where, error=state_error)
-    return ReviewResult(key, done.doc.rows, done.lapsed, done.reviewed, done.groups, unreadable, state_error)
+            raise RuntimeError(f"rule review {key} written, its state {where} not ({why})") from exc
+        if not written:
+            raise RuntimeError(f"rule review state {where} already exists; refusing to overwrite evidence")
+    return ReviewResult(key, done.doc.rows, done.lapsed, done.reviewed, done.groups, unreadable)

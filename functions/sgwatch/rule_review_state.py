@@ -140,9 +140,11 @@ def _usable(previous: Previous | None, inputs: str, today: date) -> tuple[Mappin
 
 def review_incrementally(
     snapshot: Snapshot, sources: Sources, region: Region, today: date, warning_days: int,
-    previous: Previous | None,
+    previous: Previous | None, previous_error: str = "",
 ) -> Outcome:
-    """The report of ``snapshot`` (what :func:`sgwatch.rule_review.review` finds, as CSV) and its state."""
+    """The report of ``snapshot`` (what :func:`sgwatch.rule_review.review` finds, as CSV) and its state.
+    ``previous_error``: why the previous report and state could not be read (kept in the state, which says why
+    its review was a full one)."""
     inputs = run_inputs(sources, region, warning_days)
     fingerprinted = _fingerprints(snapshot, sources, region)
     if fingerprinted is None:  # not contiguous: every group at once, no state to reuse next time
@@ -153,7 +155,7 @@ def review_incrementally(
     prints, counts = fingerprinted
     usable = _usable(previous, inputs, today)
     old_groups, old_report = usable if isinstance(usable, tuple) else ({}, b"")
-    why_full = usable if isinstance(usable, str) else ""
+    why_full = previous_error or (usable if isinstance(usable, str) else "")
     spans, rows = snapshot.spans, snapshot.rows
 
     # Which groups keep their lines (fingerprint and day), then the duplicate classes from every group's rule set.
@@ -221,7 +223,7 @@ def review_incrementally(
     body = b"".join(parts)
     doc = CsvDocument(body, total, hashlib.sha256(body).hexdigest())
     state = {"version": VERSION, "inputs": inputs, "date": today.isoformat(), "rows": doc.rows,
-             "sha256": doc.sha256, "groups": groups}
+             "sha256": doc.sha256, "full_because": why_full, "groups": groups}
     return Outcome(doc, json.dumps(state, separators=(",", ":")).encode("utf-8"), lapsed, len(todo), len(spans),
                    why_full, why_full.startswith(DAMAGED))
 

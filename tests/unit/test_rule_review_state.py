@@ -254,3 +254,22 @@ def test_an_unreadable_state_means_a_full_review_that_says_so(store: EvidenceSto
     # Then it reviews every group, writes the full review and says the state was unreadable
     assert second.reviewed == 10 and "unreadable" in second.unreadable
     assert store.get(second.key).body == full(world)[0]
+
+
+def test_a_state_that_cannot_be_written_fails_the_pair_after_its_report(store: EvidenceStore,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given S3 refusing the state's write
+    world = estate(random.Random(9), 5)
+    snapshot, sources, region = inputs(world)
+    put_new = store.put_new
+
+    def refusing(key: str, *args: Any, **kwargs: Any) -> bool:
+        if "/rule-review-state/" in key:
+            raise RuntimeError("SlowDown")
+        return put_new(key, *args, **kwargs)
+
+    monkeypatch.setattr(store, "put_new", refusing)
+    # When the run writes its rule review, then it fails, naming the state (its report is written)
+    with pytest.raises(RuntimeError, match="rule-review-state/.*SlowDown"):
+        record_review(store, "p/", ACCOUNT, REGION, SNAPSHOTS[0], snapshot.rows, sources, region)
+    assert store.get(SNAPSHOTS[0].replace("/snapshots/", "/rule-review/")).body == full(world)[0]
