@@ -48,6 +48,7 @@ from sgwatch import (
 )
 from sgwatch.evidence import EvidenceStore
 from sgwatch.justification import Sources
+from sgwatch.rule_review_state import Snapshot
 from sgwatch.rules import Row
 from sgwatch.sg_inventory import record
 from sgwatch.snapshots import Tagged, current_rules
@@ -140,13 +141,17 @@ def snapshot_region(
         sources = Sources(reviewing.keys, tagged.rules, tagged.groups,
                           register.entries() if register else [], reviewing.private_peers_justified)
         reviewed = rule_review.record_review(store, prefix, account_id, region, result.snapshot_key, result.rules,
-                                             sources, facts, reviewing.warning_days)
+                                             sources, facts, reviewing.warning_days,
+                                             Snapshot(result.rules, result.body, result.spans), result.previous_key)
     except Exception as exc:
         why = f"{aws.error_code(exc) or type(exc).__name__}: {exc}"
         log.error("rule_review_not_written", account_id=account_id, region=region, error=why,
                   snapshot_key=result.snapshot_key, action="snapshot, diff and exposure report written")
         raise RuleReviewNotWritten(f"rule review not written ({why}); {result.snapshot_key} written") from exc
-    summary.update(rule_review_key=reviewed.key, rule_findings=reviewed.rows)
+    summary.update(rule_review_key=reviewed.key, rule_findings=reviewed.rows,
+                   rule_review_groups_reviewed=f"{reviewed.reviewed} of {reviewed.groups}")
+    if reviewed.unreadable:  # a full review: said in the result, the log and the state written
+        summary.update(rule_review_notes=reviewed.unreadable)
     log.info("rule_review_written", account_id=account_id, region=region, rule_review_key=reviewed.key,
              findings=reviewed.rows)
     deliver = expiry_digest.deliverer(config.topic_arn, config.slack, notify.publish,

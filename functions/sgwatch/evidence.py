@@ -65,6 +65,7 @@ CLAIMS = "claims"  # sg_inventory: which run extends which snapshot (linear chai
 EXPOSURE = "exposure"  # sg_inventory: internet-reachable interfaces per public rule
 SNAPSHOT_GROUPS = "snapshot-groups"  # sg_inventory: where each group's rows are in the snapshot of the same stamp
 RULE_REVIEW = "rule-review"  # sg_inventory: each rule's justification findings, for the snapshot of the same stamp
+RULE_REVIEW_STATE = "rule-review-state"  # sg_inventory: what the next run's rule review reuses of that report
 EXPIRY_NOTICES = "expiry-notices"  # sg_inventory: which lapsed justifications the expiry digest announced
 DRIFT = "drift"  # sg_inventory: live rules against the infrastructure code declaring them, same stamp
 EVENTS = "events"  # change alerts: one record per CloudTrail event (also the idempotency marker)
@@ -73,8 +74,8 @@ GROUP_NAMES = "group-names"  # change alerts: group name -> id, for events that 
 UNUSED = "unused"  # unused-group audit reports
 REACHABILITY = "reachability"  # reachability guard results, per path
 REMEDIATION = "remediation"  # remediation: each decision and its outcome, once per alert and action
-KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, SNAPSHOT_GROUPS, RULE_REVIEW, EXPIRY_NOTICES, DRIFT, EVENTS, GROUP_STATE,
-         GROUP_NAMES, UNUSED, REACHABILITY, REMEDIATION)
+KINDS = (SNAPSHOTS, DIFFS, CLAIMS, EXPOSURE, SNAPSHOT_GROUPS, RULE_REVIEW, RULE_REVIEW_STATE, EXPIRY_NOTICES, DRIFT,
+         EVENTS, GROUP_STATE, GROUP_NAMES, UNUSED, REACHABILITY, REMEDIATION)
 REVIEWS = "reviews/"  # review packs, at the top of the prefix: {prefix}reviews/<period>/
 REVIEW_RUNS = "runs/"  # fanned-out pack runs: {prefix}reviews/runs/<period>-<stamp>/
 IAC_DECLARED = "iac-declared/"  # sg_inventory with fan_out: the rules the states declare, {prefix}iac-declared/<stamp>

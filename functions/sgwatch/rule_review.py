@@ -10,7 +10,7 @@ rule can have several; a rule that is justified, current and effective has none)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -61,6 +61,23 @@ def _expiry_findings(expires: str, today: date, warning_days: int) -> tuple[tupl
         days = (expiry - today).days
         return ((EXPIRING, f"expires on {expiry.isoformat()}, in {days} day{'s' * (days != 1)}"),)
     return ()
+
+
+def changes_on(expires: str, today: date, warning_days: int) -> date | None:
+    """The first day after ``today`` on which a justification expiring on ``expires`` has other findings (or
+    another detail: an expiring one counts its days); None when that never happens (expired, or not a date)."""
+    try:
+        expiry = date.fromisoformat(expires.strip())
+    except ValueError:
+        return None
+    if expiry < today:
+        return None
+    if expiry <= today + timedelta(days=warning_days):
+        return today + _DAY
+    return expiry - timedelta(days=warning_days)
+
+
+_DAY = timedelta(days=1)
 
 
 def shadowed_by(rows: Sequence[Sequence[str]]) -> dict[int, Sequence[str]]:
@@ -166,8 +183,8 @@ def _pairwise(rows: Sequence[Sequence[str]], members: list[int], scopes: list[Sc
             break
 
 
-def duplicate_groups(rows: Iterable[Sequence[str]]) -> dict[str, list[str]]:
-    """For each group whose (non-empty) rule set equals another group's in the same VPC, the other groups."""
+def rule_sets(rows: Iterable[Sequence[str]]) -> dict[str, tuple[str, frozenset[tuple[str, ...]]]]:
+    """Each group's VPC and (non-empty) rule set, protocols in one spelling: what makes two groups duplicates."""
     names: dict[str, str] = {}  # each protocol as written -> its one spelling
     sets: dict[tuple[str, str], set[tuple[str, ...]]] = defaultdict(set)
     for r in rows:
@@ -178,10 +195,21 @@ def duplicate_groups(rows: Iterable[Sequence[str]]) -> dict[str, list[str]]:
             if name is None:
                 name = names[protocol] = protocol_name(protocol)
             sets[(r[2], r[_GROUP])].add((direction, name, r[_FROM], r[_TO], r[_PEER_TYPE], r[_PEER]))
-    classes: dict[tuple[str, frozenset[tuple[str, ...]]], list[str]] = defaultdict(list)
-    for (vpc_id, group_id), keys in sets.items():
-        classes[(vpc_id, frozenset(keys))].append(group_id)
+    return {group_id: (vpc_id, frozenset(keys)) for (vpc_id, group_id), keys in sets.items()}
+
+
+def duplicates_of(sets: Mapping[str, Hashable]) -> dict[str, list[str]]:
+    """For each group whose rule set (with its VPC: :func:`rule_sets`, or anything equal exactly when they are)
+    is another group's, the other groups."""
+    classes: dict[Hashable, list[str]] = defaultdict(list)
+    for group_id, key in sets.items():
+        classes[key].append(group_id)
     return {g: sorted(set(same) - {g}) for same in classes.values() if len(same) > 1 for g in same}
+
+
+def duplicate_groups(rows: Iterable[Sequence[str]]) -> dict[str, list[str]]:
+    """For each group whose (non-empty) rule set equals another group's in the same VPC, the other groups."""
+    return duplicates_of(rule_sets(rows))
 
 
 def review(
@@ -190,15 +218,22 @@ def review(
     region: Region,
     today: date,
     warning_days: int = DEFAULT_WARNING_DAYS,
+    duplicates: Mapping[str, list[str]] | None = None,
+    until: dict[str, date] | None = None,
 ) -> list[Row]:
-    """The report's rows (:data:`REVIEW_HEADER`) for the snapshot's rows, in snapshot order."""
+    """The report's rows (:data:`REVIEW_HEADER`) for the snapshot's rows, in snapshot order.
+
+    ``duplicates``: the duplicate groups (:func:`duplicate_groups`) when ``rows`` are some groups of a snapshot
+    only. ``until``: filled with the first day on which each group's expiry findings read differently (a group
+    absent: never), see :func:`changes_on`."""
     rows = rows if isinstance(rows, list) else list(rows)
     shadowed = shadowed_by(rows)
-    duplicates = duplicate_groups(rows)
+    if duplicates is None:
+        duplicates = duplicate_groups(rows)
     keys, rule_tags, group_tags = sources.keys, sources.rule_tags or {}, sources.group_tags or {}
     slow = bool(sources.register) or sources.private_peers_justified  # needs the rule's scope and group name
     by_group: dict[str, Justification | None] = {}  # a group's tags justify all its rules: read once
-    expiries: dict[str, tuple[tuple[str, str], ...]] = {}
+    expiries: dict[str, tuple[tuple[tuple[str, str], ...], date | None]] = {}
     covered: dict[int, tuple[str, str]] = {}  # the shadowed finding, by the covering rule (its row's id)
     stale, prefix_lists = region.stale, region.prefix_lists
     found: tuple[tuple[str, str], ...]
@@ -232,8 +267,11 @@ def review(
         elif j.expires:
             known = expiries.get(j.expires)
             if known is None:
-                known = expiries[j.expires] = _expiry_findings(j.expires, today, warning_days)
-            found = known
+                known = expiries[j.expires] = (_expiry_findings(j.expires, today, warning_days),
+                                               changes_on(j.expires, today, warning_days))
+            found, changes = known
+            if changes is not None and until is not None and changes < until.get(group_id, changes + _DAY):
+                until[group_id] = changes
         else:
             found = ()
         peer_type = r[_PEER_TYPE]

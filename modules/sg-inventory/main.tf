@@ -111,7 +111,7 @@ module "function" {
 
   # Reads the previous snapshots; writes only its own key kinds (never reviews/, events/ or
   # another capability's records).
-  evidence = merge(var.evidence, { write = ["*/snapshots/*", "*/snapshot-groups/*", "*/diffs/*", "*/claims/*", "*/exposure/*", "*/rule-review/*", "*/expiry-notices/*", "*/drift/*", "iac-declared/*"] })
+  evidence = merge(var.evidence, { write = ["*/snapshots/*", "*/snapshot-groups/*", "*/diffs/*", "*/claims/*", "*/exposure/*", "*/rule-review/*", "*/rule-review-state/*", "*/expiry-notices/*", "*/drift/*", "iac-declared/*"] })
 
   authorized_public_ports = var.authorized_public_ports
   environment = merge(

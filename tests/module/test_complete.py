@@ -152,7 +152,8 @@ def test_each_role_writes_only_its_own_kinds_of_evidence(deployed):
     # Then each writes its own key kinds, and only the review pack writes under reviews/
     assert writes == {
         "sg-inventory": ["*/claims/*", "*/diffs/*", "*/drift/*", "*/expiry-notices/*", "*/exposure/*",
-                         "*/rule-review/*", "*/snapshot-groups/*", "*/snapshots/*", "iac-declared/*"],
+                         "*/rule-review-state/*", "*/rule-review/*", "*/snapshot-groups/*", "*/snapshots/*",
+                         "iac-declared/*"],
         "sg-change-notifier": ["*/events/*", "*/group-names/*", "*/group-state/*"],
         "unused-sg-audit": ["*/unused/*"],
         "review-pack": ["reviews/*"],

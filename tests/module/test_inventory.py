@@ -246,3 +246,13 @@ def test_rule_review_from_the_shipped_zip(deployed):
     again = run_lambda(name, {})
     assert again.error is None, again.logs
     assert again.result["results"][0]["expiry_announced"] == 0
+    # and the next run reused this review (its state written beside the report): on the same day it reviews no
+    # group again, and its report holds the same rows
+    second = again.result["results"][0]
+    reviewed, groups = (int(n) for n in second["rule_review_groups_reviewed"].split(" of "))
+    same_day = result["snapshot_key"].rsplit("-", 1)[1][:8] == second["snapshot_key"].rsplit("-", 1)[1][:8]
+    assert groups >= len(ours) and (reviewed == 0 or not same_day)
+    rows_again = [r for r in _rows(second["rule_review_key"], bucket) if r["GroupId"] in ours and
+                  (r["Direction"] != "egress")]
+    assert rows_again == rows
+    assert_least_privilege(name, again)

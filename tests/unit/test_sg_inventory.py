@@ -59,7 +59,10 @@ def test_first_run_is_a_baseline_then_a_diff_is_always_written(aws):
     assert _read(second["diff_key"]) == [["ChangeType", *SNAPSHOT_HEADER]]
     assert (second["added"], second["removed"], second["updated"]) == (0, 0, 0)
     assert set(result) == {"account_id", "region", "snapshot_key", "diff_key", "groups", "rules", "added",
-                           "removed", "updated", "exposure_key", "exposed", "rule_review_key", "rule_findings"}
+                           "removed", "updated", "exposure_key", "exposed", "rule_review_key", "rule_findings",
+                           "rule_review_groups_reviewed"}
+    # and the second run's rule review reuses the first's for every group (nothing changed)
+    assert second["rule_review_groups_reviewed"] == f"0 of {second['groups']}"
 
 
 def test_previous_snapshot_is_found_with_one_request_however_long_the_history(aws):

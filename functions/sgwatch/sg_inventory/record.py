@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import count
 
@@ -90,6 +90,9 @@ class SnapshotResult:
     diff: Diff | None
     previous_error: str | None = None
     skipped: str | None = None
+    previous_key: str | None = None  # the snapshot this one follows
+    body: bytes = b""  # the snapshot as written
+    spans: list[tuple[str, int, int, str]] = field(default_factory=list)  # its group index (GROUP_INDEX_HEADER)
 
 
 # One linear chain per (account, region), in one order: claim, then describe, then diff.
@@ -230,14 +233,15 @@ def _write(
     if not store.put_new(snapshot_key, snapshot.body, metadata=metadata):
         raise RuntimeError(f"snapshot {snapshot_key} already exists; refusing to overwrite evidence")
     lines = snapshot.data_lines()
-    index = to_csv(GROUP_INDEX_HEADER, group_spans(snapshot, lines))
+    spans = group_spans(snapshot, lines)
+    index = to_csv(GROUP_INDEX_HEADER, spans)
     index_key = group_index_key(snapshot_key)
     index_metadata = {**_metadata(index), "snapshot": snapshot_key, "snapshot-sha256": snapshot.sha256}
     if not store.put_new(index_key, index.body, metadata=index_metadata):
         raise RuntimeError(f"group index {index_key} already exists; refusing to overwrite evidence")
 
     if previous is None or previous_key is None:  # previous is only read when there is a previous_key
-        return SnapshotResult(snapshot_key, None, rules, None, previous_error)
+        return SnapshotResult(snapshot_key, None, rules, None, previous_error, None, previous_key, snapshot.body, spans)
     try:
         changes = diff_snapshot_lines(previous_lines, lines)
     except CsvFormatError:  # a field with an embedded line break: compare parsed rows instead
@@ -247,7 +251,7 @@ def _write(
     metadata = {**_metadata(diff_doc), "previous-snapshot": previous_key, "snapshot": snapshot_key}
     if not store.put_new(diff_key, diff_doc.body, metadata=metadata):
         raise RuntimeError(f"diff {diff_key} already exists; refusing to overwrite evidence")
-    return SnapshotResult(snapshot_key, diff_key, rules, changes)
+    return SnapshotResult(snapshot_key, diff_key, rules, changes, None, None, previous_key, snapshot.body, spans)
 
 
 def _complete_diff(
