@@ -57,15 +57,14 @@ def _expiry_findings(expires: str, today: date, warning_days: int) -> tuple[tupl
         return ()
     if expiry < today:
         return ((EXPIRED, f"expired on {expiry.isoformat()}"),)
-    if expiry <= today + timedelta(days=warning_days):
-        days = (expiry - today).days
-        return ((EXPIRING, f"expires on {expiry.isoformat()}, in {days} day{'s' * (days != 1)}"),)
+    if expiry <= today + timedelta(days=warning_days):  # the same words every day until it expires: a stable row
+        return ((EXPIRING, f"expires on {expiry.isoformat()}"),)
     return ()
 
 
 def changes_on(expires: str, today: date, warning_days: int) -> date | None:
-    """The first day after ``today`` on which a justification expiring on ``expires`` has other findings (or
-    another detail: an expiring one counts its days); None when that never happens (expired, or not a date)."""
+    """The first day after ``today`` on which a justification expiring on ``expires`` has other findings; None
+    when that never happens (expired, or not a date)."""
     try:
         expiry = date.fromisoformat(expires.strip())
     except ValueError:
@@ -73,7 +72,7 @@ def changes_on(expires: str, today: date, warning_days: int) -> date | None:
     if expiry < today:
         return None
     if expiry <= today + timedelta(days=warning_days):
-        return today + _DAY
+        return expiry + _DAY
     return expiry - timedelta(days=warning_days)
 
 

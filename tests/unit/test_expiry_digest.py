@@ -22,7 +22,7 @@ REPORT = f"{PREFIX}{ACCOUNT}/{REGION}/rule-review/20260106T060000000Z.csv"
 
 
 def finding(rule_id: str, found: str, expires: str, owner: str = "team-web", group: str = "sg-web") -> tuple[str, ...]:
-    detail = f"expired on {expires}" if found == "expired" else f"expires on {expires}, in 4 days"
+    detail = f"expired on {expires}" if found == "expired" else f"expires on {expires}"
     row = (ACCOUNT, REGION, "vpc-1", group, "web", rule_id, "ingress", "tcp", "443", "443", "0.0.0.0/0", found,
            detail, "public site", owner, "CHG-1", expires, "rule-tag")
     assert len(row) == len(REVIEW_HEADER)
