@@ -74,6 +74,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+STARTUP_SECONDS = 180
+
+
 class Emulator:
     """moto_server on a free loopback port, started through tests/moto_launcher.py; and Athena's workgroups and
     named queries, which moto cannot hold, answered by tests/module/fake_athena.py on another."""
@@ -90,7 +93,8 @@ class Emulator:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        # Generous: `make test` starts several emulators at once beside the checks and unit tests, on two cores.
+        deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             try:
                 urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1).read()
