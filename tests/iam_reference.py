@@ -59,6 +59,13 @@ def _actions(service: str) -> dict[str, dict[str, Any]]:
     }
 
 
+def access_level(action: str) -> str:
+    """The Service Authorization Reference's access level of ``service:Action`` (Read, List, Write, Tagging,
+    Permissions management), empty for an unknown action."""
+    service, _, name = action.partition(":")
+    return str((_actions(service.lower()).get(name.lower()) or {}).get("accessLevel") or "")
+
+
 # A pattern is a list of tokens: ("one", chars, negated) matches one character in (or, negated,
 # not in) chars; ("star", excluded) matches any run of characters not in excluded.
 Token = tuple

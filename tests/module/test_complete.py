@@ -38,7 +38,8 @@ WILDCARD_RESOURCE_OK = re.compile(
     r"^(ec2:Describe|ec2:Get|autoscaling:Describe|lambda:List|ecs:List|events:List|scheduler:List|codebuild:List|"
     r"batch:Describe|redshift:Describe|dms:Describe|kafka:List|sagemaker:List|elasticloadbalancing:Describe|"
     r"cloudtrail:LookupEvents|organizations:ListAccounts|tiros:|xray:|ec2:Search|directconnect:Describe|"
-    r"network-firewall:|elasticfilesystem:Describe|globalaccelerator:|apigateway:GET|tiros:)"
+    r"network-firewall:|elasticfilesystem:Describe|globalaccelerator:|apigateway:GET|tiros:|"
+    r"cloudformation:ListStacks$|cloudformation:DescribeStackDriftDetectionStatus$)"
 )
 
 
