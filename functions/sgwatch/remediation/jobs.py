@@ -16,7 +16,7 @@ A job, in order:
 3. the decision is written once, ``{prefix}{account}/{region}/remediation/YYYY/MM/DD/<event id>-revert.json``
    (conditional put): a second click, a replayed request or a second delivery of the job finds it and
    does nothing (a redelivery of the same job, same SQS message id, carries on);
-4. the revert (:mod:`.revert`), in a member account through its remediation role;
+4. the revert (:mod:`sgwatch.remediation_revert`), in a member account through its remediation role;
 5. the outcome is written once (``<event id>-revert-outcome.json``: the steps, each AWS request id) and the
    Slack message is updated: the button is replaced by what was done.
 
@@ -34,13 +34,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import accounts, aws, log, settings, slack
+from .. import accounts, aws, log, remediation_revert as revert, settings, slack
 from ..evidence import EVENTS, REMEDIATION, EvidenceStore, Layout
 from ..remediation_exceptions import covered_rules, index_key
 from ..remediation_prompt import KEEP, REVERT, Policy
 from ..settings import Environment
 from ..text import clean
-from . import revert
 from .interaction import MAX_REASON, Click
 
 _GROUP = "S"

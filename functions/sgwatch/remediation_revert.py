@@ -19,11 +19,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import aws, log
-from ..cloudtrail import rule_from_dict, rule_matches
-from ..csvio import unneutralise
-from ..rules import Rule, flatten_rules
-from ..snapshots import describe_rules
+from . import aws, log
+from .cloudtrail import rule_from_dict, rule_matches
+from .csvio import unneutralise
+from .rules import Rule, flatten_rules
+from .snapshots import describe_rules
 
 REVOKE = "revoke"
 RESTORE = "restore"
@@ -33,6 +33,11 @@ DONE = "done"
 CHANGED_SINCE = "rule changed since"
 ALREADY_GONE = "already gone"
 NOT_REVERTIBLE = "not reverted"
+FAILED = "failed"
+NOT_TRIED = "not tried"
+
+# Who decided an automatic revert (``remediation.mode = "auto"``), in its evidence record.
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -173,4 +178,38 @@ def apply(ec2: Any, account: str, region: str, steps: Sequence[Step]) -> list[Ou
 
 
 def error_outcome(exc: BaseException) -> Outcome:
-    return Outcome(None, "failed", aws.error_code(exc))
+    return Outcome(None, FAILED, aws.error_code(exc))
+
+
+def apply_reporting(ec2: Any, account: str, region: str, steps: Sequence[Step]) -> list[Outcome]:
+    """:func:`apply` for a revert nobody retries (the notifier's, at alert time): a step whose call fails is an
+    outcome saying why, and the steps after it are not tried. Nothing raises."""
+    outcomes: list[Outcome] = []
+    for index, step in enumerate(steps):
+        try:
+            outcomes += apply(ec2, account, region, [step])
+        except Exception as exc:  # said in the alert and the evidence
+            log.warning("revert_step_failed", rule_id=step.rule_id, group_id=step.group_id, error=aws.error_code(exc))
+            outcomes.append(Outcome(step, FAILED, aws.error_code(exc)))
+            outcomes += [Outcome(later, NOT_TRIED) for later in steps[index + 1:]]
+            break
+    return outcomes
+
+
+def auto_note(outcomes: Sequence[Outcome]) -> str:
+    """What an alert says of its automatic revert: what was done to each rule, and what was not and why."""
+    lines = "; ".join(o.line() for o in outcomes) or "nothing to revert"
+    done = [o.result == DONE for o in outcomes]
+    if done and all(done):
+        return f"reverted automatically: {lines}"
+    if any(done):
+        return f"reverted automatically in part: {lines}"
+    return f"not reverted automatically: {lines}"
+
+
+def auto_record(event_id: str, account: str, region: str, at: str, outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """The evidence of an automatic revert (``.../remediation/YYYY/MM/DD/<event id>-revert.json``, written once):
+    the decision (by :data:`AUTO`) and its outcome in one record."""
+    return {"schema": 1, "action": "revert", "event_id": event_id, "account_id": account, "region": region,
+            "decided_by": AUTO, "decided_at": at, "outcomes": [o.as_dict() for o in outcomes],
+            "lines": [o.line() for o in outcomes], "note": auto_note(outcomes)}
