@@ -2,9 +2,10 @@
 
 Steps: parse -> already alerted? -> resolve the group (by name when the event has no id)
 -> previous state of the group -> the group now: its tags and exposure (never fails the alert)
--> provenance, severity and texts -> SNS publish (the only step allowed to fail the
-invocation) -> write the event record -> Slack (best effort) -> record the group's current
-rules for the next event.
+-> provenance, severity and texts -> in remediation auto mode, the revert of a qualifying change
+not covered by an exception (:func:`_auto_revert`; its outcome is in the alert) -> SNS publish
+(the only step allowed to fail the invocation) -> write the event record (and an automatic
+revert's evidence) -> Slack (best effort) -> record the group's current rules for the next event.
 
 Every call before the publish runs under one deadline (:func:`sgwatch.sg_change_alerts.changes.before_publish`)
 and fails open: a duplicate check or a before-state that cannot be read in time is skipped,

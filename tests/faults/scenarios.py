@@ -254,6 +254,23 @@ def alerts_setup(account: str) -> Callable[[World], None]:
     return setup
 
 
+def auto_setup(world: World) -> None:
+    """The own account's scenario with remediation in auto mode: the notifier reverts before publishing."""
+    alerts_setup(OWN_ACCOUNT)(world)
+    env(REMEDIATION_MODE="auto")
+
+
+def auto_step(world: World) -> None:
+    """The next change: a world-open port really added to the group (the revert revokes it by its rule id)."""
+    alerts_step(world)
+    port, group = 1000 + ALERT_EVENTS["n"], ALERT_EVENTS["group"]
+    rule = world.client("ec2").authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+    (added,) = ALERT_EVENTS["event"]["detail"]["responseElements"]["securityGroupRuleSet"]["items"]
+    added["securityGroupRuleId"] = rule
+
+
 def alerts_step(world: World) -> None:
     """The next change event: a new event id and port on the same group."""
     ALERT_EVENTS["n"] += 1
@@ -619,6 +636,8 @@ FUNCTIONS: dict[str, Function] = {
                  alerts_step, alerts_run, recovered=alert_survived, degraded=alert_degraded),
         Scenario("a world-open port on an exposed group of a member account", alerts_setup(MEMBER),
                  alerts_step, alerts_run, recovered=alert_survived, degraded=alert_degraded),
+        Scenario("remediation auto mode: a world-open port reverted before the alert", auto_setup, auto_step,
+                 alerts_run, recovered=alert_survived, degraded=alert_degraded),
     ]),
     "unused_sg_audit": Function("unused_sg_audit.handler.lambda_handler", [
         Scenario("direct run over a member account", audit_setup(False), audit_step, audit_run(False),
