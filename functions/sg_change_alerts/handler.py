@@ -200,6 +200,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         button = alerts.revert_block(alert, config.remediation, changes.event_day(ev, now))
         if button is not None:
             message["blocks"].append(button)
+    if stored and reverted and not auto_record_note and any(o.result == remediation_revert.DONE for o in reverted):
+        # Approvers may put the reverted rules back and keep them as an exception (the remediation function).
+        button = alerts.restore_block(alert, changes.event_day(ev, now))
+        if button is not None:
+            message["blocks"].append(button)
     post_to_slack(config.slack, message, ev.event_id)
 
     if records is not None:

@@ -13,9 +13,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sg_change_alerts import handler as notifier
-from sgwatch import aws, remediation_revert as revert
-from tests.unit.test_remediation import ACCOUNT, PREFIX, World, world
-from tests.unit.test_remediation_exceptions import blocks_of, keep, re_add, second_alert
+from sgwatch import aws, remediation_prompt, remediation_revert as revert
+from sgwatch.remediation import interaction
+from tests.unit.test_remediation import ACCOUNT, APPROVER, OUTSIDER, PREFIX, World, click, world
+from tests.unit.test_remediation_exceptions import blocks_of, keep, re_add, second_alert, submission
 
 __all__ = ["world"]  # the fixture
 
@@ -49,7 +50,7 @@ def test_auto_mode_revokes_the_added_rule_at_alert_time_says_so_and_records_it_o
     assert rule_id not in world.rules()
     said = f"reverted automatically: {rule_id} in {world.group}: revoked"
     assert said in published[-1] and said in json.dumps(blocks_of(message))
-    assert '"actions"' not in json.dumps(blocks_of(message))  # no Revert / Keep prompt in auto mode
+    assert "sgwatch_revert" not in json.dumps(blocks_of(message))  # no Revert / Keep prompt in auto mode
     (key,) = world.keys("-revert.json")
     assert key == f"{PREFIX}{ACCOUNT}/us-east-1/remediation/2025/03/04/{EVENT_ID}-revert.json"
     evidence = world.read(key)
@@ -151,3 +152,68 @@ def test_steps_after_a_failed_one_are_not_tried() -> None:
     outcomes = revert.apply_reporting(Unreachable(), "a", "r", steps)
     assert [o.result for o in outcomes] == [revert.FAILED, revert.NOT_TRIED]
     assert revert.auto_note(outcomes).startswith("not reverted automatically: sgr-1 in sg-1: nothing done, failed")
+
+
+# --- Restore as exception (auto mode with Slack) ----------------------------------------------------
+
+
+def restore_dialog(world: World, message: dict[str, Any], user: str = APPROVER) -> dict[str, Any]:
+    """Click Restore as exception on the alert (a signed request); the dialog Slack was asked to open."""
+    body = world.click_body(message, user=user, action_id=remediation_prompt.RESTORE_ACTION_ID)
+    assert click(world, body) == interaction.ACCEPTED
+    view = world.slack.calls("views.open")[-1].params["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def world_ssh_rules(world: World) -> list[str]:
+    return [rule_id for rule_id, r in world.rules().items()
+            if r.get("CidrIpv4") == "0.0.0.0/0" and r.get("FromPort") == 22 and not r["IsEgress"]]
+
+
+def test_an_approver_restores_an_automatically_reverted_change_as_an_exception(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    auto(monkeypatch)
+    # given a world-SSH change reverted automatically, its alert carrying the Restore as exception button
+    message = world.alert(world.world_ssh())
+    assert world_ssh_rules(world) == []
+    (actions,) = [b for b in blocks_of(message) if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == [remediation_prompt.RESTORE_ACTION_ID]
+    # when an approver clicks it and submits the dialog's reason and expiry (signed requests), and the job runs
+    view = restore_dialog(world, message)
+    assert view["title"]["text"] == "Restore as exception"
+    assert click(world, submission(view)) == interaction.ACCEPTED
+    assert world.run_jobs(world.queued()) == {"batchItemFailures": []}
+    # then the rule is back as the alert showed it, the exception is recorded once and the message says so
+    (restored,) = world_ssh_rules(world)
+    (decision,) = world.keys(f"{EVENT_ID}-restore.json")
+    assert world.read(decision)["decided_by"] == APPROVER and world.read(decision)["reason"] == "vendor support session"
+    assert [k for k in world.keys("/remediation/exceptions/") if EVENT_ID in k]
+    update = world.slack.calls("chat.update")[-1].params["text"]
+    assert "Restored as exception" in update and ": put back" in update and "kept as exception until" in update
+    # and the next alert of the same rule is kept, not reverted again
+    second = second_alert(world, restored, "0f1e2d3c-0000-4000-8000-0000000000b1")
+    assert world_ssh_rules(world) == [restored]
+    assert "kept as exception by U0APPROVER" in json.dumps(blocks_of(second))
+
+
+def test_a_non_approver_restore_puts_nothing_back(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    auto(monkeypatch)
+    message = world.alert(world.world_ssh())
+    view = restore_dialog(world, message, user=OUTSIDER)
+    assert click(world, submission(view, user=OUTSIDER)) == interaction.ACCEPTED
+    assert world.run_jobs(world.queued()) == {"batchItemFailures": []}
+    assert world_ssh_rules(world) == [] and world.keys("-restore.json") == []
+    assert "approvers" in world.slack.calls("chat.postEphemeral")[-1].params["text"]
+
+
+def test_a_restore_of_an_alert_not_reverted_automatically_does_nothing(world: World) -> None:
+    # an approve-mode alert (nothing reverted) and a Restore job forged from its Revert button
+    rule_id = world.world_ssh()
+    message = world.alert(rule_id)
+    found = interaction.parse_click(interaction.parse_payload(world.click_body(message)) or {})
+    assert found is not None
+    job = {**found.job(), "action": remediation_prompt.RESTORE, "reason": "x", "expires": "2999-01-01"}
+    world.sqs.send_message(QueueUrl=world.queue, MessageBody=json.dumps(job))
+    assert world.run_jobs(world.queued()) == {"batchItemFailures": []}
+    assert rule_id in world.rules() and world.keys("-restore.json") == []
+    assert "not reverted automatically" in world.slack.calls("chat.postEphemeral")[-1].params["text"]
