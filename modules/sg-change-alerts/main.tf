@@ -92,7 +92,8 @@ module "function" {
   # Finds event records and group states; writes only its own key kinds: event records, group
   # states, the group-name index and, in auto mode, each automatic revert's remediation record.
   evidence = var.evidence == null ? null : merge(var.evidence, {
-    write = concat(["*/events/*", "*/group-state/*", "*/group-names/*"], local.auto_revert ? ["*/remediation/*"] : [])
+    write = [for key in ["*/events/*", "*/group-state/*", "*/group-names/*", "*/remediation/*"] : key
+    if local.auto_revert || key != "*/remediation/*"]
   })
 
   authorized_public_ports = var.authorized_public_ports
