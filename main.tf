@@ -17,8 +17,8 @@ data "aws_partition" "input_checks" {
       error_message = "slack and its deprecated aliases disagree on ${join(", ", local.slack_conflicts)}: set slack only."
     }
     precondition {
-      condition     = var.remediation == null || (local.slack_enabled && var.enable_change_alerts && var.change_alerts_mode == "lambda")
-      error_message = "remediation needs slack (the Revert button is on the Slack alert) and enable_change_alerts with change_alerts_mode = \"lambda\"."
+      condition     = var.remediation == null || ((local.slack_enabled || try(var.remediation.mode, "") == "auto") && var.enable_change_alerts && var.change_alerts_mode == "lambda")
+      error_message = "remediation needs enable_change_alerts with change_alerts_mode = \"lambda\" (the notifier reverts in auto mode and posts the buttons in approve mode), and slack in approve mode (the Revert button is on the Slack alert)."
     }
     precondition {
       condition     = !var.enable_evidence_queries || var.evidence_prefix != ""
@@ -230,7 +230,8 @@ locals {
 
 module "remediation" {
   source = "./modules/remediation"
-  count  = var.remediation == null ? 0 : 1
+  # Slack's interaction endpoint: with Slack only (auto mode without Slack has no buttons to click).
+  count = var.remediation == null || !local.slack_enabled ? 0 : 1
 
   name_prefix     = var.name_prefix
   lambda_settings = local.lambda_settings

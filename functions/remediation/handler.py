@@ -21,7 +21,7 @@ from sgwatch import aws, batch, log, slack
 from sgwatch.fanout import is_queue_event
 from sgwatch.remediation import interaction, jobs, signature
 from sgwatch.remediation.interaction import Click
-from sgwatch.remediation_prompt import KEEP
+from sgwatch.remediation_prompt import EXCEPTION_ACTIONS
 
 
 def ack_client(service: str) -> Any:
@@ -82,7 +82,8 @@ def answer_request(event: dict[str, Any], config: jobs.Settings) -> dict[str, An
     if click is None or click.channel_id != config.slack.channel_id:
         log.warning("request_refused", reason="not_our_interaction")
         return interaction.NOT_A_CLICK
-    if click.action == KEEP and click.trigger_id:  # a Keep click: the dialog asks why and until when; nothing queued
+    if click.action in EXCEPTION_ACTIONS and click.trigger_id:  # a Keep or Restore click: the dialog asks why and
+        # until when; nothing queued
         return open_keep_dialog(click, config)
     try:
         sent = ack_client("sqs").send_message(QueueUrl=config.queue_url, MessageBody=json.dumps(click.job()))

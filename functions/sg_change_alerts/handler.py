@@ -2,9 +2,10 @@
 
 Steps: parse -> already alerted? -> resolve the group (by name when the event has no id)
 -> previous state of the group -> the group now: its tags and exposure (never fails the alert)
--> provenance, severity and texts -> SNS publish (the only step allowed to fail the
-invocation) -> write the event record -> Slack (best effort) -> record the group's current
-rules for the next event.
+-> provenance, severity and texts -> in remediation auto mode, the revert of a qualifying change
+not covered by an exception (:func:`_auto_revert`; its outcome is in the alert) -> SNS publish
+(the only step allowed to fail the invocation) -> write the event record (and an automatic
+revert's evidence) -> Slack (best effort) -> record the group's current rules for the next event.
 
 Every call before the publish runs under one deadline (:func:`sgwatch.sg_change_alerts.changes.before_publish`)
 and fails open: a duplicate check or a before-state that cannot be read in time is skipped,
@@ -30,7 +31,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sgwatch import cloudtrail, log, notify, remediation_exceptions, remediation_prompt, settings, slack
+from sgwatch import (
+    aws,
+    cloudtrail,
+    log,
+    notify,
+    remediation_exceptions,
+    remediation_prompt,
+    remediation_revert,
+    settings,
+    slack,
+)
 from sgwatch.cloudtrail import SgEvent
 from sgwatch.evidence import EvidenceStore
 from sgwatch.rules import Rule
@@ -102,6 +113,24 @@ def _exception_note(records: changes.EventRecords | None, alert: alerts.Alert,
             f"reason: {kept.reason}"), False
 
 
+def _auto_revert(alert: alerts.Alert, policy: remediation_prompt.Policy | None,
+                 context: Any) -> list[remediation_revert.Outcome] | None:
+    """In auto mode, revert a qualifying change now (the Revert job's steps, each only while the live rule is
+    as the alert shows it), in the function's own account; None when there is nothing to do. Runs in the
+    pre-publish block: every call is bounded, and a failure is an outcome the alert shows."""
+    if policy is None or policy.mode != remediation_prompt.AUTO or not alerts.qualifies(alert, policy):
+        return None
+    ev = alert.ev
+    steps, skipped = remediation_revert.plan(alerts.event_record(alert, "", ""))
+    if not changes.is_own_account(ev, context):
+        return [remediation_revert.Outcome(None, remediation_revert.NOT_REVERTIBLE,
+                                           f"account {ev.account_id} is reverted from Slack only")] + skipped
+    outcomes = remediation_revert.apply_reporting(aws.client("ec2", ev.region), ev.account_id, ev.region, steps)
+    log.info("auto_revert", event_id=ev.event_id, steps=len(steps),
+             done=sum(o.result == remediation_revert.DONE for o in outcomes))
+    return outcomes + skipped
+
+
 @log.invocation
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = changes.Settings.from_env(settings.environment())
@@ -140,25 +169,40 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                          changes.justification_of(ev, config, group))
     with changes.before_publish(context):
         exception_note, prompt = _exception_note(records, alert, config.remediation, now)
+        reverted = _auto_revert(alert, config.remediation, context) if prompt else None
     if exception_note:
         ev.notes.append(exception_note)
+    if reverted is not None:
+        ev.notes.append(remediation_revert.auto_note(reverted))
     subject = notify.sns_subject(alerts.subject(ev, assessment.level))
     attributes = alerts.attributes(alert)
     message_id = notify.publish(config.topic_arn, subject, alerts.body(alert), attributes)
     log.info("alert_published", event_id=ev.event_id, message_id=message_id, group_ids=ev.group_ids, **attributes)
 
-    stored = False
+    stored, auto_record_note = False, ""
     if records is not None:  # the marker first: a slow Slack or a timeout must not cause a second SNS alert
         record = alerts.event_record(alert, subject, _utcnow().isoformat(), message_id, before_source)
         with changes.after_publish(context):
             stored = records.write_record(key, record, ev.event_id)
+            if reverted is not None and not records.write_auto_revert(ev, now, remediation_revert.auto_record(
+                    ev.event_id, ev.account_id, ev.region, _utcnow().isoformat(), reverted)):
+                auto_record_note = "the automatic revert's evidence record could not be written (see the log)"
 
     message = alerts.slack_message(alert)
     if exception_note:
         message["blocks"].append(alerts.note_block(exception_note))
+    if reverted is not None:
+        message["blocks"].append(alerts.note_block(remediation_revert.auto_note(reverted)))
+    if auto_record_note:
+        message["blocks"].append(alerts.note_block(auto_record_note))
     if stored and prompt and config.remediation is not None and config.remediation.mode == remediation_prompt.APPROVE:
         # The buttons name the stored record, which the remediation function reads to know what to revert.
         button = alerts.revert_block(alert, config.remediation, changes.event_day(ev, now))
+        if button is not None:
+            message["blocks"].append(button)
+    if stored and reverted and not auto_record_note and any(o.result == remediation_revert.DONE for o in reverted):
+        # Approvers may put the reverted rules back and keep them as an exception (the remediation function).
+        button = alerts.restore_block(alert, changes.event_day(ev, now))
         if button is not None:
             message["blocks"].append(button)
     post_to_slack(config.slack, message, ev.event_id)

@@ -31,13 +31,17 @@ MODES = (APPROVE, AUTO)
 
 REVERT = "revert"
 KEEP = "keep"
+RESTORE = "restore"  # auto mode: put an automatically reverted change back and keep it as an exception
 # Block and action ids of the buttons, and the callback id of the Keep dialog: the remediation function
 # accepts no other.
 BLOCK_ID = "sgwatch_remediation"
 REVERT_ACTION_ID = "sgwatch_revert"
 KEEP_ACTION_ID = "sgwatch_keep"
 KEEP_CALLBACK_ID = "sgwatch_keep_exception"
-ACTION_IDS = {REVERT_ACTION_ID: REVERT, KEEP_ACTION_ID: KEEP}
+RESTORE_ACTION_ID = "sgwatch_restore"
+ACTION_IDS = {REVERT_ACTION_ID: REVERT, KEEP_ACTION_ID: KEEP, RESTORE_ACTION_ID: RESTORE}
+# The decisions that take a reason and an expiry (the Keep dialog) and record an exception.
+EXCEPTION_ACTIONS = (KEEP, RESTORE)
 
 # Changes a revert can undo: an added rule (revoked) and a modified rule (restored). A removed
 # rule is never re-opened.
@@ -152,4 +156,19 @@ def actions_block(ref: AlertRef) -> dict[str, Any]:
                 "value": ref.value(),
             },
         ],
+    }
+
+
+def restore_block(ref: AlertRef) -> dict[str, Any]:
+    """Auto mode: the actions block of an automatically reverted alert, one button, **Restore as exception** (the
+    Keep dialog asks the reason and the expiry; the reverted rules are put back and kept until then)."""
+    return {
+        "type": "actions",
+        "block_id": BLOCK_ID,
+        "elements": [{
+            "type": "button",
+            "action_id": RESTORE_ACTION_ID,
+            "text": {"type": "plain_text", "text": "Restore as exception"},
+            "value": ref.value(),
+        }],
     }

@@ -45,6 +45,20 @@ data "aws_iam_policy_document" "function" {
       "arn:${data.aws_partition.current.partition}:ec2:*:${data.aws_caller_identity.current.account_id}:security-group-rule/*",
     ]
   }
+
+  # Auto mode: Restore as exception authorizes the rules the notifier revoked again (own account only: the
+  # notifier reverts nothing elsewhere).
+  dynamic "statement" {
+    for_each = var.remediation.mode == "auto" ? [1] : []
+    content {
+      sid     = "PutBackRules"
+      actions = ["ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress"]
+      resources = [
+        "arn:${data.aws_partition.current.partition}:ec2:*:${data.aws_caller_identity.current.account_id}:security-group/*",
+        "arn:${data.aws_partition.current.partition}:ec2:*:${data.aws_caller_identity.current.account_id}:security-group-rule/*",
+      ]
+    }
+  }
 }
 
 module "function" {

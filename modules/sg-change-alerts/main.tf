@@ -7,11 +7,15 @@ locals {
   tags          = merge(try(var.lambda_settings.tags, {}), { "sgwatch:capability" = local.capability })
   dlq_arn       = local.use_lambda ? module.function[0].dlq_arn : module.direct_dlq[0].arn
   dlq_url       = local.use_lambda ? module.function[0].dlq_url : module.direct_dlq[0].url
+  # Remediation reaches the notifier in approve mode with Slack (the buttons) and always in auto mode.
+  remediation_on = var.remediation != null && (local.use_slack || try(var.remediation.mode, "") == "auto")
+  auto_revert    = local.remediation_on && try(var.remediation.mode, "") == "auto"
 }
 
 # --- the function (default mode) ---------------------------------------------------------------
 
 data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
 
 data "aws_iam_policy_document" "function" {
   statement {
@@ -49,6 +53,20 @@ data "aws_iam_policy_document" "function" {
     actions   = ["ec2:GetManagedPrefixListEntries"]
     resources = ["arn:${data.aws_partition.current.partition}:ec2:*:*:prefix-list/*"]
   }
+
+  # Auto mode: a qualifying change in the function's own account is reverted at alert time (the rule
+  # revoked by its id, or a modified rule restored).
+  dynamic "statement" {
+    for_each = local.auto_revert ? [1] : []
+    content {
+      sid     = "RevertRules"
+      actions = ["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:ModifySecurityGroupRules"]
+      resources = [
+        "arn:${data.aws_partition.current.partition}:ec2:*:${data.aws_caller_identity.current.account_id}:security-group/*",
+        "arn:${data.aws_partition.current.partition}:ec2:*:${data.aws_caller_identity.current.account_id}:security-group-rule/*",
+      ]
+    }
+  }
 }
 
 module "function" {
@@ -72,14 +90,15 @@ module "function" {
   accounts = var.accounts
 
   # Finds event records and group states; writes only its own key kinds: event records, group
-  # states and the group-name index.
+  # states, the group-name index and, in auto mode, each automatic revert's remediation record.
   evidence = var.evidence == null ? null : merge(var.evidence, {
-    write = ["*/events/*", "*/group-state/*", "*/group-names/*"]
+    write = [for key in ["*/events/*", "*/group-state/*", "*/group-names/*", "*/remediation/*"] : key
+    if local.auto_revert || key != "*/remediation/*"]
   })
 
   authorized_public_ports = var.authorized_public_ports
 
-  environment = merge(var.remediation == null || !local.use_slack ? {} : {
+  environment = merge(!local.remediation_on ? {} : {
     REMEDIATION_MODE             = var.remediation.mode
     REMEDIATION_MIN_SEVERITY     = var.remediation.min_severity
     REMEDIATION_ONLY_OUT_OF_BAND = tostring(var.remediation.only_out_of_band)

@@ -103,7 +103,7 @@ variable "accounts" {
 }
 
 variable "remediation" {
-  description = "Which alerts carry the Revert button (the root's remediation: mode, min_severity, only_out_of_band; modules/remediation validates it); null: none."
+  description = "The root's remediation (mode approve: which alerts carry the Revert button; mode auto: which changes the notifier reverts at alert time), validated here, the one module every mode needs; null: none."
   type = object({
     mode               = optional(string, "approve")
     min_severity       = optional(string, "CRITICAL")
@@ -112,4 +112,30 @@ variable "remediation" {
     exception_max_days = optional(number, 30)
   })
   default = null
+
+  validation {
+    condition     = var.remediation == null || contains(["approve", "auto"], try(var.remediation.mode, ""))
+    error_message = "remediation.mode must be \"approve\" (an approver reverts from Slack) or \"auto\" (the notifier reverts at alert time)."
+  }
+  validation {
+    condition     = var.remediation == null || contains(["CRITICAL", "HIGH", "MEDIUM", "LOW"], try(var.remediation.min_severity, ""))
+    error_message = "remediation.min_severity must be CRITICAL, HIGH, MEDIUM or LOW."
+  }
+  validation {
+    condition     = var.remediation == null || alltrue([for id in try(var.remediation.approvers, []) : can(regex("^[UWS][A-Z0-9]{2,20}$", id))])
+    error_message = "remediation.approvers must be Slack user ids (U0123ABCD, W0123ABCD) or user-group ids (S0123ABCD), not names."
+  }
+  validation {
+    condition     = var.remediation == null || try(var.remediation.mode, "") != "approve" || length(try(var.remediation.approvers, [])) > 0
+    error_message = "remediation.approvers must name at least one Slack user or user group in approve mode: nobody else may revert (auto mode needs none: approvers only restore a reverted change from Slack)."
+  }
+  validation {
+    # The ids travel in the remediation function's environment, 4 KB in all.
+    condition     = var.remediation == null || length(join(",", try(var.remediation.approvers, []))) <= 1024
+    error_message = "remediation.approvers must fit in 1024 characters joined by commas (Lambda environment limit): use user groups."
+  }
+  validation {
+    condition     = var.remediation == null || (try(var.remediation.exception_max_days, 0) >= 1 && try(var.remediation.exception_max_days, 0) <= 365 && floor(try(var.remediation.exception_max_days, 0.5)) == try(var.remediation.exception_max_days, 0))
+    error_message = "remediation.exception_max_days must be a whole number of days from 1 to 365."
+  }
 }

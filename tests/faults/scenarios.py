@@ -254,6 +254,23 @@ def alerts_setup(account: str) -> Callable[[World], None]:
     return setup
 
 
+def auto_setup(world: World) -> None:
+    """The own account's scenario with remediation in auto mode: the notifier reverts before publishing."""
+    alerts_setup(OWN_ACCOUNT)(world)
+    env(REMEDIATION_MODE="auto")
+
+
+def auto_step(world: World) -> None:
+    """The next change: a world-open port really added to the group (the revert revokes it by its rule id)."""
+    alerts_step(world)
+    port, group = 1000 + ALERT_EVENTS["n"], ALERT_EVENTS["group"]
+    rule = world.client("ec2").authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+    (added,) = ALERT_EVENTS["event"]["detail"]["responseElements"]["securityGroupRuleSet"]["items"]
+    added["securityGroupRuleId"] = rule
+
+
 def alerts_step(world: World) -> None:
     """The next change event: a new event id and port on the same group."""
     ALERT_EVENTS["n"] += 1
@@ -562,6 +579,37 @@ def remediation_keep_step(world: World) -> None:
     REMEDIATION["job"] = {**REMEDIATION["job"], "action": "keep", "reason": "vendor session", "expires": expires}
 
 
+def remediation_restore_step(world: World) -> None:
+    """A new world-open rule reverted automatically (revoked, its auto-mode evidence written as the notifier
+    writes it), and the Restore as exception dialog's submission for it."""
+    from sgwatch import remediation_revert
+
+    remediation_keep_step(world)
+    group, rule, event_id = REMEDIATION["group"], REMEDIATION["rule"], REMEDIATION["event_id"]
+    ec2 = world.client("ec2")
+    (live,) = [r for r in ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])[
+        "SecurityGroupRules"] if r["SecurityGroupRuleId"] == rule]
+    ec2.revoke_security_group_ingress(GroupId=group, SecurityGroupRuleIds=[rule])
+    record = json.loads(world.client("s3").get_object(
+        Bucket=BUCKET, Key=f"{PREFIX}{OWN_ACCOUNT}/{REGION}/events/2026/12/01/{event_id}.json")["Body"].read())
+    steps, _ = remediation_revert.plan(record)
+    done = [remediation_revert.Outcome(step, remediation_revert.DONE) for step in steps]
+    evidence = remediation_revert.auto_record(event_id, OWN_ACCOUNT, REGION, "2026-12-01T00:00:00+00:00", done)
+    world.client("s3").put_object(Bucket=BUCKET, Key=f"{PREFIX}{OWN_ACCOUNT}/{REGION}/remediation/2026/12/01/"
+                                  f"{event_id}-revert.json", Body=json.dumps(evidence).encode())
+    REMEDIATION.update(port=live["FromPort"], job={**REMEDIATION["job"], "action": "restore"})
+
+
+def remediation_restored(world: World, run: Run, clean: Run, *_: Any) -> list[str]:
+    """After the retry the rule is back once and the restore decision was written once."""
+    rules = world.client("ec2").describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": [REMEDIATION["group"]]}])["SecurityGroupRules"]
+    back = [r for r in rules if r.get("FromPort") == REMEDIATION["port"] and r.get("CidrIpv4") == "0.0.0.0/0"]
+    problems = [] if len(back) == 1 else [f"the rule is there {len(back)} times"]
+    decisions = list(world.objects(f"{REMEDIATION['event_id']}-restore.json"))
+    return problems + ([] if len(decisions) == 1 else [f"{len(decisions)} decisions written"])
+
+
 def remediation_kept(world: World, run: Run, clean: Run, *_: Any) -> list[str]:
     """The exception is written once, with its group's index entry, and the rule is left as it is."""
     decisions = list(world.objects(f"{REMEDIATION['event_id']}-keep.json"))
@@ -619,6 +667,8 @@ FUNCTIONS: dict[str, Function] = {
                  alerts_step, alerts_run, recovered=alert_survived, degraded=alert_degraded),
         Scenario("a world-open port on an exposed group of a member account", alerts_setup(MEMBER),
                  alerts_step, alerts_run, recovered=alert_survived, degraded=alert_degraded),
+        Scenario("remediation auto mode: a world-open port reverted before the alert", auto_setup, auto_step,
+                 alerts_run, recovered=alert_survived, degraded=alert_degraded),
     ]),
     "unused_sg_audit": Function("unused_sg_audit.handler.lambda_handler", [
         Scenario("direct run over a member account", audit_setup(False), audit_step, audit_run(False),
@@ -640,6 +690,8 @@ FUNCTIONS: dict[str, Function] = {
                  remediation_job_run, recovered=remediation_reverted),
         Scenario("an approver's Keep as exception, queued, then its job", remediation_setup, remediation_keep_step,
                  remediation_job_run, recovered=remediation_kept),
+        Scenario("auto mode: an approver's Restore as exception, queued, then its job", remediation_setup,
+                 remediation_restore_step, remediation_job_run, recovered=remediation_restored),
         Scenario("Slack's signed request: verified, acknowledged and queued", remediation_setup,
                  remediation_url_step, remediation_url_run, recovered=remediation_queued,
                  reports=remediation_url_answered),

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -333,6 +335,15 @@ def _world_ssh(
     return event
 
 
+def _as_created(event: dict[str, Any]) -> str:
+    """The event of :func:`_world_ssh` saying what the emulator created (no description, unlike the fixture's);
+    the added rule's id."""
+    (added,) = event["detail"]["responseElements"]["securityGroupRuleSet"]["items"]
+    added.pop("description")
+    event["detail"]["requestParameters"]["ipPermissions"]["items"][0]["ipRanges"]["items"][0].pop("description")
+    return str(added["securityGroupRuleId"])
+
+
 def _event_id(message: dict[str, Any]) -> str:
     """The CloudTrail event id a mail names on its ``Event ID:`` line."""
     (line,) = [x for x in message["Message"].splitlines() if x.startswith("Event ID:")]
@@ -528,10 +539,7 @@ def test_an_approver_reverts_a_world_ssh_change_from_slack(deployed: dict[str, A
     net = build_network(session, name=f"rv{account[-3:]}")
     # when someone opens SSH to the world on it, out of band, and the notifier alerts with a Revert button
     event = _world_ssh(net.public_group_id, f"module-revert-{account}", account, session)
-    (added,) = event["detail"]["responseElements"]["securityGroupRuleSet"]["items"]
-    added.pop("description")  # the rule as created: without the fixture's description
-    event["detail"]["requestParameters"]["ipPermissions"]["items"][0]["ipRanges"]["items"][0].pop("description")
-    rule_id = added["securityGroupRuleId"]
+    rule_id = _as_created(event)
     alert = invoke(deployed, event, slack)
     assert alert.result["severity"] == "CRITICAL"
     message = slack.calls("chat.postMessage")[-1].params
@@ -615,3 +623,49 @@ def test_a_request_without_slacks_signature_is_refused_and_queues_nothing(deploy
     answer = run_lambda(deployed["remediation_function_name"], forged, env_overrides={"SLACK_API_URL": slack.url})
     assert answer.result == {"statusCode": 401, "headers": {"content-type": "text/plain"}, "body": "refused"}
     assert "Messages" not in client("sqs").receive_message(QueueUrl=deployed["remediation_work_queue_url"])
+
+
+def test_in_auto_mode_without_slack_the_notifier_reverts_a_world_ssh_change_at_alert_time(
+        deployed: dict[str, Any], inbox: str) -> None:
+    # given the notifier deployed with remediation = { mode = "auto" } and no Slack, and an exposed group
+    name = deployed["auto_function_name"]
+    env = deployed_configuration(name)["Environment"]["Variables"]
+    assert env["REMEDIATION_MODE"] == "auto" and "SLACK_CHANNEL_ID" not in env
+    net = build_network(None, name="auto")
+    # when someone opens SSH to the world on it, out of band, and the notifier runs on the event
+    event = _world_ssh(net.public_group_id, "module-auto-1")
+    rule_id = _as_created(event)
+    alert = run_lambda(name, event)
+    assert alert.error is None and alert.result["severity"] == "CRITICAL", alert.logs
+    # then, with only the calls its role grants, the rule is gone before the alert is out, and the mail says so
+    assert_least_privilege(name, alert)
+    assert rule_id not in _live_rule_ids(net.public_group_id)
+    (mail,) = [m for m in received(inbox) if _event_id(m) == "module-auto-1"]
+    assert f"reverted automatically: {rule_id} in {net.public_group_id}: revoked" in mail["Message"]
+    # and the outcome is recorded once, decided by "auto"
+    s3 = client("s3")
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=deployed["bucket"],
+                                                   Prefix=f"{PREFIX}{ACCOUNT}/us-east-1/remediation/")["Contents"]
+              if o["Key"].endswith("/module-auto-1-revert.json")]
+    record = json.loads(s3.get_object(Bucket=deployed["bucket"], Key=key)["Body"].read())
+    assert record["decided_by"] == "auto" and [o["result"] for o in record["outcomes"]] == ["done"]
+
+
+def test_remediation_mode_approve_to_auto_changes_the_functions_in_place(change_alerts: Any) -> None:
+    # When the applied deployment (approve mode) is planned with remediation.mode = "auto"
+    runner = change_alerts.terraform
+    env = {**os.environ, "TF_DATA_DIR": runner.work_dir, "TF_IN_AUTOMATION": "1"}
+    plan = str(Path(runner.work_dir) / "auto.plan")
+    result = subprocess.run(["terraform", "plan", "-no-color", "-input=false", f"-state={runner.state_path}",
+                             "-var", "remediation_mode=auto", f"-out={plan}"],
+                            cwd=runner.module_dir, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    shown = subprocess.run(["terraform", "show", "-json", plan], cwd=runner.module_dir, env=env,
+                           capture_output=True, text=True, timeout=600)
+    changes = {c["address"]: c["change"]["actions"] for c in json.loads(shown.stdout)["resource_changes"]
+               if c["change"]["actions"] != ["no-op"]}
+    # Then nothing is destroyed, replaced or added: the notifier's role policy (the revoke and modify calls, the
+    # remediation folder) and both functions' environments change in place
+    assert all(actions == ["update"] for actions in changes.values()), changes
+    notifier = "module.change_alerts.module.function[0]"
+    assert {f"{notifier}.aws_iam_role_policy.function", f"{notifier}.aws_lambda_function.this"} <= set(changes), changes

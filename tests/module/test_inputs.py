@@ -96,8 +96,8 @@ def test_the_submodules_refuse_the_inputs_the_root_hands_on(tmp_path) -> None:
         "evidence-bucket": (
             'bucket_name = "e"\nkms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/k"\nobject_lock_days = 0'
         ),
-        "remediation": (
-            f'name_prefix = "r"\n{settings}\n{evidence}\nslack = null\nremediation = {{ approvers = ["alice"] }}'
+        "sg-change-alerts": (
+            f'name_prefix = "r"\n{settings}\n{topic}\n{evidence}\nremediation = {{ approvers = ["alice"] }}'
         ),
     }
     configuration = "".join(

@@ -626,21 +626,23 @@ run "sg_inventory_rejects_an_invalid_rule_review_register_key" {
   ]
 }
 
-# One run per validation of modules/remediation's remediation input, each failing that one only.
+# One run per validation of the remediation input (checked by modules/sg-change-alerts, the notifier every mode
+# needs), each failing that one only.
 
-run "remediation_rejects_auto_mode" {
+run "remediation_rejects_an_unknown_mode" {
   command = plan
 
   module {
-    source = "./modules/remediation"
+    source = "./modules/sg-change-alerts"
   }
 
   variables {
     name_prefix     = "sgwatch"
     lambda_settings = { runtime = "python3.13", architecture = "arm64", log_retention_days = 30, kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
     evidence        = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    alert_topic_arn = "arn:aws:sns:us-east-1:123456789012:sgwatch-alerts"
     slack           = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token", channel_id = "C0123456789" }
-    remediation     = { mode = "auto", approvers = ["U0123ABCD"] }
+    remediation     = { mode = "manual", approvers = ["U0123ABCD"] }
   }
 
   expect_failures = [var.remediation]
@@ -650,13 +652,14 @@ run "remediation_rejects_unknown_severity" {
   command = plan
 
   module {
-    source = "./modules/remediation"
+    source = "./modules/sg-change-alerts"
   }
 
   variables {
     name_prefix     = "sgwatch"
     lambda_settings = { runtime = "python3.13", architecture = "arm64", log_retention_days = 30, kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
     evidence        = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    alert_topic_arn = "arn:aws:sns:us-east-1:123456789012:sgwatch-alerts"
     slack           = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token", channel_id = "C0123456789" }
     remediation     = { min_severity = "SEVERE", approvers = ["U0123ABCD"] }
   }
@@ -668,13 +671,14 @@ run "remediation_rejects_approver_names" {
   command = plan
 
   module {
-    source = "./modules/remediation"
+    source = "./modules/sg-change-alerts"
   }
 
   variables {
     name_prefix     = "sgwatch"
     lambda_settings = { runtime = "python3.13", architecture = "arm64", log_retention_days = 30, kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
     evidence        = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    alert_topic_arn = "arn:aws:sns:us-east-1:123456789012:sgwatch-alerts"
     slack           = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token", channel_id = "C0123456789" }
     remediation     = { approvers = ["alice"] }
   }
@@ -686,13 +690,14 @@ run "remediation_rejects_no_approver" {
   command = plan
 
   module {
-    source = "./modules/remediation"
+    source = "./modules/sg-change-alerts"
   }
 
   variables {
     name_prefix     = "sgwatch"
     lambda_settings = { runtime = "python3.13", architecture = "arm64", log_retention_days = 30, kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
     evidence        = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    alert_topic_arn = "arn:aws:sns:us-east-1:123456789012:sgwatch-alerts"
     slack           = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token", channel_id = "C0123456789" }
     remediation     = { approvers = [] }
   }
@@ -704,13 +709,14 @@ run "remediation_rejects_too_many_approvers" {
   command = plan
 
   module {
-    source = "./modules/remediation"
+    source = "./modules/sg-change-alerts"
   }
 
   variables {
     name_prefix     = "sgwatch"
     lambda_settings = { runtime = "python3.13", architecture = "arm64", log_retention_days = 30, kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
     evidence        = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    alert_topic_arn = "arn:aws:sns:us-east-1:123456789012:sgwatch-alerts"
     slack           = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token", channel_id = "C0123456789" }
     remediation     = { approvers = [for i in range(100) : format("U%020d", i)] }
   }
@@ -722,18 +728,41 @@ run "remediation_rejects_exception_days" {
   command = plan
 
   module {
-    source = "./modules/remediation"
+    source = "./modules/sg-change-alerts"
   }
 
   variables {
     name_prefix     = "sgwatch"
     lambda_settings = { runtime = "python3.13", architecture = "arm64", log_retention_days = 30, kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
     evidence        = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    alert_topic_arn = "arn:aws:sns:us-east-1:123456789012:sgwatch-alerts"
     slack           = { token_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:token", channel_id = "C0123456789" }
     remediation     = { approvers = ["U0123ABCD"], exception_max_days = 400 }
   }
 
   expect_failures = [var.remediation]
+}
+
+# Auto mode needs no approvers and no Slack: the notifier reverts, and says so in the mail.
+run "remediation_accepts_auto_mode_without_approvers_or_slack" {
+  command = plan
+
+  module {
+    source = "./modules/sg-change-alerts"
+  }
+
+  variables {
+    name_prefix     = "sgwatch"
+    lambda_settings = { runtime = "python3.13", architecture = "arm64", log_retention_days = 30, kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" }
+    evidence        = { bucket_name = "evidence", bucket_arn = "arn:aws:s3:::evidence", prefix = "security-groups/" }
+    alert_topic_arn = "arn:aws:sns:us-east-1:123456789012:sgwatch-alerts"
+    remediation     = { mode = "auto" }
+  }
+
+  assert {
+    condition     = local.auto_revert
+    error_message = "Auto mode without Slack does not reach the notifier."
+  }
 }
 
 run "sg_inventory_rejects_an_invalid_iac_state_location_bucket" {

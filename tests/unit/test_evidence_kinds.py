@@ -69,7 +69,8 @@ def test_review_packs_are_written_where_the_review_pack_module_grants() -> None:
     ("sg-inventory", {evidence.SNAPSHOTS, evidence.SNAPSHOT_GROUPS, evidence.DIFFS, evidence.CLAIMS,
                       evidence.EXPOSURE, evidence.RULE_REVIEW, evidence.RULE_REVIEW_STATE, evidence.EXPIRY_NOTICES,
                       evidence.DRIFT, IAC_DECLARED}),
-    ("sg-change-alerts", {evidence.EVENTS, evidence.GROUP_STATE, evidence.GROUP_NAMES}),
+    # remediation: an automatic revert's record, granted in auto mode only
+    ("sg-change-alerts", {evidence.EVENTS, evidence.GROUP_STATE, evidence.GROUP_NAMES, evidence.REMEDIATION}),
 ])
 def test_each_function_may_write_exactly_its_own_kinds(module: str, kinds: set[str]) -> None:
     assert granted_kinds()[module] == kinds

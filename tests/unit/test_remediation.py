@@ -24,8 +24,8 @@ from moto import mock_aws
 from remediation import handler
 
 from sg_change_alerts import handler as notifier
-from sgwatch import remediation_prompt
-from sgwatch.remediation import interaction, revert, signature
+from sgwatch import remediation_prompt, remediation_revert as revert
+from sgwatch.remediation import interaction, signature
 from sgwatch.rules import Rule
 from tests.unit.fake_slack import FakeSlack
 

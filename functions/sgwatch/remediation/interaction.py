@@ -24,7 +24,16 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..remediation_prompt import ACTION_IDS, BLOCK_ID, KEEP, KEEP_CALLBACK_ID, REVERT, AlertRef
+from ..remediation_prompt import (
+    ACTION_IDS,
+    BLOCK_ID,
+    EXCEPTION_ACTIONS,
+    KEEP,
+    KEEP_CALLBACK_ID,
+    RESTORE,
+    REVERT,
+    AlertRef,
+)
 
 # A block_actions payload carries the whole message (our alert: a few sections of at most 3,000
 # characters, form-encoded): well below this. Anything larger is not one of our buttons.
@@ -104,7 +113,7 @@ class Click:
         """The queued job (the message body)."""
         job = {"action": self.action, "ref": self.ref.value(), "user_id": self.user_id,
                "channel_id": self.channel_id, "message_ts": self.message_ts, "blocks": self.blocks}
-        return {**job, "reason": self.reason, "expires": self.expires} if self.action == KEEP else job
+        return {**job, "reason": self.reason, "expires": self.expires} if self.action in EXCEPTION_ACTIONS else job
 
     @classmethod
     def from_job(cls, job: Any) -> Click | None:
@@ -120,7 +129,7 @@ class Click:
         return click if click.valid() and (click.action == REVERT or click.kept_valid()) else None
 
     def valid(self) -> bool:
-        return (self.action in (REVERT, KEEP) and re.fullmatch(_USER, self.user_id) is not None
+        return (self.action in (REVERT, KEEP, RESTORE) and re.fullmatch(_USER, self.user_id) is not None
                 and re.fullmatch(r"[CGD][A-Z0-9]{2,20}", self.channel_id) is not None
                 and re.fullmatch(r"[0-9]{1,12}\.[0-9]{1,8}", self.message_ts) is not None)
 
@@ -156,11 +165,11 @@ def parse_click(payload: Mapping[str, Any]) -> Click | None:
     found_blocks = message.get("blocks")
     blocks: list[dict[str, Any]] = found_blocks if isinstance(found_blocks, list) else []
     trigger_id = str(payload.get("trigger_id") or "")
-    if ref is None or (kind == KEEP and not re.fullmatch(r"[0-9A-Za-z.]{1,100}", trigger_id)):
+    if ref is None or (kind in EXCEPTION_ACTIONS and not re.fullmatch(r"[0-9A-Za-z.]{1,100}", trigger_id)):
         return None
     click = Click(kind, ref, str(user.get("id") or ""), str(channel.get("id") or ""),
                   str(container.get("message_ts") or message.get("ts") or ""), blocks,
-                  trigger_id=trigger_id if kind == KEEP else "")
+                  trigger_id=trigger_id if kind in EXCEPTION_ACTIONS else "")
     return click if click.valid() else None
 
 
@@ -193,6 +202,8 @@ def keep_dialog(click: Click, today: date, max_days: int) -> dict[str, Any]:
     """The Keep dialog of a click: its reason and expiry fields; the alert, channel and message in its private
     metadata (Slack keeps it and hands it back with the submission), the message's blocks too when they fit."""
     metadata = {"r": click.ref.value(), "c": click.channel_id, "t": click.message_ts, "b": _pack(click.blocks)}
+    if click.action == RESTORE:  # the submission restores the reverted rules before keeping them
+        metadata["a"] = RESTORE
     text = json.dumps(metadata, separators=(",", ":"))
     if len(text) > MAX_METADATA:
         text = json.dumps({**metadata, "b": ""}, separators=(",", ":"))
@@ -201,8 +212,9 @@ def keep_dialog(click: Click, today: date, max_days: int) -> dict[str, Any]:
         "type": "modal",
         "callback_id": KEEP_CALLBACK_ID,
         "private_metadata": text,
-        "title": {"type": "plain_text", "text": "Keep as exception"},
-        "submit": {"type": "plain_text", "text": "Keep"},
+        "title": {"type": "plain_text", "text": "Restore as exception" if click.action == RESTORE else
+                  "Keep as exception"},
+        "submit": {"type": "plain_text", "text": "Restore" if click.action == RESTORE else "Keep"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             {"type": "input", "block_id": REASON_BLOCK, "label": {"type": "plain_text", "text": "Reason"},
@@ -254,6 +266,7 @@ def parse_submission(payload: Mapping[str, Any], today: date, max_days: int) -> 
         return errors
     assert expires is not None
     user = _mapping(payload.get("user"))
-    click = Click(KEEP, ref, str(user.get("id") or ""), str(metadata.get("c") or ""), str(metadata.get("t") or ""),
+    action = RESTORE if metadata.get("a") == RESTORE else KEEP
+    click = Click(action, ref, str(user.get("id") or ""), str(metadata.get("c") or ""), str(metadata.get("t") or ""),
                   _unpack(metadata.get("b")), reason, expires.isoformat())
     return click if click.valid() else None

@@ -16,7 +16,7 @@ A job, in order:
 3. the decision is written once, ``{prefix}{account}/{region}/remediation/YYYY/MM/DD/<event id>-revert.json``
    (conditional put): a second click, a replayed request or a second delivery of the job finds it and
    does nothing (a redelivery of the same job, same SQS message id, carries on);
-4. the revert (:mod:`.revert`), in a member account through its remediation role;
+4. the revert (:mod:`sgwatch.remediation_revert`), in a member account through its remediation role;
 5. the outcome is written once (``<event id>-revert-outcome.json``: the steps, each AWS request id) and the
    Slack message is updated: the button is replaced by what was done.
 
@@ -34,13 +34,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import accounts, aws, log, settings, slack
+from .. import accounts, aws, log, remediation_revert as revert, settings, slack
 from ..evidence import EVENTS, REMEDIATION, EvidenceStore, Layout
 from ..remediation_exceptions import covered_rules, index_key
-from ..remediation_prompt import KEEP, REVERT, Policy
+from ..remediation_prompt import KEEP, RESTORE, REVERT, Policy
 from ..settings import Environment
 from ..text import clean
-from . import revert
 from .interaction import MAX_REASON, Click
 
 _GROUP = "S"
@@ -92,7 +91,10 @@ class Job:
         self.record_key = f"{self.layout.series(ref.account_id, ref.region, EVENTS)}{ref.day}/{ref.event_id}.json"
         folder = f"{self.layout.series(ref.account_id, ref.region, REMEDIATION)}{ref.day}/{ref.event_id}"
         self.decision_key = f"{folder}-{click.action}.json"
-        self.other_key = f"{folder}-{KEEP if click.action == REVERT else REVERT}.json"
+        # A Revert's other decision is a Keep, and the reverse; a Restore follows the automatic revert (decided
+        # by "auto" under the Revert's key), so its other decision is a Keep.
+        self.other_key = f"{folder}-{KEEP if click.action in (REVERT, RESTORE) else REVERT}.json"
+        self.revert_key = f"{folder}-{REVERT}.json"
         self.outcome_key = f"{folder}-{REVERT}-outcome.json"
 
     # --- Slack
@@ -212,6 +214,8 @@ class Job:
             return self.already_decided(other)
         if self.click.action == KEEP:
             return self.keep(record)
+        if self.click.action == RESTORE:
+            return self.restore(record, context)
         if not self.covers(context):
             self.tell_clicker(f"Account {ref.account_id} is not one SG Watch may revert in; nothing was done.")
             return "account_not_covered"
@@ -233,6 +237,50 @@ class Job:
         self.tell_clicker("This alert was already handled; nothing more was done.")
         return "already_decided"
 
+    def index_exception(self, details: Mapping[str, Any]) -> None:
+        """The exception's index entry in each group it covers (written once; a redelivered job finds them)."""
+        ref = self.click.ref
+        document = _json({"schema": 1, "action": KEEP, "event_id": ref.event_id, "account_id": ref.account_id,
+                          "region": ref.region, "decided_at": self.now.isoformat(), "decision": self.decision_key,
+                          **details})
+        for group_id in dict.fromkeys(r["group_id"] for r in details["rules"]):
+            key = index_key(self.layout, ref.account_id, ref.region, group_id, self.click.expires, ref.event_id)
+            self.store.put_new(key, document, "application/json")
+
+    def automatic_revert(self) -> dict[str, Any] | None:
+        """The alert's automatic revert (its evidence, decided by "auto"); None when it was not reverted so."""
+        if self.store.latest_key(self.revert_key) != self.revert_key:
+            return None
+        found = json.loads(self.store.get(self.revert_key).body)
+        return found if isinstance(found, dict) and found.get("decided_by") == revert.AUTO else None
+
+    def restore(self, record: Mapping[str, Any], context: Any) -> str:
+        """Restore as exception (auto mode): put back what the automatic revert did, record the exception as a Keep
+        does, and update the message."""
+        ref, click = self.click.ref, self.click
+        reverted = self.automatic_revert()
+        if reverted is None:
+            self.tell_clicker("This alert was not reverted automatically; nothing was restored.")
+            return "not_reverted"
+        if not self.covers(context):
+            self.tell_clicker(f"Account {ref.account_id} is not one SG Watch may change; nothing was done.")
+            return "account_not_covered"
+        rules = covered_rules(record)
+        details = {"kept_by": click.user_id, "reason": click.reason, "expires": click.expires, "rules": rules}
+        earlier = self.claim(details)
+        if earlier is not None:
+            return self.already_decided(earlier)
+        # The exception first: the rule's return is itself a change the notifier alerts, and must find it kept.
+        self.index_exception(details)
+        with aws.target_account(self.credentials(context)):
+            outcomes = revert.put_back(aws.client("ec2", ref.region), ref.account_id, ref.region,
+                                       revert.done_steps(reverted))
+        lines = [o.line() for o in outcomes] + [f"kept as exception until {click.expires} (UTC)"]
+        self.update_message(lines, "*Restored as exception*", str(record.get("subject") or ""), click.reason)
+        log.info("exception_restored", event_id=ref.event_id, user_id=click.user_id, expires=click.expires,
+                 done=sum(o.result == revert.DONE for o in outcomes), steps=len(outcomes))
+        return "restored"
+
     def keep(self, record: Mapping[str, Any]) -> str:
         """Record the exception once (the decision, then each group's index entry) and update the message."""
         ref, click = self.click.ref, self.click
@@ -241,12 +289,7 @@ class Job:
         earlier = self.claim(details)
         if earlier is not None:
             return self.already_decided(earlier)
-        document = _json({"schema": 1, "action": KEEP, "event_id": ref.event_id, "account_id": ref.account_id,
-                          "region": ref.region, "decided_at": self.now.isoformat(), "decision": self.decision_key,
-                          **details})
-        for group_id in dict.fromkeys(r["group_id"] for r in rules):
-            key = index_key(self.layout, ref.account_id, ref.region, group_id, click.expires, ref.event_id)
-            self.store.put_new(key, document, "application/json")  # a redelivered job finds it written
+        self.index_exception(details)
         shown = ", ".join(f"{r['rule_id'] or 'a rule'} in {r['group_id']}" for r in rules) or "no rule"
         self.update_message([f"{shown}: kept until {click.expires} (UTC)"], "*Kept as exception*",
                             str(record.get("subject") or ""), click.reason)

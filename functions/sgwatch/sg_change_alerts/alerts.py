@@ -359,12 +359,24 @@ def note_block(note: str) -> dict[str, Any]:
 def revert_block(alert: Alert, policy: remediation_prompt.Policy, day: str) -> dict[str, Any] | None:
     """The Revert and Keep buttons of an alert that qualifies under ``policy`` (``day``: the folder of its event
     record); None for any other alert."""
-    ev = alert.ev
     if not qualifies(alert, policy):
         return None
+    ref = _alert_ref(alert, day)
+    return remediation_prompt.actions_block(ref) if ref is not None else None
+
+
+def restore_block(alert: Alert, day: str) -> dict[str, Any] | None:
+    """Auto mode: the Restore as exception button of an automatically reverted alert."""
+    ref = _alert_ref(alert, day)
+    return remediation_prompt.restore_block(ref) if ref is not None else None
+
+
+def _alert_ref(alert: Alert, day: str) -> remediation_prompt.AlertRef | None:
+    """What a button names; None unless the remediation function can find the alert again (ids of the shapes it
+    accepts): such an alert gets no button."""
+    ev = alert.ev
     ref = remediation_prompt.AlertRef(ev.event_id, ev.account_id, ev.region, day)
-    # Only an alert the remediation function can find again (ids of the shapes it accepts) gets a button.
-    return remediation_prompt.actions_block(ref) if remediation_prompt.AlertRef.parse(ref.value()) == ref else None
+    return ref if remediation_prompt.AlertRef.parse(ref.value()) == ref else None
 
 
 def _fit(text: str) -> str:

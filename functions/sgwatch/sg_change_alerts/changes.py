@@ -50,7 +50,7 @@ from .. import (
 )
 from ..cloudtrail import ADDED, DELETED, DESCRIPTION, MODIFIED, REMOVED, SgEvent
 from ..csvio import unneutralise
-from ..evidence import EVENTS, GROUP_NAMES, GROUP_STATE, EvidenceStore, Layout, stamp, stamp_time
+from ..evidence import EVENTS, GROUP_NAMES, GROUP_STATE, REMEDIATION, EvidenceStore, Layout, stamp, stamp_time
 from ..exposure import Exposure
 from ..justification import Sources
 from ..rules import Rule, flatten_rules, permission_peers
@@ -188,6 +188,22 @@ class EventRecords:
                 log.warning("duplicate_delivery_published", event_id=event_id, key=key)
         except Exception as exc:  # a missing record only risks one duplicate
             log.error("event_record_failed", event_id=event_id, key=key, error=aws.error_code(exc))
+            return False
+        return True
+
+    def write_auto_revert(self, ev: SgEvent, now: datetime, record: dict[str, Any]) -> bool:
+        """Write an automatic revert's evidence once (``.../remediation/YYYY/MM/DD/<event id>-revert.json``, the
+        key of an approver's Revert decision); whether it is stored. The alert is already out: nothing raises, a
+        failure is logged and the Slack message says so."""
+        folder = self.layout.series(ev.account_id, ev.region, REMEDIATION)
+        key = f"{folder}{event_day(ev, now)}/{ev.event_id}-revert.json"
+        try:
+            if self.store.put_new(key, _json(record), "application/json"):
+                log.info("auto_revert_recorded", event_id=ev.event_id, key=key)
+            else:
+                log.warning("auto_revert_already_recorded", event_id=ev.event_id, key=key)
+        except Exception as exc:
+            log.error("auto_revert_record_failed", event_id=ev.event_id, key=key, error=aws.error_code(exc))
             return False
         return True
 

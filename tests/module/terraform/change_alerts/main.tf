@@ -42,8 +42,14 @@ module "change_alerts" {
   remediation = local.remediation
 }
 
+# approve, as applied; tests/module/test_change_alerts.py plans the flip to auto over the applied deployment.
+variable "remediation_mode" {
+  type    = string
+  default = "approve"
+}
+
 locals {
-  remediation = { approvers = ["U0APPROVER"] }
+  remediation = { approvers = ["U0APPROVER"], mode = var.remediation_mode }
 }
 
 module "remediation" {
@@ -59,6 +65,24 @@ module "remediation" {
   remediation = local.remediation
   # what the root passes: the member accounts, through their remediation role
   accounts = { ids = ["210987654321"], fan_out = false, lists_organization = false, member_role_name = "sgwatch-member-remediation" }
+}
+
+# Auto mode without Slack: the notifier itself reverts a qualifying change at alert time (on its own bus,
+# so the events put on the default bus reach the notifier above only).
+resource "aws_cloudwatch_event_bus" "auto" {
+  name = "ca-auto-bus"
+}
+
+module "auto" {
+  source = "../../../../modules/sg-change-alerts"
+
+  name_prefix                = "ca-auto"
+  lambda_settings            = module.support.lambda_settings
+  event_bus_name             = aws_cloudwatch_event_bus.auto.name
+  alert_topic_arn            = module.support.alert_topic_arn
+  evidence                   = module.support.evidence
+  approved_change_principals = ["arn:aws:iam::123456789012:role/deployer"]
+  remediation                = { mode = "auto" }
 }
 
 module "direct" {
@@ -140,4 +164,8 @@ output "remediation_signing_secret_arn" {
 
 output "remediation_work_queue_url" {
   value = module.remediation.work_queue_url
+}
+
+output "auto_function_name" {
+  value = module.auto.function_name
 }

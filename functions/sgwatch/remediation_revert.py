@@ -19,20 +19,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import aws, log
-from ..cloudtrail import rule_from_dict, rule_matches
-from ..csvio import unneutralise
-from ..rules import Rule, flatten_rules
-from ..snapshots import describe_rules
+from . import aws, log
+from .cloudtrail import rule_from_dict, rule_matches
+from .csvio import unneutralise
+from .rules import Rule, flatten_rules
+from .snapshots import describe_rules
 
 REVOKE = "revoke"
 RESTORE = "restore"
+PUT_BACK = "put back"  # an automatic revert's rule put back as the alert showed it (Restore as exception)
 
 # Outcomes of one step
 DONE = "done"
 CHANGED_SINCE = "rule changed since"
 ALREADY_GONE = "already gone"
 NOT_REVERTIBLE = "not reverted"
+FAILED = "failed"
+NOT_TRIED = "not tried"
+
+# Who decided an automatic revert (``remediation.mode = "auto"``), in its evidence record.
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -66,11 +72,23 @@ class Outcome:
         """One line for Slack and the log (ids only: no user text)."""
         if self.step is None:
             return f"{self.result}: {self.detail}"
-        verb = "revoked" if self.step.kind == REVOKE else "restored"
+        verb = {REVOKE: "revoked", RESTORE: "restored"}.get(self.step.kind, self.step.kind)
         what = f"{self.step.rule_id} in {self.step.group_id}"
         if self.result == DONE:
             return f"{what}: {verb}"
         return f"{what}: nothing done, {self.result}" + (f" ({self.detail})" if self.detail else "")
+
+
+def _step_from(found: Any, account: str, region: str) -> Step | None:
+    """A step as :meth:`Step.as_dict` stored it; None for anything else."""
+    if not isinstance(found, Mapping) or found.get("kind") not in (REVOKE, RESTORE):
+        return None
+    expected, previous = found.get("expected"), found.get("restore")
+    if not isinstance(expected, Mapping):
+        return None
+    return Step(str(found["kind"]), str(found.get("group_id") or ""), str(found.get("rule_id") or ""),
+                rule_from_dict(expected, account, region),
+                rule_from_dict(previous, account, region) if isinstance(previous, Mapping) else None)
 
 
 def _rule_record(rule: Rule) -> dict[str, str]:
@@ -173,4 +191,97 @@ def apply(ec2: Any, account: str, region: str, steps: Sequence[Step]) -> list[Ou
 
 
 def error_outcome(exc: BaseException) -> Outcome:
-    return Outcome(None, "failed", aws.error_code(exc))
+    return Outcome(None, FAILED, aws.error_code(exc))
+
+
+def apply_reporting(ec2: Any, account: str, region: str, steps: Sequence[Step]) -> list[Outcome]:
+    """:func:`apply` for a revert nobody retries (the notifier's, at alert time): a step whose call fails is an
+    outcome saying why, and the steps after it are not tried. Nothing raises."""
+    outcomes: list[Outcome] = []
+    for index, step in enumerate(steps):
+        try:
+            outcomes += apply(ec2, account, region, [step])
+        except Exception as exc:  # said in the alert and the evidence
+            log.warning("revert_step_failed", rule_id=step.rule_id, group_id=step.group_id, error=aws.error_code(exc))
+            outcomes.append(Outcome(step, FAILED, aws.error_code(exc)))
+            outcomes += [Outcome(later, NOT_TRIED) for later in steps[index + 1:]]
+            break
+    return outcomes
+
+
+def auto_note(outcomes: Sequence[Outcome]) -> str:
+    """What an alert says of its automatic revert: what was done to each rule, and what was not and why."""
+    lines = "; ".join(o.line() for o in outcomes) or "nothing to revert"
+    done = [o.result == DONE for o in outcomes]
+    if done and all(done):
+        return f"reverted automatically: {lines}"
+    if any(done):
+        return f"reverted automatically in part: {lines}"
+    return f"not reverted automatically: {lines}"
+
+
+def auto_record(event_id: str, account: str, region: str, at: str, outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """The evidence of an automatic revert (``.../remediation/YYYY/MM/DD/<event id>-revert.json``, written once):
+    the decision (by :data:`AUTO`) and its outcome in one record."""
+    return {"schema": 1, "action": "revert", "event_id": event_id, "account_id": account, "region": region,
+            "decided_by": AUTO, "decided_at": at, "outcomes": [o.as_dict() for o in outcomes],
+            "lines": [o.line() for o in outcomes], "note": auto_note(outcomes)}
+
+
+def done_steps(record: Mapping[str, Any]) -> list[Step]:
+    """The steps an automatic revert's evidence record (:func:`auto_record`) says were done."""
+    account, region = str(record.get("account_id") or ""), str(record.get("region") or "")
+    found = []
+    for outcome in record.get("outcomes") or ():
+        if isinstance(outcome, Mapping) and outcome.get("result") == DONE:
+            step = _step_from(outcome.get("step"), account, region)
+            if step is not None and step.group_id:
+                found.append(step)
+    return found
+
+
+def _ip_permission(rule: Rule) -> dict[str, Any]:
+    """An ``IpPermission`` authorizing ``rule`` again."""
+    request = _permission(rule)
+    permission: dict[str, Any] = {k: request[k] for k in ("IpProtocol", "FromPort", "ToPort") if k in request}
+    peer: dict[str, Any] = {}
+    if "Description" in request:
+        peer["Description"] = request["Description"]
+    if rule.peer_type == "ipv4":
+        permission["IpRanges"] = [{"CidrIp": request["CidrIpv4"], **peer}]
+    elif rule.peer_type == "ipv6":
+        permission["Ipv6Ranges"] = [{"CidrIpv6": request["CidrIpv6"], **peer}]
+    elif rule.peer_type == "prefix-list":
+        permission["PrefixListIds"] = [{"PrefixListId": request["PrefixListId"], **peer}]
+    else:
+        permission["UserIdGroupPairs"] = [{"GroupId": request["ReferencedGroupId"], **peer}]
+    return permission
+
+
+def put_back(ec2: Any, account: str, region: str, steps: Sequence[Step]) -> list[Outcome]:
+    """Undo an automatic revert's done steps (Restore as exception): a revoked rule is authorized again as the
+    alert showed it, unless a live rule of the group already is; a restored rule is modified back to the alert's
+    form while it is still as the revert left it. An AWS error raises (the job is retried: each step checks the
+    live rules again)."""
+    outcomes: list[Outcome] = []
+    for step in steps:
+        live_rules = _live_rules(ec2, account, region, step.group_id)
+        back = Step(PUT_BACK, step.group_id, step.rule_id, step.expected)
+        if any(still_as_shown(live, step.expected) for live in live_rules.values()):
+            outcomes.append(Outcome(back, DONE, "already as the alert showed it"))
+            continue
+        if step.kind == REVOKE:
+            call = ec2.authorize_security_group_egress if step.expected.direction == "egress" else (
+                ec2.authorize_security_group_ingress)
+            answer = call(GroupId=step.group_id, IpPermissions=[_ip_permission(step.expected)])
+        else:
+            live = live_rules.get(step.rule_id)
+            if live is None or step.restore is None or not still_as_shown(live, step.restore):
+                outcomes.append(Outcome(back, CHANGED_SINCE))
+                continue
+            wanted = {"SecurityGroupRuleId": step.rule_id, "SecurityGroupRule": _permission(step.expected)}
+            answer = ec2.modify_security_group_rules(GroupId=step.group_id, SecurityGroupRules=[wanted])
+        log.info("put_back_step_done", rule_id=step.rule_id, group_id=step.group_id,
+                 aws_request_id=_request_id(answer))
+        outcomes.append(Outcome(back, DONE, request_id=_request_id(answer)))
+    return outcomes
