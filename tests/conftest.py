@@ -14,7 +14,7 @@ from collections.abc import Generator
 
 import pytest
 
-from tests import contract
+from tests import botocore_sharing, contract
 
 
 class ContractFailure(AssertionError):
@@ -28,19 +28,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "the breach is still raised to the code as AWS would, but does not fail the test",
     )
     contract.install(contract.RECORDER)
-    share_service_models()
-
-
-def share_service_models() -> None:
-    """One botocore data loader for every session of the process: a test's new session (a new Lambda
-    process, as far as the code under test can tell: new credentials, new clients, empty caches) parses no
-    service model another test already parsed. The models are read-only data shipped with botocore."""
-    import functools
-
-    import botocore.loaders
-    import botocore.session
-
-    botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)  # type: ignore[attr-defined]
+    botocore_sharing.share()  # a test's new session parses no model and builds no client class again
 
 
 def _check(item: pytest.Item, phase: str) -> None:

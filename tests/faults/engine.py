@@ -578,7 +578,10 @@ def classify(run: Run, baseline: Run, site: Site, kind: str, protocol: str) -> s
 def matrix(function: str, only: str | None = None) -> dict[str, Any]:
     import moto  # noqa: F401  (before any session: its stubber joins botocore's built-in handlers)
 
+    from tests import botocore_sharing
     from tests.faults import scenarios
+
+    botocore_sharing.share()
 
     spec = scenarios.FUNCTIONS[function]
     world = World(function, spec.handler)

@@ -656,8 +656,8 @@ def test_remediation_mode_approve_to_auto_changes_the_functions_in_place(change_
     runner = change_alerts.terraform
     env = {**os.environ, "TF_DATA_DIR": runner.work_dir, "TF_IN_AUTOMATION": "1"}
     plan = str(Path(runner.work_dir) / "auto.plan")
-    result = subprocess.run(["terraform", "plan", "-no-color", "-input=false", f"-state={runner.state_path}",
-                             "-var", "remediation_mode=auto", f"-out={plan}"],
+    result = subprocess.run(["terraform", "plan", "-no-color", "-input=false", "-refresh=false",
+                             f"-state={runner.state_path}", "-var", "remediation_mode=auto", f"-out={plan}"],
                             cwd=runner.module_dir, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     shown = subprocess.run(["terraform", "show", "-json", plan], cwd=runner.module_dir, env=env,

@@ -91,8 +91,13 @@ output "kms_key_arn" {{
 """
 
 
-# Session-scoped: the input flips below are in classes, and each class runs on a worker of its own beside the file's
-# other tests (pytest-xdist --dist loadscope), with the worker's deployment; every test leaves it as it found it.
+# Plans read the applied state as it is: nothing changes the emulator behind Terraform's back, so a refresh (every
+# resource read again, minutes of CPU over the file) would only add the emulator's own noise.
+NO_REFRESH = ("-refresh=false",)
+
+
+# Session-scoped: the input flips below are a class, which runs on a worker of its own beside the file's other tests
+# (pytest-xdist --dist loadscope), with the worker's deployment; every test leaves it as it found it.
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     directory = tmp_path_factory.mktemp("protected")
@@ -128,7 +133,7 @@ def test_terraform_destroy_leaves_the_evidence_readable(deployment: dict[str, An
 def test_turning_object_lock_on_later_replaces_nothing(deployment: dict[str, Any]) -> None:
     # When Object Lock is turned on for the existing bucket
     directory = deployment["directory"]
-    plan = terraform(directory, "plan", "-input=false", "-var", "lock_mode=GOVERNANCE", "-out=lock.plan")
+    plan = terraform(directory, "plan", "-input=false", *NO_REFRESH, "-var", "lock_mode=GOVERNANCE", "-out=lock.plan")
     assert plan.returncode == 0, plan.stdout + plan.stderr
     changes = json.loads(terraform(directory, "show", "-json", "lock.plan").stdout)["resource_changes"]
     # Then nothing is destroyed or replaced; the lock configuration is added to the bucket in place
@@ -139,7 +144,7 @@ def test_turning_object_lock_on_later_replaces_nothing(deployment: dict[str, Any
 
 def test_force_destroy_is_refused_with_object_lock(deployment: dict[str, Any]) -> None:
     # When a plan asks for a locked bucket that terraform may empty (force_destroy bypasses GOVERNANCE)
-    plan = terraform(deployment["directory"], "plan", "-input=false", "-var", "lock_mode=GOVERNANCE",
+    plan = terraform(deployment["directory"], "plan", "-input=false", *NO_REFRESH, "-var", "lock_mode=GOVERNANCE",
                      "-var", "force_destroy=true")
     # Then it is refused with the reason
     assert plan.returncode != 0
@@ -175,7 +180,7 @@ TURN_PROTECTION_OFF = (
 
 def _plan(directory: Any, *variables: str) -> tuple[list[str], list[str]]:
     """(addresses destroyed or replaced, addresses created) of a plan with these -var settings."""
-    result = terraform(directory, "plan", "-input=false", *variables, "-out=flip.plan")
+    result = terraform(directory, "plan", "-input=false", *NO_REFRESH, *variables, "-out=flip.plan")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     changes = json.loads(terraform(directory, "show", "-json", "flip.plan").stdout)["resource_changes"]
     return ([c["address"] for c in changes if "delete" in c["change"]["actions"]],
@@ -209,7 +214,7 @@ def test_flipping_destroy_protection_never_destroys_the_evidence(deployment: dic
     # Runs last in this file: it ends where it began, protected.
     directory, bucket, key = deployment["directory"], deployment["bucket"], deployment["kms_key_arn"]
     # When protection is turned off without the README's procedure, the plan is refused before anything changes
-    refused = terraform(directory, "plan", "-input=false", "-var", "protection=false")
+    refused = terraform(directory, "plan", "-input=false", *NO_REFRESH, "-var", "protection=false")
     assert refused.returncode != 0
     assert "prevent_destroy" in refused.stdout + refused.stderr
     # When the procedure is followed, turning it off destroys and replaces nothing
@@ -232,12 +237,12 @@ def test_flipping_destroy_protection_never_destroys_the_evidence(deployment: dic
     assert client("kms").describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "Enabled"
     # and a destroy, or a targeted destroy of the bucket alone, is refused again
     for target in ((), ("-target=module.sgwatch.module.evidence_bucket[0].aws_s3_bucket.this[0]",)):
-        result = terraform(directory, "plan", "-destroy", "-input=false", *target)
+        result = terraform(directory, "plan", "-destroy", "-input=false", *NO_REFRESH, *target)
         assert result.returncode != 0 and "prevent_destroy" in result.stdout + result.stderr, target
 
 
-class TestInputsTurnedOnAndOffAndApplied:
-    """Inputs of the inventory turned on and off, each plan applied."""
+class TestInputFlips:
+    """Inputs turned on (and off) over the applied deployment."""
 
     def test_the_rule_review_register_turned_on_and_off_changes_only_the_inventory_in_place(
             self, deployment: dict[str, Any]) -> None:
@@ -285,8 +290,6 @@ class TestInputsTurnedOnAndOffAndApplied:
                       "arn:aws:cloudformation:us-east-1:123456789012:stack/network/0a1b2c3d-4e5f-6789-abcd-ef0123456789")
 
 
-class TestInputsPlannedOn:
-    """Inputs planned on over the applied deployment."""
 
     def test_reading_terraform_states_later_only_changes_the_inventory_in_place(
             self, deployment: dict[str, Any]) -> None:

@@ -284,7 +284,7 @@ def _planned(runner: Any, ous: list[str]) -> dict[str, Any]:
                               env={**os.environ, "TF_DATA_DIR": runner.work_dir}, timeout=600)
 
     plan = str(Path(runner.work_dir) / "ous.plan")
-    result = run("plan", "-input=false", "-no-color", f"-state={runner.state_path}",
+    result = run("plan", "-input=false", "-no-color", "-refresh=false", f"-state={runner.state_path}",
                  "-var", f"stack_set_ous={json.dumps(ous)}", f"-out={plan}")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     return {c["address"]: c["change"] for c in json.loads(run("show", "-json", plan).stdout)["resource_changes"]
