@@ -237,6 +237,18 @@ class Job:
         self.tell_clicker("This alert was already handled; nothing more was done.")
         return "already_decided"
 
+    def record_exception(self, record: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+        """Claim the decision and index the exception of the alert's rules: (the rules, None), or (the rules, the
+        outcome) when another decision came first."""
+        click = self.click
+        rules = covered_rules(record)
+        details = {"kept_by": click.user_id, "reason": click.reason, "expires": click.expires, "rules": rules}
+        earlier = self.claim(details)
+        if earlier is not None:
+            return rules, self.already_decided(earlier)
+        self.index_exception(details)
+        return rules, None
+
     def index_exception(self, details: Mapping[str, Any]) -> None:
         """The exception's index entry in each group it covers (written once; a redelivered job finds them)."""
         ref = self.click.ref
@@ -265,13 +277,10 @@ class Job:
         if not self.covers(context):
             self.tell_clicker(f"Account {ref.account_id} is not one SG Watch may change; nothing was done.")
             return "account_not_covered"
-        rules = covered_rules(record)
-        details = {"kept_by": click.user_id, "reason": click.reason, "expires": click.expires, "rules": rules}
-        earlier = self.claim(details)
-        if earlier is not None:
-            return self.already_decided(earlier)
         # The exception first: the rule's return is itself a change the notifier alerts, and must find it kept.
-        self.index_exception(details)
+        rules, decided = self.record_exception(record)
+        if decided is not None:
+            return decided
         with aws.target_account(self.credentials(context)):
             outcomes = revert.put_back(aws.client("ec2", ref.region), ref.account_id, ref.region,
                                        revert.done_steps(reverted))
@@ -284,12 +293,9 @@ class Job:
     def keep(self, record: Mapping[str, Any]) -> str:
         """Record the exception once (the decision, then each group's index entry) and update the message."""
         ref, click = self.click.ref, self.click
-        rules = covered_rules(record)
-        details = {"kept_by": click.user_id, "reason": click.reason, "expires": click.expires, "rules": rules}
-        earlier = self.claim(details)
-        if earlier is not None:
-            return self.already_decided(earlier)
-        self.index_exception(details)
+        rules, decided = self.record_exception(record)
+        if decided is not None:
+            return decided
         shown = ", ".join(f"{r['rule_id'] or 'a rule'} in {r['group_id']}" for r in rules) or "no rule"
         self.update_message([f"{shown}: kept until {click.expires} (UTC)"], "*Kept as exception*",
                             str(record.get("subject") or ""), click.reason)
