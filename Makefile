@@ -102,14 +102,12 @@ lint: venv
 
 unit: venv
 	$(PY) -m pytest tests/unit -n auto
-	$(PY) -m pytest tests/faults $(FAULT_WORKERS)
+	$(PY) -m pytest tests/faults
 
 # Five test files at a time (or a test class, which may run beside the rest of its file with a deployment of its
 # own), each worker with its own emulator: the applies wait on the emulator and the provider's waiters far more than
 # they compute. The run ends with each file's set-up (applies), test and teardown seconds.
 MODULE_WORKERS := -n 5 --dist loadscope --no-loadscope-reorder
-# The fault matrix: two functions at a time, the longest first (tests/faults/test_matrix.py).
-FAULT_WORKERS := -n 2 --dist load --maxschedchunk 1
 
 module: venv
 	$(PY) -m pytest tests/module $(MODULE_WORKERS)
@@ -126,7 +124,7 @@ CHECKS := lint browser package-check fmt-check validate tftest cfn-lint docs-che
 
 test: venv
 	@mkdir -p build; \
-	nice -n 19 $(PY) -m pytest tests/faults $(FAULT_WORKERS) -p no:cacheprovider > build/faults.log 2>&1 & matrix=$$!; \
+	nice -n 19 $(PY) -m pytest tests/faults -p no:cacheprovider > build/faults.log 2>&1 & matrix=$$!; \
 	$(PY) -m pytest tests/module $(MODULE_WORKERS) -p no:cacheprovider > build/module.log 2>&1 & module=$$!; \
 	nice -n 10 $(MAKE) --no-print-directory -j2 --output-sync=target $(CHECKS) \
 	  && nice -n 10 $(PY) -m pytest tests/unit -n auto; suite=$$?; \

@@ -14,7 +14,7 @@ from collections.abc import Generator
 
 import pytest
 
-from tests import botocore_sharing, contract
+from tests import botocore_sharing, contract, moto_caches
 
 
 class ContractFailure(AssertionError):
@@ -29,6 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     contract.install(contract.RECORDER)
     botocore_sharing.share()  # a test's new session parses no model and builds no client class again
+    moto_caches.install()  # moto in process finds a request's handler without rebuilding its URL tables
 
 
 def _check(item: pytest.Item, phase: str) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from moto.iam import access_control
@@ -146,6 +147,10 @@ def install() -> None:
 
 def main(argv: list[str]) -> None:
     install()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests import moto_caches
+
+    moto_caches.install()
     from moto.server import main as moto_main
 
     moto_main(argv)

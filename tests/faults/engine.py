@@ -578,10 +578,11 @@ def classify(run: Run, baseline: Run, site: Site, kind: str, protocol: str) -> s
 def matrix(function: str, only: str | None = None) -> dict[str, Any]:
     import moto  # noqa: F401  (before any session: its stubber joins botocore's built-in handlers)
 
-    from tests import botocore_sharing
+    from tests import botocore_sharing, moto_caches
     from tests.faults import scenarios
 
     botocore_sharing.share()
+    moto_caches.install()
 
     spec = scenarios.FUNCTIONS[function]
     world = World(function, spec.handler)
@@ -615,7 +616,7 @@ def matrix(function: str, only: str | None = None) -> dict[str, Any]:
                         r = rows[-1]
                         print(f"{time.monotonic() - started:6.2f}s {r['seconds']:6.2f}s {r['site']} {kind} "
                               f"{r['outcome']}", file=sys.stderr, flush=True)
-    return {"function": function, "rows": rows}
+    return {"function": function, "rows": rows, "cpu_seconds": round(time.process_time(), 1)}
 
 
 def _row(world: World, contract: Any, scenario: Any, baseline: Run, site: Site, kind: str,

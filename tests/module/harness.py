@@ -11,13 +11,16 @@ real AWS, is allowed by the deployed role policy.
 
 from __future__ import annotations
 
+import atexit
 import fnmatch
 import inspect
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +131,61 @@ class LambdaRun:
         return records
 
 
+class WarmProcesses:
+    """One warm Lambda process (tests/module/lambda_runner.py --warm) per zip, handler and environment, as Lambda
+    keeps one per function version and configuration: an invocation finds what the ones before it left. The
+    least recently used is shut down beyond :attr:`KEPT`, as Lambda reclaims idle environments."""
+
+    KEPT = 6
+
+    def __init__(self) -> None:
+        self._processes: OrderedDict[tuple[Any, ...], subprocess.Popen[str]] = OrderedDict()
+        atexit.register(self.close)
+
+    def invoke(self, zip_path: Path, handler: str, env: dict[str, str], event: Any,
+               timeout_s: float) -> tuple[dict[str, Any], str]:
+        key = (str(zip_path), handler, tuple(sorted(env.items())))
+        process = self._processes.pop(key, None)
+        if process is None or process.poll() is not None:
+            process = subprocess.Popen([sys.executable, str(RUNNER), str(zip_path), handler, "--warm"], env=env,
+                                       text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT)
+        self._processes[key] = process
+        while len(self._processes) > self.KEPT:
+            self._stop(self._processes.popitem(last=False)[1])
+        assert process.stdin is not None and process.stdout is not None
+        with tempfile.TemporaryDirectory() as tmp:
+            result_file, log_file = Path(tmp) / "result.json", Path(tmp) / "log.txt"
+            process.stdin.write(json.dumps({"event": event, "result_file": str(result_file),
+                                            "log_file": str(log_file), "timeout_s": timeout_s}) + "\n")
+            process.stdin.flush()
+            ready, _, _ = select.select([process.stdout], [], [], 900)
+            answer = process.stdout.readline() if ready else ""
+            logs = log_file.read_text() if log_file.exists() else ""
+            if answer != "done\n" or not result_file.exists():
+                process.kill()
+                del self._processes[key]
+                raise AssertionError(f"runner crashed or hung:\n{logs}\n{answer}{process.stdout.read()}")
+            outcome: dict[str, Any] = json.loads(result_file.read_text())
+            return outcome, logs
+
+    @staticmethod
+    def _stop(process: subprocess.Popen[str]) -> None:
+        if process.stdin is not None:
+            process.stdin.close()  # the runner's loop ends with its stdin
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    def close(self) -> None:
+        while self._processes:
+            self._stop(self._processes.popitem()[1])
+
+
+WARM = WarmProcesses()
+
+
 def deployed_configuration(function_name: str, region: str = "us-east-1") -> dict[str, Any]:
     return client("lambda", region).get_function_configuration(FunctionName=function_name)
 
@@ -154,27 +212,13 @@ def run_lambda(
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_LAMBDA_FUNCTION_NAME": function_name,
-        "SGWATCH_TEST_TIMEOUT": str(timeout_s or config.get("Timeout", 300)),
         **(config.get("Environment") or {}).get("Variables", {}),
         **(env_overrides or {}),
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        result_file = Path(tmp) / "result.json"
-        proc = subprocess.run(
-            [sys.executable, str(RUNNER), str(zip_path), handler, str(result_file)],
-            input=json.dumps(event or {}),
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=900,
-        )
-        if not result_file.exists():
-            raise AssertionError(f"runner crashed:\n{proc.stdout}\n{proc.stderr}")
-        outcome = json.loads(result_file.read_text())
+    outcome, logs = WARM.invoke(zip_path, handler, env, event or {}, timeout_s or config.get("Timeout", 300))
     breaches = [contract.Breach(**b) for b in outcome.get("contract_breaches", [])]
     contract.RECORDER.add(breaches)  # fails the test at the end of its phase (tests/conftest.py)
-    return LambdaRun(function_name, outcome["result"], outcome["error"], proc.stdout + proc.stderr, outcome["calls"],
-                     breaches)
+    return LambdaRun(function_name, outcome["result"], outcome["error"], logs, outcome["calls"], breaches)
 
 
 # --- least privilege -------------------------------------------------------------------------

@@ -1,6 +1,12 @@
-"""Run one Lambda handler from a shipped zip, as the Lambda runtime would.
+"""Run a Lambda handler from a shipped zip, as the Lambda runtime would.
 
-    lambda_runner.py ZIP HANDLER RESULT_FILE < event.json
+    lambda_runner.py ZIP HANDLER RESULT_FILE < event.json      one invocation
+    lambda_runner.py ZIP HANDLER --warm                         invocation after invocation
+
+``--warm`` is a warm Lambda process: the handler's module is imported once and every invocation after the
+first finds what the ones before it left (clients, caches). Each invocation is a JSON line on stdin
+(``{"event", "result_file", "log_file", "timeout_s"}``); while it runs the process's stdout and stderr go to its
+log file, and when its result file is written the process answers ``done`` on its own stdout.
 
 The zip goes first on sys.path (zipimport) and the source tree (functions/, which the
 development venv installs editable) is taken off it, so the code under test is exactly what
@@ -72,21 +78,22 @@ class Context:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def main() -> int:
-    zip_path, handler, result_file = sys.argv[1:4]
-    timeout_s = float(os.environ.get("SGWATCH_TEST_TIMEOUT", "300"))
-    sys.path[:] = [zip_path, *(p for p in sys.path if not p or Path(p).resolve() != SOURCE)]
-    _install_recorder()
-    contract = _install_contract()
+def _handler(zip_path: str, handler: str) -> Any:
     module_name, function_name = handler.rsplit(".", 1)
+    module = importlib.import_module(module_name)
+    for loaded in (module, sys.modules.get("sgwatch")):
+        if loaded is not None and not getattr(loaded, "__file__", "").startswith(zip_path):
+            raise RuntimeError(f"{loaded.__name__} was not loaded from {zip_path}")
+    return getattr(module, function_name)
+
+
+def invoke(zip_path: str, handler: str, event_text: str, result_file: str, timeout_s: float, contract: Any) -> None:
+    """One invocation: its result (or error), its AWS calls and contract breaches to ``result_file``."""
+    calls.clear()
     outcome: dict[str, Any] = {"result": None, "error": None}
     try:
-        event = json.load(sys.stdin)
-        module = importlib.import_module(module_name)
-        for loaded in (module, sys.modules.get("sgwatch")):
-            if loaded is not None and not getattr(loaded, "__file__", "").startswith(zip_path):
-                raise RuntimeError(f"{loaded.__name__} was not loaded from {zip_path}")
-        outcome["result"] = getattr(module, function_name)(event, Context(timeout_s))
+        event = json.loads(event_text)
+        outcome["result"] = _handler(zip_path, handler)(event, Context(timeout_s))
     except Exception as exc:  # reported to the test, as Lambda reports it
         outcome["error"] = f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
@@ -94,6 +101,41 @@ def main() -> int:
     outcome["contract_breaches"] = [vars(b) for b in contract.drain()]
     with open(result_file, "w") as f:
         json.dump(outcome, f, default=str)
+
+
+def serve(zip_path: str, handler: str, contract: Any) -> None:
+    """Invocation after invocation, each read as a JSON line from stdin, until stdin ends."""
+    answers = os.fdopen(os.dup(1), "w")
+    streams = os.dup(1), os.dup(2)
+    for line in sys.stdin:
+        request = json.loads(line)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with open(request["log_file"], "w") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            try:
+                invoke(zip_path, handler, json.dumps(request["event"]), request["result_file"],
+                       float(request["timeout_s"]), contract)
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(streams[0], 1)
+                os.dup2(streams[1], 2)
+        answers.write("done\n")
+        answers.flush()
+
+
+def main() -> int:
+    zip_path, handler, result_file = sys.argv[1:4]
+    sys.path[:] = [zip_path, *(p for p in sys.path if not p or Path(p).resolve() != SOURCE)]
+    _install_recorder()
+    contract = _install_contract()
+    if result_file == "--warm":
+        serve(zip_path, handler, contract)
+    else:
+        invoke(zip_path, handler, sys.stdin.read(), result_file,
+               float(os.environ.get("SGWATCH_TEST_TIMEOUT", "300")), contract)
     return 0
 
 
