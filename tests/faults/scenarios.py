@@ -485,9 +485,24 @@ def pack_setup(fanned_out: bool) -> Callable[[World], None]:
         world.client("ec2").authorize_security_group_ingress(GroupId=group, IpPermissions=[
             {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
         inventory({}, Context("sg_inventory", 60))
+        remediation_records(world)
         if fanned_out:
             work_queue(world)
     return setup
+
+
+def remediation_records(world: World) -> None:
+    """A Keep decision of today and its exception's index entry, lapsing today (the section "Remediation and
+    exceptions" lists and reads both)."""
+    today = datetime.now(UTC).date()
+    yesterday = datetime.fromordinal(today.toordinal() - 1).date()
+    folder = f"{PREFIX}{OWN_ACCOUNT}/{REGION}/remediation/"
+    document = {"schema": 1, "action": "keep", "event_id": "ev-fault", "decided_by": "U0APPROVER",
+                "decided_at": datetime.now(UTC).isoformat(), "kept_by": "U0APPROVER", "reason": "fault matrix",
+                "expires": yesterday.isoformat(), "rules": [{"group_id": "sg-1", "rule_id": "sgr-1"}]}
+    for key in (f"{folder}{today.strftime('%Y/%m/%d')}/ev-fault-keep.json",
+                f"{folder}exceptions/sg-1/{yesterday.isoformat()}-ev-fault.json"):
+        world.client("s3").put_object(Bucket=BUCKET, Key=key, Body=json.dumps(document).encode())
 
 
 def pack_event() -> dict[str, Any]:
