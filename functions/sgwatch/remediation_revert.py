@@ -194,6 +194,8 @@ def may_revert_in(reach: accounts.Settings, own_account: str, account_id: str) -
     """Whether a revert may touch ``account_id``: the function's own account, or one of its member accounts."""
     if account_id == own_account:
         return True
+    if not (len(account_id) == 12 and account_id.isdigit()):
+        return False
     return account_id not in reach.excluded and (account_id in reach.accounts or reach.from_organizations)
 
 

@@ -337,3 +337,12 @@ def test_an_account_the_notifier_may_not_revert_in_is_left_alone_and_the_alert_s
     assert member.rule_id in member.rules() and REMEDIATION_ROLE not in assumed
     assert f"not reverted automatically: not reverted: account {MEMBER} is not one SG Watch may revert in" in (
         published[-1])
+
+
+@pytest.mark.parametrize(("account", "expected"), [
+    (ACCOUNT, True), (MEMBER, True), ("", False), ("not-an-account", False), ("999999999999", False)])
+def test_a_revert_may_touch_the_own_account_and_listed_members_only(account: str, expected: bool) -> None:
+    reach = accounts.Settings.from_env({"ACCOUNTS": MEMBER})
+    assert revert.may_revert_in(reach, ACCOUNT, account) is expected
+    organization = accounts.Settings.from_env({"ACCOUNTS_FROM_ORGANIZATIONS": "true", "EXCLUDED_ACCOUNTS": MEMBER})
+    assert revert.may_revert_in(organization, ACCOUNT, account) is (account in (ACCOUNT, "999999999999"))
