@@ -221,6 +221,7 @@ module "sg_change_alerts" {
   justification_tag_keys     = var.rule_review.tag_keys
   justify_private_peers      = var.rule_review.justify_private_peers
   remediation                = var.remediation
+  remediation_role_name      = local.remediation_role_name
 }
 
 # The member accounts' remediation role (modules/member-role, remediation_trusted_role_arns).

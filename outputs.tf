@@ -90,8 +90,16 @@ output "remediation_signing_secret_arn" {
 }
 
 output "remediation_role_arn" {
-  description = "With remediation: the remediation function's execution role, the one principal a member account's remediation role trusts (modules/member-role remediation_trusted_role_arns)."
+  description = "With remediation and Slack: the remediation function's execution role, which a member account's remediation role trusts (modules/member-role remediation_trusted_role_arns; remediation_trusted_role_arns lists it with the notifier's in auto mode)."
   value       = try(module.remediation[0].role_arn, null)
+}
+
+output "remediation_trusted_role_arns" {
+  description = "With remediation: every role that assumes a member account's remediation role, for modules/member-role remediation_trusted_role_arns: the remediation function's (with Slack) and, in auto mode, the change notifier's (it reverts a member account's change at alert time). Empty when remediation is off."
+  value = compact([
+    try(module.remediation[0].role_arn, null),
+    try(var.remediation.mode, "") == "auto" ? try(module.sg_change_alerts[0].role_arn, null) : null,
+  ])
 }
 
 output "evidence_query_policy_arn" {

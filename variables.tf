@@ -564,7 +564,7 @@ variable "rule_review" {
 # --- Remediation ---------------------------------------------------------------------------------
 
 variable "remediation" {
-  description = "Revert a qualifying change from its Slack alert, or at alert time in auto mode (needs the change alerts in lambda mode, and slack in approve mode); null (default) leaves it off. mode: approve (an approver clicks Revert on the Slack alert) or auto (the notifier reverts a qualifying change at alert time in its own account, no Slack needed); min_severity (CRITICAL) and only_out_of_band (true) choose the qualifying alerts; approvers: Slack user ids (U.../W...) or user-group ids (S...), required in approve mode; exception_max_days (30): how far ahead the Keep as exception dialog lets an approver set the expiry. See the README's \"Remediation from Slack\". Checked by modules/sg-change-alerts."
+  description = "Revert a qualifying change from its Slack alert, or at alert time in auto mode (needs the change alerts in lambda mode, and slack in approve mode); null (default) leaves it off. mode: approve (an approver clicks Revert on the Slack alert) or auto (the notifier reverts a qualifying change at alert time, in its own account and, through their remediation role, in member accounts; no Slack needed); min_severity (CRITICAL) and only_out_of_band (true) choose the qualifying alerts; approvers: Slack user ids (U.../W...) or user-group ids (S...), required in approve mode; exception_max_days (30): how far ahead the Keep as exception dialog lets an approver set the expiry. See the README's \"Remediation from Slack\". Checked by modules/sg-change-alerts."
   type = object({
     mode               = optional(string, "approve")
     min_severity       = optional(string, "CRITICAL")

@@ -113,19 +113,41 @@ def _exception_note(records: changes.EventRecords | None, alert: alerts.Alert,
             f"reason: {kept.reason}"), False
 
 
-def _auto_revert(alert: alerts.Alert, policy: remediation_prompt.Policy | None,
+def _own_account(context: Any) -> str:
+    """The function's own account; empty when it is unknown (the revert is then not tried: the alert says so)."""
+    try:
+        return aws.function_account(context)
+    except Exception:  # is_own_account logged it
+        return ""
+
+
+def _auto_revert(alert: alerts.Alert, config: changes.Settings,
                  context: Any) -> list[remediation_revert.Outcome] | None:
     """In auto mode, revert a qualifying change now (the Revert job's steps, each only while the live rule is
-    as the alert shows it), in the function's own account; None when there is nothing to do. Runs in the
-    pre-publish block: every call is bounded, and a failure is an outcome the alert shows."""
+    as the alert shows it), in the function's own account or, through its remediation role, in a member account
+    (:func:`sgwatch.remediation_revert.credentials`, as the Revert job); None when there is nothing to do. Runs in
+    the pre-publish block: every call is bounded, and a failure is an outcome the alert shows."""
+    policy = config.remediation
     if policy is None or policy.mode != remediation_prompt.AUTO or not alerts.qualifies(alert, policy):
         return None
     ev = alert.ev
     steps, skipped = remediation_revert.plan(alerts.event_record(alert, "", ""))
-    if not changes.is_own_account(ev, context):
+    own = ev.account_id if changes.is_own_account(ev, context) else _own_account(context)
+    if not own or not remediation_revert.may_revert_in(config.reach, own, ev.account_id) or (
+            ev.account_id != own and not config.remediation_role):
         return [remediation_revert.Outcome(None, remediation_revert.NOT_REVERTIBLE,
-                                           f"account {ev.account_id} is reverted from Slack only")] + skipped
-    outcomes = remediation_revert.apply_reporting(aws.client("ec2", ev.region), ev.account_id, ev.region, steps)
+                                           f"account {ev.account_id} is not one SG Watch may revert in")] + skipped
+    try:
+        credentials = remediation_revert.credentials(config.remediation_role, own, ev.account_id, ev.region)
+    except Exception as exc:  # said in the alert and the evidence: the role is missing or refuses this function
+        role = remediation_revert.role_arn(config.remediation_role, ev.account_id, ev.region)
+        log.warning("auto_revert_role_failed", event_id=ev.event_id, role=role, error=changes.reason(exc))
+        return [remediation_revert.Outcome(None, remediation_revert.FAILED,
+                                           f"remediation role {role} could not be assumed ({changes.reason(exc)})"),
+                *(remediation_revert.Outcome(step, remediation_revert.NOT_TRIED) for step in steps)] + skipped
+    with aws.target_account(credentials):
+        outcomes = remediation_revert.apply_reporting(aws.client("ec2", ev.region), ev.account_id, ev.region,
+                                                      steps)
     log.info("auto_revert", event_id=ev.event_id, steps=len(steps),
              done=sum(o.result == remediation_revert.DONE for o in outcomes))
     return outcomes + skipped
@@ -169,7 +191,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                          changes.justification_of(ev, config, group))
     with changes.before_publish(context):
         exception_note, prompt = _exception_note(records, alert, config.remediation, now)
-        reverted = _auto_revert(alert, config.remediation, context) if prompt else None
+        reverted = _auto_revert(alert, config, context) if prompt else None
     if exception_note:
         ev.notes.append(exception_note)
     if reverted is not None:
@@ -200,8 +222,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         button = alerts.revert_block(alert, config.remediation, changes.event_day(ev, now))
         if button is not None:
             message["blocks"].append(button)
-    if stored and reverted and not auto_record_note and any(o.result == remediation_revert.DONE for o in reverted):
-        # Approvers may put the reverted rules back and keep them as an exception (the remediation function).
+    if stored and reverted and not auto_record_note and any(o.result == remediation_revert.DONE for o in reverted) and (
+            changes.is_own_account(ev, context)):
+        # Approvers may put the reverted rules back and keep them as an exception (the remediation function; in the
+        # own account only: a member's remediation role may not authorize rules).
         button = alerts.restore_block(alert, changes.event_day(ev, now))
         if button is not None:
             message["blocks"].append(button)

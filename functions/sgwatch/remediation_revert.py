@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import aws, log
+from . import accounts, aws, log
 from .cloudtrail import rule_from_dict, rule_matches
 from .csvio import unneutralise
 from .rules import Rule, flatten_rules
@@ -188,6 +188,29 @@ def apply(ec2: Any, account: str, region: str, steps: Sequence[Step]) -> list[Ou
                  aws_request_id=_request_id(answer))
         outcomes.append(Outcome(step, DONE, request_id=_request_id(answer)))
     return outcomes
+
+
+def may_revert_in(reach: accounts.Settings, own_account: str, account_id: str) -> bool:
+    """Whether a revert may touch ``account_id``: the function's own account, or one of its member accounts."""
+    if account_id == own_account:
+        return True
+    if not (len(account_id) == 12 and account_id.isdigit()):
+        return False
+    return account_id not in reach.excluded and (account_id in reach.accounts or reach.from_organizations)
+
+
+def credentials(role_name: str, own_account: str, account_id: str, region: str) -> aws.Credentials | None:
+    """What a revert in ``account_id`` runs with, for the Revert job and the automatic revert alike: None (the
+    function's own credentials) in its own account, else the member account's remediation role ``role_name``, the
+    one role a revert assumes. A role that cannot be assumed raises."""
+    if account_id == own_account:
+        return None
+    partition = aws.base_session().get_partition_for_region(region)
+    return accounts.MemberCredentials(own_account, role_name, partition).for_account(account_id)
+
+
+def role_arn(role_name: str, account_id: str, region: str) -> str:
+    return f"arn:{aws.base_session().get_partition_for_region(region)}:iam::{account_id}:role/{role_name}"
 
 
 def error_outcome(exc: BaseException) -> Outcome:

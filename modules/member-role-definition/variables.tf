@@ -1,13 +1,13 @@
 variable "role" {
-  description = "The member role: its name (the root module's member_role_name), the execution roles of the central functions allowed to assume it (the root output function_role_arns; nothing else may), the AWS Organizations id the callers must belong to (aws:PrincipalOrgID; null for no such condition), whether it grants the reads of the unused-group audit (off: security groups and exposure only), its maximum session duration in seconds, and the opt-in remediation role: the remediation function's execution role allowed to assume it (root output remediation_role_arn; empty: no such role) and its name."
+  description = "The member role: its name (the root module's member_role_name), the execution roles of the central functions allowed to assume it (the root output function_role_arns; nothing else may), the AWS Organizations id the callers must belong to (aws:PrincipalOrgID; null for no such condition), whether it grants the reads of the unused-group audit (off: security groups and exposure only), its maximum session duration in seconds, and the opt-in remediation role: the execution roles allowed to assume it (root output remediation_trusted_role_arns: the remediation function's and, in auto mode, the change notifier's; empty: no such role) and its name."
   type = object({
     name                    = string
     trusted_role_arns       = list(string)
     organization_id         = optional(string)
     include_unused_sg_audit = optional(bool, true)
     max_session_duration    = optional(number, 3600)
-    # The opt-in remediation role: the central remediation function's execution role (root output
-    # remediation_role_arn) may assume it; empty creates none.
+    # The opt-in remediation role: the central roles of root output remediation_trusted_role_arns may
+    # assume it; empty creates none.
     remediation_trusted_role_arns = optional(list(string), [])
     remediation_role_name         = optional(string, "sgwatch-member-remediation")
   })
@@ -31,7 +31,7 @@ variable "role" {
   }
   validation {
     condition     = alltrue([for arn in var.role.remediation_trusted_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", arn))])
-    error_message = "remediation_trusted_role_arns must be IAM role ARNs without wildcards (the root output remediation_role_arn)."
+    error_message = "remediation_trusted_role_arns must be IAM role ARNs without wildcards (the root output remediation_trusted_role_arns)."
   }
   validation {
     condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.role.remediation_role_name)) && var.role.remediation_role_name != var.role.name

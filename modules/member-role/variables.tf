@@ -42,7 +42,7 @@ variable "tags" {
 }
 
 variable "remediation_trusted_role_arns" {
-  description = "Opt-in remediation role: the central remediation function's execution role (root output remediation_role_arn) allowed to assume a second role, remediation_role_name, that may only revoke and modify security-group rules (and read them first). Empty (default) creates no such role."
+  description = "Opt-in remediation role: the central execution roles (root output remediation_trusted_role_arns: the remediation function's and, in auto mode, the change notifier's) allowed to assume a second role, remediation_role_name, that may only revoke and modify security-group rules (and read them first). Empty (default) creates no such role."
   type        = list(string)
   default     = []
 }

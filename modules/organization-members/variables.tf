@@ -114,7 +114,7 @@ variable "max_session_duration" {
 }
 
 variable "remediation_trusted_role_arns" {
-  description = "Opt-in remediation role in every account, beside the member role: the central remediation function's execution role (root output remediation_role_arn) may assume it to revoke or restore security-group rules an approver asked to revert. Empty (default): none. Validated by modules/member-role-definition."
+  description = "Opt-in remediation role in every account, beside the member role: the central execution roles of root output remediation_trusted_role_arns (the remediation function's and, in auto mode, the change notifier's) may assume it to revoke or restore security-group rules. Empty (default): none. Validated by modules/member-role-definition."
   type        = list(string)
   default     = []
 }

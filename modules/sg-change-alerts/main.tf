@@ -10,6 +10,11 @@ locals {
   # Remediation reaches the notifier in approve mode with Slack (the buttons) and always in auto mode.
   remediation_on = var.remediation != null && (local.use_slack || try(var.remediation.mode, "") == "auto")
   auto_revert    = local.remediation_on && try(var.remediation.mode, "") == "auto"
+  # Auto mode in member accounts: their remediation role, and no other (the listed accounts', or any account's of
+  # the organisation when the accounts come from Organizations).
+  revert_listed       = [for a in(local.auto_revert && var.accounts != null ? [var.accounts] : []) : a.ids if length(try(a.ids, [])) > 0]
+  revert_organization = [for a in(local.auto_revert && var.accounts != null ? [var.accounts] : []) : a if try(a.from_organizations, false)]
+  revert_in_members   = length(local.revert_listed) + length(local.revert_organization) > 0
 }
 
 # --- the function (default mode) ---------------------------------------------------------------
@@ -67,6 +72,35 @@ data "aws_iam_policy_document" "function" {
       ]
     }
   }
+
+  # Auto mode: a member account's qualifying change is reverted through that account's remediation role
+  # (modules/member-role), as the remediation function's Revert job does.
+  dynamic "statement" {
+    for_each = local.revert_listed
+    content {
+      sid       = "RevertInMemberAccounts"
+      actions   = ["sts:AssumeRole"]
+      resources = [for id in statement.value : "arn:${data.aws_partition.current.partition}:iam::${id}:role/${var.remediation_role_name}"]
+    }
+  }
+
+  # ...or of any account of the organisation, and then only in its accounts when its id is known.
+  dynamic "statement" {
+    for_each = local.revert_organization
+    content {
+      sid       = "RevertInOrganizationMemberAccounts"
+      actions   = ["sts:AssumeRole"]
+      resources = ["arn:${data.aws_partition.current.partition}:iam::*:role/${var.remediation_role_name}"]
+      dynamic "condition" {
+        for_each = try(statement.value.organization_id, null) == null ? [] : [statement.value.organization_id]
+        content {
+          test     = "StringEquals"
+          variable = "aws:ResourceOrgID"
+          values   = [condition.value]
+        }
+      }
+    }
+  }
 }
 
 module "function" {
@@ -102,6 +136,8 @@ module "function" {
     REMEDIATION_MODE             = var.remediation.mode
     REMEDIATION_MIN_SEVERITY     = var.remediation.min_severity
     REMEDIATION_ONLY_OUT_OF_BAND = tostring(var.remediation.only_out_of_band)
+    }, !local.revert_in_members ? {} : {
+    REMEDIATION_ROLE_NAME = var.remediation_role_name
     }, {
     ALERT_TOPIC_ARN            = var.alert_topic_arn
     APPROVED_CHANGE_PRINCIPALS = join(",", var.approved_change_principals)

@@ -139,3 +139,9 @@ variable "remediation" {
     error_message = "remediation.exception_max_days must be a whole number of days from 1 to 365."
   }
 }
+
+variable "remediation_role_name" {
+  description = "The member accounts' remediation role (modules/member-role remediation_role_name): in auto mode with member accounts, the notifier assumes arn:PARTITION:iam::ACCOUNT:role/NAME, and no other role, to revert a member account's change at alert time."
+  type        = string
+  default     = "sgwatch-member-remediation"
+}

@@ -250,7 +250,7 @@ def alerts_setup(account: str) -> Callable[[World], None]:
         prelude = Run()  # an earlier event on the group: its recorded rules are the next alert's "before"
         world.invoke(authorize_event(net.public_group_id, "evt-00000001", account, 80), prelude)
         assert not prelude.errors and world.drain_alerts(), prelude.errors
-        ALERT_EVENTS.update(account=account, group=net.public_group_id, n=1)
+        ALERT_EVENTS.update(account=account, group=net.public_group_id, n=1, session=session)
     return setup
 
 
@@ -260,11 +260,20 @@ def auto_setup(world: World) -> None:
     env(REMEDIATION_MODE="auto")
 
 
+def member_auto_setup(world: World) -> None:
+    """The member account's scenario with remediation in auto mode: the notifier reverts through the member's
+    remediation role before publishing."""
+    alerts_setup(MEMBER)(world)
+    env(REMEDIATION_MODE="auto", REMEDIATION_MIN_SEVERITY="LOW", REMEDIATION_ONLY_OUT_OF_BAND="false",
+        REMEDIATION_ROLE_NAME="sgwatch-member-remediation")
+
+
 def auto_step(world: World) -> None:
     """The next change: a world-open port really added to the group (the revert revokes it by its rule id)."""
     alerts_step(world)
     port, group = 1000 + ALERT_EVENTS["n"], ALERT_EVENTS["group"]
-    rule = world.client("ec2").authorize_security_group_ingress(GroupId=group, IpPermissions=[
+    ec2 = ALERT_EVENTS["session"].client("ec2", region_name=REGION)  # the group's account
+    rule = ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )["SecurityGroupRules"][0]["SecurityGroupRuleId"]
     (added,) = ALERT_EVENTS["event"]["detail"]["responseElements"]["securityGroupRuleSet"]["items"]
@@ -485,9 +494,24 @@ def pack_setup(fanned_out: bool) -> Callable[[World], None]:
         world.client("ec2").authorize_security_group_ingress(GroupId=group, IpPermissions=[
             {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
         inventory({}, Context("sg_inventory", 60))
+        remediation_records(world)
         if fanned_out:
             work_queue(world)
     return setup
+
+
+def remediation_records(world: World) -> None:
+    """A Keep decision of today and its exception's index entry, lapsing today (the section "Remediation and
+    exceptions" lists and reads both)."""
+    today = datetime.now(UTC).date()
+    yesterday = datetime.fromordinal(today.toordinal() - 1).date()
+    folder = f"{PREFIX}{OWN_ACCOUNT}/{REGION}/remediation/"
+    document = {"schema": 1, "action": "keep", "event_id": "ev-fault", "decided_by": "U0APPROVER",
+                "decided_at": datetime.now(UTC).isoformat(), "kept_by": "U0APPROVER", "reason": "fault matrix",
+                "expires": yesterday.isoformat(), "rules": [{"group_id": "sg-1", "rule_id": "sgr-1"}]}
+    for key in (f"{folder}{today.strftime('%Y/%m/%d')}/ev-fault-keep.json",
+                f"{folder}exceptions/sg-1/{yesterday.isoformat()}-ev-fault.json"):
+        world.client("s3").put_object(Bucket=BUCKET, Key=key, Body=json.dumps(document).encode())
 
 
 def pack_event() -> dict[str, Any]:
@@ -669,6 +693,8 @@ FUNCTIONS: dict[str, Function] = {
                  alerts_step, alerts_run, recovered=alert_survived, degraded=alert_degraded),
         Scenario("remediation auto mode: a world-open port reverted before the alert", auto_setup, auto_step,
                  alerts_run, recovered=alert_survived, degraded=alert_degraded),
+        Scenario("remediation auto mode in a member account: reverted through its remediation role",
+                 member_auto_setup, auto_step, alerts_run, recovered=alert_survived, degraded=alert_degraded),
     ]),
     "unused_sg_audit": Function("unused_sg_audit.handler.lambda_handler", [
         Scenario("direct run over a member account", audit_setup(False), audit_step, audit_run(False),

@@ -651,6 +651,38 @@ def test_in_auto_mode_without_slack_the_notifier_reverts_a_world_ssh_change_at_a
     assert record["decided_by"] == "auto" and [o["result"] for o in record["outcomes"]] == ["done"]
 
 
+def test_in_auto_mode_the_notifier_reverts_a_member_accounts_change_through_its_remediation_role(
+        deployed: dict[str, Any], inbox: str) -> None:
+    # given the auto-mode notifier with the member account, allowed to assume its read and remediation roles only
+    name = deployed["auto_function_name"]
+    assert deployed_configuration(name)["Environment"]["Variables"]["REMEDIATION_ROLE_NAME"] == (
+        "sgwatch-member-remediation")
+    role = deployed_configuration(name)["Role"].rsplit("/", 1)[-1]
+    assumable = sorted(r for p in role_policies(role) for s in p["Statement"] if "sts:AssumeRole" in str(s["Action"])
+                       for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
+    assert assumable == [f"arn:aws:iam::{MEMBER}:role/sgwatch-member-read",
+                         f"arn:aws:iam::{MEMBER}:role/sgwatch-member-remediation"]
+    # and an exposed group in the member account
+    credentials = client("sts").assume_role(RoleArn=f"arn:aws:iam::{MEMBER}:role/sgwatch-member-read",
+                                            RoleSessionName="network-builder")["Credentials"]
+    session = boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"],
+                                    aws_secret_access_key=credentials["SecretAccessKey"],
+                                    aws_session_token=credentials["SessionToken"])
+    net = build_network(session, name="automember")
+    # when someone opens SSH to the world on it, out of band, and the notifier runs on the forwarded event
+    event = _world_ssh(net.public_group_id, "module-auto-member-1", MEMBER, session)
+    rule_id = _as_created(event)
+    alert = run_lambda(name, event)
+    assert alert.error is None and alert.result["severity"] == "CRITICAL", alert.logs
+    # then, with only the calls its role grants, the member's rule is gone through its remediation role
+    assert_least_privilege(name, alert)
+    assert rule_id not in _live_rule_ids(net.public_group_id, session)
+    assert f"arn:aws:iam::{MEMBER}:role/sgwatch-member-remediation" in [
+        c["params"]["RoleArn"] for c in alert.calls if c["operation"] == "AssumeRole"]
+    (mail,) = [m for m in received(inbox) if _event_id(m) == "module-auto-member-1"]
+    assert f"reverted automatically: {rule_id} in {net.public_group_id}: revoked" in mail["Message"]
+
+
 def test_remediation_mode_approve_to_auto_changes_the_functions_in_place(change_alerts: Any) -> None:
     # When the applied deployment (approve mode) is planned with remediation.mode = "auto"
     runner = change_alerts.terraform

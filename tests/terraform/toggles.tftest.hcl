@@ -33,6 +33,10 @@ run "off_by_default_securityhub_report_reachability_check_slack_event_bus" {
     condition     = length(module.remediation) == 0 && output.remediation_interaction_url == null && output.remediation_signing_secret_arn == null
     error_message = "Remediation is off by default: no function URL, no signing secret."
   }
+  assert {
+    condition     = length(output.remediation_trusted_role_arns) == 0
+    error_message = "Without remediation no role is to be trusted by a member account's remediation role."
+  }
 }
 
 # Remediation on: the function behind its URL, the empty signing secret, and the notifier's Revert policy.

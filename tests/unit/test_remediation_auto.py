@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from sg_change_alerts import handler as notifier
-from sgwatch import aws, remediation_prompt, remediation_revert as revert
+from sgwatch import accounts, aws, remediation_prompt, remediation_revert as revert
 from sgwatch.remediation import interaction
-from tests.unit.test_remediation import ACCOUNT, APPROVER, OUTSIDER, PREFIX, World, click, world
+from tests.unit.test_remediation import ACCOUNT, APPROVER, CONTEXT, EVENTS, OUTSIDER, PREFIX, World, click, world
 from tests.unit.test_remediation_exceptions import blocks_of, keep, re_add, second_alert, submission
 
 __all__ = ["world"]  # the fixture
@@ -217,3 +218,131 @@ def test_a_restore_of_an_alert_not_reverted_automatically_does_nothing(world: Wo
     assert world.run_jobs(world.queued()) == {"batchItemFailures": []}
     assert rule_id in world.rules() and world.keys("-restore.json") == []
     assert "not reverted automatically" in world.slack.calls("chat.postEphemeral")[-1].params["text"]
+
+
+# --- member accounts: through their remediation role, the Revert job's code path ---------------------------
+
+MEMBER = "210987654321"
+REMEDIATION_ROLE = f"arn:aws:iam::{MEMBER}:role/sgwatch-member-remediation"
+
+
+class Member:
+    """A member account's group with a world-SSH rule, made through a role assumed in it (moto keeps each account's
+    EC2 apart), and the notifier set up for auto mode with the account listed and its remediation role named."""
+
+    def __init__(self, world: World, monkeypatch: pytest.MonkeyPatch, role_name: str = "sgwatch-member-remediation",
+                 listed: bool = True) -> None:
+        auto(monkeypatch)
+        if listed:
+            monkeypatch.setenv("ACCOUNTS", MEMBER)
+        if role_name:
+            monkeypatch.setenv("REMEDIATION_ROLE_NAME", role_name)
+        self.world = world
+        found = boto3.client("sts", region_name="us-east-1").assume_role(
+            RoleArn=f"arn:aws:iam::{MEMBER}:role/setup", RoleSessionName="setup")["Credentials"]
+        self.ec2 = boto3.client("ec2", region_name="us-east-1", aws_access_key_id=found["AccessKeyId"],
+                                aws_secret_access_key=found["SecretAccessKey"], aws_session_token=found["SessionToken"])
+        vpc = self.ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+        self.group = self.ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
+        self.rule_id = str(self.ec2.authorize_security_group_ingress(GroupId=self.group, IpPermissions=[{
+            "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+            "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "temporary debug access"}]}],  # as the event shows
+        )["SecurityGroupRules"][0]["SecurityGroupRuleId"])
+
+    def alert(self) -> dict[str, Any]:
+        text = (EVENTS / "AuthorizeSecurityGroupIngress_console_sso_ssh_world.json").read_text()
+        text = text.replace("111122223333", MEMBER).replace("sg-0a1b2c3d4e5f60718", self.group)
+        text = text.replace("sgr-0123456789abcdef0", self.rule_id)
+        notifier.lambda_handler(json.loads(text), CONTEXT)
+        return self.world.slack.calls("chat.postMessage")[-1].params
+
+    def rules(self) -> list[str]:
+        found = self.ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [self.group]}])
+        return [r["SecurityGroupRuleId"] for r in found["SecurityGroupRules"]]
+
+
+@pytest.fixture
+def assumed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The role ARNs the functions assume (sgwatch.accounts.assume_role, the one place)."""
+    roles: list[str] = []
+    real = accounts.assume_role
+
+    def assume(account_id: str, role_arn: str, session_name: str) -> Any:
+        roles.append(role_arn)
+        return real(account_id, role_arn, session_name)
+
+    monkeypatch.setattr(accounts, "assume_role", assume)
+    return roles
+
+
+def test_a_member_account_s_change_is_reverted_through_its_remediation_role(
+        world: World, published: list[str], assumed: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    member = Member(world, monkeypatch)
+    message = member.alert()
+    # the member's rule is gone before the alert goes out, revoked with the member's remediation role
+    assert member.rule_id not in member.rules()
+    assert REMEDIATION_ROLE in assumed
+    said = f"reverted automatically: {member.rule_id} in {member.group}: revoked"
+    assert said in published[-1] and said in json.dumps(blocks_of(message))
+    (key,) = world.keys("-revert.json")
+    assert key.startswith(f"{PREFIX}{MEMBER}/us-east-1/remediation/")
+    (step,) = world.read(key)["outcomes"]
+    assert (step["result"], step["step"]["rule_id"]) == (revert.DONE, member.rule_id)
+    # and no Restore as exception button: a member's remediation role may not authorize the rule again
+    assert remediation_prompt.RESTORE_ACTION_ID not in json.dumps(blocks_of(message))
+
+
+def test_a_restore_of_a_member_account_s_automatic_revert_is_refused(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a member account's change reverted automatically, and a Restore click naming it (signed: a copied button)
+    member = Member(world, monkeypatch)
+    member.alert()
+    ref = remediation_prompt.AlertRef(EVENT_ID, MEMBER, "us-east-1", "2025/03/04")
+    view = restore_dialog(world, {"blocks": [remediation_prompt.restore_block(ref)]})
+    assert click(world, submission(view)) == interaction.ACCEPTED
+    # when the job runs, nothing is put back or recorded, and the approver is told why
+    assert world.run_jobs(world.queued()) == {"batchItemFailures": []}
+    assert member.rule_id not in member.rules() and not world.keys("-restore.json")
+    assert "SG Watch puts rules back in its own account only" in (
+        world.slack.calls("chat.postEphemeral")[-1].params["text"])
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "NoSuchEntity"])
+def test_a_remediation_role_that_cannot_be_assumed_is_said_in_the_alert_and_the_alert_still_goes_out(
+        world: World, published: list[str], monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    member = Member(world, monkeypatch)
+    real = accounts.assume_role
+
+    def assume(account_id: str, role_arn: str, session_name: str) -> Any:
+        if role_arn == REMEDIATION_ROLE:  # the role is missing, or does not trust the notifier
+            raise ClientError({"Error": {"Code": code, "Message": "no"}}, "AssumeRole")
+        return real(account_id, role_arn, session_name)
+
+    monkeypatch.setattr(accounts, "assume_role", assume)
+    message = member.alert()
+    assert member.rule_id in member.rules()
+    said = (f"not reverted automatically: failed: remediation role {REMEDIATION_ROLE} could not be assumed "
+            f"({code} on AssumeRole); {member.rule_id} in {member.group}: nothing done, not tried")
+    assert said in published[-1] and said in json.dumps(blocks_of(message))
+    (key,) = world.keys("-revert.json")
+    assert [o["result"] for o in world.read(key)["outcomes"]] == [revert.FAILED, revert.NOT_TRIED]
+
+
+@pytest.mark.parametrize(("role_name", "listed"), [("sgwatch-member-remediation", False), ("", True)])
+def test_an_account_the_notifier_may_not_revert_in_is_left_alone_and_the_alert_says_so(
+        world: World, published: list[str], assumed: list[str], monkeypatch: pytest.MonkeyPatch, role_name: str,
+        listed: bool) -> None:
+    member = Member(world, monkeypatch, role_name, listed)
+    member.alert()
+    assert member.rule_id in member.rules() and REMEDIATION_ROLE not in assumed
+    assert f"not reverted automatically: not reverted: account {MEMBER} is not one SG Watch may revert in" in (
+        published[-1])
+
+
+@pytest.mark.parametrize(("account", "expected"), [
+    (ACCOUNT, True), (MEMBER, True), ("", False), ("not-an-account", False), ("999999999999", False)])
+def test_a_revert_may_touch_the_own_account_and_listed_members_only(account: str, expected: bool) -> None:
+    reach = accounts.Settings.from_env({"ACCOUNTS": MEMBER})
+    assert revert.may_revert_in(reach, ACCOUNT, account) is expected
+    organization = accounts.Settings.from_env({"ACCOUNTS_FROM_ORGANIZATIONS": "true", "EXCLUDED_ACCOUNTS": MEMBER})
+    assert revert.may_revert_in(organization, ACCOUNT, account) is (account in (ACCOUNT, "999999999999"))

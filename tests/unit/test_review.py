@@ -186,7 +186,7 @@ def run_review(store: EvidenceStore, period: review.Period = PERIOD) -> review.R
 
 
 SECTIONS = ["summary", "timeline", "changes", "change-control", "exposure", "risky", "unused", "rule-review",
-            "consistency", "groups", "gaps", "reviews", "evidence"]
+            "consistency", "remediation", "groups", "gaps", "reviews", "evidence"]
 
 
 class Page(HTMLParser):
@@ -448,7 +448,8 @@ def test_csvs_hold_the_tables_with_free_text_neutralised(store: EvidenceStore) -
     built = run_review(store)
     files = review.render_csvs(built)
     assert set(files) == {"changes.csv", "current-rules.csv", "risky-rules.csv", "unused-groups.csv", "exposure.csv",
-                          "out-of-band-changes.csv", "rule-review.csv", "drift.csv"}
+                          "out-of-band-changes.csv", "rule-review.csv", "drift.csv",
+                          "remediation.csv"}
     changes = read_csv(files["changes.csv"])
     assert [c["ChangeType"] for c in changes] == ["GroupAdded", "Added", "Updated"]
     ssh = changes[1]

@@ -58,7 +58,8 @@ from .test_review import (
 
 EVENT = {"from": "2026-01-01", "to": "2026-01-07"}
 OUTPUTS = ("report.html", "changes.csv", "current-rules.csv", "risky-rules.csv", "unused-groups.csv", "exposure.csv",
-           "out-of-band-changes.csv", "rule-review.csv", "drift.csv", "review-record.json", "manifest.json")
+           "out-of-band-changes.csv", "rule-review.csv", "drift.csv", "remediation.csv", "review-record.json",
+           "manifest.json")
 
 
 @pytest.fixture

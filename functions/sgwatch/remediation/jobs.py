@@ -179,19 +179,13 @@ class Job:
     # --- AWS
     def covers(self, context: Any) -> bool:
         """Whether the alert's account is the function's own or one of its member accounts."""
-        ref, reach = self.click.ref, self.config.reach
-        if ref.account_id == aws.function_account(context):
-            return True
-        return ref.account_id not in reach.excluded and (ref.account_id in reach.accounts or reach.from_organizations)
+        return revert.may_revert_in(self.config.reach, aws.function_account(context), self.click.ref.account_id)
 
     def credentials(self, context: Any) -> aws.Credentials | None:
         """None in the function's own account, else the member account's remediation role."""
-        ref, reach = self.click.ref, self.config.reach
-        own = aws.function_account(context)
-        if ref.account_id == own:
-            return None
-        partition = aws.base_session().get_partition_for_region(ref.region)
-        return accounts.MemberCredentials(own, reach.member_role, partition).for_account(ref.account_id)
+        ref = self.click.ref
+        return revert.credentials(self.config.reach.member_role, aws.function_account(context), ref.account_id,
+                                  ref.region)
 
     def run(self, context: Any) -> str:
         """Do the job; what happened, in one word (also the log's)."""
@@ -274,8 +268,9 @@ class Job:
         if reverted is None:
             self.tell_clicker("This alert was not reverted automatically; nothing was restored.")
             return "not_reverted"
-        if not self.covers(context):
-            self.tell_clicker(f"Account {ref.account_id} is not one SG Watch may change; nothing was done.")
+        if ref.account_id != aws.function_account(context):  # a member's remediation role may not authorize rules
+            self.tell_clicker(f"Account {ref.account_id} is a member account: SG Watch puts rules back in its own "
+                              "account only; nothing was done.")
             return "account_not_covered"
         # The exception first: the rule's return is itself a change the notifier alerts, and must find it kept.
         rules, decided = self.record_exception(record)

@@ -19,7 +19,7 @@ from ..csvio import CsvFormatError
 from ..evidence import REVIEWS, StoredObject, stamp_time
 from ..exposure_report import EXPOSURE_HEADER, ExposureRow, exposed_rule_levels
 from ..rules import SNAPSHOT_HEADER, Rule
-from . import attribution, consistency, rule_findings
+from . import attribution, consistency, remediation, rule_findings
 from .attribution import Window
 from .model import (
     Change,
@@ -266,6 +266,7 @@ class ScopeReview:
     gaps: list[Gap]
     rule_review: list[rule_findings.ReviewFinding] = field(default_factory=list)
     drift: list[consistency.DriftFinding] = field(default_factory=list)
+    remediation: list[remediation.RemediationRow] = field(default_factory=list)
 
 
 def review_scope(period: Period, keys: ScopeKeys, selection: Selection, reader: Reader) -> ScopeReview:
@@ -297,12 +298,15 @@ def review_scope(period: Period, keys: ScopeKeys, selection: Selection, reader: 
     drift, found = consistency.findings(keys.account_id, keys.region, keys.drift, period, current_taken,
                                         lambda key: reader.body(key, consistency.KIND))
     gaps += found
+    remediated, found = remediation.findings(keys.account_id, keys.region, keys.remediation, period,
+                                             lambda key: reader.body(key, remediation.KIND))
+    gaps += found
     scope = Scope(
         keys.account_id, keys.region, coverage, current_key, current_taken,
         len({r.group_id for r in rules}), sum(1 for r in rules if r.direction), len(events),
         {kind: bool(keys.of_kind(kind)) for kind in KINDS}, stamp_time(exposure_key) if exposure_key else None,
     )
-    return ScopeReview(scope, rules, changes, events, exposure, unused, gaps, reviewed, drift)
+    return ScopeReview(scope, rules, changes, events, exposure, unused, gaps, reviewed, drift, remediated)
 
 
 def build(
@@ -362,6 +366,7 @@ def assemble(
     changes, events, exposure = Rows(_change_order), Rows(_event_order), Rows(_exposure_order)
     current, risky, unused, gaps = Rows[Rule](), Rows(risk_order), Rows[UnusedGroup](), Rows[Gap]()
     rule_review, drift = Rows(rule_findings.order), Rows(consistency.order)
+    remediated = Rows(remediation.order)
     for part in parts:
         scopes.append(part.scope)
         changes.add(part.changes)
@@ -373,6 +378,7 @@ def assemble(
         exposure.add(part.exposure)
         rule_review.add(part.rule_review)
         drift.add(part.drift)
+        remediated.add(part.remediation)
     return Review(period, bucket, prefix, generated_at, scopes=scopes, changes=changes, current_rules=current,
                   risky=risky, unused=unused, gaps=gaps, past_reviews=past, used=used, events=events,
-                  exposure=exposure, rule_review=rule_review, drift=drift)
+                  exposure=exposure, rule_review=rule_review, drift=drift, remediation=remediated)

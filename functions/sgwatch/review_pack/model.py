@@ -370,6 +370,7 @@ class Review:
     exposure: Sequence[ExposureRow] = field(default_factory=list)  # the newest exposure reports, highest level first
     rule_review: Sequence[Any] = field(default_factory=list)  # rule_findings.ReviewFinding, by finding
     drift: Sequence[Any] = field(default_factory=list)  # consistency.DriftFinding, open then resolved
+    remediation: Sequence[Any] = field(default_factory=list)  # remediation.RemediationRow, by time
 
     def _changes(self, keep: Callable[[Change], bool]) -> Sequence[Change]:
         return Selected(self.changes, lambda c: (c,) if keep(c) else ())
@@ -453,6 +454,6 @@ class Review:
     def close(self) -> None:
         """Remove the temporary files of its tables."""
         for table in (self.changes, self.current_rules, self.risky, self.unused, self.gaps, self.used, self.events,
-                      self.exposure, self.rule_review, self.drift):
+                      self.exposure, self.rule_review, self.drift, self.remediation):
             if isinstance(table, Rows):
                 table.close()

@@ -2,8 +2,8 @@
 
 Output, write-once, under ``{prefix}reviews/<from>_<to>/``: report.html, changes.csv,
 current-rules.csv, risky-rules.csv, unused-groups.csv, exposure.csv, out-of-band-changes.csv,
-rule-review.csv, drift.csv, review-record.json (template) and manifest.json (written last: a pack is complete when its
-manifest exists). When a pack of the same period already exists, the run writes
+rule-review.csv, drift.csv, remediation.csv, review-record.json (template) and manifest.json (written last: a pack
+is complete when its manifest exists). When a pack of the same period already exists, the run writes
 ``{prefix}reviews/<from>_<to>-r2/`` (then ``-r3``...): evidence is never overwritten, so it works
 with Object Lock.
 """

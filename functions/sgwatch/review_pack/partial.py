@@ -24,6 +24,7 @@ from .build import ScopeReview
 from .consistency import DriftFinding
 from .model import Change, ChangeEvent, Gap, Scope, UnusedGroup, UsedObject
 from .period import Period
+from .remediation import RemediationRow
 from .rule_findings import ReviewFinding
 
 SCHEMA = 1
@@ -132,6 +133,7 @@ def dumps(partial: Partial) -> bytes:
             "gaps": [dataclasses.astuple(g) for g in review.gaps],
             "rule_review": [list(f) for f in review.rule_review],
             "drift": [list(f) for f in review.drift],
+            "remediation": [list(r) for r in review.remediation],
         }
     return json.dumps(body, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
@@ -155,6 +157,7 @@ def loads(body: bytes) -> Partial:
             gaps=[Gap(*g) for g in found["gaps"]],
             rule_review=[ReviewFinding._make(f) for f in found.get("rule_review", ())],
             drift=[DriftFinding._make(f) for f in found.get("drift", ())],
+            remediation=[RemediationRow._make(r) for r in found.get("remediation", ())],
         )
     return Partial(str(data["account_id"]), str(data["region"]), review, [UsedObject(*u) for u in data["used"]],
                    str(data.get("failed") or ""))

@@ -45,6 +45,7 @@ from ..evidence import (
     DRIFT,
     EVENTS,
     EXPOSURE,
+    REMEDIATION,
     REVIEWS,
     RULE_REVIEW,
     SNAPSHOTS,
@@ -55,7 +56,8 @@ from ..evidence import (
     stamp,
     stamp_time,
 )
-from . import pack, partial
+from ..remediation_exceptions import EXCEPTIONS
+from . import pack, partial, remediation
 from .build import Reader, ScopeReview, assemble, past_reviews, review_scope, used_rows
 
 RUN_RECORD = "run.json"
@@ -172,7 +174,20 @@ def scope_keys(store: EvidenceStore, prefix: str, pair: Pair, period: review_pac
     if not found:
         oldest = store.latest_key(series)
         found = [oldest] if oldest else []
-    return keys + found
+    return keys + found + remediation_keys(store, prefix, pair, period)
+
+
+def remediation_keys(store: EvidenceStore, prefix: str, pair: Pair, period: review_pack.Period) -> list[str]:
+    """The remediation records of the period's day folders (listed from its first day to the first key after it)
+    and every exception index entry (:mod:`.remediation` keeps those that lapse in the period)."""
+    series = series_prefix(prefix, *pair, REMEDIATION)
+    found: list[str] = []
+    for key in store.iter_keys(series, series + period.start.strftime("%Y/%m/%d")):
+        item = review_pack.classify(prefix, key)
+        if remediation.is_exception_entry(key) or (item is not None and item.time >= period.end_time):
+            break
+        found.append(key)
+    return found + list(store.iter_keys(series + EXCEPTIONS))
 
 
 def pack_records(store: EvidenceStore, config: review_pack.Settings) -> list[str]:

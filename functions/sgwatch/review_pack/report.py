@@ -20,7 +20,7 @@ from ..diff import GROUP_ADDED
 from ..exposure_report import ExposureRow
 from ..provenance import ORIGINS, OUT_OF_BAND, VERDICTS
 from ..ruletext import rule_text
-from . import charts, consistency, rule_findings
+from . import charts, consistency, remediation, rule_findings
 from .model import NOT_RECORDED, Review, Scope, exposure_rule, fmt_time
 from .records import DECISIONS, signoff_command
 from .rows import chain
@@ -158,5 +158,6 @@ def html_chunks(review: Review, pack_prefix: str = "") -> Iterator[str]:
         "exposed_rule": _exposed_rule(review),
         **rule_findings.context(review.rule_review),
         **consistency.context(review.drift),
+        **remediation.context(review.remediation),
     }
     return environment().get_template("report.html").generate(context)

@@ -5,7 +5,8 @@ and the latest one before it ends (the "current" rules), every diff of the perio
 first one after it (it closes the window of changes made on the last day), the change-event
 records of the period (``events/YYYY/MM/DD/``), and the latest unused-group report, the latest
 exposure report and the latest rule-review report before the period ends, and the drift reports
-the configuration-consistency section reads (:func:`.consistency.reports_to_read`). Plus every earlier pack's
+the configuration-consistency section reads (:func:`.consistency.reports_to_read`), and the remediation records
+of the period (:func:`.remediation.reports_to_read`). Plus every earlier pack's
 manifest and sign-off records under ``reviews/``.
 """
 
@@ -15,11 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..evidence import DIFFS, DRIFT, EVENTS, EXPOSURE, REVIEWS, RULE_REVIEW, SNAPSHOTS, UNUSED, stamp_time
-from . import consistency
+from ..evidence import DIFFS, DRIFT, EVENTS, EXPOSURE, REMEDIATION, REVIEWS, RULE_REVIEW, SNAPSHOTS, UNUSED, stamp_time
+from . import consistency, remediation
 from .period import Period
 
-KINDS = (SNAPSHOTS, DIFFS, EVENTS, UNUSED, EXPOSURE, RULE_REVIEW, DRIFT)  # the per-account kinds a review reads
+KINDS = (SNAPSHOTS, DIFFS, EVENTS, UNUSED, EXPOSURE, RULE_REVIEW, DRIFT, REMEDIATION)  # the per-account kinds read
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ def classify(prefix: str, key: str) -> EvidenceKey | None:
     if len(parts) < 4 or parts[2] not in KINDS or not parts[0] or not parts[1]:
         return None
     kind = parts[2]
+    if kind == REMEDIATION:
+        moment = remediation.key_time(parts)
+        return EvidenceKey(key, parts[0], parts[1], kind, moment) if moment else None
     if kind == EVENTS:
         if len(parts) != 7 or not parts[6].endswith(".json"):
             return None
@@ -66,10 +70,12 @@ class ScopeKeys:
     exposure: list[EvidenceKey] = field(default_factory=list)
     rule_review: list[EvidenceKey] = field(default_factory=list)
     drift: list[EvidenceKey] = field(default_factory=list)
+    remediation: list[EvidenceKey] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> list[EvidenceKey]:
         by_kind = {SNAPSHOTS: self.snapshots, DIFFS: self.diffs, EVENTS: self.events, UNUSED: self.unused,
-                   EXPOSURE: self.exposure, RULE_REVIEW: self.rule_review, DRIFT: self.drift}
+                   EXPOSURE: self.exposure, RULE_REVIEW: self.rule_review, DRIFT: self.drift,
+                   REMEDIATION: self.remediation}
         return by_kind[kind]
 
 
@@ -137,5 +143,6 @@ def select(prefix: str, keys: Iterable[str], period: Period) -> Selection:
                 latest[scope_id] = before[-1].key
                 to_read.append(before[-1].key)
         to_read += [k.key for k in consistency.reports_to_read(scope.drift, period)]
+        to_read += [k.key for k in remediation.reports_to_read(scope.remediation, period)]
     review_keys.sort()
     return Selection(scopes, to_read + review_keys, current, unused, review_keys, exposure, rule_reviews)

@@ -16,7 +16,7 @@ from ..exposure_report import EXPOSURE_HEADER
 from ..rule_review import REVIEW_HEADER
 from ..rules import SNAPSHOT_HEADER, Rule
 from ..ruletext import rule_text
-from . import consistency
+from . import consistency, remediation
 from .model import Review
 
 CHANGES_HEADER = (
@@ -131,7 +131,8 @@ def tables(review: Review) -> list[tuple[str, Sequence[str], Iterable[Sequence[s
     """(file name, header, rows) of each CSV file: changes.csv, current-rules.csv, risky-rules.csv,
     unused-groups.csv, exposure.csv (the rows of the newest exposure reports, as read),
     out-of-band-changes.csv (the 1.2.2 section's list), rule-review.csv (the rows of the newest rule-review
-    reports) and drift.csv (:mod:`.consistency`). The rows are generated as they are written."""
+    reports), drift.csv (:mod:`.consistency`) and remediation.csv (:mod:`.remediation`). The rows are generated
+    as they are written."""
     return [
         ("changes.csv", CHANGES_HEADER, _change_rows(review)),
         ("current-rules.csv", SNAPSHOT_HEADER, review.current_rules),
@@ -141,6 +142,7 @@ def tables(review: Review) -> list[tuple[str, Sequence[str], Iterable[Sequence[s
         ("out-of-band-changes.csv", OUT_OF_BAND_HEADER, _out_of_band_rows(review)),
         ("rule-review.csv", REVIEW_HEADER, review.rule_review),
         (consistency.FILE, consistency.HEADER, review.drift),
+        (remediation.FILE, remediation.HEADER, review.remediation),
     ]
 
 

@@ -81,6 +81,8 @@ class Settings:
     reach: accounts.Settings = field(default_factory=lambda: accounts.Settings.from_env({}))
     rule_review: rule_review_record.Settings = rule_review_record.Settings()  # tag keys and policy of justification
     remediation: remediation_prompt.Policy | None = None  # which alerts carry a Revert button
+    # Auto mode: the member accounts' remediation role, assumed to revert a member account's change at alert time.
+    remediation_role: str = ""
 
     @classmethod
     def from_env(cls, env: Environment | None = None) -> Settings:
@@ -96,6 +98,7 @@ class Settings:
             reach=accounts.Settings.from_env(env),
             rule_review=rule_review_record.Settings.from_env(env),
             remediation=remediation_prompt.Policy.from_env(env),
+            remediation_role=settings.text(env, "REMEDIATION_ROLE_NAME"),
         )
 
 

@@ -68,7 +68,8 @@ module "remediation" {
 }
 
 # Auto mode without Slack: the notifier itself reverts a qualifying change at alert time (on its own bus,
-# so the events put on the default bus reach the notifier above only).
+# so the events put on the default bus reach the notifier above only), in the member account through its
+# remediation role.
 resource "aws_cloudwatch_event_bus" "auto" {
   name = "ca-auto-bus"
 }
@@ -83,6 +84,8 @@ module "auto" {
   evidence                   = module.support.evidence
   approved_change_principals = ["arn:aws:iam::123456789012:role/deployer"]
   remediation                = { mode = "auto" }
+  # what the root passes: its member accounts, never fanned out (and the remediation role's name, the default)
+  accounts = { ids = ["210987654321"], fan_out = false, lists_organization = false }
 }
 
 module "direct" {
