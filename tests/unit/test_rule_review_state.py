@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -203,6 +204,51 @@ def test_a_change_of_run_wide_inputs_or_a_damaged_state_reviews_every_group(chan
     assert done.damaged == (change == "damaged report")
     assert done.doc.body == to_csv(REVIEW_HEADER, review(list(snapshot.rows), sources, region, TODAY,
                                                          warning_days)).body
+
+
+V1 = Path(__file__).resolve().parent / "rule_review_state_v1"
+
+
+def test_a_state_written_by_the_previous_version_means_a_full_review_that_says_so() -> None:
+    # Given the report and state the previous version (1) wrote for an estate
+    world = estate(random.Random(11), 6)
+    previous = Previous((V1 / "report.csv").read_bytes(), parse_state((V1 / "state.json").read_bytes()))
+    # When this version's run follows it with the same rules
+    snapshot, sources, region = inputs(world)
+    done = review_incrementally(snapshot, sources, region, TODAY, 14, previous)
+    # Then it reviews every group, says why (not as damage: nothing is wrong with the stored objects) and writes
+    # the full review
+    assert done.reviewed == done.groups == 6
+    assert "version 1" in done.why_full and not done.damaged
+    assert done.doc.body == full(world)[0]
+
+
+@pytest.mark.parametrize("damage", ["a group too few", "digests cut short", "lengths beyond the report",
+                                    "a group twice", "not a list", "a set digest not text"])
+def test_a_state_whose_columns_disagree_means_a_full_review(damage: str) -> None:
+    # Given a reviewed estate whose state's per-group columns do not describe its report (hand edited, or
+    # written by a faulty run) while its report is whole
+    world = estate(random.Random(12), 8)
+    previous, _ = run(world, None)
+    state = dict(previous.state)
+    if damage == "a group too few":
+        state["groups"] = state["groups"][:-1]
+    elif damage == "digests cut short":
+        state["prints"] = state["prints"][:-2]
+    elif damage == "lengths beyond the report":
+        state["lengths"] = [n + 1 for n in state["lengths"]]
+    elif damage == "a group twice":
+        state["groups"] = [state["groups"][0]] * len(state["groups"])
+    elif damage == "not a list":
+        state["lines"] = "0"
+    else:
+        state["sets"] = [1] * len(state["sets"])
+    # When the next run follows it
+    snapshot, sources, region = inputs(world)
+    done = review_incrementally(snapshot, sources, region, TODAY, 14, Previous(previous.report, state))
+    # Then every group is reviewed, the run says the state is not whole, and the report is the full review's
+    assert done.reviewed == done.groups and done.damaged
+    assert done.doc.body == full(world)[0]
 
 
 def snapshot_scope() -> Any:
