@@ -49,8 +49,9 @@ def run_matrix(function: str, scenario: str, out: Path) -> dict[str, Any]:
 SECONDS = {
     ("sg_inventory", 1): 125, ("sg_inventory", 0): 110, ("review_pack", 1): 75, ("review_pack", 0): 60,
     ("unused_sg_audit", 1): 70, ("unused_sg_audit", 0): 55, ("sg_change_alerts", 0): 30,
-    ("sg_change_alerts", 1): 30, ("sg_change_alerts", 2): 30, ("sg_change_alerts", 3): 40, ("remediation", 0): 15, ("remediation", 1): 15,
-    ("remediation", 2): 15, ("remediation", 3): 10, ("reachability_check", 0): 10, ("securityhub_report", 0): 8,
+    ("sg_change_alerts", 1): 30, ("sg_change_alerts", 2): 30, ("sg_change_alerts", 3): 40,
+    ("remediation", 0): 15, ("remediation", 1): 15, ("remediation", 2): 15, ("remediation", 3): 10,
+    ("reachability_check", 0): 10, ("securityhub_report", 0): 8,
 }
 CASES = sorted(((f, i) for f, spec in FUNCTIONS.items() for i in range(len(spec.scenarios))),
                key=lambda case: -SECONDS.get(case, 10**6))
