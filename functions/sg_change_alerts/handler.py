@@ -24,6 +24,10 @@ writer sees the conditional put fail and logs ``duplicate_delivery_published``. 
 
 Before-state. After each event the group's current rules are recorded; the next event on
 that group reads the newest of that and the latest inventory snapshot.
+
+Expired exceptions. The inventory hands over the rules of an exception that expired as an event of its own source
+(:mod:`sgwatch.remediation_expiry`): a CloudTrail-shaped authorisation of those rules, alerted as any other, whose
+alert says whose exception expired and whose change is out of change control.
 """
 
 from __future__ import annotations

@@ -122,7 +122,10 @@ module "function" {
 
   # Reads the previous snapshots (and, with remediation on, the exception index); writes only its own key kinds (never
   # reviews/, events/ or another capability's records; of remediation/, only the notices of expired exceptions).
-  evidence = merge(var.evidence, { write = concat(["*/snapshots/*", "*/snapshot-groups/*", "*/diffs/*", "*/claims/*", "*/exposure/*", "*/rule-review/*", "*/rule-review-state/*", "*/expiry-notices/*", "*/drift/*", "iac-declared/*"], var.remediation_notifier_arn == null ? [] : ["*/remediation/expired/*"]) })
+  evidence = merge(var.evidence, {
+    write = [for key in ["*/snapshots/*", "*/snapshot-groups/*", "*/diffs/*", "*/claims/*", "*/exposure/*", "*/rule-review/*", "*/rule-review-state/*", "*/expiry-notices/*", "*/drift/*", "iac-declared/*", "*/remediation/expired/*"] : key
+    if var.remediation_notifier_arn != null || key != "*/remediation/expired/*"]
+  })
 
   authorized_public_ports = var.authorized_public_ports
   environment = merge(
