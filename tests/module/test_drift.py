@@ -273,8 +273,9 @@ def test_the_review_pack_shows_the_drift_at_the_period_end_and_what_was_resolved
 NOTIFIER = "arn:aws:lambda:us-east-1:123456789012:function:drift-test-sg-change-notifier"
 
 
-def test_an_expired_exception_is_handed_to_the_notifier_with_only_what_the_role_grants(deployed):
-    # Given the inventory deployed with remediation on: it may invoke the notifier and no other function
+def test_an_expired_exception_is_handed_to_the_notifier_with_only_what_the_role_grants(deployed, landing_zone):
+    # Given the inventory deployed with remediation on (and the landing zone its drift report reads): it may invoke
+    # the notifier and no other function
     name, bucket = deployed["function_name"], deployed["bucket"]
     config = deployed_configuration(name)
     assert config["Environment"]["Variables"]["REMEDIATION_NOTIFIER_ARN"] == NOTIFIER
