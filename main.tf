@@ -120,6 +120,8 @@ module "sg_inventory" {
   iac_cloudformation      = var.iac_cloudformation_drift
   alert_topic_arn         = local.alert_topic_arn
   slack                   = local.slack
+  # Exceptions that expire: their rules alerted again through the change notifier (remediation needs it).
+  remediation_notifier_arn = var.remediation == null ? null : try(module.sg_change_alerts[0].function_arn, null)
 }
 
 module "securityhub_report" {

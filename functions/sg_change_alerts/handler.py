@@ -24,6 +24,10 @@ writer sees the conditional put fail and logs ``duplicate_delivery_published``. 
 
 Before-state. After each event the group's current rules are recorded; the next event on
 that group reads the newest of that and the latest inventory snapshot.
+
+Expired exceptions. The inventory hands over the rules of an exception that expired as an event of its own source
+(:mod:`sgwatch.remediation_expiry`): a CloudTrail-shaped authorisation of those rules, alerted as any other, whose
+alert says whose exception expired and whose change is out of change control.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from sgwatch import (
     log,
     notify,
     remediation_exceptions,
+    remediation_expiry,
     remediation_prompt,
     remediation_revert,
     settings,
@@ -162,6 +167,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = _utcnow()
 
     ev = cloudtrail.parse(event)
+    expiry = remediation_expiry.announced(event)  # the inventory hands over a rule whose exception expired
+    if expiry is not None:
+        ev.notes.append(expiry.line())
     log.info("event_parsed", event_id=ev.event_id, event_name=ev.event_name, group_ids=ev.group_ids,
              known=ev.known, failed=ev.failed, problems=ev.problems)
 
@@ -187,7 +195,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
         group = changes.look_at_group(ev, config.reach, context)
     assessment = severity.assess(ev, group.exposure, authorized_public_ports=config.authorized_public_ports)
-    alert = alerts.Alert(ev, resolved, assessment, group.section, changes.provenance_of(ev, config, group.tags),
+    provenance = expiry.provenance() if expiry is not None else changes.provenance_of(ev, config, group.tags)
+    alert = alerts.Alert(ev, resolved, assessment, group.section, provenance,
                          changes.justification_of(ev, config, group))
     with changes.before_publish(context):
         exception_note, prompt = _exception_note(records, alert, config.remediation, now)
@@ -211,6 +220,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 auto_record_note = "the automatic revert's evidence record could not be written (see the log)"
 
     message = alerts.slack_message(alert)
+    if expiry is not None:
+        message["blocks"].append(alerts.note_block(expiry.line()))
     if exception_note:
         message["blocks"].append(alerts.note_block(exception_note))
     if reverted is not None:

@@ -20,6 +20,9 @@ cannot be read fails every pair of the run, or the whole fanned-out run (no drif
 With ``IAC_CLOUDFORMATION_DRIFT`` set, each pair's stacks are read too (:mod:`sgwatch.cfn_drift`); a stack that
 could not be checked fails that pair. The drift that appeared since each pair's previous report goes out in one
 digest per run (per queued batch with the fan-out; see :mod:`sgwatch.drift_alert`).
+With ``REMEDIATION_NOTIFIER_ARN`` set (remediation on), each pair's exceptions that expired are checked against the
+snapshot last (see :mod:`sgwatch.remediation_expiry`): the rules still there are handed to the change notifier, and a
+hand-over that fails fails the pair (the next run tries again).
 
 Covers every account and region of the run (see :mod:`sgwatch.accounts`), in this run or,
 with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgwatch.fanout`).
@@ -27,6 +30,7 @@ with WORK_QUEUE_URL set, spread over queued runs of one pair each (see :mod:`sgw
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -42,14 +46,15 @@ from sgwatch import (
     iac_state,
     log,
     notify,
+    remediation_expiry,
     rule_review_record as rule_review,
     settings,
     slack,
 )
-from sgwatch.evidence import EvidenceStore
+from sgwatch.evidence import EvidenceStore, Layout
 from sgwatch.justification import Sources
 from sgwatch.rule_review_state import Snapshot
-from sgwatch.rules import Row
+from sgwatch.rules import Row, as_rules
 from sgwatch.sg_inventory import record
 from sgwatch.snapshots import Tagged, current_rules
 
@@ -72,6 +77,37 @@ class ExpiryDigestNotDelivered(RuntimeError):
 
 class DriftNotWritten(RuntimeError):
     """The pair's snapshot and the reports before the drift report were written, its drift report was not."""
+
+
+class ExpiredExceptionsNotAnnounced(RuntimeError):
+    """The pair's reports were written; an exception that expired could not be checked or handed to the notifier."""
+
+
+def hand_over(notifier_arn: str) -> Any:
+    """An asynchronous invocation of the change notifier with one event (raises unless Lambda accepted it)."""
+    region = notifier_arn.split(":")[3]
+
+    def invoke(event: dict[str, Any]) -> None:
+        answer = aws.central_client("lambda", region).invoke(
+            FunctionName=notifier_arn, InvocationType="Event", Payload=json.dumps(event).encode("utf-8"))
+        if answer.get("StatusCode") != 202:
+            raise RuntimeError(f"the notifier's invocation answered {answer.get('StatusCode')}")
+    return invoke
+
+
+def announce_expired(store: EvidenceStore, config: record.Settings, account_id: str, region: str,
+                     rows: list[Row]) -> dict[str, Any]:
+    """The pair's exceptions that expired, checked against the snapshot ``rows`` (see
+    :mod:`sgwatch.remediation_expiry`); a failure fails the pair."""
+    try:
+        found = remediation_expiry.check(store, Layout(config.evidence.prefix), account_id, region, as_rules(rows),
+                                         datetime.now(UTC), hand_over(config.remediation_notifier_arn))
+    except Exception as exc:
+        why = f"{aws.error_code(exc) or type(exc).__name__}: {exc}"
+        log.error("expired_exceptions_not_announced", account_id=account_id, region=region, error=why,
+                  action="reports written; the next run hands the expired exceptions over again")
+        raise ExpiredExceptionsNotAnnounced(f"expired exceptions not announced ({why})") from exc
+    return {"expired_exceptions_handed_over": len(found.handed_over), "expired_exceptions_gone": len(found.gone)}
 
 
 def look_up_exposure(
@@ -169,6 +205,8 @@ def snapshot_region(
     if states is not None and config.drift.enabled:
         summary.update(record_drift(store, config, account_id, region, result.snapshot_key, result.rules, tagged,
                                     states, digest))
+    if config.remediation_notifier_arn:
+        summary.update(announce_expired(store, config, account_id, region, result.rules))
     return summary
 
 

@@ -77,6 +77,17 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # With remediation on: the rules of an expired exception handed to the change notifier (an asynchronous invocation
+  # of that one function).
+  dynamic "statement" {
+    for_each = var.remediation_notifier_arn == null ? [] : [var.remediation_notifier_arn]
+    content {
+      sid       = "HandOverExpiredExceptions"
+      actions   = ["lambda:InvokeFunction"]
+      resources = [statement.value]
+    }
+  }
+
   dynamic "statement" {
     for_each = var.alert_topic_arn == null ? [] : [var.alert_topic_arn]
     content {
@@ -109,9 +120,12 @@ module "function" {
   accounts    = merge(var.accounts, { regions = var.regions })
   slack       = var.slack
 
-  # Reads the previous snapshots; writes only its own key kinds (never reviews/, events/ or
-  # another capability's records).
-  evidence = merge(var.evidence, { write = ["*/snapshots/*", "*/snapshot-groups/*", "*/diffs/*", "*/claims/*", "*/exposure/*", "*/rule-review/*", "*/rule-review-state/*", "*/expiry-notices/*", "*/drift/*", "iac-declared/*"] })
+  # Reads the previous snapshots (and, with remediation on, the exception index); writes only its own key kinds (never
+  # reviews/, events/ or another capability's records; of remediation/, only the notices of expired exceptions).
+  evidence = merge(var.evidence, {
+    write = [for key in ["*/snapshots/*", "*/snapshot-groups/*", "*/diffs/*", "*/claims/*", "*/exposure/*", "*/rule-review/*", "*/rule-review-state/*", "*/expiry-notices/*", "*/drift/*", "iac-declared/*", "*/remediation/expired/*"] : key
+    if var.remediation_notifier_arn != null || key != "*/remediation/expired/*"]
+  })
 
   authorized_public_ports = var.authorized_public_ports
   environment = merge(
@@ -127,6 +141,7 @@ module "function" {
     length(var.iac_state_locations) == 0 && !var.iac_cloudformation ? {} : { IAC_MANAGED_TAG_KEYS = join(",", var.iac_managed_tag_keys) },
     var.iac_cloudformation ? { IAC_CLOUDFORMATION_DRIFT = "true" } : {},
     var.alert_topic_arn == null ? {} : { ALERT_TOPIC_ARN = var.alert_topic_arn },
+    var.remediation_notifier_arn == null ? {} : { REMEDIATION_NOTIFIER_ARN = var.remediation_notifier_arn },
   )
 
   schedule = {

@@ -143,3 +143,9 @@ variable "iac_managed_tag_keys" {
   type        = list(string)
   default     = ["aws:cloudformation:stack-id"]
 }
+
+variable "remediation_notifier_arn" {
+  description = "With the root's remediation on: the change notifier's function ARN. Each run then checks the account-region's exceptions that expired against its snapshot and hands the rules still there to the notifier (an asynchronous lambda:InvokeFunction of exactly this function) as a new qualifying change."
+  type        = string
+  default     = null
+}

@@ -15,7 +15,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,8 @@ def inventory_setup(fanned_out: bool) -> Callable[[World], None]:
         INVENTORY_GROUPS[OWN_ACCOUNT] = groups(world, OWN_ACCOUNT)
         INVENTORY_GROUPS[MEMBER] = groups(world, MEMBER)
         iac_state(world, INVENTORY_GROUPS[MEMBER][0])
+        # remediation on: each run lists the pairs' exception index and its notices (see expired_exception)
+        env(REMEDIATION_NOTIFIER_ARN=f"arn:aws:lambda:{REGION}:{OWN_ACCOUNT}:function:sgwatch-sg-change-notifier")
         PREVIOUS_OF.clear()
         STEPS["port"] = 1000
         prelude = Run()
@@ -163,6 +165,20 @@ def inventory_step(world: World) -> None:
         {"IpProtocol": "tcp", "FromPort": STEPS["port"], "ToPort": STEPS["port"],
          "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}], TagSpecifications=[
         {"ResourceType": "security-group-rule", "Tags": [{"Key": k, "Value": v} for k, v in reason.items()]}])
+    expired_exception(world, STEPS["port"])
+
+
+def expired_exception(world: World, step: int) -> None:
+    """An exception of the member's second group that expired yesterday, its rule gone since: the next run reads
+    its index entry and writes its notice (the emulator runs no function: a hand-over is tested in the unit tests)."""
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    group, event_id = INVENTORY_GROUPS[MEMBER][1], f"kept-{step}"
+    rule = {"group_id": group, "rule_id": f"sgr-0gone{step:012d}", "direction": "ingress", "protocol": "tcp",
+            "from_port": "22", "to_port": "22", "peer_type": "ipv4", "peer": "0.0.0.0/0"}
+    kept = {"schema": 1, "action": "keep", "event_id": event_id, "kept_by": "U0APPROVER", "reason": "fault matrix",
+            "expires": yesterday, "rules": [rule]}
+    world.client("s3").put_object(Bucket=BUCKET, Key=f"{PREFIX}{MEMBER}/{REGION}/remediation/exceptions/{group}/"
+                                                     f"{yesterday}-{event_id}.json", Body=json.dumps(kept).encode())
 
 
 def inventory_run(fanned_out: bool) -> Callable[[World, Run], None]:
@@ -200,12 +216,15 @@ def inventory_chain(world: World, run: Run, *_: Any) -> list[str]:
 
 
 def inventory_recovered(world: World, run: Run, clean: Run, *_: Any) -> list[str]:
-    """After the faulted run and a clean one, the rule added before them is in exactly one diff."""
+    """After the faulted run and a clean one, the rule added before them is in exactly one diff, and the exception
+    that expired before them is noticed."""
     group, port = INVENTORY_GROUPS[MEMBER][0], str(STEPS["port"])
     diffs = _diffs(world, run, clean)
     added = sum(1 for rows in diffs.values() for r in rows
                 if r.get("GroupId") == group and r.get("ChangeType") == "Added" and r.get("FromPort") == port)
-    return [] if added == 1 else [f"the change was recorded {added} times"]
+    found = [] if added == 1 else [f"the change was recorded {added} times"]
+    notice = f"{BUCKET}/{PREFIX}{MEMBER}/{REGION}/remediation/expired/{INVENTORY_GROUPS[MEMBER][1]}/kept-{port}.json"
+    return found + ([] if notice in world.objects() else ["the expired exception was not noticed"])
 
 
 # --- sg_change_alerts ---------------------------------------------------------------------------------

@@ -233,6 +233,7 @@ ACTION_NAMES = {
     ("sqs", "SendMessageBatch"): "sqs:SendMessage",
     ("sqs", "DeleteMessageBatch"): "sqs:DeleteMessage",
     ("sqs", "ChangeMessageVisibilityBatch"): "sqs:ChangeMessageVisibility",
+    ("lambda", "Invoke"): "lambda:InvokeFunction",
 }
 # Calls that need no permission at all.
 UNAUTHORISED_OK = {("sts", "GetCallerIdentity")}
@@ -335,6 +336,8 @@ def required_permissions(call: dict[str, Any], region: str = "us-east-1") -> lis
             needed += [("kms:GenerateDataKey", key_arn), ("kms:Decrypt", key_arn)]
         elif key_arn and operation == "ReceiveMessage":
             needed.append(("kms:Decrypt", key_arn))
+    elif service == "lambda" and str(params.get("FunctionName", "")).startswith("arn:"):
+        needed.append((action, params["FunctionName"]))
     else:
         # No resource to name (describe/list calls) or one we do not derive: the action must be
         # allowed on some resource; the wildcard-resource test checks which ones may use "*".

@@ -1,15 +1,17 @@
 """Configuration consistency on the emulator: modules/sg-inventory with iac_state_locations applied, a landing zone
 declaring groups in the four Terraform styles applied with its state in an emulated S3 backend, rules changed out
 of band, and the shipped sg_inventory zip finding exactly those drifts with their addresses, announced once; the
-shipped review_pack zip showing them in its section "Configuration consistency (PCI DSS 1.2.8)"."""
+shipped review_pack zip showing them in its section "Configuration consistency (PCI DSS 1.2.8)". With remediation on
+(the change notifier's ARN), the same zip checking the exceptions that expired."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,11 @@ from tests.module.emulator import terraform
 from tests.module.harness import (
     assert_least_privilege,
     client,
+    deployed_configuration,
     deployed_fixture,
     module_outputs,
     received,
+    role_policies,
     run_lambda,
     subscribe_inbox,
 )
@@ -264,3 +268,55 @@ def test_the_review_pack_shows_the_drift_at_the_period_end_and_what_was_resolved
     assert "Resolved during the period" in shown and "3390" in shown and SOURCE in shown
     assert "no current drift report" not in report
     assert_least_privilege(name, run)
+
+
+NOTIFIER = "arn:aws:lambda:us-east-1:123456789012:function:drift-test-sg-change-notifier"
+
+
+def test_an_expired_exception_is_handed_to_the_notifier_with_only_what_the_role_grants(deployed, landing_zone):
+    # Given the inventory deployed with remediation on (and the landing zone its drift report reads): it may invoke
+    # the notifier and no other function
+    name, bucket = deployed["function_name"], deployed["bucket"]
+    config = deployed_configuration(name)
+    assert config["Environment"]["Variables"]["REMEDIATION_NOTIFIER_ARN"] == NOTIFIER
+    granted = [s for p in role_policies(config["Role"].rsplit("/", 1)[-1]) for s in p["Statement"]
+               if any(str(a).startswith("lambda:") for a in ([s["Action"]] if isinstance(s["Action"], str)
+                                                              else s["Action"]))]
+    assert [(s["Action"], s["Resource"]) for s in granted] in ([("lambda:InvokeFunction", NOTIFIER)],
+                                                               [(["lambda:InvokeFunction"], [NOTIFIER])])
+    # and a world-SSH rule kept as an exception that expired yesterday
+    ec2 = client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.61.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName="kept-ssh", Description="x", VpcId=vpc)["GroupId"]
+    rule_id = ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+        "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+    first = run_lambda(name, {})
+    assert first.error is None, first.logs
+    series = first.result["results"][0]["snapshot_key"].split("/snapshots/")[0] + "/remediation/"
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    kept = {"schema": 1, "action": "keep", "event_id": "module-kept-1", "kept_by": "U0APPROVER",
+            "reason": "vendor session", "expires": yesterday,
+            "rules": [{"group_id": group, "rule_id": rule_id, "direction": "ingress", "protocol": "tcp",
+                       "from_port": "22", "to_port": "22", "peer_type": "ipv4", "peer": "0.0.0.0/0"}]}
+    client("s3").put_object(Bucket=bucket, Key=f"{series}exceptions/{group}/{yesterday}-module-kept-1.json",
+                            Body=json.dumps(kept).encode())
+
+    # When the inventory runs and the notifier cannot be handed the rule (the emulator runs no function)
+    failed = run_lambda(name, {})
+    # Then the run fails and says why, with only the calls its role grants, and nothing is noticed
+    assert failed.error is not None and "expired exceptions not announced" in failed.error
+    assert_least_privilege(name, failed)
+    notices = f"{series}expired/"
+    assert "Contents" not in client("s3").list_objects_v2(Bucket=bucket, Prefix=notices)
+
+    # When the rule is gone before the next run, that run notices the exception once, alerting nothing
+    ec2.revoke_security_group_ingress(GroupId=group, SecurityGroupRuleIds=[rule_id])
+    noticed = run_lambda(name, {})
+    assert noticed.error is None, noticed.logs
+    assert noticed.result["results"][0]["expired_exceptions_gone"] == 1
+    assert_least_privilege(name, noticed)
+    (key,) = [o["Key"] for o in client("s3").list_objects_v2(Bucket=bucket, Prefix=notices)["Contents"]]
+    assert key == f"{notices}{group}/module-kept-1.json"
+    again = run_lambda(name, {})
+    assert again.error is None and again.result["results"][0]["expired_exceptions_gone"] == 0

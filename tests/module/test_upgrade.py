@@ -116,3 +116,10 @@ def test_upgrading_from_the_release_destroys_nothing(release: Path, tmp_path: Pa
     # and what the settings turn on is added
     created = {c["address"] for c in changes if c["change"]["actions"] == ["create"]}
     assert {a for a in added if not any(c.startswith(a) for c in created)} == set(), sorted(created)
+    if configuration == "examples/complete, remediation turned on":
+        # and the inventory, handing expired exceptions to the notifier from now on, is changed in place
+        (inventory,) = [c for c in changes if c["address"] ==
+                        "module.sgwatch.module.sg_inventory[0].module.function.aws_lambda_function.this"]
+        assert inventory["change"]["actions"] == ["update"]
+        variables = inventory["change"]["after"]["environment"][0]["variables"]
+        assert variables["REMEDIATION_NOTIFIER_ARN"].endswith(":function:sgw-upgrade-sg-change-notifier")

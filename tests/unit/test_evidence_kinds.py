@@ -19,7 +19,8 @@ from tests.paths import ROOT
 MODULES = ROOT / "modules"
 _WRITE = re.compile(r"\bwrite\s*=\s*\[([^\]]*)\]")
 _KEY = re.compile(r'"([^"]*)"|\blocal\.(\w+)')
-_KIND = re.compile(r"(?:^|/)([a-z][a-z0-9-]*)/\*$")
+# The kind, and at most one folder below it (remediation/expired/: the inventory's notices of expired exceptions).
+_KIND = re.compile(r"(?:^|/)([a-z][a-z0-9-]*)/(?:[a-z][a-z0-9-]*/)?\*$")
 
 
 def _local(text: str, name: str) -> str:
@@ -68,7 +69,8 @@ def test_review_packs_are_written_where_the_review_pack_module_grants() -> None:
 @pytest.mark.parametrize(("module", "kinds"), [
     ("sg-inventory", {evidence.SNAPSHOTS, evidence.SNAPSHOT_GROUPS, evidence.DIFFS, evidence.CLAIMS,
                       evidence.EXPOSURE, evidence.RULE_REVIEW, evidence.RULE_REVIEW_STATE, evidence.EXPIRY_NOTICES,
-                      evidence.DRIFT, IAC_DECLARED}),
+                      evidence.DRIFT, IAC_DECLARED,
+                      evidence.REMEDIATION}),  # remediation/expired/ only: the notices of expired exceptions
     # remediation: an automatic revert's record, granted in auto mode only
     ("sg-change-alerts", {evidence.EVENTS, evidence.GROUP_STATE, evidence.GROUP_NAMES, evidence.REMEDIATION}),
 ])

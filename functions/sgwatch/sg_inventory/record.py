@@ -44,7 +44,8 @@ from ..snapshots import (
 class Settings:
     """The inventory's configuration: the evidence bucket it writes, the ports the exposure
     report rates as authorized, the rule review's tag keys, register and policy, the states the drift report reads,
-    and where the expiry and drift digests go (``ALERT_TOPIC_ARN`` and Slack, both optional) (its reach is
+    where the expiry and drift digests go (``ALERT_TOPIC_ARN`` and Slack, both optional) and, with remediation on, the
+    change notifier expired exceptions are handed to (``REMEDIATION_NOTIFIER_ARN``) (its reach is
     :class:`sgwatch.accounts.Settings`, read by the fan-out and the run)."""
 
     evidence: settings.Evidence
@@ -53,6 +54,8 @@ class Settings:
     topic_arn: str = ""
     slack: settings.Slack | None = None
     drift: drift_record.Settings = drift_record.Settings()
+    # Remediation on: the change notifier the rules of expired exceptions go to (sgwatch.remediation_expiry).
+    remediation_notifier_arn: str = ""
 
     @classmethod
     def from_env(cls, env: Environment | None = None) -> Settings:
@@ -60,7 +63,7 @@ class Settings:
         return cls(settings.Evidence.required(env, "the inventory needs an evidence bucket"),
                    settings.authorized_public_ports(env), rule_review.Settings.from_env(env),
                    settings.text(env, "ALERT_TOPIC_ARN"), settings.Slack.from_env(env),
-                   drift_record.Settings.from_env(env))
+                   drift_record.Settings.from_env(env), settings.text(env, "REMEDIATION_NOTIFIER_ARN"))
 
 
 # What the inventory calls in the account it looks at (modules/read-permissions grants exactly these).

@@ -1,6 +1,7 @@
 # The sg-inventory module on its own with a drift report: the module key, alert topic and evidence bucket the root
 # would pass it (../support), and a bucket of Terraform states (encrypted with the module key) whose one state
 # object the test's landing zone writes through Terraform's S3 backend; and the review pack reading its drift reports.
+# With remediation on (the notifier's ARN): the exceptions that expired, checked after the drift report.
 
 module "support" {
   source = "../support"
@@ -35,6 +36,9 @@ module "sg_inventory" {
   ]
   iac_managed_tag_keys = ["aws:cloudformation:stack-id", "ManagedBy"]
   alert_topic_arn      = module.support.alert_topic_arn
+  # Remediation on, as the root wires it: the change notifier's ARN (not deployed here; the emulator runs no function,
+  # so a hand-over to it fails, as a throttled or missing notifier would).
+  remediation_notifier_arn = "arn:aws:lambda:us-east-1:123456789012:function:drift-test-sg-change-notifier"
 }
 
 # The review pack reading the drift reports the inventory wrote (its section "Configuration consistency").
