@@ -36,7 +36,7 @@ help:
 $(VENV)/.installed: requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-compile -r requirements-dev.txt
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
@@ -45,7 +45,7 @@ venv: $(VENV)/.installed
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	$(CHECKOV_VENV)/bin/pip install --quiet --no-compile -r requirements-checkov.txt
 	touch $@
 
 package: venv
@@ -60,10 +60,11 @@ fmt:
 fmt-check:
 	terraform fmt -check -recursive .
 
-# The Terraform CLI config with the offline provider mirror (tests/module/emulator.py), in a new directory.
-TF_CLI_CONFIG = $$($(PY) -c 'import tempfile,pathlib; from tests.module.emulator import write_cli_config; print(write_cli_config(pathlib.Path(tempfile.mkdtemp())))')
+# The Terraform CLI config with the offline provider mirror (tests/module/emulator.py, the standard library only),
+# in a new directory: the Terraform checks need no virtual environment.
+TF_CLI_CONFIG = $$($(PYTHON) -c 'import tempfile,pathlib; from tests.module.emulator import write_cli_config; print(write_cli_config(pathlib.Path(tempfile.mkdtemp())))')
 
-validate: venv
+validate:
 	@set -e; cfg=$(TF_CLI_CONFIG); \
 	for ex in $(TF_EXAMPLES); do \
 	  echo "validate $$ex"; \
@@ -72,7 +73,7 @@ validate: venv
 	done
 
 # Native terraform test (tests/terraform/*.tftest.hcl): plan-level behaviour with a mocked AWS provider, offline.
-tftest: venv
+tftest:
 	@set -e; cfg=$(TF_CLI_CONFIG); \
 	TF_CLI_CONFIG_FILE=$$cfg terraform init -backend=false -input=false -no-color -test-directory=tests/terraform >/dev/null; \
 	TF_CLI_CONFIG_FILE=$$cfg terraform test -test-directory=tests/terraform -no-color
@@ -116,23 +117,29 @@ checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform \
 	  --config-file .checkov.yaml --directory .
 
-# Everything at once, at three priorities. The module tests first: they mostly wait on Terraform and the emulator,
-# and a test that waits must get the CPU as soon as its answer comes. The checks (two at a time) and the unit tests
+# Everything at once, at three priorities. The Terraform checks start first, beside the installation of the virtual
+# environments (which uses one core). Then the module tests: they mostly wait on Terraform and the emulator, and a
+# test that waits must get the CPU as soon as its answer comes. The other checks (two at a time) and the unit tests
 # next (nice 10): they compute, and take what the module tests leave. The fault matrix last (nice 19): it runs on
-# what is still idle. The module tests' and the matrix's outputs follow at the end.
-CHECKS := lint browser package-check fmt-check validate tftest cfn-lint docs-check checkov
+# what is still idle. The outputs of what ran in the background follow at the end.
+TF_CHECKS := fmt-check validate tftest
+CHECKS := lint browser package-check cfn-lint docs-check checkov
 
-test: venv
+test:
 	@mkdir -p build; \
+	nice -n 10 $(MAKE) --no-print-directory -j2 --output-sync=target $(TF_CHECKS) > build/terraform-checks.log 2>&1 & tf=$$!; \
+	$(MAKE) --no-print-directory -j2 venv $(CHECKOV_VENV)/.installed || exit 1; \
 	nice -n 19 $(PY) -m pytest tests/faults -p no:cacheprovider > build/faults.log 2>&1 & matrix=$$!; \
 	$(PY) -m pytest tests/module $(MODULE_WORKERS) -p no:cacheprovider > build/module.log 2>&1 & module=$$!; \
-	nice -n 10 $(MAKE) --no-print-directory -j2 --output-sync=target $(CHECKS) \
-	  && nice -n 10 $(PY) -m pytest tests/unit -n auto; suite=$$?; \
+	nice -n 10 $(MAKE) --no-print-directory -j2 --output-sync=target $(CHECKS); checks=$$?; \
+	nice -n 10 $(PY) -m pytest tests/unit -n auto; unit=$$?; \
+	wait $$tf; tfchecks=$$?; \
+	echo "--- Terraform checks ($(TF_CHECKS)) ---"; cat build/terraform-checks.log; \
 	wait $$module; modules=$$?; \
 	echo "--- module tests (tests/module) ---"; cat build/module.log; \
 	wait $$matrix; faults=$$?; \
 	echo "--- fault matrix (tests/faults) ---"; cat build/faults.log; \
-	[ $$suite -eq 0 ] && [ $$modules -eq 0 ] && [ $$faults -eq 0 ]
+	[ $$tfchecks -eq 0 ] && [ $$checks -eq 0 ] && [ $$unit -eq 0 ] && [ $$modules -eq 0 ] && [ $$faults -eq 0 ]
 
 bench: venv
 	$(PY) tools/bench.py
